@@ -1,0 +1,51 @@
+"""``Result``: what every backend returns for a run of a Program over a sequence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import fixedpoint as fp
+
+
+@dataclass
+class Result:
+    """Outputs and statistics of one run (shared/spec/architecture.md).
+
+    Attributes:
+        outputs_q: int16 (T, H_last): raw Q8.8 hidden state of the last layer at each step.
+        nonzero: int64 (T, L, 2): deltas passed on per step and layer, ``[..., 0]`` for the
+            input vector and ``[..., 1]`` for the hidden vector (the bias column not counted).
+        overflow: sticky saturation flag: True if any narrowing or accumulator saturated.
+        cycles: int64 (T,) clock cycles per step (``"rtl"`` backend), else None.
+        backend: name of the backend that produced the result.
+    """
+
+    outputs_q: np.ndarray
+    nonzero: np.ndarray
+    overflow: bool
+    cycles: np.ndarray | None = None
+    backend: str = ""
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """The last layer's hidden state as float64 (T, H_last)."""
+        return fp.from_q88(self.outputs_q)
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.outputs_q.shape[0])
+
+    def occupancy(self, sizes: list[tuple[int, int]]) -> np.ndarray:
+        """Fraction of elements passed on, per layer: (L, 2) for ``sizes`` [(I_l, H_l), ...]."""
+        tot = np.asarray(sizes, dtype=np.float64)
+        return self.nonzero.mean(axis=0) / tot
+
+    def same_as(self, other: Result) -> bool:
+        """True if outputs, delta counts and overflow flag are identical."""
+        return (
+            np.array_equal(self.outputs_q, other.outputs_q)
+            and np.array_equal(self.nonzero, other.nonzero)
+            and self.overflow == other.overflow
+        )
