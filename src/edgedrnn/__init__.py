@@ -8,16 +8,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .compiler import QuantizationWarning, compile  # noqa: E402
-from .model import DeltaGRU, DeltaGRUState  # noqa: E402
-from .program import (  # noqa: E402
+from .compiler import QuantizationWarning, compile
+from .model import DeltaGRU, DeltaGRUState
+from .program import (
     HardwareConfig,
     HardwareLimitError,
     Program,
     ProgramFormatError,
 )
-from .result import Result  # noqa: E402
-from .runner import InputClippedWarning, run  # noqa: E402
+from .result import Result
+from .runner import InputClippedWarning, run
 
 
 def __getattr__(name: str):

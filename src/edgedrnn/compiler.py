@@ -56,7 +56,9 @@ def quantize_layer(w_ih, w_hh, b_ih, b_hh) -> QuantizedLayer:
         b_ih = np.zeros(3 * hidden)
     if b_hh is None:
         b_hh = np.zeros(3 * hidden)
-    qb, cb = fp.quantize(fold_biases(arr(b_ih), arr(b_hh)), fp.WEIGHT_FRAC, fp.INT8_MIN, fp.INT8_MAX)
+    qb, cb = fp.quantize(
+        fold_biases(arr(b_ih), arr(b_hh)), fp.WEIGHT_FRAC, fp.INT8_MIN, fp.INT8_MAX
+    )
     return QuantizedLayer(
         w_ih=qi.astype(np.int8),
         w_hh=qh.astype(np.int8),
@@ -152,7 +154,7 @@ def build_program(
     return prog
 
 
-def compile(  # noqa: A001 - the public name the contract asks for
+def compile(
     model: torch.nn.Module,
     hw: HardwareConfig | None = None,
     theta_x: float | list[float] | None = None,

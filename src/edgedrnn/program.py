@@ -251,7 +251,9 @@ class Program:
     def to_bytes(self) -> bytes:
         """Serialize to the program file format (docs/program-format.md)."""
         meta = self._metadata_json()
-        head = struct.pack("<8sHHIQ", MAGIC, self.format_version, 0, len(meta), len(self.weight_image))
+        head = struct.pack(
+            "<8sHHIQ", MAGIC, self.format_version, 0, len(meta), len(self.weight_image)
+        )
         digest = hashlib.sha256(head + meta + self.weight_image).digest()
         return head + digest + meta + self.weight_image
 

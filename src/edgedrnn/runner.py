@@ -43,7 +43,9 @@ def quantize_input(x: Any, input_size: int) -> np.ndarray:
     if np.issubdtype(x.dtype, np.floating):
         if not np.all(np.isfinite(x)):
             bad = np.argwhere(~np.isfinite(x))[0]
-            raise ValueError(f"input contains NaN or inf (first at step {bad[0]}, feature {bad[1]})")
+            raise ValueError(
+                f"input contains NaN or inf (first at step {bad[0]}, feature {bad[1]})"
+            )
         q, clipped = fp.quantize(x, fp.ACT_FRAC, fp.INT16_MIN, fp.INT16_MAX)
         if clipped:
             warnings.warn(
@@ -115,7 +117,9 @@ def run(
         A :class:`Result` (outputs_q, outputs, nonzero, overflow, cycles).
     """
     if not isinstance(program, Program):
-        raise TypeError(f"run() needs a Program (from edgedrnn.compile), got {type(program).__name__}")
+        raise TypeError(
+            f"run() needs a Program (from edgedrnn.compile), got {type(program).__name__}"
+        )
     impl = get_backend(backend)
     x_q = quantize_input(x, program.input_size)
     steps = x_q.shape[0]
