@@ -173,7 +173,9 @@ def compile(
         ValueError: unsupported model (bidirectional GRU, ...), bad thresholds.
     """
     hw = hw or HardwareConfig()
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "weight_ih_l0"):
+    from .model import DeltaGRU
+
+    if not isinstance(model, torch.nn.GRU | DeltaGRU):
         raise TypeError(
             f"compile() takes an edgedrnn.DeltaGRU or a torch.nn.GRU, got {type(model).__name__}"
         )
