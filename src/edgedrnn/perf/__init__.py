@@ -1,0 +1,31 @@
+"""Analytic performance model of EdgeDRNN: cycles, latency, DRAM traffic, effective GOp/s.
+
+* :mod:`edgedrnn.perf.model`: this project's RTL (validated against the ``rtl`` backend);
+* :mod:`edgedrnn.perf.original`: the original design (shared/spec/original-timing.md);
+* :mod:`edgedrnn.perf.estimate`: latency, throughput and DRAM figures for either;
+* :mod:`edgedrnn.perf.workload`: network sizes and delta counts (from a run or an occupancy).
+
+Example::
+
+    from edgedrnn.perf import Network, estimate
+    net = Network.stacked(40, 768, 2)
+    est = estimate(net, occupancy=0.1, num_pe=8, bus_bits=64, clock_mhz=125)
+    est.latency_us, est.effective_gops, est.dram_reduction
+    estimate(program, result.nonzero)            # from a run
+"""
+
+from __future__ import annotations
+
+from .estimate import DESIGNS, Estimate, estimate, make_hw
+from .workload import Network, check_counts, dense_counts, occupancy_counts
+
+__all__ = [
+    "DESIGNS",
+    "Estimate",
+    "Network",
+    "check_counts",
+    "dense_counts",
+    "estimate",
+    "make_hw",
+    "occupancy_counts",
+]

@@ -1,0 +1,206 @@
+"""Performance estimates: cycles, latency, DRAM traffic and effective throughput.
+
+:func:`estimate` puts a cycle model (ours, :mod:`edgedrnn.perf.model`, or the original design's,
+:mod:`edgedrnn.perf.original`) together with a workload and a clock, and derives:
+
+* latency per step = cycles / f_clk;
+* effective throughput (the paper's definition) = 2 × weights / latency, in GOp/s: the dense
+  work a step stands for, divided by the time the delta network takes for it;
+* DRAM bytes per step (weights read) and the reduction factor against a dense step;
+* the dense equivalent (Θ = 0, every element changing) of all of the above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..program import HardwareConfig
+from . import model as ours
+from . import original
+from .workload import Network, check_counts, dense_counts, occupancy_counts
+
+DESIGNS = ("edgedrnn", "original")
+
+
+def _cycles(design: str, net: Network, counts: np.ndarray, hw: HardwareConfig, from_reset: bool):
+    if design == "edgedrnn":
+        return ours.step_cycles(net, counts, hw, from_reset=from_reset)
+    if design == "original":
+        return original.step_cycles(net, counts, hw.num_pe, hw.bus_bits, from_reset=from_reset)
+    raise ValueError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
+
+
+def _dram(design: str, net: Network, counts: np.ndarray, hw: HardwareConfig, from_reset: bool):
+    if design == "edgedrnn":
+        return ours.dram_bytes(net, counts, hw, from_reset=from_reset)
+    return original.dram_bytes(net, counts, hw.bus_bits, from_reset=from_reset)
+
+
+@dataclass
+class Estimate:
+    """Modelled performance of one design on one workload.
+
+    Attributes:
+        design: ``"edgedrnn"`` (this project's RTL) or ``"original"``.
+        net: layer sizes.
+        hw: instance (PEs, bus width, clock).
+        cycles: float64 (T,): cycles of each step.
+        dram_bytes: float64 (T,): weight bytes read from DRAM at each step.
+        dense_cycles: cycles of a dense step (every column read, no bias).
+        dense_dram_bytes: weight bytes of a dense step.
+    """
+
+    design: str
+    net: Network
+    hw: HardwareConfig
+    cycles: np.ndarray
+    dram_bytes: np.ndarray
+    dense_cycles: float
+    dense_dram_bytes: float
+
+    @property
+    def mean_cycles(self) -> float:
+        return float(np.mean(self.cycles))
+
+    @property
+    def latency_us(self) -> float:
+        """Mean latency per step in µs."""
+        return self.mean_cycles / self.hw.clock_mhz
+
+    @property
+    def max_latency_us(self) -> float:
+        return float(np.max(self.cycles)) / self.hw.clock_mhz
+
+    @property
+    def dense_latency_us(self) -> float:
+        return self.dense_cycles / self.hw.clock_mhz
+
+    @property
+    def effective_gops(self) -> float:
+        """2 × weights / mean latency, in GOp/s (the paper's effective throughput)."""
+        return 2 * self.net.num_weights / (self.latency_us * 1e3)
+
+    @property
+    def dense_gops(self) -> float:
+        """Throughput of a dense step: 2 × weights / dense latency (GOp/s)."""
+        return 2 * self.net.num_weights / (self.dense_latency_us * 1e3)
+
+    @property
+    def speedup_vs_dense(self) -> float:
+        return self.dense_cycles / self.mean_cycles
+
+    @property
+    def mean_dram_bytes(self) -> float:
+        return float(np.mean(self.dram_bytes))
+
+    @property
+    def dram_reduction(self) -> float:
+        """Dense weight bytes per step ÷ this workload's mean weight bytes per step."""
+        return self.dense_dram_bytes / max(self.mean_dram_bytes, 1e-12)
+
+    @property
+    def dram_bandwidth_gbs(self) -> float:
+        """Mean weight bandwidth drawn, GB/s (bytes per step ÷ latency)."""
+        return self.mean_dram_bytes / (self.latency_us * 1e3)
+
+    def summary(self) -> dict[str, Any]:
+        """The figures as plain numbers (JSON-friendly)."""
+        return {
+            "design": self.design,
+            "network": self.net.label(),
+            "layers": [list(x) for x in self.net.layers],
+            "weights": self.net.num_weights,
+            "num_pe": self.hw.num_pe,
+            "bus_bits": self.hw.bus_bits,
+            "clock_mhz": self.hw.clock_mhz,
+            "steps": len(self.cycles),
+            "mean_cycles": self.mean_cycles,
+            "max_cycles": float(np.max(self.cycles)),
+            "latency_us": self.latency_us,
+            "effective_gops": self.effective_gops,
+            "dense_cycles": self.dense_cycles,
+            "dense_latency_us": self.dense_latency_us,
+            "dense_gops": self.dense_gops,
+            "speedup_vs_dense": self.speedup_vs_dense,
+            "dram_bytes_per_step": self.mean_dram_bytes,
+            "dense_dram_bytes_per_step": self.dense_dram_bytes,
+            "dram_reduction": self.dram_reduction,
+            "dram_bandwidth_gbs": self.dram_bandwidth_gbs,
+        }
+
+
+def make_hw(
+    hw: HardwareConfig | None = None,
+    num_pe: int | None = None,
+    bus_bits: int | None = None,
+    clock_mhz: float | None = None,
+) -> HardwareConfig:
+    """A HardwareConfig from a base one (default: 8 PEs, 64 bits, 125 MHz) and overrides."""
+    base = hw or HardwareConfig()
+    return HardwareConfig(
+        num_pe=num_pe or base.num_pe,
+        bus_bits=bus_bits or base.bus_bits,
+        max_layers=base.max_layers,
+        max_input_size=base.max_input_size,
+        max_hidden_size=base.max_hidden_size,
+        weight_memory_bytes=base.weight_memory_bytes,
+        clock_mhz=clock_mhz or base.clock_mhz,
+    )
+
+
+def estimate(
+    net: Network | Any,
+    counts: Any = None,
+    *,
+    occupancy: float | tuple[float, float] | None = None,
+    hw: HardwareConfig | None = None,
+    num_pe: int | None = None,
+    bus_bits: int | None = None,
+    clock_mhz: float | None = None,
+    design: str = "edgedrnn",
+    from_reset: bool | None = None,
+) -> Estimate:
+    """Model a design on a workload.
+
+    Args:
+        net: a :class:`Network` or a compiled ``Program`` (its sizes and hardware config).
+        counts: passed-on deltas (T, L, 2), e.g. ``result.nonzero``; or a ``Result``.
+        occupancy: instead of counts, the fraction of elements passed on: one value, or
+            ``(occ_x, occ_h)``; gives one steady-state step.
+        hw, num_pe, bus_bits, clock_mhz: the instance (a Program's own config by default).
+        design: ``"edgedrnn"`` (ours) or ``"original"``.
+        from_reset: whether step 0 is the first after reset (streams the bias columns).
+            Default: true for counts from a run, false for an occupancy assumption.
+    """
+    if not isinstance(net, Network):
+        program = net
+        net = Network.from_program(program)
+        hw = hw or program.hw
+    hw = make_hw(hw, num_pe, bus_bits, clock_mhz)
+    if counts is not None and occupancy is not None:
+        raise ValueError("give either counts or occupancy, not both")
+    if counts is None:
+        if occupancy is None:
+            raise ValueError("give the delta counts of a run (counts=) or an occupancy")
+        occ = occupancy if isinstance(occupancy, tuple) else (occupancy, occupancy)
+        counts = occupancy_counts(net, occ[0], occ[1])
+        if from_reset is None:
+            from_reset = False
+    elif hasattr(counts, "nonzero") and not isinstance(counts, np.ndarray):
+        counts = counts.nonzero
+    if from_reset is None:
+        from_reset = True
+    c = check_counts(net, counts)
+    dense = dense_counts(net)
+    return Estimate(
+        design=design,
+        net=net,
+        hw=hw,
+        cycles=np.asarray(_cycles(design, net, c, hw, from_reset), dtype=np.float64),
+        dram_bytes=np.asarray(_dram(design, net, c, hw, from_reset), dtype=np.float64),
+        dense_cycles=float(_cycles(design, net, dense, hw, False)[0]),
+        dense_dram_bytes=float(_dram(design, net, dense, hw, False)[0]),
+    )
