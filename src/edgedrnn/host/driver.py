@@ -1,0 +1,259 @@
+"""``EdgeDRNNDriver``: the register-level host driver of the EdgeDRNN accelerator.
+
+Host sequence for one run (the contract of ``edgedrnn.hw.regmap``): SOFT_RESET; write
+NUM_LAYERS, WEIGHT_BASE and the per-layer registers; CTRL = RESET_STATE | START; then per
+step: write the Θ registers that change, push I x_in beats, pop H_last h_out beats, read
+STEP_CYCLES and LAYERl_NZ_X/NZ_H; at the end read STATUS.OVERFLOW.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hw import regmap
+from ..program import Program
+from .transport import Transport
+
+
+class DriverError(RuntimeError):
+    """The device is not an EdgeDRNN, does not fit the program, or misbehaved."""
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """Identification and hardware parameters read from ID, VERSION and CONFIG."""
+
+    version: tuple[int, int]
+    num_pe: int
+    bus_bits: int
+    max_layers: int
+    max_hidden_size: int
+    max_input_size: int
+
+
+@dataclass
+class RunOutput:
+    """What :meth:`EdgeDRNNDriver.run` collected over a sequence."""
+
+    outputs_q: np.ndarray  # int16 (T, H_last)
+    nonzero: np.ndarray  # int64 (T, L, 2)
+    cycles: np.ndarray  # int64 (T,)
+    overflow: bool
+
+
+def _field(value: int, reg: str, name: str) -> int:
+    for f in regmap.register(reg).fields:
+        if f.name == name:
+            return (value & f.mask) >> f.lsb
+    raise KeyError(f"{reg} has no field {name}")
+
+
+class EdgeDRNNDriver:
+    """Drive one EdgeDRNN instance through a :class:`~edgedrnn.host.transport.Transport`.
+
+    Args:
+        transport: the connection to the device.
+        check_id: read ID/VERSION on construction and fail if it is not an EdgeDRNN 1.x.
+    """
+
+    def __init__(self, transport: Transport, *, check_id: bool = True) -> None:
+        self.transport = transport
+        self.program: Program | None = None
+        self._theta: list[tuple[int, int]] = []
+        self.info: DeviceInfo | None = None
+        if check_id:
+            self.info = self.identify()
+
+    # ------------------------------------------------------------ registers
+    def read(self, name: str, layer: int | None = None) -> int:
+        """Read a register by name (``"STATUS"``, ``"NZ_X", layer=0``)."""
+        return int(self.transport.read_reg(regmap.addr_of(name, layer))) & 0xFFFFFFFF
+
+    def write(self, name: str, value: int, layer: int | None = None) -> None:
+        """Write a register by name."""
+        self.transport.write_reg(regmap.addr_of(name, layer), int(value) & 0xFFFFFFFF)
+
+    # ----------------------------------------------------------- identity
+    def identify(self) -> DeviceInfo:
+        """Read ID, VERSION and CONFIG; raise :class:`DriverError` if this is no EdgeDRNN."""
+        ident = self.read("ID")
+        if ident != regmap.ID_VALUE:
+            raise DriverError(
+                f"ID register reads 0x{ident:08X}, expected 0x{regmap.ID_VALUE:08X} ('EDRN'): "
+                "not an EdgeDRNN at this address"
+            )
+        version = self.read("VERSION")
+        major, minor = version >> 16, version & 0xFFFF
+        if major != regmap.VERSION_MAJOR:
+            raise DriverError(
+                f"device register map version {major}.{minor}; this driver speaks "
+                f"{regmap.VERSION_MAJOR}.x"
+            )
+        cfg = self.read("CONFIG")
+        return DeviceInfo(
+            version=(major, minor),
+            num_pe=_field(cfg, "CONFIG", "NUM_PE"),
+            bus_bits=1 << _field(cfg, "CONFIG", "LOG2_BUS_BITS"),
+            max_layers=_field(cfg, "CONFIG", "MAX_LAYERS"),
+            max_hidden_size=1 << _field(cfg, "CONFIG", "LOG2_MAX_HIDDEN"),
+            max_input_size=1 << _field(cfg, "CONFIG", "LOG2_MAX_INPUT"),
+        )
+
+    # -------------------------------------------------------------- control
+    def soft_reset(self) -> None:
+        """Reset everything in the accelerator, including status and counters."""
+        self.write("CTRL", regmap.CTRL_SOFT_RESET)
+
+    def reset_state(self) -> None:
+        """Zero every layer's state (start of a new sequence); only between steps."""
+        self.write("CTRL", regmap.CTRL_RESET_STATE)
+
+    def start(self, reset_state: bool = True) -> None:
+        """Let the accelerator consume steps from x_in (optionally resetting state first)."""
+        self.write("CTRL", regmap.CTRL_START | (regmap.CTRL_RESET_STATE if reset_state else 0))
+
+    def status(self) -> int:
+        """The raw STATUS register."""
+        return self.read("STATUS")
+
+    @property
+    def overflow(self) -> bool:
+        """STATUS.OVERFLOW: a saturation happened since the flag was last cleared."""
+        return bool(self.status() & regmap.STATUS_OVERFLOW)
+
+    def clear_status(self, bits: int = regmap.STATUS_OVERFLOW | regmap.STATUS_ERROR) -> None:
+        """Clear sticky STATUS bits."""
+        self.write("STATUS_CLEAR", bits)
+
+    def check_error(self) -> None:
+        """Raise :class:`DriverError` if STATUS.ERROR is set."""
+        st = self.status()
+        if st & regmap.STATUS_ERROR:
+            raise DriverError(
+                f"device reports STATUS.ERROR (STATUS=0x{st:08X}): bad configuration or a "
+                "weight-memory error response"
+            )
+
+    # -------------------------------------------------------- configuration
+    def _check_fits(self, program: Program) -> None:
+        info = self.info
+        if info is None:
+            return
+        if info.num_pe != program.hw.num_pe or info.bus_bits != program.hw.bus_bits:
+            raise DriverError(
+                f"program compiled for num_pe={program.hw.num_pe}, bus_bits="
+                f"{program.hw.bus_bits}; the device has num_pe={info.num_pe}, bus_bits="
+                f"{info.bus_bits}: recompile with edgedrnn.HardwareConfig(num_pe="
+                f"{info.num_pe}, bus_bits={info.bus_bits})"
+            )
+        if program.num_layers > info.max_layers:
+            raise DriverError(
+                f"program has {program.num_layers} layers, the device sequences at most "
+                f"{info.max_layers}"
+            )
+
+    def configure(
+        self,
+        program: Program,
+        *,
+        weight_base: int = 0,
+        load_weights: bool = True,
+        start: bool = True,
+    ) -> None:
+        """Soft-reset, load the weight image at ``weight_base``, write every register of
+        ``program`` and (``start``) reset the state and start consuming steps."""
+        self._check_fits(program)
+        if weight_base % (program.hw.bus_bits // 8):
+            raise ValueError(f"weight_base 0x{weight_base:x} must be aligned to the bus width")
+        self.soft_reset()
+        if load_weights:
+            self.transport.write_memory(weight_base, program.weight_image)
+        self.write("WEIGHT_BASE", weight_base)
+        for name, value in program.register_values().items():
+            self.write(name, value)
+        self.program = program
+        self._theta = list(zip(program.theta_x_q, program.theta_h_q, strict=True))
+        if start:
+            self.start(reset_state=True)
+
+    def set_thresholds(self, theta_x_q: Sequence[int], theta_h_q: Sequence[int]) -> None:
+        """Per-layer raw Q8.8 thresholds for the following steps (writes only changes)."""
+        prog = self._require_program()
+        if len(theta_x_q) != prog.num_layers or len(theta_h_q) != prog.num_layers:
+            raise ValueError(f"give one threshold per layer ({prog.num_layers})")
+        for layer, (tx, th) in enumerate(zip(theta_x_q, theta_h_q, strict=True)):
+            tx, th = int(tx), int(th)
+            if not (0 <= tx < 1 << 15 and 0 <= th < 1 << 15):
+                raise ValueError(f"thresholds must be raw Q8.8 in 0..32767, got {tx}, {th}")
+            old_x, old_h = self._theta[layer]
+            if tx != old_x:
+                self.write("THETA_X", tx, layer)
+            if th != old_h:
+                self.write("THETA_H", th, layer)
+            self._theta[layer] = (tx, th)
+
+    def _require_program(self) -> Program:
+        if self.program is None:
+            raise DriverError("no program configured: call configure(program) first")
+        return self.program
+
+    # ---------------------------------------------------------------- steps
+    def step(self, x_q: np.ndarray) -> np.ndarray:
+        """Run one time step on raw Q8.8 input (I,); returns the last layer's h, int16."""
+        prog = self._require_program()
+        x = np.asarray(x_q)
+        if x.shape != (prog.input_size,):
+            raise ValueError(f"step input must have shape ({prog.input_size},), got {x.shape}")
+        self.transport.write_stream(x.astype(np.int16))
+        data, last = self.transport.read_stream(prog.output_size)
+        n = prog.output_size
+        if not last[n - 1] or last[: n - 1].any():
+            where = np.flatnonzero(last).tolist()
+            raise DriverError(f"h_out 'last' flag on beats {where}, expected only on beat {n - 1}")
+        return np.asarray(data, dtype=np.int16)
+
+    def step_cycles(self) -> int:
+        """STEP_CYCLES: clock cycles of the last completed step."""
+        return self.read("STEP_CYCLES")
+
+    def step_count(self) -> int:
+        """STEP_COUNT: steps completed since RESET_STATE / SOFT_RESET."""
+        return self.read("STEP_COUNT")
+
+    def nonzero(self) -> np.ndarray:
+        """Deltas passed on in the last step: int64 (L, 2) from LAYERl_NZ_X / NZ_H."""
+        prog = self._require_program()
+        out = np.zeros((prog.num_layers, 2), dtype=np.int64)
+        for layer in range(prog.num_layers):
+            out[layer, 0] = self.read("NZ_X", layer)
+            out[layer, 1] = self.read("NZ_H", layer)
+        return out
+
+    def run(
+        self,
+        x_q: np.ndarray,
+        theta_x_q: np.ndarray | None = None,
+        theta_h_q: np.ndarray | None = None,
+    ) -> RunOutput:
+        """Run a sequence (T, I) from the current state, with optional per-step per-layer
+        thresholds (T, L); collects outputs, deltas passed on, cycles and the overflow flag."""
+        prog = self._require_program()
+        x = np.asarray(x_q, dtype=np.int16)
+        steps = x.shape[0]
+        out = np.zeros((steps, prog.output_size), dtype=np.int16)
+        nz = np.zeros((steps, prog.num_layers, 2), dtype=np.int64)
+        cycles = np.zeros(steps, dtype=np.int64)
+        for t in range(steps):
+            if theta_x_q is not None and theta_h_q is not None:
+                self.set_thresholds(theta_x_q[t], theta_h_q[t])
+            out[t] = self.step(x[t])
+            cycles[t] = self.step_cycles()
+            nz[t] = self.nonzero()
+        count = self.step_count()
+        self.check_error()
+        if count < steps:
+            raise DriverError(f"STEP_COUNT reads {count} after {steps} steps")
+        return RunOutput(outputs_q=out, nonzero=nz, cycles=cycles, overflow=self.overflow)

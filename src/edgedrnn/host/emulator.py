@@ -1,0 +1,158 @@
+"""``EmulatedTransport``: a pure-Python stand-in for the device behind a transport.
+
+It implements the register map's behaviour (``edgedrnn.hw.regmap``) on top of the integer
+reference model, reading the weights from its own memory through the layer registers, so the
+driver can be exercised without Verilator or a board. It counts no clock cycles
+(STEP_CYCLES reads 0). Every register access is recorded in :attr:`log` for tests.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ..backends.reference import ReferenceModel
+from ..hw import regmap
+from ..program import HardwareConfig, LayerLayout, Program
+
+
+class EmulatedTransport:
+    """Register map + streams + memory of an EdgeDRNN, emulated in Python.
+
+    Args:
+        hw: the hardware configuration to report in CONFIG.
+    """
+
+    _LAYER_RW = ("INPUT_SIZE", "HIDDEN_SIZE", "ROWS_PER_GATE", "BIAS_ADDR", "COLUMN_ADDR")
+    _LAYER_RW += ("COLUMN_STRIDE", "THETA_X", "THETA_H")
+
+    def __init__(self, hw: HardwareConfig) -> None:
+        self.hw = hw
+        self.memory = bytearray()
+        self.log: list[tuple[str, int, int]] = []
+        self._names = {v: k for k, v in regmap.all_addresses(hw.max_layers).items()}
+        self._soft_reset()
+
+    # ----------------------------------------------------------- internals
+    def _soft_reset(self) -> None:
+        self.regs: dict[str, int] = {}
+        self.running = False
+        self.status = 0
+        self.step_count = 0
+        self.nz = np.zeros((self.hw.max_layers, 2), dtype=np.int64)
+        self.model: ReferenceModel | None = None
+        self.x_buf: list[int] = []
+        self.h_queue: deque[tuple[int, bool]] = deque()
+
+    def _program(self) -> Program:
+        r = self.regs
+        layers = []
+        for i in range(r.get("NUM_LAYERS", 0)):
+            bias = r.get(f"LAYER{i}_BIAS_ADDR", 0)
+            col = r.get(f"LAYER{i}_COLUMN_ADDR", 0)
+            layers.append(
+                LayerLayout(
+                    input_size=r.get(f"LAYER{i}_INPUT_SIZE", 0),
+                    hidden_size=r.get(f"LAYER{i}_HIDDEN_SIZE", 0),
+                    rows_per_gate=r.get(f"LAYER{i}_ROWS_PER_GATE", 0),
+                    bias_offset=bias,
+                    bias_stride=col - bias,
+                    column_offset=col,
+                    column_stride=r.get(f"LAYER{i}_COLUMN_STRIDE", 0),
+                )
+            )
+        if not layers:
+            raise ValueError("NUM_LAYERS is 0")
+        base = r.get("WEIGHT_BASE", 0)
+        end = max(lay.end for lay in layers)
+        image = bytes(self.memory[base : base + end]).ljust(end, b"\0")
+        zeros = [0] * len(layers)
+        return Program(self.hw, layers, zeros, list(zeros), image)
+
+    def _reset_state(self) -> None:
+        try:
+            self.model = ReferenceModel(self._program())
+        except (ValueError, IndexError):
+            self.model = None
+            self.status |= regmap.STATUS_ERROR
+        self.step_count = 0
+        self.x_buf = []
+
+    def _maybe_step(self) -> None:
+        m = self.model
+        if m is None or not self.running:
+            return
+        n_in = m.program.input_size
+        while len(self.x_buf) >= n_in:
+            x = np.array(self.x_buf[:n_in], dtype=np.int64)
+            del self.x_buf[:n_in]
+            layers = m.program.num_layers
+            tx = [self.regs.get(f"LAYER{i}_THETA_X", 0) & 0xFFFF for i in range(layers)]
+            th = [self.regs.get(f"LAYER{i}_THETA_H", 0) & 0xFFFF for i in range(layers)]
+            h = m.step(x, tx, th)
+            self.nz[:layers] = m.last_nonzero
+            if m.overflow:
+                self.status |= regmap.STATUS_OVERFLOW
+            self.step_count += 1
+            for k, v in enumerate(h):
+                self.h_queue.append((int(v), k == len(h) - 1))
+
+    # ------------------------------------------------------------ transport
+    def read_reg(self, addr: int) -> int:
+        name = self._names.get(addr, "")
+        value = 0
+        if name == "ID":
+            value = regmap.ID_VALUE
+        elif name == "VERSION":
+            value = regmap.VERSION_VALUE
+        elif name == "CONFIG":
+            hw = self.hw
+            value = regmap.config_value(
+                hw.num_pe, hw.bus_bits, hw.max_layers, hw.max_hidden_size, hw.max_input_size
+            )
+        elif name == "STATUS":
+            value = self.status | (regmap.STATUS_RUNNING if self.running else 0)
+        elif name == "STEP_COUNT":
+            value = self.step_count
+        elif name.endswith(("_NZ_X", "_NZ_H")):
+            layer = int(name[5 : name.index("_")])
+            value = int(self.nz[layer, 0 if name.endswith("X") else 1])
+        elif name in ("NUM_LAYERS", "WEIGHT_BASE") or name.endswith(self._LAYER_RW):
+            value = self.regs.get(name, 0)
+        self.log.append(("r", addr, value))
+        return value
+
+    def write_reg(self, addr: int, value: int) -> None:
+        self.log.append(("w", addr, value))
+        name = self._names.get(addr, "")
+        if name == "CTRL":
+            if value & regmap.CTRL_SOFT_RESET:
+                self._soft_reset()
+            if value & regmap.CTRL_RESET_STATE:
+                self._reset_state()
+            if value & regmap.CTRL_START:
+                self.running = True
+                self._maybe_step()
+        elif name == "STATUS_CLEAR":
+            self.status &= ~value
+        elif name in ("NUM_LAYERS", "WEIGHT_BASE") or name.endswith(self._LAYER_RW):
+            self.regs[name] = value & 0xFFFFFFFF
+
+    def write_stream(self, values: np.ndarray) -> None:
+        self.x_buf.extend(int(v) for v in np.asarray(values, dtype=np.int16))
+        self._maybe_step()
+
+    def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.h_queue) < n:
+            raise TimeoutError(f"h_out has {len(self.h_queue)} beats, {n} requested")
+        beats = [self.h_queue.popleft() for _ in range(n)]
+        return (
+            np.array([b[0] for b in beats], dtype=np.int16),
+            np.array([b[1] for b in beats], dtype=bool),
+        )
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        if len(self.memory) < addr + len(data):
+            self.memory.extend(b"\0" * (addr + len(data) - len(self.memory)))
+        self.memory[addr : addr + len(data)] = data

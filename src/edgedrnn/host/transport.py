@@ -1,0 +1,37 @@
+"""The :class:`Transport` protocol: what the driver needs from a connection to the device."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Moves data between the host and one EdgeDRNN instance; knows nothing of registers.
+
+    Implementations: :class:`edgedrnn.host.verilator.VerilatorTransport` (co-simulation),
+    :class:`edgedrnn.host.emulator.EmulatedTransport` (pure Python); a board transport would
+    map these onto e.g. ``/dev/mem`` + DMA.
+    """
+
+    def read_reg(self, addr: int) -> int:
+        """Read the 32-bit register at byte address ``addr`` of the AXI4-Lite slave."""
+        ...
+
+    def write_reg(self, addr: int, value: int) -> None:
+        """Write a 32-bit value to the register at byte address ``addr``."""
+        ...
+
+    def write_stream(self, values: np.ndarray) -> None:
+        """Send int16 beats on the ``x_in`` stream (may return before they are consumed)."""
+        ...
+
+    def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Receive ``n`` beats from ``h_out``: (data int16 (n,), last bool (n,)). Blocks."""
+        ...
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        """Write bytes into the weight memory the accelerator reads at byte address ``addr``."""
+        ...

@@ -1,0 +1,57 @@
+"""``VerilatorTransport``: the :class:`~edgedrnn.host.transport.Transport` of the Verilator
+co-simulation (register accesses run the AXI4-Lite handshakes in C++, streams go through
+randomly stalled queues, memory writes load the AXI4 memory model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..program import HardwareConfig
+from ..sim.build import build_model
+from ..sim.model import VerilatedModel
+
+
+class VerilatorTransport:
+    """Transport to a Verilated EdgeDRNN.
+
+    Args:
+        model: a :class:`~edgedrnn.sim.model.VerilatedModel`.
+    """
+
+    def __init__(self, model: VerilatedModel) -> None:
+        self.model = model
+
+    @classmethod
+    def for_hardware(cls, hw: HardwareConfig, **options: Any) -> VerilatorTransport:
+        """Build (or fetch from the cache) the model for ``hw`` and connect to it.
+
+        ``options`` go to :class:`~edgedrnn.sim.model.VerilatedModel` (``seed``,
+        ``mem_latency``, ``mem_stall``, ``stream_stall``, ...).
+        """
+        return cls(VerilatedModel(build_model(hw), **options))
+
+    def read_reg(self, addr: int) -> int:
+        return self.model.csr_read(addr)
+
+    def write_reg(self, addr: int, value: int) -> None:
+        self.model.csr_write(addr, value)
+
+    def write_stream(self, values: np.ndarray) -> None:
+        self.model.push_x(values)
+
+    def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.pop_h(n)
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        self.model.mem_write(addr, data)
+
+    @property
+    def cycles(self) -> int:
+        """Clock cycles simulated so far."""
+        return self.model.cycles
+
+    def close(self) -> None:
+        """Free the simulator."""
+        self.model.close()

@@ -1,0 +1,323 @@
+// edgedrnn Verilator harness: drives the EdgeDRNN top level (AXI4-Lite CSR slave, AXI4 read
+// master for the weights, x_in / h_out streams) from C++, so that Python only calls in once per
+// register access or time step (see src/edgedrnn/sim/model.py, which loads this as a shared
+// library through ctypes).
+//
+// Build-time defines: EDRNN_BUS_BITS (width of mem rdata), EDRNN_TOP (Verilated class name),
+// EDRNN_TOP_H (its header, as a string).
+//
+// Clocking: one cycle = set inputs, eval with clk low (combinational outputs settle), sample
+// all handshakes (valid && ready), posedge eval, then update the testbench state from the
+// sampled handshakes. Valid signals driven by the harness are held until accepted (AXI rule);
+// ready signals are randomised freely.
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "verilated.h"
+#include EDRNN_TOP_H
+
+#ifndef EDRNN_BUS_BITS
+#error "EDRNN_BUS_BITS must be defined"
+#endif
+
+// Verilator encodes "__" in port names as "___05F".
+#define PORT(group, field) top->group##___05F##field
+
+static const int kBusBytes = EDRNN_BUS_BITS / 8;
+
+namespace {
+
+struct Burst {
+    uint64_t addr;
+    uint32_t beats;
+    uint32_t done;
+    uint64_t ready_at;
+};
+
+struct Sim {
+    VerilatedContext* ctx = nullptr;
+    EDRNN_TOP* top = nullptr;
+    uint64_t cycle = 0;
+    std::mt19937_64 rng;
+    std::uniform_real_distribution<double> uni{0.0, 1.0};
+
+    // Memory model.
+    std::vector<uint8_t> mem;
+    uint32_t latency = 1;
+    double ar_stall = 0.0, r_stall = 0.0;
+    std::deque<Burst> bursts;
+    uint32_t max_outstanding = 64;
+    bool r_valid = false;
+    uint64_t n_bursts = 0, n_beats = 0, n_oob = 0;
+
+    // Streams.
+    double x_stall = 0.0, h_stall = 0.0;
+    std::deque<uint16_t> xq;
+    bool x_valid = false;
+    std::deque<uint32_t> hq;  // raw 17-bit payloads (data | last << 16)
+
+    // CSR master state.
+    bool aw_pend = false, w_pend = false, b_wait = false, ar_pend = false, r_wait = false;
+    uint32_t b_resp = 0, r_data = 0, r_resp = 0;
+
+    // Protocol checks.
+    uint64_t errors = 0;
+    std::string first_error;
+
+    void error(const std::string& msg) {
+        if (errors == 0) first_error = "cycle " + std::to_string(cycle) + ": " + msg;
+        ++errors;
+    }
+
+    bool chance(double stall) { return stall <= 0.0 || uni(rng) >= stall; }
+
+    void set_rdata(const Burst& b) {
+        uint8_t buf[kBusBytes];
+        uint64_t addr = b.addr + uint64_t(b.done) * kBusBytes;
+        for (int i = 0; i < kBusBytes; ++i) {
+            uint64_t a = addr + i;
+            buf[i] = a < mem.size() ? mem[a] : 0;
+        }
+#if EDRNN_BUS_BITS <= 64
+        uint64_t v = 0;
+        std::memcpy(&v, buf, kBusBytes);
+        PORT(mem, rdata) = v;
+#else
+        for (int i = 0; i < EDRNN_BUS_BITS / 32; ++i) {
+            uint32_t w;
+            std::memcpy(&w, buf + 4 * i, 4);
+            PORT(mem, rdata)[i] = w;
+        }
+#endif
+        PORT(mem, rlast) = (b.done + 1 == b.beats);
+        PORT(mem, rresp) = 0;
+    }
+
+    void cycle_once() {
+        // ---- drive inputs for this cycle
+        if (!x_valid && !xq.empty() && chance(x_stall)) x_valid = true;
+        PORT(x_in, valid) = x_valid;
+        PORT(x_in, payload) = x_valid ? xq.front() : 0;
+        PORT(h_out, ready) = chance(h_stall);
+        PORT(mem, arready) = bursts.size() < max_outstanding && chance(ar_stall);
+        if (!r_valid && !bursts.empty() && bursts.front().ready_at <= cycle && chance(r_stall))
+            r_valid = true;
+        PORT(mem, rvalid) = r_valid;
+        if (r_valid) set_rdata(bursts.front());
+        PORT(csr, awvalid) = aw_pend;
+        PORT(csr, wvalid) = w_pend;
+        PORT(csr, bready) = b_wait;
+        PORT(csr, arvalid) = ar_pend;
+        PORT(csr, rready) = r_wait;
+
+        top->clk = 0;
+        top->eval();
+
+        // ---- sample handshakes
+        bool x_fire = x_valid && PORT(x_in, ready);
+        bool h_fire = PORT(h_out, valid) && PORT(h_out, ready);
+        uint32_t h_payload = PORT(h_out, payload);
+        bool ar_fire = PORT(mem, arvalid) && PORT(mem, arready);
+        uint64_t ar_addr = PORT(mem, araddr);
+        uint32_t ar_len = PORT(mem, arlen), ar_size = PORT(mem, arsize);
+        uint32_t ar_burst = PORT(mem, arburst);
+        bool r_fire = r_valid && PORT(mem, rready);
+        bool aw_fire = aw_pend && PORT(csr, awready);
+        bool w_fire = w_pend && PORT(csr, wready);
+        bool b_fire = b_wait && PORT(csr, bvalid);
+        uint32_t bresp = PORT(csr, bresp);
+        bool car_fire = ar_pend && PORT(csr, arready);
+        bool cr_fire = r_wait && PORT(csr, rvalid);
+        uint32_t crdata = PORT(csr, rdata), crresp = PORT(csr, rresp);
+
+        top->clk = 1;
+        top->eval();
+        ++cycle;
+
+        // ---- update testbench state
+        if (x_fire) {
+            xq.pop_front();
+            x_valid = false;
+        }
+        if (h_fire) hq.push_back(h_payload);
+        if (ar_fire) {
+            uint32_t beats = ar_len + 1;
+            uint64_t bytes = uint64_t(beats) * kBusBytes;
+            if (ar_burst != 1) error("mem: arburst " + std::to_string(ar_burst) + " != INCR");
+            if ((1u << ar_size) != uint32_t(kBusBytes))
+                error("mem: arsize " + std::to_string(ar_size) + " != log2(bus bytes)");
+            if (ar_addr % kBusBytes) error("mem: unaligned araddr " + std::to_string(ar_addr));
+            if ((ar_addr >> 12) != ((ar_addr + bytes - 1) >> 12))
+                error("mem: burst at " + std::to_string(ar_addr) + " of " +
+                      std::to_string(beats) + " beats crosses a 4 KiB boundary");
+            if (ar_addr + bytes > mem.size()) ++n_oob;
+            bursts.push_back(Burst{ar_addr, beats, 0, cycle - 1 + latency});
+            ++n_bursts;
+        }
+        if (r_fire) {
+            Burst& b = bursts.front();
+            ++b.done;
+            ++n_beats;
+            r_valid = false;
+            if (b.done == b.beats) bursts.pop_front();
+        }
+        if (aw_fire) aw_pend = false;
+        if (w_fire) w_pend = false;
+        if (b_fire) {
+            b_resp = bresp;
+            b_wait = false;
+        }
+        if (car_fire) ar_pend = false;
+        if (cr_fire) {
+            r_data = crdata;
+            r_resp = crresp;
+            r_wait = false;
+        }
+    }
+};
+
+}  // namespace
+
+extern "C" {
+
+void* edrnn_create(uint64_t seed) {
+    Sim* s = new Sim();
+    s->ctx = new VerilatedContext;
+    s->ctx->randReset(0);
+    s->top = new EDRNN_TOP(s->ctx, "top");
+    s->rng.seed(seed);
+    return s;
+}
+
+void edrnn_destroy(void* p) {
+    Sim* s = static_cast<Sim*>(p);
+    s->top->final();
+    delete s->top;
+    delete s->ctx;
+    delete s;
+}
+
+int edrnn_bus_bits() { return EDRNN_BUS_BITS; }
+
+void edrnn_reset(void* p, int cycles) {
+    Sim* s = static_cast<Sim*>(p);
+    s->xq.clear();
+    s->x_valid = false;
+    s->hq.clear();
+    s->bursts.clear();
+    s->r_valid = false;
+    s->aw_pend = s->w_pend = s->b_wait = s->ar_pend = s->r_wait = false;
+    s->top->rst = 1;
+    for (int i = 0; i < cycles; ++i) s->cycle_once();
+    s->top->rst = 0;
+}
+
+void edrnn_set_mem_timing(void* p, uint32_t latency, double ar_stall, double r_stall,
+                          uint32_t max_outstanding) {
+    Sim* s = static_cast<Sim*>(p);
+    s->latency = latency < 1 ? 1 : latency;
+    s->ar_stall = ar_stall;
+    s->r_stall = r_stall;
+    s->max_outstanding = max_outstanding < 1 ? 1 : max_outstanding;
+}
+
+void edrnn_set_stream_stall(void* p, double x_stall, double h_stall) {
+    Sim* s = static_cast<Sim*>(p);
+    s->x_stall = x_stall;
+    s->h_stall = h_stall;
+}
+
+void edrnn_mem_write(void* p, uint64_t addr, const uint8_t* data, uint64_t len) {
+    Sim* s = static_cast<Sim*>(p);
+    if (s->mem.size() < addr + len) s->mem.resize(addr + len, 0);
+    std::memcpy(s->mem.data() + addr, data, len);
+}
+
+uint64_t edrnn_cycles(void* p) { return static_cast<Sim*>(p)->cycle; }
+
+void edrnn_run(void* p, uint64_t n) {
+    Sim* s = static_cast<Sim*>(p);
+    for (uint64_t i = 0; i < n; ++i) s->cycle_once();
+}
+
+// Returns BRESP (0..3), or -1 on timeout.
+int edrnn_csr_write(void* p, uint32_t addr, uint32_t data, uint64_t timeout) {
+    Sim* s = static_cast<Sim*>(p);
+    s->top->csr___05Fawaddr = addr;
+    s->top->csr___05Fwdata = data;
+    s->top->csr___05Fwstrb = 0xF;
+    s->aw_pend = s->w_pend = s->b_wait = true;
+    for (uint64_t i = 0; i < timeout; ++i) {
+        s->cycle_once();
+        if (!s->aw_pend && !s->w_pend && !s->b_wait) return int(s->b_resp);
+    }
+    s->aw_pend = s->w_pend = s->b_wait = false;
+    return -1;
+}
+
+// Returns RRESP (0..3) and stores the data, or -1 on timeout.
+int edrnn_csr_read(void* p, uint32_t addr, uint32_t* data, uint64_t timeout) {
+    Sim* s = static_cast<Sim*>(p);
+    s->top->csr___05Faraddr = addr;
+    s->ar_pend = s->r_wait = true;
+    for (uint64_t i = 0; i < timeout; ++i) {
+        s->cycle_once();
+        if (!s->ar_pend && !s->r_wait) {
+            *data = s->r_data;
+            return int(s->r_resp);
+        }
+    }
+    s->ar_pend = s->r_wait = false;
+    return -1;
+}
+
+void edrnn_push_x(void* p, const int16_t* data, uint32_t n) {
+    Sim* s = static_cast<Sim*>(p);
+    for (uint32_t i = 0; i < n; ++i) s->xq.push_back(uint16_t(data[i]));
+}
+
+uint32_t edrnn_x_pending(void* p) { return uint32_t(static_cast<Sim*>(p)->xq.size()); }
+
+uint32_t edrnn_h_available(void* p) { return uint32_t(static_cast<Sim*>(p)->hq.size()); }
+
+// Runs the clock until n h_out beats are buffered (or timeout cycles pass), then pops up to
+// n of them into data/last. Returns the number popped.
+uint32_t edrnn_pop_h(void* p, int16_t* data, uint8_t* last, uint32_t n, uint64_t timeout) {
+    Sim* s = static_cast<Sim*>(p);
+    for (uint64_t i = 0; i < timeout && s->hq.size() < n; ++i) s->cycle_once();
+    uint32_t k = 0;
+    while (k < n && !s->hq.empty()) {
+        uint32_t v = s->hq.front();
+        s->hq.pop_front();
+        data[k] = int16_t(uint16_t(v & 0xFFFF));
+        last[k] = uint8_t((v >> 16) & 1);
+        ++k;
+    }
+    return k;
+}
+
+// stats[0..3] = bursts, beats, out-of-range bursts, bursts outstanding now.
+void edrnn_mem_stats(void* p, uint64_t* stats) {
+    Sim* s = static_cast<Sim*>(p);
+    stats[0] = s->n_bursts;
+    stats[1] = s->n_beats;
+    stats[2] = s->n_oob;
+    stats[3] = s->bursts.size();
+}
+
+// Number of protocol violations seen; the first one's description is copied into buf.
+uint64_t edrnn_protocol_errors(void* p, char* buf, uint32_t buflen) {
+    Sim* s = static_cast<Sim*>(p);
+    if (buflen > 0) {
+        std::snprintf(buf, buflen, "%s", s->first_error.c_str());
+    }
+    return s->errors;
+}
+
+}  // extern "C"

@@ -1,0 +1,144 @@
+"""Driver logic tests over the pure-Python EmulatedTransport (no Verilator needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import edgedrnn
+from edgedrnn.backends.reference import run_program
+from edgedrnn.host import DriverError, EdgeDRNNDriver, Transport
+from edgedrnn.host.emulator import EmulatedTransport
+from edgedrnn.hw import regmap
+from edgedrnn.runner import threshold_schedule
+from strategies import input_sequences, networks, threshold_schedules
+
+
+def _program(num_pe: int = 8) -> edgedrnn.Program:
+    """A small 1-layer program (5 inputs, 7 hidden)."""
+    import torch
+
+    torch.manual_seed(0)
+    hw = edgedrnn.HardwareConfig(num_pe=num_pe)
+    return edgedrnn.compile(torch.nn.GRU(5, 7, 1), hw=hw, theta_x=0.05, theta_h=0.02)
+
+
+def test_emulated_transport_is_a_transport() -> None:
+    assert isinstance(EmulatedTransport(edgedrnn.HardwareConfig()), Transport)
+
+
+@settings(max_examples=15)
+@given(data=st.data())
+def test_driver_over_emulator_equals_reference(data) -> None:
+    prog = data.draw(networks())
+    x = data.draw(input_sequences(prog.input_size, max_steps=12))
+    steps = x.shape[0]
+    tx = threshold_schedule(
+        data.draw(threshold_schedules(steps, prog.num_layers)), prog.theta_x_q, steps, "tx"
+    )
+    th = threshold_schedule(
+        data.draw(threshold_schedules(steps, prog.num_layers)), prog.theta_h_q, steps, "th"
+    )
+    ref = run_program(prog, x, tx, th)
+    tr = EmulatedTransport(prog.hw)
+    drv = EdgeDRNNDriver(tr)
+    drv.configure(prog, weight_base=0x2000)
+    out = drv.run(x, tx, th)
+    assert np.array_equal(out.outputs_q, ref.outputs_q)
+    assert np.array_equal(out.nonzero, ref.nonzero)
+    assert out.overflow == ref.overflow
+    assert out.cycles.shape == (steps,) and out.cycles.dtype == np.int64
+    assert drv.step_count() == steps
+
+
+def test_configure_register_sequence_and_weights() -> None:
+    prog = _program()
+    tr = EmulatedTransport(prog.hw)
+    drv = EdgeDRNNDriver(tr)
+    info = drv.info
+    assert info is not None and info.num_pe == 8 and info.bus_bits == 64
+    tr.log.clear()
+    drv.configure(prog, weight_base=0x400)
+    writes = [(a, v) for kind, a, v in tr.log if kind == "w"]
+    assert writes[0] == (regmap.addr_of("CTRL"), regmap.CTRL_SOFT_RESET)
+    assert writes[-1] == (
+        regmap.addr_of("CTRL"),
+        regmap.CTRL_START | regmap.CTRL_RESET_STATE,
+    )
+    written = dict(writes[1:-1])
+    assert written[regmap.addr_of("WEIGHT_BASE")] == 0x400
+    for name, value in prog.register_values().items():
+        assert written[regmap.addr_of(name)] == value, name
+    image = bytes(tr.memory[0x400 : 0x400 + len(prog.weight_image)])
+    assert image == prog.weight_image
+
+
+def test_thresholds_written_only_when_changed() -> None:
+    prog = _program()
+    tr = EmulatedTransport(prog.hw)
+    drv = EdgeDRNNDriver(tr)
+    drv.configure(prog)
+    theta_addrs = {regmap.addr_of("THETA_X", 0), regmap.addr_of("THETA_H", 0)}
+    tr.log.clear()
+    steps = 6
+    x = np.zeros((steps, prog.input_size), dtype=np.int16)
+    tx = np.full((steps, 1), prog.theta_x_q[0])
+    th = np.full((steps, 1), prog.theta_h_q[0])
+    tx[3:] = 77
+    drv.run(x, tx, th)
+    theta_writes = [(a, v) for kind, a, v in tr.log if kind == "w" and a in theta_addrs]
+    assert theta_writes == [(regmap.addr_of("THETA_X", 0), 77)]
+
+
+def test_rejects_foreign_device_and_mismatched_program() -> None:
+    class Foreign(EmulatedTransport):
+        def read_reg(self, addr: int) -> int:
+            return 0x12345678 if addr == regmap.addr_of("ID") else super().read_reg(addr)
+
+    with pytest.raises(DriverError, match="not an EdgeDRNN"):
+        EdgeDRNNDriver(Foreign(edgedrnn.HardwareConfig()))
+    drv = EdgeDRNNDriver(EmulatedTransport(edgedrnn.HardwareConfig(num_pe=16)))
+    with pytest.raises(DriverError, match="recompile"):
+        drv.configure(_program(num_pe=8))
+
+
+def test_bad_last_flag_and_step_shape() -> None:
+    class NoLast(EmulatedTransport):
+        def read_stream(self, n: int):
+            data, last = super().read_stream(n)
+            return data, np.zeros_like(last)
+
+    prog = _program()
+    drv = EdgeDRNNDriver(NoLast(prog.hw))
+    drv.configure(prog)
+    with pytest.raises(DriverError, match="last"):
+        drv.step(np.zeros(prog.input_size, dtype=np.int16))
+    with pytest.raises(ValueError, match="shape"):
+        drv.step(np.zeros(prog.input_size + 1, dtype=np.int16))
+
+
+def test_step_before_configure() -> None:
+    drv = EdgeDRNNDriver(EmulatedTransport(edgedrnn.HardwareConfig()))
+    with pytest.raises(DriverError, match="configure"):
+        drv.step(np.zeros(3, dtype=np.int16))
+
+
+def test_overflow_and_clear() -> None:
+    prog = _program()
+    tr = EmulatedTransport(prog.hw)
+    drv = EdgeDRNNDriver(tr)
+    drv.configure(prog)
+    x = np.full((3, prog.input_size), 32767, dtype=np.int16)
+    x[1] = -32768  # delta saturates in int16
+    out = drv.run(x)
+    ref = run_program(
+        prog,
+        x,
+        threshold_schedule(None, prog.theta_x_q, 3, "tx"),
+        threshold_schedule(None, prog.theta_h_q, 3, "th"),
+    )
+    assert out.overflow == ref.overflow is True
+    drv.clear_status()
+    assert not drv.overflow
