@@ -55,12 +55,14 @@ struct Sim {
     uint32_t max_outstanding = 64;
     bool r_valid = false;
     uint64_t n_bursts = 0, n_beats = 0, n_oob = 0;
+    uint64_t loaded_lo = UINT64_MAX, loaded_hi = 0;  // span of the loaded image
 
     // Streams.
     double x_stall = 0.0, h_stall = 0.0;
     std::deque<uint16_t> xq;
     bool x_valid = false;
     std::deque<uint32_t> hq;  // raw 17-bit payloads (data | last << 16)
+    std::deque<uint64_t> h_times, x_times;  // cycle numbers of accepted beats
 
     // CSR master state.
     bool aw_pend = false, w_pend = false, b_wait = false, ar_pend = false, r_wait = false;
@@ -142,10 +144,14 @@ struct Sim {
 
         // ---- update testbench state
         if (x_fire) {
+            x_times.push_back(cycle - 1);
             xq.pop_front();
             x_valid = false;
         }
-        if (h_fire) hq.push_back(h_payload);
+        if (h_fire) {
+            hq.push_back(h_payload);
+            h_times.push_back(cycle - 1);
+        }
         if (ar_fire) {
             uint32_t beats = ar_len + 1;
             uint64_t bytes = uint64_t(beats) * kBusBytes;
@@ -156,7 +162,7 @@ struct Sim {
             if ((ar_addr >> 12) != ((ar_addr + bytes - 1) >> 12))
                 error("mem: burst at " + std::to_string(ar_addr) + " of " +
                       std::to_string(beats) + " beats crosses a 4 KiB boundary");
-            if (ar_addr + bytes > mem.size()) ++n_oob;
+            if (ar_addr < loaded_lo || ar_addr + bytes > loaded_hi) ++n_oob;
             bursts.push_back(Burst{ar_addr, beats, 0, cycle - 1 + latency});
             ++n_bursts;
         }
@@ -210,6 +216,8 @@ void edrnn_reset(void* p, int cycles) {
     s->xq.clear();
     s->x_valid = false;
     s->hq.clear();
+    s->h_times.clear();
+    s->x_times.clear();
     s->bursts.clear();
     s->r_valid = false;
     s->aw_pend = s->w_pend = s->b_wait = s->ar_pend = s->r_wait = false;
@@ -236,6 +244,8 @@ void edrnn_set_stream_stall(void* p, double x_stall, double h_stall) {
 void edrnn_mem_write(void* p, uint64_t addr, const uint8_t* data, uint64_t len) {
     Sim* s = static_cast<Sim*>(p);
     if (s->mem.size() < addr + len) s->mem.resize(addr + len, 0);
+    if (addr < s->loaded_lo) s->loaded_lo = addr;
+    if (addr + len > s->loaded_hi) s->loaded_hi = addr + len;
     std::memcpy(s->mem.data() + addr, data, len);
 }
 
@@ -288,13 +298,16 @@ uint32_t edrnn_h_available(void* p) { return uint32_t(static_cast<Sim*>(p)->hq.s
 
 // Runs the clock until n h_out beats are buffered (or timeout cycles pass), then pops up to
 // n of them into data/last. Returns the number popped.
-uint32_t edrnn_pop_h(void* p, int16_t* data, uint8_t* last, uint32_t n, uint64_t timeout) {
+uint32_t edrnn_pop_h(void* p, int16_t* data, uint8_t* last, uint64_t* when, uint32_t n,
+                     uint64_t timeout) {
     Sim* s = static_cast<Sim*>(p);
     for (uint64_t i = 0; i < timeout && s->hq.size() < n; ++i) s->cycle_once();
     uint32_t k = 0;
     while (k < n && !s->hq.empty()) {
         uint32_t v = s->hq.front();
         s->hq.pop_front();
+        if (when) when[k] = s->h_times.front();
+        s->h_times.pop_front();
         data[k] = int16_t(uint16_t(v & 0xFFFF));
         last[k] = uint8_t((v >> 16) & 1);
         ++k;
@@ -302,7 +315,18 @@ uint32_t edrnn_pop_h(void* p, int16_t* data, uint8_t* last, uint32_t n, uint64_t
     return k;
 }
 
-// stats[0..3] = bursts, beats, out-of-range bursts, bursts outstanding now.
+// Pops up to n recorded x_in acceptance cycles into out; returns the number popped.
+uint32_t edrnn_pop_x_times(void* p, uint64_t* out, uint32_t n) {
+    Sim* s = static_cast<Sim*>(p);
+    uint32_t k = 0;
+    while (k < n && !s->x_times.empty()) {
+        out[k++] = s->x_times.front();
+        s->x_times.pop_front();
+    }
+    return k;
+}
+
+// stats[0..3] = bursts, beats, bursts outside the loaded image, bursts outstanding now.
 void edrnn_mem_stats(void* p, uint64_t* stats) {
     Sim* s = static_cast<Sim*>(p);
     stats[0] = s->n_bursts;

@@ -28,7 +28,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "edrnn_push_x": (None, [_vp, ctypes.c_void_p, _u32]),
     "edrnn_x_pending": (_u32, [_vp]),
     "edrnn_h_available": (_u32, [_vp]),
-    "edrnn_pop_h": (_u32, [_vp, ctypes.c_void_p, ctypes.c_void_p, _u32, _u64]),
+    "edrnn_pop_h": (_u32, [_vp, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _u32, _u64]),
+    "edrnn_pop_x_times": (_u32, [_vp, ctypes.c_void_p, _u32]),
     "edrnn_mem_stats": (None, [_vp, ctypes.POINTER(_u64)]),
     "edrnn_protocol_errors": (_u64, [_vp, ctypes.c_char_p, _u32]),
 }
@@ -87,6 +88,8 @@ class VerilatedModel:
         self._lib = _load(Path(library))
         self._h = self._lib.edrnn_create(seed & 0xFFFFFFFFFFFFFFFF)
         self.timeout = int(timeout)
+        #: Cycle numbers at which popped h_out beats were accepted (appended by pop_h).
+        self.h_times: list[int] = []
         self.bus_bits = int(self._lib.edrnn_bus_bits())
         self._lib.edrnn_set_mem_timing(
             self._h,
@@ -155,7 +158,7 @@ class VerilatedModel:
         self._lib.edrnn_mem_write(self._h, int(addr), bytes(data), len(data))
 
     def mem_stats(self) -> dict[str, int]:
-        """Bursts and beats served, bursts outside the loaded memory, bursts in flight."""
+        """Bursts and beats served, bursts reaching outside the loaded image, bursts in flight."""
         arr = (_u64 * 4)()
         self._lib.edrnn_mem_stats(self._h, arr)
         return {"bursts": arr[0], "beats": arr[1], "out_of_range": arr[2], "in_flight": arr[3]}
@@ -166,6 +169,16 @@ class VerilatedModel:
         arr = np.ascontiguousarray(values, dtype=np.int16)
         self._lib.edrnn_push_x(self._h, arr.ctypes.data, arr.size)
 
+    def pop_x_times(self) -> np.ndarray:
+        """Cycle numbers at which x_in beats were accepted since the last call (uint64)."""
+        out = np.zeros(4096, dtype=np.uint64)
+        parts = []
+        while True:
+            got = self._lib.edrnn_pop_x_times(self._h, out.ctypes.data, out.size)
+            parts.append(out[:got].copy())
+            if got < out.size:
+                return np.concatenate(parts)
+
     @property
     def x_pending(self) -> int:
         """x_in beats queued but not accepted yet."""
@@ -175,8 +188,12 @@ class VerilatedModel:
         """Run until ``n`` h_out beats arrived; returns (data int16 (n,), last bool (n,))."""
         data = np.zeros(n, dtype=np.int16)
         last = np.zeros(n, dtype=np.uint8)
+        when = np.zeros(n, dtype=np.uint64)
         limit = self.timeout if timeout is None else int(timeout)
-        got = self._lib.edrnn_pop_h(self._h, data.ctypes.data, last.ctypes.data, n, limit)
+        got = self._lib.edrnn_pop_h(
+            self._h, data.ctypes.data, last.ctypes.data, when.ctypes.data, n, limit
+        )
+        self.h_times.extend(int(c) for c in when[:got])
         self.check_protocol()
         if got < n:
             raise SimError(

@@ -1,0 +1,190 @@
+"""The ``rtl`` backend: Verilator co-simulation of the generated RTL equals the reference.
+
+Property tests (hypothesis) over random networks, inputs, threshold schedules, memory latency
+and random stalls on every channel, for NUM_PE 4, 8 and 16. Each NUM_PE needs one Verilator
+build (cached on disk, see edgedrnn.sim.build); the slow variants run many more and longer
+examples (`pytest -m slow`).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import edgedrnn
+from edgedrnn.backends.reference import run_program as reference_run
+from edgedrnn.host import EdgeDRNNDriver
+from edgedrnn.host.verilator import VerilatorTransport
+from edgedrnn.runner import threshold_schedule
+from edgedrnn.sim.build import VerilatorNotFoundError, build_model, find_verilator
+from edgedrnn.sim.model import VerilatedModel
+from strategies import input_sequences, networks, threshold_schedules
+
+needs_verilator = pytest.mark.skipif(
+    shutil.which("verilator") is None, reason="Verilator not installed"
+)
+
+NUM_PES = (4, 8, 16)
+
+
+def _hw(num_pe: int) -> edgedrnn.HardwareConfig:
+    return edgedrnn.HardwareConfig(
+        num_pe=num_pe, max_layers=4, max_input_size=64, max_hidden_size=64
+    )
+
+
+def expected_beats(program: edgedrnn.Program, nonzero: np.ndarray) -> int:
+    """Weight-bus beats a run must fetch: passed-on columns × beats per column + bias once."""
+    word = program.hw.bus_bytes
+    total = 0
+    for layer, lay in enumerate(program.layers):
+        total += lay.bias_stride // word
+        total += int(nonzero[:, layer, :].sum()) * (lay.column_stride // word)
+    return total
+
+
+def run_checked(program, x, tx, th, *, seed, mem_latency, mem_stall, stream_stall):
+    """Run on the RTL through the driver with full checks; returns (Result, model stats)."""
+    lib = build_model(program.hw)
+    with VerilatedModel(
+        lib, seed=seed, mem_latency=mem_latency, mem_stall=mem_stall, stream_stall=stream_stall
+    ) as model:
+        drv = EdgeDRNNDriver(VerilatorTransport(model))
+        drv.configure(program, weight_base=0x3000)
+        model.pop_x_times()
+        out = drv.run(x, tx, th)
+        x_times = model.pop_x_times().astype(np.int64)
+        h_times = np.asarray(model.h_times, dtype=np.int64)
+        stats = model.mem_stats()
+        model.check_protocol()
+    steps, n_in, n_out = x.shape[0], program.input_size, program.output_size
+    assert x_times.shape == (steps * n_in,)
+    assert h_times.shape == (steps * n_out,)
+    # STEP_CYCLES: first x_in beat accepted -> last h_out beat accepted, measured independently.
+    measured = h_times[n_out - 1 :: n_out] - x_times[::n_in]
+    stats["step_cycles_offset"] = np.unique(out.cycles - measured).tolist()
+    res = edgedrnn.Result(out.outputs_q, out.nonzero, out.overflow, out.cycles, "rtl")
+    return res, stats
+
+
+def _check_against_reference(program, x, tx, th, **sim) -> None:
+    ref = reference_run(program, x, tx, th)
+    res, stats = run_checked(program, x, tx, th, **sim)
+    assert res.same_as(ref), _mismatch(program, ref, res)
+    assert np.array_equal(res.outputs_q, ref.outputs_q)
+    assert np.array_equal(res.nonzero, ref.nonzero)
+    assert res.overflow == ref.overflow
+    assert res.cycles.dtype == np.int64 and res.cycles.shape == (x.shape[0],)
+    assert (res.cycles > 0).all()
+    assert len(stats["step_cycles_offset"]) == 1 and stats["step_cycles_offset"][0] in (0, 1)
+    assert stats["out_of_range"] == 0 and stats["in_flight"] == 0
+    assert stats["beats"] == expected_beats(program, ref.nonzero)
+
+
+def _mismatch(program, ref, res) -> str:
+    bad = np.argwhere(res.outputs_q != ref.outputs_q)
+    first = bad[0].tolist() if len(bad) else None
+    nz = np.argwhere((res.nonzero != ref.nonzero).any(axis=(1, 2)))
+    return (
+        f"rtl != reference for layers {program.hidden_sizes}, I={program.input_size}, "
+        f"num_pe={program.hw.num_pe}: first output mismatch (step, index) {first}, first "
+        f"nonzero mismatch at step {nz[0].tolist() if len(nz) else None}, overflow "
+        f"{res.overflow} vs {ref.overflow}"
+    )
+
+
+@st.composite
+def cases(draw, num_pe: int, max_steps: int, max_size: int):
+    program = draw(networks(max_input=max_size, max_hidden=max_size, hw=_hw(num_pe)))
+    x = draw(input_sequences(program.input_size, max_steps=max_steps))
+    steps = x.shape[0]
+    tx = threshold_schedule(
+        draw(threshold_schedules(steps, program.num_layers)), program.theta_x_q, steps, "tx"
+    )
+    th = threshold_schedule(
+        draw(threshold_schedules(steps, program.num_layers)), program.theta_h_q, steps, "th"
+    )
+    sim = {
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "mem_latency": draw(st.sampled_from([1, 2, 8, 30])),
+        "mem_stall": draw(st.sampled_from([0.0, 0.3, 0.7])),
+        "stream_stall": draw(st.sampled_from([0.0, 0.3, 0.7])),
+    }
+    return program, x, tx, th, sim
+
+
+@needs_verilator
+@pytest.mark.parametrize("num_pe", NUM_PES)
+def test_rtl_equals_reference(num_pe: int) -> None:
+    build_model(_hw(num_pe))  # build (or fetch) once, outside hypothesis' timing
+
+    @settings(max_examples=8, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(case=cases(num_pe, max_steps=12, max_size=2 * num_pe + 3))
+    def prop(case) -> None:
+        program, x, tx, th, sim = case
+        _check_against_reference(program, x, tx, th, **sim)
+
+    prop()
+
+
+@needs_verilator
+@pytest.mark.slow
+@pytest.mark.parametrize("num_pe", NUM_PES)
+def test_rtl_equals_reference_long(num_pe: int) -> None:
+    build_model(_hw(num_pe))
+
+    @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(case=cases(num_pe, max_steps=80, max_size=4 * num_pe + 5))
+    def prop(case) -> None:
+        program, x, tx, th, sim = case
+        _check_against_reference(program, x, tx, th, **sim)
+
+    prop()
+
+
+@needs_verilator
+def test_run_api_rtl_backend_and_stalls() -> None:
+    """edgedrnn.run(..., backend="rtl") with options; stalls cost cycles, not results."""
+    import torch
+
+    torch.manual_seed(1)
+    hw = _hw(8)
+    model = edgedrnn.DeltaGRU(6, [10, 13], 2, theta_x=0.05, theta_h=0.05)
+    program = edgedrnn.compile(model, hw=hw)
+    t = np.arange(30)[:, None]
+    x = np.sin(t / 5 + np.arange(6)) + 0.05 * np.random.default_rng(0).normal(size=(30, 6))
+    ref = edgedrnn.run(program, x, backend="reference")
+    fast = edgedrnn.run(program, x, backend="rtl")
+    slow = edgedrnn.run(
+        program, x, backend="rtl", mem_latency=20, mem_stall=0.5, stream_stall=0.5, seed=3
+    )
+    again = edgedrnn.run(
+        program, x, backend="rtl", mem_latency=20, mem_stall=0.5, stream_stall=0.5, seed=3
+    )
+    assert fast.same_as(ref) and slow.same_as(ref)
+    assert fast.backend == "rtl" and fast.cycles is not None
+    assert fast.cycles.dtype == np.int64 and fast.cycles.shape == (30,)
+    assert slow.cycles.sum() > fast.cycles.sum()
+    assert np.array_equal(slow.cycles, again.cycles)  # seeded: reproducible
+    with pytest.raises(TypeError, match="unknown rtl backend option"):
+        edgedrnn.run(program, x, backend="rtl", mem_latncy=3)
+
+
+@needs_verilator
+def test_driver_reads_device_config() -> None:
+    hw = _hw(16)
+    with VerilatedModel(build_model(hw)) as model:
+        info = EdgeDRNNDriver(VerilatorTransport(model)).info
+    assert info is not None
+    assert (info.num_pe, info.bus_bits, info.max_layers) == (16, 64, 4)
+    assert info.max_hidden_size >= 64 and info.max_input_size >= 64
+
+
+def test_missing_verilator_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(VerilatorNotFoundError, match="apt-get install verilator"):
+        find_verilator()
