@@ -1,0 +1,229 @@
+"""The ``"cpu"`` backend: a Numba runtime that exploits temporal sparsity on one core.
+
+Two modes:
+
+* ``mode="exact"`` (default): integer arithmetic, equal to the reference backend on every
+  output, delta count and the overflow flag (datapath.md is the contract).
+* ``mode="float"``: the float32 delta GRU with the same thresholds (in real units) and the
+  program's dequantized weights; equals ``DeltaGRU(quantized=False)`` to about 1e-5.
+
+A passed-on delta costs one read of its weight column (3H contiguous weights, int8 in exact
+mode); a step with no passed deltas only encodes and activates. See docs/cpu-runtime.md.
+
+Use :func:`edgedrnn.run` (``backend="cpu"``) for whole sequences and
+:class:`edgedrnn.Session` for streaming, one step at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .. import fixedpoint as fp
+from ..program import Program
+from ..result import Result
+from . import cpu_kernels as K
+
+MODES = ("exact", "float")
+
+
+@dataclass
+class FloatResult(Result):
+    """A :class:`Result` of the float mode: ``outputs`` are the float32 outputs themselves.
+
+    ``outputs_q`` holds them quantized to Q8.8 (round half to even, saturated).
+    """
+
+    outputs_f: np.ndarray | None = None
+
+    @property
+    def outputs(self) -> np.ndarray:  # type: ignore[override]
+        """The last layer's hidden state as float32 (T, H_last), not quantized."""
+        return self.outputs_f
+
+
+@cache
+def activation_tables() -> np.ndarray:
+    """SIG and TANH restricted to [-TAB_LIM, TAB_LIM], int32 (2, 2·TAB_LIM + 1).
+
+    Outside that range both tables are constant; this is checked against the full
+    65,536-entry tables of :mod:`edgedrnn.fixedpoint` on first use.
+    """
+    lim = K.TAB_LIM
+    out = np.empty((2, 2 * lim + 1), dtype=np.int32)
+    v = np.arange(fp.INT16_MIN, fp.INT16_MAX + 1)
+    for k, full in enumerate((fp.sig_table(), fp.tanh_table())):
+        small = full[-lim - fp.INT16_MIN : lim - fp.INT16_MIN + 1].astype(np.int32)
+        if not np.array_equal(small[np.clip(v, -lim, lim) + lim], full.astype(np.int32)):
+            raise AssertionError("activation table is not constant outside the kept range")
+        out[k] = small
+    out.setflags(write=False)
+    return out
+
+
+class CpuNet:
+    """A Program's weights laid out for the cpu kernels (shared, read-only, by all sessions).
+
+    Per layer, the ``I + H`` weight columns (W_ih's then W_hh's) are stored contiguously, one
+    after the other, each ``3H`` values (rows r, u, n) padded to a multiple of 64 bytes.
+    """
+
+    def __init__(self, program: Program, mode: str = "exact") -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.program = program
+        self.mode = mode
+        L = program.num_layers
+        wdtype = np.int8 if mode == "exact" else np.float32
+        align = 64 // np.dtype(wdtype).itemsize
+        meta = np.zeros((L + 1, 16), dtype=np.int64)
+        w_parts, aux_parts = [], []
+        w_off = aux_off = 0
+        max_cols = max(lay.num_columns for lay in program.layers)
+        # state layout: [overflow, spare] [bias flags L] [nz 2L] [tx L] [th L] per-layer...
+        s_off = 2
+        g = meta[L]
+        g[K.G_L] = L
+        g[K.G_BIAS] = s_off
+        s_off += L
+        g[K.G_NZ] = s_off
+        s_off += 2 * L
+        g[K.G_TX] = s_off
+        s_off += L
+        g[K.G_TH] = s_off
+        s_off += L
+        for l in range(L):
+            lw = program.layer_weights(l)
+            I, H = lw.w_ih.shape[1], lw.w_hh.shape[1]
+            stride = -(-3 * H // align) * align
+            cols = np.zeros((I + H, stride), dtype=wdtype)
+            w = np.concatenate([lw.w_ih, lw.w_hh], axis=1).T  # (I+H, 3H) int8
+            if mode == "exact":
+                cols[:, : 3 * H] = w
+                colmax = np.abs(w.astype(np.int32)).max(axis=1)
+                bias = lw.bias.reshape(-1).astype(np.int32)
+                aux = np.concatenate([bias, colmax.astype(np.int32)])
+            else:
+                cols[:, : 3 * H] = w.astype(np.float32) / np.float32(128.0)
+                aux = (lw.bias.reshape(-1).astype(np.float64) / 128.0).astype(np.float32)
+            m = meta[l]
+            m[K.M_I], m[K.M_H], m[K.M_STRIDE], m[K.M_WOFF] = I, H, stride, w_off
+            m[K.M_BOFF] = aux_off
+            m[K.M_CMOFF] = aux_off + 4 * H
+            m[K.M_XHAT] = s_off
+            m[K.M_HHAT] = s_off + I
+            m[K.M_HOFF] = s_off + I + H
+            m[K.M_ACC] = s_off + I + 2 * H
+            s_off += I + 6 * H
+            w_parts.append(cols.reshape(-1))
+            aux_parts.append(aux)
+            w_off += cols.size
+            aux_off += aux.size
+        g[K.G_IDX] = s_off
+        s_off += max_cols
+        g[K.G_DL] = s_off
+        s_off += max_cols
+        self.state_size = int(s_off)
+        self.W = np.ascontiguousarray(np.concatenate(w_parts))
+        self.aux = np.ascontiguousarray(np.concatenate(aux_parts))
+        self.meta = meta
+        for arr in (self.W, self.aux, self.meta):
+            arr.setflags(write=False)
+        self.tabs = activation_tables()
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of weight columns (padding included)."""
+        return int(self.W.nbytes)
+
+    def column_bytes(self, layer: int) -> int:
+        """Bytes read for one passed-on column of ``layer``."""
+        return int(self.meta[layer, K.M_STRIDE]) * self.W.itemsize
+
+    def new_state(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fresh (reset) state buffers: int32 ``st`` and, in float mode, float32 ``sf``."""
+        st = np.zeros(self.state_size, dtype=np.int32)
+        sf = np.zeros(self.state_size, dtype=np.float32) if self.mode == "float" else None
+        return st, sf
+
+    def set_thresholds_q(self, st, sf, theta_x_q, theta_h_q) -> None:
+        """Write per-layer raw Q8.8 thresholds into a state (real units in float mode)."""
+        g = self.meta[self.program.num_layers]
+        L = self.program.num_layers
+        if self.mode == "exact":
+            st[g[K.G_TX] : g[K.G_TX] + L] = theta_x_q
+            st[g[K.G_TH] : g[K.G_TH] + L] = theta_h_q
+        else:
+            sf[g[K.G_TX] : g[K.G_TX] + L] = np.asarray(theta_x_q, dtype=np.float32) / 256
+            sf[g[K.G_TH] : g[K.G_TH] + L] = np.asarray(theta_h_q, dtype=np.float32) / 256
+
+    def nonzero(self, st) -> np.ndarray:
+        """Deltas passed on in the last step, int64 (L, 2)."""
+        L = self.program.num_layers
+        o = int(self.meta[L, K.G_NZ])
+        return st[o : o + 2 * L].reshape(L, 2).astype(np.int64)
+
+
+_NET_CACHE: dict[tuple[int, str], tuple[Program, CpuNet]] = {}
+
+
+def get_net(program: Program, mode: str = "exact") -> CpuNet:
+    """The :class:`CpuNet` of ``program`` (built once per program object and mode)."""
+    key = (id(program), mode)
+    hit = _NET_CACHE.get(key)
+    if hit is not None and hit[0] is program:
+        return hit[1]
+    net = CpuNet(program, mode)
+    if len(_NET_CACHE) > 16:
+        _NET_CACHE.clear()
+    _NET_CACHE[key] = (program, net)
+    return net
+
+
+def run_program(
+    program: Program,
+    x_q: np.ndarray,
+    theta_x_q: np.ndarray,
+    theta_h_q: np.ndarray,
+    mode: str = "exact",
+) -> Result:
+    """Run a whole sequence from reset; see :mod:`edgedrnn.backends`.
+
+    ``mode="float"`` returns a :class:`FloatResult` (float32 ``outputs``); its input is
+    ``x_q / 256`` and its thresholds ``theta / 256`` (real units).
+    """
+    net = get_net(program, mode)
+    x_q = np.ascontiguousarray(x_q, dtype=np.int16)
+    steps, L = x_q.shape[0], program.num_layers
+    tx = np.ascontiguousarray(np.broadcast_to(theta_x_q, (steps, L)), dtype=np.int64)
+    th = np.ascontiguousarray(np.broadcast_to(theta_h_q, (steps, L)), dtype=np.int64)
+    nz = np.zeros((steps, L, 2), dtype=np.int64)
+    st, sf = net.new_state()
+    if mode == "exact":
+        out = np.zeros((steps, program.output_size), dtype=np.int16)
+        K.run_exact(net.W, net.aux, net.meta, st, x_q, tx, th, out, nz, net.tabs)
+        return Result(outputs_q=out, nonzero=nz, overflow=bool(st[K.S_OVERFLOW]), backend="cpu")
+    xf = x_q.astype(np.float32) / np.float32(256.0)
+    outf = np.zeros((steps, program.output_size), dtype=np.float32)
+    K.run_float(
+        net.W,
+        net.aux,
+        net.meta,
+        st,
+        sf,
+        xf,
+        (tx / 256.0).astype(np.float32),
+        (th / 256.0).astype(np.float32),
+        outf,
+        nz,
+    )
+    q, clipped = fp.quantize(outf, fp.ACT_FRAC, fp.INT16_MIN, fp.INT16_MAX)
+    return FloatResult(
+        outputs_q=q.astype(np.int16),
+        nonzero=nz,
+        overflow=bool(clipped),
+        backend="cpu",
+        outputs_f=outf,
+    )

@@ -1,0 +1,483 @@
+"""Numba kernels of the cpu backend (see :mod:`edgedrnn.backends.cpu` and docs/cpu-runtime.md).
+
+Everything a kernel touches lives in a few flat arrays, so one Python → kernel call passes
+five or six arguments (Numba's dispatch cost grows with the argument count):
+
+* ``W``: all layers' weight columns, back to back; column ``k`` of layer ``l`` is
+  ``W[w_off + k * stride : ... + 3H]`` (rows r, u, n), int8 (exact) or float32 (float).
+* ``aux``: per layer the bias column (4H: r, u, cx, ch) and, in exact mode, the largest
+  ``|w|`` of each column (used to prove that a group of columns cannot saturate).
+* ``meta``: int64 (L + 1, 16): sizes and offsets (see ``M_*`` below), row L global offsets.
+* ``st``: int32 state of one stream: overflow flag, per-layer "bias sent" flags, thresholds,
+  delta counts, x̂, ĥ, h, the four accumulator banks and the scratch lists of passed columns.
+* ``sf``: float32 state (float mode only), laid out like ``st``.
+
+Exact mode keeps the accumulators in int32: a product ``w · Δ`` needs 23 bits and a bank
+saturates at ±(2^23 - 1), so four products plus a bank fit easily. Columns are added four at
+a time without clamping whenever ``max|M| + Σ |Δ_k| · max|w_k| <= 2^23 - 1`` (no partial sum
+can then reach the limit, so the order of additions does not matter); otherwise the kernel
+re-measures ``max|M|`` and, if saturation is still possible, adds that column on its own with
+saturation, in encoding order, exactly as datapath.md §5 prescribes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .. import fixedpoint as fp
+
+# meta columns (per layer row)
+M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
+M_XHAT, M_HHAT, M_HOFF, M_ACC = 6, 7, 8, 9
+# meta row L (global)
+G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS = 0, 1, 2, 3, 4, 5, 6
+# st[0]: sticky overflow; st[1]: unused (status of the last call)
+S_OVERFLOW = 0
+
+ACC_MAX = fp.ACC_MAX
+#: The activation tables are constant outside [-TAB_LIM, TAB_LIM] (checked in cpu.py).
+TAB_LIM = 1024
+
+
+# ---------------------------------------------------------------------------- helpers
+@njit(cache=True, nogil=True, inline="always")
+def _rne(v, k):
+    """RNE_k for int64 values (datapath.md §2)."""
+    return (v + ((1 << (k - 1)) - 1) + ((v >> k) & 1)) >> k
+
+
+@njit(cache=True, nogil=True)
+def _maxabs(a):
+    m = 0
+    for i in range(a.shape[0]):
+        v = abs(np.int64(a[i]))
+        m = max(m, v)
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n):
+    """dst[i] += W[o0+i]*d0 + ... + W[o3+i]*d3 (int32, caller proved no saturation)."""
+    w0 = W[o0 : o0 + n]
+    w1 = W[o1 : o1 + n]
+    w2 = W[o2 : o2 + n]
+    w3 = W[o3 : o3 + n]
+    for i in range(n):
+        dst[i] += (
+            np.int32(w0[i]) * d0
+            + np.int32(w1[i]) * d1
+            + np.int32(w2[i]) * d2
+            + np.int32(w3[i]) * d3
+        )
+
+
+@njit(cache=True, nogil=True)
+def _madd1(W, o0, d0, dst, n):
+    w0 = W[o0 : o0 + n]
+    for i in range(n):
+        dst[i] += np.int32(w0[i]) * d0
+
+
+@njit(cache=True, nogil=True)
+def _madd1_sat(W, o0, d0, dst, n):
+    """One column with saturation after the addition; returns 1 if anything clipped."""
+    w0 = W[o0 : o0 + n]
+    ov = 0
+    for i in range(n):
+        v = np.int64(dst[i]) + np.int64(w0[i]) * d0
+        if v > ACC_MAX:
+            v = ACC_MAX
+            ov = 1
+        elif v < -ACC_MAX:
+            v = -ACC_MAX
+            ov = 1
+        dst[i] = v
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, bound):
+    """Add the passed columns idx[start:end] (deltas dl) to the banks, in encoding order.
+
+    ``hidden``: hidden columns feed banks r, u, ch (rows 2H..3H go to acc[3H:4H]); input
+    columns feed r, u, cx. ``bound`` is an upper bound of max|acc|. Returns (bound, ov).
+    """
+    ov = 0
+    g = start
+    n_first = 2 * H if hidden else 3 * H
+    a_first = acc[:n_first]
+    a_ch = acc[3 * H : 4 * H]
+    while g < end:
+        if g + 4 <= end:
+            j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
+            d0, d1, d2, d3 = dl[g], dl[g + 1], dl[g + 2], dl[g + 3]
+            c = (
+                abs(np.int64(d0)) * cm[j0]
+                + abs(np.int64(d1)) * cm[j1]
+                + abs(np.int64(d2)) * cm[j2]
+                + abs(np.int64(d3)) * cm[j3]
+            )
+            if bound + c > ACC_MAX:
+                bound = _maxabs(acc)
+            if bound + c <= ACC_MAX:
+                o0 = w_off + j0 * stride
+                o1 = w_off + j1 * stride
+                o2 = w_off + j2 * stride
+                o3 = w_off + j3 * stride
+                _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, a_first, n_first)
+                if hidden:
+                    s = 2 * H
+                    _madd4(W, o0 + s, o1 + s, o2 + s, o3 + s, d0, d1, d2, d3, a_ch, H)
+                bound += c
+                g += 4
+                continue
+        # one column on its own
+        j0 = idx[g]
+        d0 = dl[g]
+        c = abs(np.int64(d0)) * cm[j0]
+        o0 = w_off + j0 * stride
+        if bound + c > ACC_MAX:
+            bound = _maxabs(acc)
+        if bound + c <= ACC_MAX:
+            _madd1(W, o0, d0, a_first, n_first)
+            if hidden:
+                _madd1(W, o0 + 2 * H, d0, a_ch, H)
+            bound += c
+        else:
+            ov |= _madd1_sat(W, o0, d0, a_first, n_first)
+            if hidden:
+                ov |= _madd1_sat(W, o0 + 2 * H, d0, a_ch, H)
+            bound = min(bound + c, ACC_MAX)
+        g += 1
+    return bound, ov
+
+
+@njit(cache=True, nogil=True)
+def _encode_exact(inp, ref, theta, idx, dl, n, col0):
+    """Delta-encode ``inp`` against ``ref`` (moved in place); append passed (col, Δ)."""
+    ov = 0
+    for j in range(inp.shape[0]):
+        d = np.int64(inp[j]) - np.int64(ref[j])
+        if d > 32767:
+            d = 32767
+            ov = 1
+        elif d < -32768:
+            d = -32768
+            ov = 1
+        if d != 0 and abs(d) >= theta:
+            ref[j] += d
+            idx[n] = col0 + j
+            dl[n] = d
+            n += 1
+    return n, ov
+
+
+@njit(cache=True, nogil=True)
+def _activate_exact(acc, h, H, sig, tanh):
+    """datapath.md §5 activation for all H neurons; updates h in place; returns ov."""
+    ov = 0
+    for i in range(H):
+        vr = _rne(np.int64(acc[i]), 7)
+        vu = _rne(np.int64(acc[H + i]), 7)
+        vq = _rne(np.int64(acc[3 * H + i]), 7)
+        sr = min(max(vr, -32768), 32767)
+        su = min(max(vu, -32768), 32767)
+        q = min(max(vq, -32768), 32767)
+        r = np.int64(sig[min(max(sr, -TAB_LIM), TAB_LIM) + TAB_LIM])
+        u = np.int64(sig[min(max(su, -TAB_LIM), TAB_LIM) + TAB_LIM])
+        vs = _rne(r * q + 2 * np.int64(acc[2 * H + i]), 8)
+        s = min(max(vs, -32768), 32767)
+        c = np.int64(tanh[min(max(s, -TAB_LIM), TAB_LIM) + TAB_LIM])
+        vh = _rne((256 - u) * c, 8) + _rne(u * np.int64(h[i]), 8)
+        hn = min(max(vh, -32768), 32767)
+        ov |= (vr != sr) | (vu != su) | (vq != q) | (vs != s) | (vh != hn)
+        h[i] = hn
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _step_exact(W, aux, meta, st, x, sig, tanh):
+    """One time step of every layer on raw Q8.8 input ``x`` (any integer dtype)."""
+    L = meta[meta.shape[0] - 1, G_L]
+    g = meta[L]
+    nz_off, tx_off, th_off, idx_off, dl_off, b_flag = (
+        g[G_NZ],
+        g[G_TX],
+        g[G_TH],
+        g[G_IDX],
+        g[G_DL],
+        g[G_BIAS],
+    )
+    ov = 0
+    inp = st[0:0]  # typed placeholder; layer 0 reads x
+    for l in range(L):
+        m = meta[l]
+        I, H, stride, w_off = m[M_I], m[M_H], m[M_STRIDE], m[M_WOFF]
+        xhat = st[m[M_XHAT] : m[M_XHAT] + I]
+        hhat = st[m[M_HHAT] : m[M_HHAT] + H]
+        h = st[m[M_HOFF] : m[M_HOFF] + H]
+        acc = st[m[M_ACC] : m[M_ACC] + 4 * H]
+        idx = st[idx_off : idx_off + I + H]
+        dl = st[dl_off : dl_off + I + H]
+        if l == 0:
+            nx, o1 = _encode_exact(x, xhat, st[tx_off + l], idx, dl, 0, 0)
+        else:
+            nx, o1 = _encode_exact(inp, xhat, st[tx_off + l], idx, dl, 0, 0)
+        n, o2 = _encode_exact(h, hhat, st[th_off + l], idx, dl, nx, I)
+        ov |= o1 | o2
+        st[nz_off + 2 * l] = nx
+        st[nz_off + 2 * l + 1] = n - nx
+        if st[b_flag + l] == 0:
+            b = aux[m[M_BOFF] : m[M_BOFF] + 4 * H]
+            for i in range(4 * H):
+                acc[i] += b[i] * 256
+            st[b_flag + l] = 1
+        if n > 0:
+            cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
+            bound = _maxabs(acc)
+            bound, o3 = _add_columns(W, w_off, stride, cm, acc, idx, dl, 0, nx, H, False, bound)
+            bound, o4 = _add_columns(W, w_off, stride, cm, acc, idx, dl, nx, n, H, True, bound)
+            ov |= o3 | o4
+        ov |= _activate_exact(acc, h, H, sig, tanh)
+        inp = h
+    if ov:
+        st[S_OVERFLOW] = 1
+    return inp
+
+
+@njit(cache=True, nogil=True)
+def _quantize_into(xf, xq):
+    """Float → Q8.8 (round half to even, saturate). Returns 0, 1 (clipped) or 2 (NaN/inf)."""
+    status = 0
+    for j in range(xf.shape[0]):
+        v = np.float64(xf[j])
+        if not np.isfinite(v):
+            return 2
+        r = np.rint(v * 256.0)
+        if r > 32767.0:
+            r = 32767.0
+            status = 1
+        elif r < -32768.0:
+            r = -32768.0
+            status = 1
+        xq[j] = np.int32(r)
+    return status
+
+
+@njit(cache=True, nogil=True)
+def step_exact_q(W, aux, meta, st, x, out, tabs):
+    """Session step on raw int16 input; writes h (int16) to ``out``; returns status 0."""
+    h = _step_exact(W, aux, meta, st, x, tabs[0], tabs[1])
+    for i in range(out.shape[0]):
+        out[i] = h[i]
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def step_exact_f(W, aux, meta, st, x, out, tabs, xq):
+    """Session step on float input (quantized here); writes h / 256 (float32) to ``out``.
+
+    Returns the quantization status (see :func:`_quantize_into`); on status 2 nothing runs.
+    """
+    status = _quantize_into(x, xq)
+    if status == 2:
+        return 2
+    h = _step_exact(W, aux, meta, st, xq, tabs[0], tabs[1])
+    for i in range(out.shape[0]):
+        out[i] = np.float32(h[i]) * np.float32(1.0 / 256.0)
+    return status
+
+
+@njit(cache=True, nogil=True)
+def run_exact(W, aux, meta, st, X, TX, TH, OUT, NZ, tabs):
+    """A whole sequence: X int16 (T, I), thresholds (T, L); fills OUT (T, H) and NZ (T, L, 2)."""
+    L = meta[meta.shape[0] - 1, G_L]
+    g = meta[L]
+    for t in range(X.shape[0]):
+        for l in range(L):
+            st[g[G_TX] + l] = TX[t, l]
+            st[g[G_TH] + l] = TH[t, l]
+        h = _step_exact(W, aux, meta, st, X[t], tabs[0], tabs[1])
+        for i in range(OUT.shape[1]):
+            OUT[t, i] = h[i]
+        for l in range(L):
+            NZ[t, l, 0] = st[g[G_NZ] + 2 * l]
+            NZ[t, l, 1] = st[g[G_NZ] + 2 * l + 1]
+
+
+# ------------------------------------------------------------------------- float mode
+# tanh as a rational function (odd 13/even 6), |error| < 4e-7 on float32 (tests check it)
+_TA = (
+    4.89352455891786e-03,
+    6.37261928875436e-04,
+    1.48572235717979e-05,
+    5.12229709037114e-08,
+    -8.60467152213735e-11,
+    2.00018790482477e-13,
+    -2.76076847742355e-16,
+)
+_TB = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
+_TCLAMP = 7.90531110763549805
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tanh32(x):
+    x = min(max(x, np.float32(-_TCLAMP)), np.float32(_TCLAMP))
+    x2 = x * x
+    p = np.float32(_TA[6])
+    p = p * x2 + np.float32(_TA[5])
+    p = p * x2 + np.float32(_TA[4])
+    p = p * x2 + np.float32(_TA[3])
+    p = p * x2 + np.float32(_TA[2])
+    p = p * x2 + np.float32(_TA[1])
+    p = p * x2 + np.float32(_TA[0])
+    p = p * x
+    q = np.float32(_TB[3])
+    q = q * x2 + np.float32(_TB[2])
+    q = q * x2 + np.float32(_TB[1])
+    q = q * x2 + np.float32(_TB[0])
+    return p / q
+
+
+@njit(cache=True, nogil=True)
+def tanh32(x, out):
+    """Vectorised float32 tanh (exposed for tests)."""
+    for i in range(x.shape[0]):
+        out[i] = _tanh32(np.float32(x[i]))
+
+
+@njit(cache=True, nogil=True)
+def _fmadd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n):
+    w0 = W[o0 : o0 + n]
+    w1 = W[o1 : o1 + n]
+    w2 = W[o2 : o2 + n]
+    w3 = W[o3 : o3 + n]
+    for i in range(n):
+        dst[i] += w0[i] * d0 + w1[i] * d1 + w2[i] * d2 + w3[i] * d3
+
+
+@njit(cache=True, nogil=True)
+def _fmadd1(W, o0, d0, dst, n):
+    w0 = W[o0 : o0 + n]
+    for i in range(n):
+        dst[i] += w0[i] * d0
+
+
+@njit(cache=True, nogil=True)
+def _add_columns_f(W, w_off, stride, acc, idx, dl, start, end, H, hidden):
+    n_first = 2 * H if hidden else 3 * H
+    a_first = acc[:n_first]
+    a_ch = acc[3 * H : 4 * H]
+    g = start
+    while g + 4 <= end:
+        o0 = w_off + idx[g] * stride
+        o1 = w_off + idx[g + 1] * stride
+        o2 = w_off + idx[g + 2] * stride
+        o3 = w_off + idx[g + 3] * stride
+        d0, d1, d2, d3 = dl[g], dl[g + 1], dl[g + 2], dl[g + 3]
+        _fmadd4(W, o0, o1, o2, o3, d0, d1, d2, d3, a_first, n_first)
+        if hidden:
+            s = 2 * H
+            _fmadd4(W, o0 + s, o1 + s, o2 + s, o3 + s, d0, d1, d2, d3, a_ch, H)
+        g += 4
+    while g < end:
+        o0 = w_off + idx[g] * stride
+        _fmadd1(W, o0, dl[g], a_first, n_first)
+        if hidden:
+            _fmadd1(W, o0 + 2 * H, dl[g], a_ch, H)
+        g += 1
+
+
+@njit(cache=True, nogil=True)
+def _encode_f(inp, ref, theta, idx, dl, n, col0):
+    for j in range(inp.shape[0]):
+        d = np.float32(inp[j]) - ref[j]
+        if d != 0 and abs(d) >= theta:
+            ref[j] += d
+            idx[n] = col0 + j
+            dl[n] = d
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _activate_f(acc, h, H):
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    for i in range(H):
+        r = half + half * _tanh32(half * acc[i])
+        u = half + half * _tanh32(half * acc[H + i])
+        c = _tanh32(acc[2 * H + i] + r * acc[3 * H + i])
+        h[i] = (one - u) * c + u * h[i]
+
+
+@njit(cache=True, nogil=True)
+def _step_float(W, aux, meta, st, sf, x):
+    """One float time step; ``st`` holds flags, counts and index lists, ``sf`` the values."""
+    L = meta[meta.shape[0] - 1, G_L]
+    g = meta[L]
+    nz_off, tx_off, th_off, idx_off, dl_off, b_flag = (
+        g[G_NZ],
+        g[G_TX],
+        g[G_TH],
+        g[G_IDX],
+        g[G_DL],
+        g[G_BIAS],
+    )
+    inp = sf[0:0]
+    for l in range(L):
+        m = meta[l]
+        I, H, stride, w_off = m[M_I], m[M_H], m[M_STRIDE], m[M_WOFF]
+        xhat = sf[m[M_XHAT] : m[M_XHAT] + I]
+        hhat = sf[m[M_HHAT] : m[M_HHAT] + H]
+        h = sf[m[M_HOFF] : m[M_HOFF] + H]
+        acc = sf[m[M_ACC] : m[M_ACC] + 4 * H]
+        idx = st[idx_off : idx_off + I + H]
+        dl = sf[dl_off : dl_off + I + H]
+        if l == 0:
+            nx = _encode_f(x, xhat, sf[tx_off + l], idx, dl, 0, 0)
+        else:
+            nx = _encode_f(inp, xhat, sf[tx_off + l], idx, dl, 0, 0)
+        n = _encode_f(h, hhat, sf[th_off + l], idx, dl, nx, I)
+        st[nz_off + 2 * l] = nx
+        st[nz_off + 2 * l + 1] = n - nx
+        if st[b_flag + l] == 0:
+            b = aux[m[M_BOFF] : m[M_BOFF] + 4 * H]
+            for i in range(4 * H):
+                acc[i] += b[i]
+            st[b_flag + l] = 1
+        _add_columns_f(W, w_off, stride, acc, idx, dl, 0, nx, H, False)
+        _add_columns_f(W, w_off, stride, acc, idx, dl, nx, n, H, True)
+        _activate_f(acc, h, H)
+        inp = h
+    return inp
+
+
+@njit(cache=True, nogil=True)
+def step_float(W, aux, meta, st, sf, x, out):
+    """Session step in float mode; writes h (float32) to ``out``; returns 2 on NaN/inf."""
+    for j in range(x.shape[0]):
+        if not np.isfinite(x[j]):
+            return 2
+    h = _step_float(W, aux, meta, st, sf, x)
+    for i in range(out.shape[0]):
+        out[i] = h[i]
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def run_float(W, aux, meta, st, sf, X, TX, TH, OUT, NZ):
+    """A whole sequence in float mode: X float32 (T, I), thresholds float32 (T, L)."""
+    L = meta[meta.shape[0] - 1, G_L]
+    g = meta[L]
+    for t in range(X.shape[0]):
+        for l in range(L):
+            sf[g[G_TX] + l] = TX[t, l]
+            sf[g[G_TH] + l] = TH[t, l]
+        h = _step_float(W, aux, meta, st, sf, X[t])
+        for i in range(OUT.shape[1]):
+            OUT[t, i] = h[i]
+        for l in range(L):
+            NZ[t, l, 0] = st[g[G_NZ] + 2 * l]
+            NZ[t, l, 1] = st[g[G_NZ] + 2 * l + 1]
