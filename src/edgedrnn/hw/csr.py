@@ -1,0 +1,148 @@
+"""AXI4-Lite register block generated from :mod:`edgedrnn.hw.regmap`.
+
+The block owns the RW registers (exposed as outputs), the sticky STATUS bits and RUNNING; the
+core feeds it the read-only values and pulses (``set_overflow``, ``set_error``). CTRL bits come
+out as one-cycle pulses. Writes honour ``wstrb``; a write to a read-only or unmapped address is
+ignored and a read of a write-only or unmapped address returns 0 (responses are always OKAY).
+One write and one read are served at a time (AW and W must both be valid; B and R are held
+until accepted).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from . import regmap
+from .axi import AXI4LiteSignature
+
+#: Layer registers that the host writes (all 32 bits kept; the core uses what it needs).
+LAYER_RW = [r for r in regmap.LAYER_REGISTERS if r.access == "RW"]
+LAYER_RO = [r for r in regmap.LAYER_REGISTERS if r.access == "RO"]
+
+
+class RegisterBlock(wiring.Component):
+    """The AXI4-Lite slave and register file.
+
+    Ports (besides ``bus``): ``num_layers``, ``weight_base`` and per-layer arrays named after the
+    layer registers in lower case (``input_size[l]``, ``theta_x[l]``, ...) as outputs; pulses
+    ``start``, ``reset_state``, ``soft_reset``; inputs ``busy``, ``set_overflow``,
+    ``set_error``, ``step_cycles``, ``step_count``, ``nz_x[l]``, ``nz_h[l]``; output
+    ``running``.
+    """
+
+    def __init__(self, max_layers: int, config_value: int) -> None:
+        self.max_layers = max_layers
+        self.config_value = config_value
+        arr = data.ArrayLayout(unsigned(32), max_layers)
+        members = {
+            "bus": In(AXI4LiteSignature(regmap.ADDR_BITS, 32)),
+            "num_layers": Out(32),
+            "weight_base": Out(32),
+            "start": Out(1),
+            "reset_state": Out(1),
+            "soft_reset": Out(1),
+            "running": Out(1),
+            "overflow": Out(1),
+            "error": Out(1),
+            "busy": In(1),
+            "set_overflow": In(1),
+            "set_error": In(1),
+            "step_cycles": In(32),
+            "step_count": In(32),
+        }
+        for r in LAYER_RW + LAYER_RO:
+            members[r.name.lower()] = (Out if r.access == "RW" else In)(arr)
+        super().__init__(members)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        bus = self.bus
+        L = self.max_layers
+        ga = regmap.addr_of
+
+        # ------------------------------------------------------------------ write
+        do_write = Signal()
+        m.d.comb += do_write.eq(bus.awvalid & bus.wvalid & ~bus.bvalid)
+        m.d.comb += [bus.awready.eq(do_write), bus.wready.eq(do_write), bus.bresp.eq(0)]
+        with m.If(bus.bvalid & bus.bready):
+            m.d.sync += bus.bvalid.eq(0)
+        with m.If(do_write):
+            m.d.sync += bus.bvalid.eq(1)
+
+        mask = Signal(32)
+        m.d.comb += mask.eq(Cat(*[bus.wstrb[i].replicate(8) for i in range(4)]))
+
+        def rw(reg: Signal):
+            m.d.sync += reg.eq((reg & ~mask) | (bus.wdata & mask))
+
+        waddr = bus.awaddr & ~3
+        m.d.sync += [self.start.eq(0), self.reset_state.eq(0), self.soft_reset.eq(0)]
+        clear = Signal(32)
+        with m.If(do_write), m.Switch(waddr):
+            with m.Case(ga("CTRL")):
+                m.d.sync += [
+                    self.start.eq(bus.wdata[0] & bus.wstrb[0]),
+                    self.reset_state.eq(bus.wdata[1] & bus.wstrb[0]),
+                    self.soft_reset.eq(bus.wdata[2] & bus.wstrb[0]),
+                ]
+            with m.Case(ga("STATUS_CLEAR")):
+                m.d.comb += clear.eq(bus.wdata & mask)
+            with m.Case(ga("NUM_LAYERS")):
+                rw(self.num_layers)
+            with m.Case(ga("WEIGHT_BASE")):
+                rw(self.weight_base)
+            for layer in range(L):
+                for r in LAYER_RW:
+                    with m.Case(r.address(layer)):
+                        rw(getattr(self, r.name.lower())[layer])
+
+        # ------------------------------------------------------------- status bits
+        with m.If(self.start):
+            m.d.sync += self.running.eq(1)
+        with m.If(self.set_overflow):
+            m.d.sync += self.overflow.eq(1)
+        with m.Elif(clear[1]):
+            m.d.sync += self.overflow.eq(0)
+        with m.If(self.set_error):
+            m.d.sync += self.error.eq(1)
+        with m.Elif(clear[2]):
+            m.d.sync += self.error.eq(0)
+        with m.If(self.soft_reset):
+            m.d.sync += [self.running.eq(0), self.overflow.eq(0), self.error.eq(0)]
+            m.d.sync += [self.num_layers.eq(0), self.weight_base.eq(0)]
+            for r in LAYER_RW:
+                m.d.sync += getattr(self, r.name.lower()).eq(0)
+
+        # ------------------------------------------------------------------- read
+        m.d.comb += [bus.arready.eq(~bus.rvalid), bus.rresp.eq(0)]
+        with m.If(bus.rvalid & bus.rready):
+            m.d.sync += bus.rvalid.eq(0)
+        with m.If(bus.arvalid & ~bus.rvalid):
+            m.d.sync += bus.rvalid.eq(1)
+            m.d.sync += bus.rdata.eq(0)
+            with m.Switch(bus.araddr & ~3):
+                with m.Case(ga("ID")):
+                    m.d.sync += bus.rdata.eq(regmap.ID_VALUE)
+                with m.Case(ga("VERSION")):
+                    m.d.sync += bus.rdata.eq(regmap.VERSION_VALUE)
+                with m.Case(ga("CONFIG")):
+                    m.d.sync += bus.rdata.eq(self.config_value)
+                with m.Case(ga("STATUS")):
+                    m.d.sync += bus.rdata.eq(
+                        Cat(self.busy, self.overflow, self.error, self.running)
+                    )
+                with m.Case(ga("NUM_LAYERS")):
+                    m.d.sync += bus.rdata.eq(self.num_layers)
+                with m.Case(ga("WEIGHT_BASE")):
+                    m.d.sync += bus.rdata.eq(self.weight_base)
+                with m.Case(ga("STEP_CYCLES")):
+                    m.d.sync += bus.rdata.eq(self.step_cycles)
+                with m.Case(ga("STEP_COUNT")):
+                    m.d.sync += bus.rdata.eq(self.step_count)
+                for layer in range(L):
+                    for r in LAYER_RW + LAYER_RO:
+                        with m.Case(r.address(layer)):
+                            m.d.sync += bus.rdata.eq(getattr(self, r.name.lower())[layer])
+        return m
