@@ -82,8 +82,8 @@ class _Table:
 
     def __init__(self, m: Module, name: str, seg: TableSegment, ports: int) -> None:
         self.seg = seg
-        lo_v = min(seg.values + (seg.below // 16, seg.above // 16))
-        hi_v = max(seg.values + (seg.below // 16, seg.above // 16))
+        lo_v = min((*seg.values, seg.below // 16, seg.above // 16))
+        hi_v = max((*seg.values, seg.below // 16, seg.above // 16))
         shape = signed(max(hi_v.bit_length(), (-lo_v).bit_length()) + 1)
         mem = memory.Memory(shape=shape, depth=seg.depth, init=list(seg.values))
         m.submodules[name] = mem

@@ -1,0 +1,99 @@
+"""The RTL top level in the Amaranth simulator against the integer reference model.
+
+Random tiny networks (random int8 weights), random Θ changing between steps, saturating
+inputs, random stalls on every bus. Outputs, per-step nonzero counts and the overflow flag
+must equal :class:`edgedrnn.backends.reference.ReferenceModel` exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.back import verilog
+
+from edgedrnn import HardwareConfig
+from edgedrnn.backends.reference import ReferenceModel
+from edgedrnn.hw import regmap
+from edgedrnn.hw.testbench import Stalls, random_program, simulate
+from edgedrnn.hw.top import EdgeDRNN
+
+
+def _reference(prog, x, tx, th):
+    ref = ReferenceModel(prog)
+    outs, nz = [], []
+    for t in range(x.shape[0]):
+        outs.append(ref.step(x[t], tx[t], th[t]))
+        nz.append(ref.last_nonzero.copy())
+    return np.array(outs), np.array(nz), ref.overflow
+
+
+def _check(hw, input_size, hidden, steps, seed, stalls, *, wmax=127, xmax=600, theta_max=80):
+    rng = np.random.default_rng(seed)
+    prog = random_program(hw, input_size, hidden, rng, weight_max=wmax)
+    L = len(hidden)
+    x = rng.integers(-xmax, xmax + 1, size=(steps, input_size))
+    # hold some inputs so that thresholds matter, and change Θ mid-sequence
+    x[1::3] = x[0::3][: x[1::3].shape[0]]
+    tx = rng.integers(0, theta_max + 1, size=(steps, L))
+    th = rng.integers(0, theta_max + 1, size=(steps, L))
+    tx[: steps // 2] = tx[0]
+    th[: steps // 2] = th[0]
+    out, nz, ovf = _reference(prog, x, tx, th)
+    res = simulate(prog, x, tx, th, stalls=stalls)
+    np.testing.assert_array_equal(res.outputs, out)
+    np.testing.assert_array_equal(res.nonzero, nz)
+    assert bool(res.status & regmap.STATUS_OVERFLOW) == ovf
+    assert res.step_count == steps
+    assert not res.status & regmap.STATUS_ERROR
+    assert res.status & regmap.STATUS_RUNNING
+    assert not res.status & regmap.STATUS_BUSY
+    return res, ovf
+
+
+CONFIGS = [
+    # (hw, input size, hidden sizes)
+    (HardwareConfig(4, 64, 2, 8, 8), 3, [5, 5]),
+    (HardwareConfig(4, 128, 3, 8, 12), 5, [9, 3, 6]),  # unequal H, 4 chunks per beat
+    (HardwareConfig(16, 64, 2, 8, 20), 4, [17, 6]),  # narrow bus: 2 beats per chunk
+]
+
+
+@pytest.mark.parametrize("cfg", range(len(CONFIGS)))
+def test_top_matches_reference(cfg):
+    hw, i, hs = CONFIGS[cfg]
+    stalls = Stalls(x_gap=0.3, h_backpressure=0.4, ar_stall=0.3, r_gap=0.3, mem_latency=3, seed=cfg)
+    _check(hw, i, hs, steps=6, seed=cfg, stalls=stalls, wmax=30)
+
+
+def test_top_saturation_sets_overflow():
+    hw, i, hs = CONFIGS[0]
+    # big weights and inputs saturate accumulators and activations
+    _, ovf = _check(hw, i, hs, steps=4, seed=7, stalls=Stalls(seed=7), xmax=32767, theta_max=0)
+    assert ovf  # the test exercises saturation
+
+
+def test_top_no_overflow_on_small_data():
+    hw, i, hs = CONFIGS[0]
+    _, ovf = _check(hw, i, hs, steps=3, seed=3, stalls=Stalls(seed=3), wmax=8, xmax=64)
+    assert not ovf
+
+
+def test_top_converts_to_verilog():
+    hw = HardwareConfig(num_pe=8, bus_bits=64, max_layers=2, max_input_size=16, max_hidden_size=16)
+    text = verilog.convert(EdgeDRNN(hw), name="edgedrnn_top")
+    for port in ("csr__awaddr", "mem__araddr", "x_in__payload", "h_out__payload", "clk", "rst"):
+        assert port in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_top_long_random(seed):
+    rng = np.random.default_rng(100 + seed)
+    pe = int(rng.choice([4, 8, 16]))
+    bus = int(rng.choice([64, 128, 256]))
+    L = int(rng.integers(1, 4))
+    hs = [int(h) for h in rng.integers(1, 20, size=L)]
+    i = int(rng.integers(1, 12))
+    hw = HardwareConfig(pe, bus, L, 12, 20)
+    st = Stalls(0.3, 0.3, 0.3, 0.3, int(rng.integers(0, 8)), seed)
+    _check(hw, i, hs, steps=20, seed=seed, stalls=st, wmax=int(rng.choice([20, 127])))
