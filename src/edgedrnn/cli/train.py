@@ -1,0 +1,118 @@
+"""``edgedrnn train``: dense GRU, then DeltaGRU with thresholds and quantization-aware training."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a DeltaGRU (dense GRU first, then delta thresholds + QAT)",
+        description=(
+            "Train with the recipe of the EdgeDRNN authors: a dense GRU (torch.nn.GRU), then "
+            "a few epochs as a DeltaGRU with Θx/Θh and fake quantization (QAT). Writes "
+            "OUT/last.pt (checkpoint every epoch; --resume continues), OUT/log.jsonl (one "
+            "JSON record per epoch), OUT/model.pt and OUT/model.edrnn (the compiled Program)."
+        ),
+    )
+    p.add_argument(
+        "--data",
+        default="spoken-digits",
+        help="spoken-digits | synthetic-ctc | synthetic-classify | synthetic-regress "
+        "| a .npz file (edgedrnn.data.from_npz layout, kind stored)",
+    )
+    p.add_argument("--val", help="validation .npz (with --data FILE.npz; default: 10%% split)")
+    p.add_argument("--test", help="test .npz (with --data FILE.npz)")
+    p.add_argument("--n-train", type=int, default=2000, help="spoken-digits training utterances")
+    p.add_argument("--n-val", type=int, default=300)
+    p.add_argument("--n-test", type=int, default=300)
+    p.add_argument("--out", default="build/train", help="output folder (default build/train)")
+    p.add_argument("--hidden", type=int, default=256, help="hidden units per layer")
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dense-epochs", type=int, default=20)
+    p.add_argument("--delta-epochs", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-3, help="dense-phase learning rate")
+    p.add_argument("--delta-lr", type=float, default=5e-4, help="delta/QAT learning rate")
+    p.add_argument("--theta-x", type=float, default=0.1, help="Θx of the delta phase")
+    p.add_argument("--theta-h", type=float, default=0.1, help="Θh of the delta phase")
+    p.add_argument("--no-quantize", action="store_true", help="delta phase in float (no QAT)")
+    p.add_argument(
+        "--l1-delta",
+        type=float,
+        default=0.0,
+        help="weight of the L1 penalty on hidden-state changes (sparsity)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA if available) | cpu | cuda")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (torch.set_num_threads)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument(
+        "--export",
+        metavar="DIR",
+        help="also write the compact shipped form (model.pt + model.edrnn) to DIR",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from ..train.checkpoint import save_model
+    from ..train.datasets import load_task_data
+    from ..train.recipe import TrainConfig, train
+
+    console = Console()
+    command = "edgedrnn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    data = load_task_data(
+        args.data,
+        n_train=args.n_train,
+        n_val=args.n_val,
+        n_test=args.n_test,
+        seed=args.seed,
+        val=args.val,
+        test=args.test,
+        progress=not args.quiet,
+    )
+    cfg = TrainConfig(
+        task=data.task,
+        num_outputs=data.num_outputs,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+        dense_epochs=args.dense_epochs,
+        delta_epochs=args.delta_epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        delta_lr=args.delta_lr,
+        theta_x=args.theta_x,
+        theta_h=args.theta_h,
+        quantize=not args.no_quantize,
+        l1_delta=args.l1_delta,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+    )
+    meta = dict(data.metadata)
+    meta["command"] = command
+    console.print(
+        f"training on {args.data}: {len(data.train)} train / {len(data.val)} val sequences, "
+        f"task {data.task}, {cfg.num_layers}L-{cfg.hidden_size}H, "
+        f"Θx={cfg.theta_x} Θh={cfg.theta_h}, QAT={'on' if cfg.quantize else 'off'}"
+    )
+    model = train(
+        cfg, data.train, data.val, args.out, meta, resume=args.resume, progress=not args.quiet
+    )
+    out = Path(args.out)
+    console.print(f"model: {out / 'model.pt'}; log: {out / 'log.jsonl'}")
+    if args.export:
+        from .. import compile as compile_program
+
+        program = compile_program(model.rnn) if model.is_delta else None
+        path = save_model(model, Path(args.export) / "model.pt", program)
+        console.print(f"exported to {path} (+ {path.with_suffix('.edrnn').name})")
+    return 0

@@ -1,0 +1,309 @@
+"""The training recipe: dense GRU first, then DeltaGRU with thresholds and QAT.
+
+Phase 1 (``dense``) trains a stack of ``torch.nn.GRU`` layers (fast kernels) with weights
+kept inside the Q1.7 range. Phase 2 (``delta``) converts it with
+:meth:`edgedrnn.DeltaGRU.from_gru`, sets Θx/Θh and ``quantized=True`` (fake quantization with
+straight-through estimators, datapath.md integer for integer) and fine-tunes a few epochs.
+An optional L1 penalty on hidden-state changes raises temporal sparsity in both phases.
+The float linear head runs on the host and is trained along.
+
+Checkpoints (``last.pt``) are written after every epoch and :func:`train` resumes from them;
+the order of batches depends only on (seed, phase, epoch), so a resumed run repeats the
+uninterrupted one. Each epoch appends a JSON record to ``log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
+from .dense import DenseGRU
+from .heads import SequenceModel, collate, metric_name, score, valid_mask
+from .log import Bars, JsonLog
+
+#: Largest and smallest Q1.7 weights: parameters are kept inside during training.
+W_MIN, W_MAX = -1.0, 127.0 / 128.0
+PHASES = ("dense", "delta")
+
+Sample = tuple[np.ndarray, Any]
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of :func:`train` (all JSON-able; stored in checkpoints and the model)."""
+
+    task: str = "ctc"
+    num_outputs: int = 11
+    hidden_size: int = 256
+    num_layers: int = 2
+    dense_epochs: int = 20
+    delta_epochs: int = 4
+    batch_size: int = 32
+    lr: float = 3e-3
+    delta_lr: float = 5e-4
+    theta_x: float = 0.1
+    theta_h: float = 0.1
+    quantize: bool = True
+    l1_delta: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 2
+    eval_batch_size: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto``: CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def batches(lengths: Sequence[int], batch_size: int, seed: Sequence[int] | None) -> list[list[int]]:
+    """Index batches of similar lengths (little padding); shuffled when ``seed`` is given."""
+    lens = np.asarray(lengths)
+    rng = np.random.default_rng(list(seed)) if seed is not None else None
+    if rng is None:
+        order = np.argsort(lens, kind="stable")
+    else:  # sort by length bucket, random order inside a bucket
+        order = np.lexsort((rng.random(len(lens)), lens // 8))
+    chunks = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(chunks)
+    return chunks
+
+
+def _lr(base: float, epoch: int, epochs: int) -> float:
+    """Cosine decay from ``base`` to 5 % of it over the phase."""
+    frac = epoch / max(epochs, 1)
+    return base * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> SequenceModel:
+    """A fresh dense model (phase 1) seeded with ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    rnn = DenseGRU(input_size, cfg.hidden_size, cfg.num_layers)
+    rnn.clamp_(W_MIN, W_MAX)
+    head = nn.Linear(cfg.hidden_size, cfg.num_outputs)
+    return SequenceModel(rnn, head, cfg.task, metadata)
+
+
+def to_delta(model: SequenceModel, cfg: TrainConfig) -> SequenceModel:
+    """Phase change: the dense core becomes a DeltaGRU with Θ and (optionally) QAT."""
+    from ..model import DeltaGRU
+
+    gru = model.rnn.to_gru() if isinstance(model.rnn, DenseGRU) else model.rnn
+    rnn = DeltaGRU.from_gru(gru, theta_x=cfg.theta_x, theta_h=cfg.theta_h, quantized=cfg.quantize)
+    return SequenceModel(rnn, model.head, model.task, model.metadata)
+
+
+@torch.no_grad()
+def infer(
+    model: SequenceModel,
+    data: Sequence[Sample],
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    bars: Bars | None = None,
+    description: str = "eval",
+) -> dict[str, Any]:
+    """Run ``model`` (eval mode) over ``data``.
+
+    Returns ``predictions`` (host-side decoding), ``outputs`` (the core's outputs per
+    sequence, float (T, H)) and, for a DeltaGRU, ``nonzero``: per sequence an int array
+    (T, L, 2) of deltas passed on per step and layer.
+    """
+    model.eval()
+    model.to(device)
+    n = len(data)
+    preds: list[Any] = [None] * n
+    outs: list[np.ndarray | None] = [None] * n
+    nz: list[np.ndarray | None] = [None] * n
+    order = batches([len(x) for x, _ in data], batch_size, None)
+    task = bars.add(description, len(order)) if bars else None
+    for idx in order:
+        b = collate([data[i] for i in idx], model.task).to(device)
+        feats = model.features(b.x)
+        scores = model.head(feats)
+        p = model.predict(scores, b.lengths)
+        for j, i in enumerate(idx):
+            t = int(b.lengths[j])
+            preds[i] = p[j]
+            outs[i] = feats[j, :t].detach().cpu().numpy()
+            if model.is_delta:
+                nz[i] = model.rnn.last_nonzero[j, :t].numpy()
+        if bars:
+            bars.update(task)
+    if bars:
+        bars.remove(task)
+    return {"predictions": preds, "outputs": outs, "nonzero": nz if model.is_delta else None}
+
+
+def sparsity(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Temporal sparsity per layer (fraction of Δx, Δh not passed on) over all valid steps."""
+    sizes = model.rnn.layer_sizes()
+    total = np.concatenate(nonzero, axis=0).astype(np.float64)  # (sum T, L, 2)
+    mean = total.mean(axis=0)
+    per_layer = [
+        {"dx": 1.0 - mean[k, 0] / i, "dh": 1.0 - mean[k, 1] / h} for k, (i, h) in enumerate(sizes)
+    ]
+    return {"layers": per_layer, "columns_per_step": float(mean.sum())}
+
+
+def evaluate_split(
+    model: SequenceModel, data: Sequence[Sample], cfg: TrainConfig, device, bars=None
+) -> dict[str, Any]:
+    """Metrics (and sparsity for a DeltaGRU) of ``model`` on ``data``."""
+    res = infer(model, data, cfg.eval_batch_size, device, bars, "validate")
+    out = score(model.task, res["predictions"], [y for _, y in data])
+    if res["nonzero"] is not None:
+        out["sparsity"] = sparsity(model, res["nonzero"])
+    return out
+
+
+def _step_loss(model: SequenceModel, batch, cfg: TrainConfig) -> tuple[torch.Tensor, float]:
+    scores = model(batch.x)
+    loss = model.loss(scores, batch)
+    task_loss = float(loss.detach())
+    if cfg.l1_delta > 0:
+        # Mean over the batch of Σ_t Σ_layers |Δh|, per step: comparable across phases.
+        l1 = model.rnn.last_delta_l1 / batch.x.shape[1]
+        loss = loss + cfg.l1_delta * l1
+    return loss, task_loss
+
+
+def train(
+    cfg: TrainConfig,
+    train_set: Sequence[Sample],
+    val_set: Sequence[Sample],
+    out_dir: str | Path,
+    metadata: dict[str, Any] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> SequenceModel:
+    """Train with the two-phase recipe; returns the final (delta, QAT) model.
+
+    Writes ``out_dir/last.pt`` (checkpoint after every epoch), ``out_dir/log.jsonl`` (one
+    JSON record per epoch) and, at the end, ``out_dir/model.pt`` (+ ``model.edrnn``, the
+    compiled Program, when the final model is quantized).
+    """
+    from .. import compile as compile_program
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = pick_device(cfg.device)
+    if device.type == "cpu" and cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    log = JsonLog(out_dir / "log.jsonl")
+    ckpt_path = out_dir / "last.pt"
+    input_size = int(train_set[0][0].shape[1])
+    meta = dict(metadata or {})
+    meta["train_config"] = asdict(cfg)
+
+    phase, epoch = "dense", 0
+    model = build_model(cfg, input_size, meta)
+    opt_state = None
+    if resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        model = model_from_payload(ck["model"])
+        phase, epoch, opt_state = ck["phase"], int(ck["epoch"]), ck.get("optimizer")
+    elif not resume and log.path.exists():
+        log.path.unlink()
+    if cfg.dense_epochs == 0 and phase == "dense":
+        phase, epoch, opt_state = "delta", 0, None
+        model = to_delta(model, cfg)
+
+    lengths = [len(x) for x, _ in train_set]
+    with Bars(progress) as bars:
+        while phase in PHASES:
+            epochs = cfg.dense_epochs if phase == "dense" else cfg.delta_epochs
+            base_lr = cfg.lr if phase == "dense" else cfg.delta_lr
+            model.to(device)
+            opt = torch.optim.Adam(model.parameters(), lr=base_lr)
+            if opt_state is not None:
+                opt.load_state_dict(opt_state)
+                opt_state = None
+            while epoch < epochs:
+                lr = _lr(base_lr, epoch, epochs)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                model.train()
+                t0 = time.time()
+                order = batches(lengths, cfg.batch_size, (cfg.seed, PHASES.index(phase), epoch))
+                task = bars.add(f"{phase} {epoch + 1}/{epochs}", len(order))
+                losses = []
+                for idx in order:
+                    batch = collate([train_set[i] for i in idx], model.task).to(device)
+                    loss, task_loss = _step_loss(model, batch, cfg)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.grad_clip > 0:
+                        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    opt.step()
+                    with torch.no_grad():
+                        for p in model.rnn.parameters():
+                            p.clamp_(W_MIN, W_MAX)
+                    losses.append(task_loss)
+                    bars.update(task, info=f"loss {np.mean(losses[-20:]):.3f}")
+                bars.remove(task)
+                train_s = time.time() - t0
+                val = evaluate_split(model, val_set, cfg, device, bars)
+                epoch += 1
+                rec = {
+                    "phase": phase,
+                    "epoch": epoch,
+                    "epochs": epochs,
+                    "lr": lr,
+                    "train_loss": float(np.mean(losses)),
+                    "val": val,
+                    "train_seconds": round(train_s, 2),
+                    "seconds": round(time.time() - t0, 2),
+                }
+                if phase == "delta":
+                    rec["theta_x"], rec["theta_h"] = cfg.theta_x, cfg.theta_h
+                log.write(rec)
+                name = metric_name(model.task)
+                sp = val.get("sparsity")
+                extra = (
+                    " sparsity Δh " + "/".join(f"{lay['dh']:.2f}" for lay in sp["layers"])
+                    if sp
+                    else ""
+                )
+                bars.print(
+                    f"{phase} epoch {epoch}/{epochs}: loss {rec['train_loss']:.4f}  "
+                    f"val {name} {val[name]:.3f}{extra}  ({rec['seconds']:.0f} s)"
+                )
+                save_checkpoint(
+                    ckpt_path, model.cpu(), phase=phase, epoch=epoch, optimizer=opt.state_dict()
+                )
+                model.to(device)
+            # next phase
+            if phase == "dense":
+                model = to_delta(model.cpu(), cfg)
+                phase, epoch = "delta", 0
+                save_checkpoint(ckpt_path, model, phase=phase, epoch=0, optimizer=None)
+            else:
+                phase = "done"
+    model = model.cpu().eval()
+    program = compile_program(model.rnn) if model.is_delta and model.rnn.quantized else None
+    save_model(model, out_dir / "model.pt", program)
+    return model
+
+
+def valid_steps(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
+    """Alias of :func:`edgedrnn.train.heads.valid_mask` (kept for users' scripts)."""
+    return valid_mask(lengths, t_max)
