@@ -1,0 +1,168 @@
+"""The cpu backend (Numba): exact mode equals the reference; float mode equals DeltaGRU."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import edgedrnn
+from edgedrnn import fixedpoint as fp
+from edgedrnn.backends import cpu, cpu_kernels
+from edgedrnn.compiler import QuantizedLayer, build_program
+from strategies import input_sequences, networks, threshold_schedules
+
+
+def random_program(rng, sizes, hw=None, theta_x=0, theta_h=0, wmax=127):
+    """A Program with uniformly random int8 weights and biases in [-128, wmax]."""
+    layers = []
+    for i, h in enumerate(sizes[1:]):
+        n_in = sizes[i]
+        layers.append(
+            QuantizedLayer(
+                w_ih=rng.integers(-128, wmax + 1, (3 * h, n_in)).astype(np.int8),
+                w_hh=rng.integers(-128, wmax + 1, (3 * h, h)).astype(np.int8),
+                bias=rng.integers(-128, wmax + 1, (4, h)).astype(np.int8),
+                clipped_weights=0,
+                clipped_biases=0,
+            )
+        )
+    n = len(layers)
+    return build_program(layers, hw or edgedrnn.HardwareConfig(), [theta_x] * n, [theta_h] * n)
+
+
+def assert_same(a: edgedrnn.Result, b: edgedrnn.Result) -> None:
+    np.testing.assert_array_equal(a.outputs_q, b.outputs_q)
+    np.testing.assert_array_equal(a.nonzero, b.nonzero)
+    assert a.overflow == b.overflow
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_exact_equals_reference(data):
+    prog = data.draw(networks())
+    x = data.draw(input_sequences(prog.input_size))
+    tx = data.draw(threshold_schedules(x.shape[0], prog.num_layers))
+    th = data.draw(threshold_schedules(x.shape[0], prog.num_layers))
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx, theta_h=th)
+    got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
+    assert got.backend == "cpu"
+    assert_same(got, ref)
+
+
+@settings(max_examples=40)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sizes=st.lists(st.integers(1, 24), min_size=2, max_size=4),
+    amp=st.sampled_from([64, 2048, 32767]),
+    theta=st.sampled_from([0, 1, 40, 300]),
+)
+def test_exact_saturating_full_range_weights(seed, sizes, amp, theta):
+    """Full-range int8 weights and large inputs: banks saturate; order must still match."""
+    rng = np.random.default_rng(seed)
+    prog = random_program(rng, sizes, theta_x=theta, theta_h=theta)
+    steps = 12
+    x = rng.integers(-amp, amp + 1, (steps, sizes[0])).astype(np.int16)
+    ref = edgedrnn.run(prog, x, backend="reference")
+    got = edgedrnn.run(prog, x, backend="cpu")
+    assert_same(got, ref)
+
+
+def test_accumulator_saturation_is_exercised_and_exact():
+    """A case that certainly saturates the banks (not only the input deltas)."""
+    rng = np.random.default_rng(7)
+    prog = random_program(rng, [40, 32, 24])
+    # all-positive columns and constant-sign inputs: the banks run into ±(2^23 - 1)
+    x = np.full((6, 40), 20000, dtype=np.int16)
+    x[1::2] = -20000
+    ref = edgedrnn.run(prog, x, backend="reference")
+    got = edgedrnn.run(prog, x, backend="cpu")
+    assert ref.overflow
+    assert_same(got, ref)
+
+
+def test_many_columns_group_path_and_tails():
+    """Wide layers (groups of four columns plus tails) over a long smooth sequence."""
+    rng = np.random.default_rng(3)
+    prog = random_program(rng, [37, 61, 45], theta_x=3, theta_h=5, wmax=20)
+    t = np.arange(80)[:, None]
+    x = np.rint(600 * np.sin(t / 7 + np.arange(37)) + rng.normal(0, 30, (80, 37)))
+    x = x.astype(np.int16)
+    ref = edgedrnn.run(prog, x, backend="reference")
+    got = edgedrnn.run(prog, x, backend="cpu")
+    assert_same(got, ref)
+    assert 0 < got.nonzero.sum() < 80 * (37 + 61 + 61 + 45)
+
+
+def test_run_rejects_unknown_mode():
+    prog = random_program(np.random.default_rng(0), [3, 4])
+    with pytest.raises(ValueError, match="mode"):
+        edgedrnn.run(prog, np.zeros((2, 3)), backend="cpu", mode="fast")
+
+
+def test_activation_tables_match_full_tables():
+    tabs = cpu.activation_tables()
+    lim = cpu_kernels.TAB_LIM
+    v = np.arange(fp.INT16_MIN, fp.INT16_MAX + 1)
+    np.testing.assert_array_equal(tabs[0][np.clip(v, -lim, lim) + lim], fp.sig_table())
+    np.testing.assert_array_equal(tabs[1][np.clip(v, -lim, lim) + lim], fp.tanh_table())
+
+
+def test_tanh32_accuracy():
+    x = np.linspace(-20, 20, 400_001).astype(np.float32)
+    out = np.empty_like(x)
+    cpu_kernels.tanh32(x, out)
+    assert np.max(np.abs(out.astype(np.float64) - np.tanh(x.astype(np.float64)))) < 1e-6
+
+
+def float_reference(prog, x_q, theta_x=None, theta_h=None):
+    """DeltaGRU's float forward with the program's dequantized weights, thresholds in real units."""
+    m = edgedrnn.DeltaGRU.from_program(prog)
+    m.quantized = False
+    m.eval()
+    xf = torch.from_numpy(x_q.astype(np.float32) / 256)
+    with torch.no_grad():
+        y, _ = m(xf, theta_x=theta_x, theta_h=theta_h)
+    nz = m.last_nonzero.numpy()
+    return y.numpy(), nz[0] if nz.ndim == 4 else nz
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_float_mode_equals_deltagru_float(data):
+    prog = data.draw(networks())
+    x = data.draw(input_sequences(prog.input_size))
+    # float32 sums of full-scale (±128) inputs carry ~1e-5 rounding differences by themselves
+    assume(np.abs(x.astype(np.int64)).max() <= 16 * 256)
+    tx = data.draw(threshold_schedules(x.shape[0], prog.num_layers))
+    th = data.draw(threshold_schedules(x.shape[0], prog.num_layers))
+    got = edgedrnn.run(prog, x, backend="cpu", mode="float", theta_x=tx, theta_h=th)
+    assert isinstance(got, cpu.FloatResult)
+    assert got.outputs.dtype == np.float32
+    L = prog.num_layers
+    # the thresholds DeltaGRU sees: the Q8.8 values the runner passed on, in real units
+    sx = np.rint(np.broadcast_to(tx if tx is not None else prog.theta_x, (x.shape[0], L)) * 256)
+    sh = np.rint(np.broadcast_to(th if th is not None else prog.theta_h, (x.shape[0], L)) * 256)
+    want, nz = float_reference(prog, x, sx / 256, sh / 256)
+    np.testing.assert_allclose(got.outputs, want, rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(got.nonzero, nz)
+    q, _ = fp.quantize(got.outputs, 8, fp.INT16_MIN, fp.INT16_MAX)
+    np.testing.assert_array_equal(got.outputs_q, q)
+
+
+def test_float_mode_close_on_a_large_layer():
+    rng = np.random.default_rng(1)
+    gru = torch.nn.GRU(40, 128, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prog = edgedrnn.compile(gru, theta_x=0.02, theta_h=0.02)
+    x = np.rint(np.cumsum(rng.normal(0, 0.1, (60, 40)), 0) * 256).astype(np.int16)
+    got = edgedrnn.run(prog, x, backend="cpu", mode="float")
+    want, nz = float_reference(prog, x)
+    np.testing.assert_allclose(got.outputs, want, rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(got.nonzero, nz)
+    assert 0 < got.nonzero.sum() < 60 * (40 + 128 + 128 + 128)

@@ -1,0 +1,112 @@
+"""edgedrnn.Session: streaming steps equal whole-sequence runs; sessions are independent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import edgedrnn
+from strategies import input_sequences, networks
+from test_cpu_backend import float_reference, random_program
+
+
+@settings(max_examples=25)
+@given(data=st.data(), switch=st.integers(0, 25))
+def test_interleaved_sessions_with_changing_thresholds(data, switch):
+    """Two cpu sessions and two reference sessions stepped alternately, Θ changed mid-way."""
+    prog = data.draw(networks())
+    xa = data.draw(input_sequences(prog.input_size))
+    xb = data.draw(input_sequences(prog.input_size))
+    T = min(xa.shape[0], xb.shape[0])
+    new_tx = data.draw(st.sampled_from([0.0, 0.05, 0.5]))
+    new_th = [data.draw(st.sampled_from([0.0, 1 / 256, 0.2])) for _ in range(prog.num_layers)]
+    sa, sb = edgedrnn.Session(prog), edgedrnn.Session(prog)
+    ra, rb = (edgedrnn.Session(prog, backend="reference") for _ in range(2))
+    for t in range(T):
+        if t == switch:
+            for s in (sa, ra):
+                s.set_thresholds(theta_x=new_tx, theta_h=new_th)
+        for s, r, x in ((sa, ra, xa), (sb, rb, xb)):
+            np.testing.assert_array_equal(s.step_q(x[t]), r.step_q(x[t]))
+            np.testing.assert_array_equal(s.last_nonzero, r.last_nonzero)
+            assert s.overflow == r.overflow
+    # a whole-sequence run with the same schedule gives the same last output
+    L = prog.num_layers
+    tx = np.tile(np.asarray(prog.theta_x, dtype=np.float64), (T, 1))
+    th = np.tile(np.asarray(prog.theta_h, dtype=np.float64), (T, 1))
+    tx[switch:] = new_tx
+    th[switch:] = new_th
+    res = edgedrnn.run(prog, xa[:T], backend="cpu", theta_x=tx, theta_h=th)
+    assert tx.shape == (T, L)
+    sa2 = edgedrnn.Session(prog)
+    for t in range(T):
+        if t == switch:
+            sa2.set_thresholds(theta_x=new_tx, theta_h=new_th)
+        last = sa2.step_q(xa[t])
+    np.testing.assert_array_equal(last, res.outputs_q[-1])
+    assert sa2.overflow == res.overflow
+
+
+def test_float_input_step_equals_run_and_reset():
+    rng = np.random.default_rng(5)
+    prog = random_program(rng, [6, 10, 7], theta_x=10, theta_h=4, wmax=40)
+    x = np.cumsum(rng.normal(0, 0.2, (30, 6)), axis=0)
+    res = edgedrnn.run(prog, x, backend="cpu")
+    s = edgedrnn.Session(prog)
+    for _ in range(2):  # reset gives the same sequence again
+        y = np.stack([s.step(v) for v in x])
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y, res.outputs.astype(np.float32))
+        s.reset()
+    ref = edgedrnn.Session(prog, backend="reference")
+    np.testing.assert_array_equal(ref.run(x), y)
+    assert s.steps == 0 and ref.steps == 30
+
+
+def test_float_mode_session_matches_deltagru():
+    rng = np.random.default_rng(2)
+    prog = random_program(rng, [5, 12, 9], theta_x=8, theta_h=3, wmax=60)
+    x_q = np.rint(np.cumsum(rng.normal(0, 0.1, (40, 5)), 0) * 256).astype(np.int16)
+    s = edgedrnn.Session(prog, mode="float")
+    y = np.stack([s.step(v) for v in x_q.astype(np.float32) / 256])
+    want, nz = float_reference(prog, x_q)
+    np.testing.assert_allclose(y, want, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(s.last_nonzero, nz[-1])
+    s.reset()
+    np.testing.assert_allclose(s.step(x_q[0]), want[0], atol=1e-6, rtol=0)  # int16 input
+
+
+def test_thresholds_per_layer_and_validation():
+    prog = random_program(np.random.default_rng(0), [3, 4, 5])
+    s = edgedrnn.Session(prog, theta_x=0.5, theta_h=[0.1, 0.2])
+    assert s.theta_x == [0.5, 0.5] and s.theta_h == [pytest.approx(0.1, abs=1 / 512), 0.19921875]
+    with pytest.raises(ValueError, match="per-layer"):
+        s.set_thresholds(theta_x=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="non-negative"):
+        s.set_thresholds(theta_h=-1.0)
+    with pytest.raises(ValueError, match="shape"):
+        s.step(np.zeros(4))
+    with pytest.raises(ValueError, match="NaN"):
+        s.step(np.array([0.0, np.nan, 0.0]))
+    with pytest.raises(TypeError):
+        s.step(np.zeros(3, dtype=np.int32))
+    with pytest.warns(edgedrnn.InputClippedWarning):
+        s.step(np.array([0.0, 500.0, 0.0]))
+    with pytest.raises(ValueError, match="backend"):
+        edgedrnn.Session(prog, backend="rtl")
+    with pytest.raises(ValueError, match="exact"):
+        edgedrnn.Session(prog, backend="reference", mode="float")
+
+
+def test_sessions_share_weights_not_state():
+    prog = random_program(np.random.default_rng(1), [4, 8])
+    a, b = edgedrnn.Session(prog), edgedrnn.Session(prog)
+    assert a._net is b._net
+    a.step(np.ones(4))
+    for _ in range(3):
+        b.step(np.full(4, -2.0))  # must not disturb a
+    np.testing.assert_array_equal(
+        a.step_q(np.ones(4)), edgedrnn.run(prog, np.ones((2, 4)), backend="cpu").outputs_q[-1]
+    )
