@@ -1,7 +1,8 @@
 """Weight fetch: an AXI4 read master that turns column requests into bursts.
 
-A request is a byte address and a column kind; the column is ``bias_beats`` or ``col_beats``
-bus words long (layer constants). The column is read with as few INCR bursts as the AXI rules
+A request is a column kind and index; its byte address is ``bias_addr`` for the bias column and
+``col_addr + index · stride`` otherwise (one multiplier, the product registered when the request
+is taken), and it is ``bias_beats`` or ``col_beats`` bus words long (layer constants). The column is read with as few INCR bursts as the AXI rules
 allow: at most 256 beats, never crossing a 4 KiB boundary. AR requests are issued back to back,
 without waiting for data, so any number of bursts can be outstanding; the number of columns in
 flight is bounded by the requester (the top level's command FIFO). The R channel is not
@@ -22,7 +23,7 @@ from ..program import HardwareConfig
 from .axi import BURST_INCR, AXI4ReadSignature
 from .pe import KIND_BIAS
 
-REQ_LAYOUT = data.StructLayout({"addr": unsigned(32), "kind": unsigned(2)})
+REQ_LAYOUT = data.StructLayout({"index": unsigned(16), "kind": unsigned(2)})
 
 
 class WeightFetch(wiring.Component):
@@ -35,6 +36,9 @@ class WeightFetch(wiring.Component):
                 "req": In(stream.Signature(REQ_LAYOUT)),
                 "col_beats": In(16),
                 "bias_beats": In(16),
+                "bias_addr": In(32),
+                "col_addr": In(32),
+                "stride": In(32),
                 "ar": Out(AXI4ReadSignature(32, hw.bus_bits)),
                 "idle": Out(1),
                 "error": Out(1),
@@ -77,7 +81,13 @@ class WeightFetch(wiring.Component):
         with m.If(self.req.valid & self.req.ready):
             m.d.sync += [
                 active.eq(1),
-                addr.eq(self.req.payload.addr),
+                addr.eq(
+                    Mux(
+                        self.req.payload.kind == KIND_BIAS,
+                        self.bias_addr,
+                        self.col_addr + self.req.payload.index * self.stride,
+                    )
+                ),
                 rem.eq(Mux(self.req.payload.kind == KIND_BIAS, self.bias_beats, self.col_beats)),
             ]
         return m

@@ -15,8 +15,8 @@ address issued → product ``w·Δ`` registered with the read data → add, satu
 has ≥ 3 gate blocks), after its write, so no forwarding is needed. Saturating after every
 chunk is saturating after each column, exactly as datapath.md §5.
 
-``act_addr``/``act_lane`` read one neuron's four banks for the activation unit (data one cycle
-later on ``act_r``... ``act_ch``); ``clr_en``/``clr_addr`` zero one address of every bank.
+``act_addr`` reads a row group's four banks, all lanes, for the activation units (data one
+cycle later on ``act_r``... ``act_ch``, arrays of NUM_PE); ``clr_en``/``clr_addr`` zero one address of every bank.
 """
 
 from __future__ import annotations
@@ -58,11 +58,10 @@ class PEArray(wiring.Component):
                 "idle": Out(1),
                 "overflow": Out(1),
                 "act_addr": In(range(self.depth)),
-                "act_lane": In(range(hw.num_pe)),
-                "act_r": Out(signed(24)),
-                "act_u": Out(signed(24)),
-                "act_cx": Out(signed(24)),
-                "act_ch": Out(signed(24)),
+                "act_r": Out(data.ArrayLayout(signed(24), hw.num_pe)),
+                "act_u": Out(data.ArrayLayout(signed(24), hw.num_pe)),
+                "act_cx": Out(data.ArrayLayout(signed(24), hw.num_pe)),
+                "act_ch": Out(data.ArrayLayout(signed(24), hw.num_pe)),
                 "clr_en": In(1),
                 "clr_addr": In(range(self.depth)),
             }
@@ -156,8 +155,6 @@ class PEArray(wiring.Component):
         m.d.sync += [v1.eq(issue), bank1.eq(bank0), addr1.eq(addr0), w1.eq(chunk), d1.eq(delta)]
         m.d.sync += [v2.eq(v1), bank2.eq(bank1), addr2.eq(addr1)]
 
-        act_lane1 = Signal.like(self.act_lane)
-        m.d.sync += act_lane1.eq(self.act_lane)
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
         lane_ovf = []
         wps = {}
@@ -187,9 +184,7 @@ class PEArray(wiring.Component):
                     wp.data.eq(Mux(self.clr_en, 0, sat)),
                     wp.en.eq(self.clr_en | (v2 & (bank2 == b))),
                 ]
-            # activation read: lane select one cycle after the address
-            with m.If(act_lane1 == lane):
-                m.d.comb += [act_out[b].eq(rdata1[b]) for b in range(4)]
+            m.d.comb += [act_out[b][lane].eq(rdata1[b]) for b in range(4)]
         m.d.comb += self.overflow.eq(Cat(*lane_ovf).any())
         m.d.comb += self.idle.eq(~busy & ~v1 & ~v2)
         return m

@@ -10,24 +10,27 @@ members (docs/rtl.md, docs/register-map.md):
 
 Convert with ``amaranth.back.verilog.convert(EdgeDRNN(hw), name="edgedrnn_top")``.
 
-Controller, per step (layers in order)::
+All per-neuron state is stored NUM_PE lanes wide (a *row group* of NUM_PE neurons per memory
+word), like the accumulators, so that the encoder scans and the activation units process a
+whole row group per cycle. Controller, per step (layers in order)::
 
-    IDLE ─x_in valid─▶ LSTART ─▶ BIAS ─▶ SCAN ─▶ DRAIN ─▶ ACT ─┬▶ LSTART (next layer)
-                                                               └▶ DONE ─▶ IDLE
+    IDLE ─x_in─▶ LSTART ─▶ BIAS ─▶ SCAN_X ─▶ SCAN_H ─▶ DRAIN ─▶ ACT ─┬▶ LSTART (next layer)
+                                                                     └▶ DONE ─▶ IDLE
 
-* SCAN walks the layer's elements, inputs then hidden, one per cycle, reading the value
-  (``x_in`` for layer 0, else the h memory) and its reference (x̂/ĥ memory), and feeds the
-  delta encoder; passed-on deltas go into the delta FIFO, from which the weight fetch issues
-  bursts and the command FIFO tells the PE array which Δ belongs to the next column. The
-  weight stream therefore runs while the encoder is still scanning.
+* BIAS sends the bias column (first step after a reset only).
+* SCAN_X: layer 0 takes ``x_in`` one element per cycle as it arrives; layer l > 0 reads
+  layer l-1's new h a row group per cycle. SCAN_H reads the layer's previous h a row group
+  per cycle. The delta encoder passes the deltas on, one per cycle, to the delta FIFO; the
+  weight fetch turns them into bursts and the command FIFO tells the PE array which Δ
+  belongs to which column, so the weight stream runs while the scan goes on.
 * DRAIN waits for the last column to be accumulated.
-* ACT streams the layer's neurons through the pipelined activation unit, one per cycle; new h
-  goes into the h memory and, for the last layer, into the output FIFO to ``h_out``.
+* ACT runs NUM_PE activation units on one row group per cycle (pipelined); new h goes to the
+  h memory and, for the last layer, through the output FIFO to ``h_out``, one per beat.
 """
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,10 +46,10 @@ from .pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray, groups_max
 
 H_OUT_LAYOUT = data.StructLayout({"data": signed(16), "last": unsigned(1)})
 
-#: Depths of the internal FIFOs.
+#: Depths of the internal FIFOs (entries).
 DELTA_FIFO_DEPTH = 16
 CMD_FIFO_DEPTH = 16
-OUT_FIFO_DEPTH = 16
+OUT_FIFO_DEPTH = 8
 
 
 def _clog2(n: int) -> int:
@@ -75,26 +78,34 @@ class EdgeDRNN(wiring.Component):
         P, L = hw.num_pe, hw.max_layers
         MI, MH = hw.max_input_size, hw.max_hidden_size
         lg_p, lg_bb = _clog2(P), _clog2(hw.bus_bytes)
-        gmax = groups_max(hw)
-        xw = max(MI, MH)  # input slots per layer in the reference memory
-        refw = xw + MH  # x̂ then ĥ of one layer
-        clr_depth = max(L * refw, L * MH, L * gmax)
+        gmax = groups_max(hw)  # row groups of the largest hidden vector
+        gx = -(-max(MI, MH) // P)  # row groups of the largest input vector
+        refg = gx + gmax  # x̂ then ĥ of one layer, in row groups
+        clr_depth = max(L * refg, L * gmax)
+        word = data.ArrayLayout(signed(16), P)
 
         # ------------------------------------------------------------- blocks
         cfg_val = regmap.config_value(P, hw.bus_bits, L, MH, MI)
         m.submodules.regs = regs = RegisterBlock(L, cfg_val)
-        m.submodules.encoder = enc = DeltaEncoder()
+        m.submodules.encoder = enc = DeltaEncoder(P)
         m.submodules.fetch = fetch = WeightFetch(hw)
         m.submodules.pe = pe = PEArray(hw)
-        m.submodules.act = act = Activation()
+        acts = []
+        for k in range(P):
+            a = Activation()
+            m.submodules[f"act{k}"] = a
+            acts.append(a)
         m.submodules.delta_fifo = dfifo = fifo.SyncFIFOBuffered(
             width=DELTA_LAYOUT.size, depth=DELTA_FIFO_DEPTH
         )
         m.submodules.cmd_fifo = cfifo = fifo.SyncFIFOBuffered(
             width=pe.cmd.payload.shape().size, depth=CMD_FIFO_DEPTH
         )
+        out_layout = data.StructLayout(
+            {"h": word, "count": unsigned(_clog2(P + 1)), "last": unsigned(1)}
+        )
         m.submodules.out_fifo = ofifo = fifo.SyncFIFOBuffered(
-            width=H_OUT_LAYOUT.size, depth=OUT_FIFO_DEPTH
+            width=out_layout.size, depth=OUT_FIFO_DEPTH
         )
         wiring.connect(m, wiring.flipped(self.csr), regs.bus)
 
@@ -116,22 +127,22 @@ class EdgeDRNN(wiring.Component):
         ]
 
         # ------------------------------------------------------ state memories
-        ref_mem = memory.Memory(shape=signed(16), depth=L * refw, init=[])
-        h_mem = memory.Memory(shape=signed(16), depth=L * MH, init=[])
+        ref_mem = memory.Memory(shape=word, depth=L * refg, init=[])
+        h_mem = memory.Memory(shape=word, depth=L * gmax, init=[])
         m.submodules.ref_mem, m.submodules.h_mem = ref_mem, h_mem
-        ref_rd, ref_wr = ref_mem.read_port(), ref_mem.write_port()
-        h_rd, h_wr = h_mem.read_port(), h_mem.write_port()
+        ref_rd, ref_wr = ref_mem.read_port(), ref_mem.write_port(granularity=1)
+        h_rd, h_wr = h_mem.read_port(), h_mem.write_port(granularity=1)
 
         # ------------------------------------------------------ layer registers
         layer = Signal(range(L))
-        n_in = Signal(16)
-        n_hid = Signal(16)
+        n_in, n_hid = Signal(16), Signal(16)
+        g_in, g_hid = Signal(16), Signal(16)  # row groups of the input / hidden vector
         groups = Signal(range(gmax + 1))
         col_beats, bias_beats = Signal(16), Signal(16)
         bias_addr, col_addr, stride = Signal(32), Signal(32), Signal(32)
-        ref_base = Signal(range(L * refw + 1))
-        h_base = Signal(range(L * MH + 1))
-        hin_base = Signal(range(L * MH + 1))  # h memory of the previous layer
+        ref_base = Signal(range(L * refg + 1))
+        h_base = Signal(range(L * gmax + 1))
+        hin_base = Signal(range(L * gmax + 1))  # h memory of the previous layer
         acc_base = Signal(range(L * gmax + 1))
         thx = [Signal(16, name=f"thx{i}") for i in range(L)]
         thh = [Signal(16, name=f"thh{i}") for i in range(L)]
@@ -144,6 +155,9 @@ class EdgeDRNN(wiring.Component):
             pe.base.eq(acc_base),
             fetch.col_beats.eq(col_beats),
             fetch.bias_beats.eq(bias_beats),
+            fetch.bias_addr.eq(bias_addr),
+            fetch.col_addr.eq(col_addr),
+            fetch.stride.eq(stride),
             last_layer.eq(layer == regs.num_layers - 1),
             enc.theta_x.eq(Array(thx)[layer]),
             enc.theta_h.eq(Array(thh)[layer]),
@@ -151,11 +165,9 @@ class EdgeDRNN(wiring.Component):
 
         # ------------------------------------------------------- config check
         cfg_ok = Signal()
-        checks = [
-            regs.num_layers >= 1,
-            regs.num_layers <= L,
-            regs.weight_base[:lg_bb] == 0 if lg_bb else True,
-        ]
+        checks = [regs.num_layers >= 1, regs.num_layers <= L]
+        if lg_bb:
+            checks.append(regs.weight_base[:lg_bb] == 0)
         for i in range(L):
             used = regs.num_layers > i
             isz, hsz = regs.input_size[i], regs.hidden_size[i]
@@ -168,6 +180,7 @@ class EdgeDRNN(wiring.Component):
                 & (rpg >= hsz)
                 & (rpg <= gmax * P)
                 & (rpg[:lg_p] == 0)
+                & (regs.column_stride[i][:lg_bb] == 0 if lg_bb else Const(1))
             )
             if i > 0:
                 ok &= isz == regs.hidden_size[i - 1]
@@ -195,22 +208,29 @@ class EdgeDRNN(wiring.Component):
             m.d.sync += pend_soft.eq(1)
 
         # ------------------------------------------------------ scan pipeline
-        j = Signal(17)  # element index in the layer: inputs 0..I-1, hidden I..I+H-1
-        cur_addr = Signal(32)
+        # Stage 0 issues the reads of a row group (or takes an x_in beat); stage 1 is the read
+        # ports' outputs (held with en=0 while the encoder is busy) plus these registers.
+        j = Signal(17)  # layer 0 inputs: element index; otherwise row group index
         s1_valid = Signal()
         s1_kind = Signal(2)
-        s1_addr = Signal(32)
+        s1_mask = Signal(P)
+        s1_base = Signal(16)
         s1_from_x = Signal()
         s1_x = Signal(signed(16))
         s1_ref_addr = Signal.like(ref_rd.addr)
-        scan_issue = Signal()
+        adv = Signal()  # stage 1 is free next cycle
+        m.d.comb += adv.eq(~s1_valid | enc.elem.ready)
+        scan_rd_en = Signal()
+        m.d.comb += [ref_rd.en.eq(scan_rd_en), h_rd.en.eq(scan_rd_en)]
+        with m.If(adv):
+            m.d.sync += s1_valid.eq(0)
 
         m.d.comb += [
             enc.elem.valid.eq(s1_valid),
-            enc.elem.payload.value.eq(Mux(s1_from_x, s1_x, h_rd.data)),
-            enc.elem.payload.ref.eq(ref_rd.data),
+            enc.elem.payload.refs.eq(ref_rd.data),
             enc.elem.payload.kind.eq(s1_kind),
-            enc.elem.payload.addr.eq(s1_addr),
+            enc.elem.payload.mask.eq(s1_mask),
+            enc.elem.payload.base.eq(s1_base),
             dfifo.w_data.eq(enc.out.payload.as_value()),
             dfifo.w_en.eq(enc.out.valid),
             enc.out.ready.eq(dfifo.w_rdy),
@@ -218,63 +238,91 @@ class EdgeDRNN(wiring.Component):
             ref_wr.data.eq(enc.ref_new),
             ref_wr.en.eq(enc.ref_we),
         ]
-        with m.If(enc.passed & (s1_kind == KIND_INPUT)):
+        for k in range(P):
+            m.d.comb += enc.elem.payload.values[k].eq(Mux(s1_from_x, s1_x, h_rd.data[k]))
+        sent = enc.out.valid & enc.out.ready
+        with m.If(sent & (enc.out.payload.kind == KIND_INPUT)):
             m.d.sync += cnt_x.eq(cnt_x + 1)
-        with m.If(enc.passed & (s1_kind == KIND_HIDDEN)):
+        with m.If(sent & (enc.out.payload.kind == KIND_HIDDEN)):
             m.d.sync += cnt_h.eq(cnt_h + 1)
-        m.d.sync += s1_valid.eq(0)
-        room = dfifo.level + s1_valid < DELTA_FIFO_DEPTH - 2
+
+        def lane_mask(group, size):
+            """Lanes of row group ``group`` that exist in a vector of ``size`` elements."""
+            first = group << lg_p
+            return Cat(*[(first + k) < size for k in range(P)])
 
         # delta FIFO -> fetch request + command FIFO (one handshake for both)
         dout = data.View(DELTA_LAYOUT, dfifo.r_data)
-        both = dfifo.r_rdy & fetch.req.ready & cfifo.w_rdy
         m.d.comb += [
-            fetch.req.payload.addr.eq(dout.addr),
+            fetch.req.payload.index.eq(dout.index),
             fetch.req.payload.kind.eq(dout.kind),
             fetch.req.valid.eq(dfifo.r_rdy & cfifo.w_rdy),
             cfifo.w_data.eq(Cat(dout.delta, dout.kind)),
             cfifo.w_en.eq(dfifo.r_rdy & fetch.req.ready),
-            dfifo.r_en.eq(both),
+            dfifo.r_en.eq(fetch.req.ready & cfifo.w_rdy),
             pe.cmd.payload.eq(cfifo.r_data),
             pe.cmd.valid.eq(cfifo.r_rdy),
             cfifo.r_en.eq(pe.cmd.ready),
         ]
 
-        # ------------------------------------------------------ activation issue
-        i_act = Signal(16)  # next neuron to issue
-        o_act = Signal(16)  # next neuron to come out
+        # ------------------------------------------------------ activation
+        ga = Signal(16)  # next row group to issue
+        go = Signal(16)  # next row group to come out
         inflight = Signal(range(ACT_LATENCY + 4))
         a_valid = Signal()
         m.d.sync += a_valid.eq(0)
-        m.d.comb += [
-            act.i_valid.eq(a_valid),
-            act.m_r.eq(pe.act_r),
-            act.m_u.eq(pe.act_u),
-            act.m_cx.eq(pe.act_cx),
-            act.m_ch.eq(pe.act_ch),
-            act.h_prev.eq(h_rd.data),
-            pe.act_addr.eq(acc_base + (i_act >> lg_p)),
-            pe.act_lane.eq(i_act[:lg_p]),
-        ]
+        m.d.comb += pe.act_addr.eq(acc_base + ga)
+        for k, a in enumerate(acts):
+            m.d.comb += [
+                a.i_valid.eq(a_valid),
+                a.m_r.eq(pe.act_r[k]),
+                a.m_u.eq(pe.act_u[k]),
+                a.m_cx.eq(pe.act_cx[k]),
+                a.m_ch.eq(pe.act_ch[k]),
+                a.h_prev.eq(h_rd.data[k]),
+            ]
         act_issue = Signal()
-        m.d.sync += inflight.eq(inflight + act_issue - act.o_valid)
+        o_valid = acts[0].o_valid
+        m.d.sync += inflight.eq(inflight + act_issue - o_valid)
+        with m.If(o_valid):
+            m.d.sync += go.eq(go + 1)
+        out_mask = Signal(P)
+        m.d.comb += out_mask.eq(lane_mask(go, n_hid))
         flushing = Signal()
-        with m.If(act.o_valid):
-            m.d.sync += o_act.eq(o_act + 1)
+        ovf_act = Signal()
+        m.d.comb += ovf_act.eq(o_valid & (Cat(*[a.o_overflow for a in acts]) & out_mask).any())
+        remaining = Signal(16)
+        m.d.comb += remaining.eq(n_hid - (go << lg_p))
+        out_entry = Signal(out_layout)
         m.d.comb += [
-            h_wr.addr.eq(h_base + o_act),
-            h_wr.data.eq(act.o_h),
-            h_wr.en.eq(act.o_valid),
-            ofifo.w_en.eq(act.o_valid & last_layer & ~flushing),
-            ofifo.w_data.eq(Cat(act.o_h, o_act == n_hid - 1)),
+            h_wr.addr.eq(h_base + go),
+            h_wr.en.eq(Mux(o_valid, out_mask, 0)),
+            out_entry.count.eq(Mux(remaining > P, P, remaining)),
+            out_entry.last.eq(remaining <= P),
+            ofifo.w_en.eq(o_valid & last_layer & ~flushing),
+            ofifo.w_data.eq(out_entry.as_value()),
         ]
-        out_view = data.View(H_OUT_LAYOUT, ofifo.r_data)
+        for k, a in enumerate(acts):
+            m.d.comb += [h_wr.data[k].eq(a.o_h), out_entry.h[k].eq(a.o_h)]
+
+        # output serializer: one element per beat
+        o_lane = Signal(range(P))
+        head = data.View(out_layout, ofifo.r_data)
         m.d.comb += [
-            self.h_out.payload.eq(out_view),
+            self.h_out.payload.data.eq(head.h[o_lane]),
+            self.h_out.payload.last.eq(head.last & (o_lane == head.count - 1)),
             self.h_out.valid.eq(ofifo.r_rdy & ~flushing),
-            ofifo.r_en.eq(self.h_out.ready | flushing),
         ]
-        last_out = self.h_out.valid & self.h_out.ready & out_view.last
+        with m.If(flushing):
+            m.d.comb += ofifo.r_en.eq(1)
+            m.d.sync += o_lane.eq(0)
+        with m.Elif(self.h_out.valid & self.h_out.ready):
+            with m.If(o_lane == head.count - 1):
+                m.d.comb += ofifo.r_en.eq(1)
+                m.d.sync += o_lane.eq(0)
+            with m.Else():
+                m.d.sync += o_lane.eq(o_lane + 1)
+        last_out = self.h_out.valid & self.h_out.ready & self.h_out.payload.last
         with m.If(last_out):
             m.d.sync += [
                 step_cycles.eq(cyc + 1),
@@ -284,7 +332,7 @@ class EdgeDRNN(wiring.Component):
 
         # ------------------------------------------------------ overflow / error
         m.d.comb += [
-            regs.set_overflow.eq(enc.overflow | pe.overflow | act.o_overflow),
+            regs.set_overflow.eq(enc.overflow | pe.overflow | ovf_act),
             regs.set_error.eq(fetch.error),
         ]
 
@@ -296,14 +344,15 @@ class EdgeDRNN(wiring.Component):
             m.d.comb += [
                 ref_wr.addr.eq(clr_addr),
                 ref_wr.data.eq(0),
-                ref_wr.en.eq(1),
+                ref_wr.en.eq((1 << P) - 1),
                 h_wr.addr.eq(clr_addr),
                 h_wr.data.eq(0),
-                h_wr.en.eq(1),
+                h_wr.en.eq((1 << P) - 1),
             ]
 
         datapath_idle = (
             ~s1_valid
+            & ~enc.out.valid
             & (dfifo.level == 0)
             & fetch.idle
             & (cfifo.level == 0)
@@ -313,6 +362,10 @@ class EdgeDRNN(wiring.Component):
         )
 
         # ------------------------------------------------------ controller FSM
+        def abort_on_soft_reset():
+            with m.If(pend_soft):
+                m.next = "FLUSH"
+
         with m.FSM(name="ctrl") as ctrl_fsm:
             with m.State("IDLE"):
                 with m.If(pend_soft | regs.soft_reset):
@@ -333,107 +386,134 @@ class EdgeDRNN(wiring.Component):
 
             with m.State("LSTART"):
                 rpg = regs.rows_per_gate[layer]
+                isz, hsz = regs.input_size[layer], regs.hidden_size[layer]
                 m.d.sync += [
-                    n_in.eq(regs.input_size[layer]),
-                    n_hid.eq(regs.hidden_size[layer]),
+                    n_in.eq(isz),
+                    n_hid.eq(hsz),
+                    g_in.eq((isz + P - 1) >> lg_p),
+                    g_hid.eq((hsz + P - 1) >> lg_p),
                     groups.eq(rpg >> lg_p),
                     col_beats.eq((rpg * 3 + hw.bus_bytes - 1) >> lg_bb),
                     bias_beats.eq((rpg * 4 + hw.bus_bytes - 1) >> lg_bb),
                     bias_addr.eq(regs.weight_base + regs.bias_addr[layer]),
                     col_addr.eq(regs.weight_base + regs.column_addr[layer]),
                     stride.eq(regs.column_stride[layer]),
-                    ref_base.eq(layer * refw),
-                    h_base.eq(layer * MH),
-                    hin_base.eq((layer - 1) * MH),
+                    ref_base.eq(layer * refg),
+                    h_base.eq(layer * gmax),
+                    hin_base.eq((layer - 1) * gmax),
                     acc_base.eq(layer * gmax),
                     cnt_x.eq(0),
                     cnt_h.eq(0),
                     j.eq(0),
                 ]
                 m.next = "BIAS"
-
-                with m.If(pend_soft):
-                    m.next = "FLUSH"
+                abort_on_soft_reset()
 
             with m.State("BIAS"):
-                m.d.sync += cur_addr.eq(col_addr)
-                with m.If(~bias_sent.bit_select(layer, 1)):
+                with m.If(bias_sent.bit_select(layer, 1)):
+                    m.next = "SCAN_X"
+                with m.Elif(adv):
                     m.d.sync += [
                         s1_valid.eq(1),
                         s1_kind.eq(KIND_BIAS),
-                        s1_addr.eq(bias_addr),
+                        s1_mask.eq(1),
+                        s1_base.eq(0),
                         bias_sent.bit_select(layer, 1).eq(1),
                     ]
-                m.next = "SCAN"
+                    m.next = "SCAN_X"
+                abort_on_soft_reset()
 
-                with m.If(pend_soft):
-                    m.next = "FLUSH"
+            with m.State("SCAN_X"):
+                m.d.comb += scan_rd_en.eq(adv)
+                with m.If(layer == 0):
+                    # one x_in element per cycle, into its lane of the x̂ row group
+                    with m.If(adv & self.x_in.valid):
+                        m.d.comb += [self.x_in.ready.eq(1), ref_rd.addr.eq(ref_base + (j >> lg_p))]
+                        with m.If(j == 0):
+                            m.d.sync += [cyc.eq(0), counting.eq(1)]
+                        m.d.sync += [
+                            s1_valid.eq(1),
+                            s1_kind.eq(KIND_INPUT),
+                            s1_mask.eq(Const(1, P) << j[:lg_p] if lg_p else 1),
+                            s1_base.eq(j & ~(P - 1)),
+                            s1_from_x.eq(1),
+                            s1_x.eq(self.x_in.payload),
+                            s1_ref_addr.eq(ref_base + (j >> lg_p)),
+                            j.eq(j + 1),
+                        ]
+                        with m.If(j == n_in - 1):
+                            m.d.sync += j.eq(0)
+                            m.next = "SCAN_H"
+                with m.Else(), m.If(adv):
+                    m.d.comb += [ref_rd.addr.eq(ref_base + j), h_rd.addr.eq(hin_base + j)]
+                    m.d.sync += [
+                        s1_valid.eq(1),
+                        s1_kind.eq(KIND_INPUT),
+                        s1_mask.eq(lane_mask(j, n_in)),
+                        s1_base.eq(j << lg_p),
+                        s1_from_x.eq(0),
+                        s1_ref_addr.eq(ref_base + j),
+                        j.eq(j + 1),
+                    ]
+                    with m.If(j == g_in - 1):
+                        m.d.sync += j.eq(0)
+                        m.next = "SCAN_H"
+                abort_on_soft_reset()
 
-            with m.State("SCAN"):
-                is_in = j < n_in
-                need_x = is_in & (layer == 0)
-                with m.If(room & (~need_x | self.x_in.valid)):
-                    m.d.comb += scan_issue.eq(1)
-                    m.d.comb += self.x_in.ready.eq(need_x)
-                    with m.If(need_x & (j == 0)):
-                        m.d.sync += [cyc.eq(0), counting.eq(1)]
+            with m.State("SCAN_H"):
+                m.d.comb += scan_rd_en.eq(adv)
+                with m.If(adv):
                     m.d.comb += [
-                        ref_rd.addr.eq(ref_base + Mux(is_in, j, j - n_in + xw)),
-                        h_rd.addr.eq(Mux(is_in, hin_base + j, h_base + j - n_in)),
+                        ref_rd.addr.eq(ref_base + gx + j),
+                        h_rd.addr.eq(h_base + j),
                     ]
                     m.d.sync += [
                         s1_valid.eq(1),
-                        s1_kind.eq(Mux(is_in, KIND_INPUT, KIND_HIDDEN)),
-                        s1_addr.eq(cur_addr),
-                        s1_from_x.eq(need_x),
-                        s1_x.eq(self.x_in.payload),
-                        s1_ref_addr.eq(ref_base + Mux(is_in, j, j - n_in + xw)),
-                        cur_addr.eq(cur_addr + stride),
+                        s1_kind.eq(KIND_HIDDEN),
+                        s1_mask.eq(lane_mask(j, n_hid)),
+                        s1_base.eq(n_in + (j << lg_p)),
+                        s1_from_x.eq(0),
+                        s1_ref_addr.eq(ref_base + gx + j),
                         j.eq(j + 1),
                     ]
-                    with m.If(j == n_in + n_hid - 1):
+                    with m.If(j == g_hid - 1):
                         m.next = "DRAIN"
-
-                with m.If(pend_soft):
-                    m.next = "FLUSH"
+                abort_on_soft_reset()
 
             with m.State("DRAIN"):
+                m.d.comb += scan_rd_en.eq(adv)
                 with m.If(datapath_idle):
                     m.d.sync += [
                         Array(nz_x)[layer].eq(cnt_x),
                         Array(nz_h)[layer].eq(cnt_h),
-                        i_act.eq(0),
-                        o_act.eq(0),
+                        ga.eq(0),
+                        go.eq(0),
                     ]
                     m.next = "ACT"
-
-                with m.If(pend_soft):
-                    m.next = "FLUSH"
+                abort_on_soft_reset()
 
             with m.State("ACT"):
-                space = (ofifo.level + inflight + a_valid < OUT_FIFO_DEPTH - 2) | ~last_layer
-                with m.If((i_act < n_hid) & space):
-                    m.d.comb += [act_issue.eq(1), h_rd.addr.eq(h_base + i_act)]
-                    m.d.sync += [a_valid.eq(1), i_act.eq(i_act + 1)]
-                with m.If((i_act == n_hid) & (inflight == 0) & ~a_valid):
+                m.d.comb += scan_rd_en.eq(1)
+                room = ofifo.level + inflight + a_valid < OUT_FIFO_DEPTH - 2
+                with m.If((ga < g_hid) & (room | ~last_layer)):
+                    m.d.comb += [act_issue.eq(1), h_rd.addr.eq(h_base + ga)]
+                    m.d.sync += [a_valid.eq(1), ga.eq(ga + 1)]
+                with m.If((ga == g_hid) & (inflight == 0) & ~a_valid):
                     with m.If(last_layer):
                         m.next = "DONE"
                     with m.Else():
                         m.d.sync += layer.eq(layer + 1)
                         m.next = "LSTART"
-
-                with m.If(pend_soft):
-                    m.next = "FLUSH"
+                abort_on_soft_reset()
 
             with m.State("DONE"):
                 with m.If((ofifo.level == 0) & ~counting):
                     m.next = "IDLE"
-
-                with m.If(pend_soft):
-                    m.next = "FLUSH"
+                abort_on_soft_reset()
 
             with m.State("FLUSH"):
-                m.d.comb += flushing.eq(1)
+                m.d.comb += [flushing.eq(1), scan_rd_en.eq(1)]
+                m.d.sync += s1_valid.eq(0)
                 with m.If(datapath_idle):
                     m.d.sync += [pend_soft.eq(0), counting.eq(0)]
                     m.next = "CLEAR"
@@ -451,7 +531,7 @@ class EdgeDRNN(wiring.Component):
                     m.next = "IDLE"
 
         with m.If(regs.soft_reset):
-            m.d.sync += [step_cycles.eq(0)]
+            m.d.sync += step_cycles.eq(0)
             for i in range(L):
                 m.d.sync += [nz_x[i].eq(0), nz_h[i].eq(0)]
         m.d.comb += regs.busy.eq(~ctrl_fsm.ongoing("IDLE"))
