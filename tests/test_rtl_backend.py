@@ -122,8 +122,8 @@ def cases(draw, num_pe: int, max_steps: int, max_size: int):
 def test_rtl_equals_reference(num_pe: int) -> None:
     build_model(_hw(num_pe))  # build (or fetch) once, outside hypothesis' timing
 
-    @settings(max_examples=8, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=cases(num_pe, max_steps=12, max_size=2 * num_pe + 3))
+    @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(case=cases(num_pe, max_steps=16, max_size=2 * num_pe + 3))
     def prop(case) -> None:
         program, x, tx, th, sim = case
         _check_against_reference(program, x, tx, th, **sim)

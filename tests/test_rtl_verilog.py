@@ -12,12 +12,23 @@ import pytest
 from edgedrnn.cli import main as cli_main
 from edgedrnn.hw import regmap
 
-#: Verilator warnings waived for the generated Verilog, with the reason. Everything else
-#: reported by -Wall fails the test (hw-core owns the fixes).
+#: Verilator -Wall findings waived for the generated Verilog, with the reason. They come from
+#: how Amaranth + Yosys write Verilog, not from the design; anything else fails the test
+#: (hw-core owns the fixes).
 LINT_WAIVERS: dict[str, str] = {
-    # Yosys writes every module of the design into one file.
-    "DECLFILENAME": "all modules of the design are in one generated file",
+    "DECLFILENAME": "Yosys writes every module of the design into one file",
+    "WIDTH": "Yosys' write_verilog emits constants at their minimal width and relies on "
+    "Verilog's context widening; the arithmetic is Amaranth's, exact by construction",
+    "CASEINCOMPLETE": "Yosys (proc -nomux) assigns defaults before each case statement, so "
+    "an incomplete case is intended",
+    "UNUSEDSIGNAL": "Amaranth keeps named intermediate signals (FIFO internals, data views, "
+    "Array elements, Yosys $-wires) for debugging; unused top-level input ports are NOT waived",
 }
+#: Top-level inputs the design may ignore, with the reason.
+UNUSED_PORTS_OK: dict[str, str] = {
+    "mem__rlast": "the weight fetch counts beats per burst itself; RLAST is redundant",
+}
+_FINDING = re.compile(r"^%(Warning|Error)-?([A-Z0-9_]*):[^:]*:\d+:\d+: (.*)$", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +67,30 @@ def test_cli_writes_verilog_regmap_and_header(generated: Path) -> None:
     assert f"0x{regmap.addr_of('STEP_CYCLES'):03X}u" in header
 
 
+def _port_names(verilog: str) -> set[str]:
+    head = verilog[verilog.index("module edgedrnn_top(") :]
+    head = head[: head.index(");")]
+    return {p.strip() for p in head[len("module edgedrnn_top(") :].split(",")}
+
+
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
 def test_verilator_lint_wall(generated: Path) -> None:
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "edgedrnn_top"]
-    cmd += [f"-Wno-{w}" for w in LINT_WAIVERS]
-    cmd.append(str(generated / "edgedrnn_top.v"))
+    path = generated / "edgedrnn_top.v"
+    ports = _port_names(path.read_text())
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "edgedrnn_top", str(path)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     report = proc.stdout + proc.stderr
-    kinds = sorted(set(re.findall(r"%(?:Warning|Error)-?([A-Z0-9_]*)", report)))
-    assert proc.returncode == 0 and not kinds, f"lint findings {kinds}:\n{report[:6000]}"
+    bad = []
+    for kind, rule, msg in _FINDING.findall(report):
+        if kind == "Error" and not rule:
+            bad.append(msg)
+        elif rule == "UNUSEDSIGNAL":
+            name = re.search(r"'([^']*)'", msg)
+            port = name.group(1) if name else ""
+            if port in ports and port not in UNUSED_PORTS_OK:
+                bad.append(f"{rule}: {msg}")
+        elif rule not in LINT_WAIVERS:
+            bad.append(f"{rule}: {msg}")
+    assert not bad, f"{len(bad)} lint finding(s) not waived:\n" + "\n".join(bad[:40])
+    # A non-zero exit must come from the (waived) findings, not from e.g. a parse failure.
+    assert proc.returncode == 0 or _FINDING.search(report), report[:3000]
