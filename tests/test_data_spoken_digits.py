@@ -284,3 +284,12 @@ def test_bad_inputs_raise_clear_errors():
         sd.synthesize_utterance("one", noise="white")
     with pytest.raises(ValueError, match="split"):
         sd.load("dev")
+
+
+def test_make_utterance_matches_the_data_set(splits):
+    """make_utterance (the demo's source of fresh audio) is exactly how the cache is made."""
+    ds = splits["test"]
+    audio, plan = sd.make_utterance("test", 1, seed=3)
+    np.testing.assert_array_equal(audio, ds.audio(1))
+    assert plan["transcript"] == ds.transcripts[1] and plan["voice"] == ds.voices[1]
+    np.testing.assert_allclose(ds.featurize(audio), ds.features[1], atol=1e-5)

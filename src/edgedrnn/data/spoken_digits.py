@@ -495,6 +495,28 @@ def _render(plan: dict[str, Any], cfg: SpokenDigitsConfig) -> np.ndarray:
     )
 
 
+def make_utterance(
+    split: str = "test",
+    index: int = 0,
+    *,
+    seed: int = 1000,
+    config: SpokenDigitsConfig | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A random utterance as the data set would make it, without touching the cache.
+
+    Returns ``(audio, plan)``: the float32 waveform and the choices behind it (``plan``
+    holds ``labels``, ``transcript``, ``voice``, rate, pitch, gaps, noise...). With
+    ``split="test"`` the voice is one never used in training; pick a ``seed`` other than the
+    data set's to get utterances the model has not seen in any split. For the demo::
+
+        audio, plan = spoken_digits.make_utterance("test", i, seed=1000)
+        x = test_set.featurize(audio)       # normalised like the data set
+    """
+    cfg = config or SpokenDigitsConfig()
+    plan = plan_utterance(seed, split, index, cfg)
+    return _render(plan, cfg), plan
+
+
 def _make_one(job: tuple[int, str, int, SpokenDigitsConfig, str]) -> tuple[dict, np.ndarray]:
     """Worker: synthesize, write the WAV, featurize; returns (metadata, raw features)."""
     import soundfile as sf
