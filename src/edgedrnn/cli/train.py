@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dense-epochs", type=int, default=20)
     p.add_argument("--delta-epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--delta-batch-size",
+        type=int,
+        default=128,
+        help="batch size of the delta/QAT phase (its per-step loop favours large)",
+    )
     p.add_argument("--lr", type=float, default=3e-3, help="dense-phase learning rate")
     p.add_argument("--delta-lr", type=float, default=5e-4, help="delta/QAT learning rate")
     p.add_argument("--theta-x", type=float, default=0.1, help="Θx of the delta phase")
@@ -87,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
         dense_epochs=args.dense_epochs,
         delta_epochs=args.delta_epochs,
         batch_size=args.batch_size,
+        delta_batch_size=args.delta_batch_size,
         lr=args.lr,
         delta_lr=args.delta_lr,
         theta_x=args.theta_x,

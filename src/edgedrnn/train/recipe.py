@@ -48,6 +48,7 @@ class TrainConfig:
     dense_epochs: int = 20
     delta_epochs: int = 4
     batch_size: int = 32
+    delta_batch_size: int = 128
     lr: float = 3e-3
     delta_lr: float = 5e-4
     theta_x: float = 0.1
@@ -58,7 +59,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 2
-    eval_batch_size: int = 64
+    eval_batch_size: int = 128
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -194,12 +195,16 @@ def train(
     metadata: dict[str, Any] | None = None,
     resume: bool = False,
     progress: bool = True,
-) -> SequenceModel:
+    max_epochs: int | None = None,
+) -> SequenceModel | None:
     """Train with the two-phase recipe; returns the final (delta, QAT) model.
 
     Writes ``out_dir/last.pt`` (checkpoint after every epoch), ``out_dir/log.jsonl`` (one
     JSON record per epoch) and, at the end, ``out_dir/model.pt`` (+ ``model.edrnn``, the
     compiled Program, when the final model is quantized).
+
+    ``max_epochs`` stops this call after that many epochs (returning None); a later call
+    with ``resume=True`` continues where it stopped, exactly as if never interrupted.
     """
     from .. import compile as compile_program
 
@@ -228,6 +233,7 @@ def train(
         model = to_delta(model, cfg)
 
     lengths = [len(x) for x, _ in train_set]
+    done_here = 0
     with Bars(progress) as bars:
         while phase in PHASES:
             epochs = cfg.dense_epochs if phase == "dense" else cfg.delta_epochs
@@ -238,12 +244,15 @@ def train(
                 opt.load_state_dict(opt_state)
                 opt_state = None
             while epoch < epochs:
+                if max_epochs is not None and done_here >= max_epochs:
+                    return None
                 lr = _lr(base_lr, epoch, epochs)
                 for g in opt.param_groups:
                     g["lr"] = lr
                 model.train()
                 t0 = time.time()
-                order = batches(lengths, cfg.batch_size, (cfg.seed, PHASES.index(phase), epoch))
+                bsz = cfg.batch_size if phase == "dense" else cfg.delta_batch_size
+                order = batches(lengths, bsz, (cfg.seed, PHASES.index(phase), epoch))
                 task = bars.add(f"{phase} {epoch + 1}/{epochs}", len(order))
                 losses = []
                 for idx in order:
@@ -291,6 +300,7 @@ def train(
                     ckpt_path, model.cpu(), phase=phase, epoch=epoch, optimizer=opt.state_dict()
                 )
                 model.to(device)
+                done_here += 1
             # next phase
             if phase == "dense":
                 model = to_delta(model.cpu(), cfg)
