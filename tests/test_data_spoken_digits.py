@@ -206,6 +206,11 @@ def test_corrupt_features_are_regenerated(tmp_path):
     for a, b in zip(ds.features, again.features, strict=True):
         np.testing.assert_array_equal(a, b)
     assert again.verify() == []
+    wav = again.folder / again.metadata[1]["wav"]
+    wav.write_bytes(wav.read_bytes()[:-2] + b"\x00\x01")
+    assert again.verify() == [again.metadata[1]["wav"]]
+    wav.unlink()
+    assert again.verify() == [again.metadata[1]["wav"]]
 
 
 def test_env_var_sets_cache_root(monkeypatch, tmp_path):

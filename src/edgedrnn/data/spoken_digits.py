@@ -51,7 +51,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -595,14 +594,13 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
 
 
@@ -863,10 +861,13 @@ class SpokenDigits(SequenceDataset):
         return self.normalize(logmel(audio, self.config))
 
     def verify(self) -> list[str]:
-        """Check every WAV against its SHA-256 in the manifest; return the bad files."""
-        return [
-            m["wav"] for m in self.metadata if _sha256_file(self.folder / m["wav"]) != m["sha256"]
-        ]
+        """Check every WAV against its SHA-256 in the manifest; return the missing or bad ones."""
+        bad = []
+        for m in self.metadata:
+            path = self.folder / m["wav"]
+            if not path.is_file() or _sha256_file(path) != m["sha256"]:
+                bad.append(m["wav"])
+        return bad
 
     def __repr__(self) -> str:
         lengths = self.lengths
