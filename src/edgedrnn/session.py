@@ -170,14 +170,12 @@ class Session:
         K, net = self._K, self._net
         if self.mode == "exact":
             if x.dtype == np.int16:
-                return K.step_exact_q(net.W, net.aux, net.meta, self._st, x, self._outq, net.tabs)
+                return K.step_exact_q(net.W, net.aux, net.meta, self._st, x, self._outq)
             if x.dtype.kind != "f":
                 raise TypeError(f"input dtype {x.dtype}: pass floats or int16 (raw Q8.8)")
             if x.dtype != np.float64:  # one compiled specialization
                 x = x.astype(np.float64)
-            status = K.step_exact_f(
-                net.W, net.aux, net.meta, self._st, x, self._outf, net.tabs, self._xq
-            )
+            status = K.step_exact_f(net.W, net.aux, net.meta, self._st, x, self._outf, self._xq)
         else:
             if x.dtype == np.int16:
                 x = x.astype(np.float32) / np.float32(256.0)

@@ -45,22 +45,14 @@ class FloatResult(Result):
 
 
 @cache
-def activation_tables() -> np.ndarray:
-    """SIG and TANH restricted to [-TAB_LIM, TAB_LIM], int32 (2, 2·TAB_LIM + 1).
-
-    Outside that range both tables are constant; this is checked against the full
-    65,536-entry tables of :mod:`edgedrnn.fixedpoint` on first use.
-    """
-    lim = K.TAB_LIM
-    out = np.empty((2, 2 * lim + 1), dtype=np.int32)
-    v = np.arange(fp.INT16_MIN, fp.INT16_MAX + 1)
-    for k, full in enumerate((fp.sig_table(), fp.tanh_table())):
-        small = full[-lim - fp.INT16_MIN : lim - fp.INT16_MIN + 1].astype(np.int32)
-        if not np.array_equal(small[np.clip(v, -lim, lim) + lim], full.astype(np.int32)):
-            raise AssertionError("activation table is not constant outside the kept range")
-        out[k] = small
-    out.setflags(write=False)
-    return out
+def check_activations() -> bool:
+    """Check the kernels' SIG and TANH against fixedpoint's tables on all 65,536 inputs."""
+    sig = np.empty(65536, dtype=np.int32)
+    tanh = np.empty(65536, dtype=np.int32)
+    K.activation_functions(sig, tanh)
+    if not (np.array_equal(sig, fp.sig_table()) and np.array_equal(tanh, fp.tanh_table())):
+        raise AssertionError("cpu kernels: SIG/TANH breakpoints disagree with datapath.md §6")
+    return True
 
 
 class CpuNet:
@@ -131,7 +123,8 @@ class CpuNet:
         self.meta = meta
         for arr in (self.W, self.aux, self.meta):
             arr.setflags(write=False)
-        self.tabs = activation_tables()
+        if mode == "exact":
+            check_activations()
 
     @property
     def weight_bytes(self) -> int:
@@ -203,7 +196,7 @@ def run_program(
     st, sf = net.new_state()
     if mode == "exact":
         out = np.zeros((steps, program.output_size), dtype=np.int16)
-        K.run_exact(net.W, net.aux, net.meta, st, x_q, tx, th, out, nz, net.tabs)
+        K.run_exact(net.W, net.aux, net.meta, st, x_q, tx, th, out, nz)
         return Result(outputs_q=out, nonzero=nz, overflow=bool(st[K.S_OVERFLOW]), backend="cpu")
     xf = x_q.astype(np.float32) / np.float32(256.0)
     outf = np.zeros((steps, program.output_size), dtype=np.float32)

@@ -32,12 +32,10 @@ M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
 M_XHAT, M_HHAT, M_HOFF, M_ACC = 6, 7, 8, 9
 # meta row L (global)
 G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS = 0, 1, 2, 3, 4, 5, 6
-# st[0]: sticky overflow; st[1]: unused (status of the last call)
-S_OVERFLOW = 0
+# st[0]: sticky overflow; st[1]: how often max|M| was re-measured (saturation possible)
+S_OVERFLOW, S_REFRESH = 0, 1
 
 ACC_MAX = fp.ACC_MAX
-#: The activation tables are constant outside [-TAB_LIM, TAB_LIM] (checked in cpu.py).
-TAB_LIM = 1024
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -101,9 +99,11 @@ def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, boun
     """Add the passed columns idx[start:end] (deltas dl) to the banks, in encoding order.
 
     ``hidden``: hidden columns feed banks r, u, ch (rows 2H..3H go to acc[3H:4H]); input
-    columns feed r, u, cx. ``bound`` is an upper bound of max|acc|. Returns (bound, ov).
+    columns feed r, u, cx. ``bound`` is an upper bound of max|acc|. Returns (bound, ov,
+    number of times max|acc| was re-measured).
     """
     ov = 0
+    refresh = 0
     g = start
     n_first = 2 * H if hidden else 3 * H
     a_first = acc[:n_first]
@@ -120,6 +120,7 @@ def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, boun
             )
             if bound + c > ACC_MAX:
                 bound = _maxabs(acc)
+                refresh += 1
             if bound + c <= ACC_MAX:
                 o0 = w_off + j0 * stride
                 o1 = w_off + j1 * stride
@@ -139,6 +140,7 @@ def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, boun
         o0 = w_off + j0 * stride
         if bound + c > ACC_MAX:
             bound = _maxabs(acc)
+            refresh += 1
         if bound + c <= ACC_MAX:
             _madd1(W, o0, d0, a_first, n_first)
             if hidden:
@@ -150,7 +152,7 @@ def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, boun
                 ov |= _madd1_sat(W, o0 + 2 * H, d0, a_ch, H)
             bound = min(bound + c, ACC_MAX)
         g += 1
-    return bound, ov
+    return bound, ov, refresh
 
 
 @njit(cache=True, nogil=True)
@@ -173,31 +175,110 @@ def _encode_exact(inp, ref, theta, idx, dl, n, col0):
     return n, ov
 
 
+_I32 = np.int32
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rne32(a, k):
+    """RNE_k on int32 values (no intermediate here exceeds int32)."""
+    return (a + _I32((1 << (k - 1)) - 1) + ((a >> _I32(k)) & _I32(1))) >> _I32(k)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sat16(a):
+    return min(max(a, _I32(-32768)), _I32(32767))
+
+
+# SIG and TANH (datapath.md §6) are monotone step functions of v with steps of 16, and
+# SIG(-v) = 256 - SIG(v), TANH(-v) = -TANH(v). So each is a count of breakpoints below |v|:
+# 8 compares for SIG, 16 for TANH, which vectorise (no table gathers in the hot loop).
+# The breakpoints are checked against the full tables of fixedpoint.py on import of
+# edgedrnn.backends.cpu (and in the tests).
+SIG_BREAKS = (33, 98, 166, 241, 326, 432, 581, 880)
+TANH_BREAKS = (9, 25, 41, 57, 74, 92, 111, 131, 152, 175, 202, 232, 269, 316, 386, 531)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sig(v):
+    a = abs(v)
+    k = (
+        _I32(a >= _I32(33))
+        + _I32(a >= _I32(98))
+        + _I32(a >= _I32(166))
+        + _I32(a >= _I32(241))
+        + _I32(a >= _I32(326))
+        + _I32(a >= _I32(432))
+        + _I32(a >= _I32(581))
+        + _I32(a >= _I32(880))
+    )
+    return _I32(128) + _I32(16) * (k if v >= 0 else -k)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tanh(v):
+    a = abs(v)
+    k = (
+        _I32(a >= _I32(9))
+        + _I32(a >= _I32(25))
+        + _I32(a >= _I32(41))
+        + _I32(a >= _I32(57))
+        + _I32(a >= _I32(74))
+        + _I32(a >= _I32(92))
+        + _I32(a >= _I32(111))
+        + _I32(a >= _I32(131))
+        + _I32(a >= _I32(152))
+        + _I32(a >= _I32(175))
+        + _I32(a >= _I32(202))
+        + _I32(a >= _I32(232))
+        + _I32(a >= _I32(269))
+        + _I32(a >= _I32(316))
+        + _I32(a >= _I32(386))
+        + _I32(a >= _I32(531))
+    )
+    return _I32(16) * (k if v >= 0 else -k)
+
+
 @njit(cache=True, nogil=True)
-def _activate_exact(acc, h, H, sig, tanh):
-    """datapath.md §5 activation for all H neurons; updates h in place; returns ov."""
-    ov = 0
+def activation_functions(sig_out, tanh_out):
+    """SIG and TANH of the kernels for all 65,536 int16 inputs (index v + 32768)."""
+    for i in range(65536):
+        v = _I32(i - 32768)
+        sig_out[i] = _sig(v)
+        tanh_out[i] = _tanh(v)
+
+
+@njit(cache=True, nogil=True)
+def _activate_exact(acc, h, H):
+    """datapath.md §5 activation for all H neurons; updates h in place; returns ov.
+
+    All intermediates fit int32: |M| < 2^23, r·q + 2·M_cx < 2^25, u·h < 2^24.
+    """
+    ov = _I32(0)
+    ar = acc[0:H]
+    au = acc[H : 2 * H]
+    ax = acc[2 * H : 3 * H]
+    ah = acc[3 * H : 4 * H]
     for i in range(H):
-        vr = _rne(np.int64(acc[i]), 7)
-        vu = _rne(np.int64(acc[H + i]), 7)
-        vq = _rne(np.int64(acc[3 * H + i]), 7)
-        sr = min(max(vr, -32768), 32767)
-        su = min(max(vu, -32768), 32767)
-        q = min(max(vq, -32768), 32767)
-        r = np.int64(sig[min(max(sr, -TAB_LIM), TAB_LIM) + TAB_LIM])
-        u = np.int64(sig[min(max(su, -TAB_LIM), TAB_LIM) + TAB_LIM])
-        vs = _rne(r * q + 2 * np.int64(acc[2 * H + i]), 8)
-        s = min(max(vs, -32768), 32767)
-        c = np.int64(tanh[min(max(s, -TAB_LIM), TAB_LIM) + TAB_LIM])
-        vh = _rne((256 - u) * c, 8) + _rne(u * np.int64(h[i]), 8)
-        hn = min(max(vh, -32768), 32767)
-        ov |= (vr != sr) | (vu != su) | (vq != q) | (vs != s) | (vh != hn)
+        vr = _rne32(ar[i], 7)
+        vu = _rne32(au[i], 7)
+        vq = _rne32(ah[i], 7)
+        sr = _sat16(vr)
+        su = _sat16(vu)
+        q = _sat16(vq)
+        r = _sig(sr)
+        u = _sig(su)
+        vs = _rne32(_I32(r * q + _I32(2) * ax[i]), 8)
+        s = _sat16(vs)
+        c = _tanh(s)
+        vh = _rne32(_I32((_I32(256) - u) * c), 8) + _rne32(_I32(u * h[i]), 8)
+        hn = _sat16(vh)
+        ov = max(ov, _I32((vr != sr) | (vu != su) | (vq != q) | (vs != s) | (vh != hn)))
         h[i] = hn
     return ov
 
 
 @njit(cache=True, nogil=True)
-def _step_exact(W, aux, meta, st, x, sig, tanh):
+def _step_exact(W, aux, meta, st, x):
     """One time step of every layer on raw Q8.8 input ``x`` (any integer dtype)."""
     L = meta[meta.shape[0] - 1, G_L]
     g = meta[L]
@@ -236,10 +317,11 @@ def _step_exact(W, aux, meta, st, x, sig, tanh):
         if n > 0:
             cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
             bound = _maxabs(acc)
-            bound, o3 = _add_columns(W, w_off, stride, cm, acc, idx, dl, 0, nx, H, False, bound)
-            bound, o4 = _add_columns(W, w_off, stride, cm, acc, idx, dl, nx, n, H, True, bound)
+            bound, o3, r3 = _add_columns(W, w_off, stride, cm, acc, idx, dl, 0, nx, H, False, bound)
+            bound, o4, r4 = _add_columns(W, w_off, stride, cm, acc, idx, dl, nx, n, H, True, bound)
             ov |= o3 | o4
-        ov |= _activate_exact(acc, h, H, sig, tanh)
+            st[S_REFRESH] += r3 + r4
+        ov |= _activate_exact(acc, h, H)
         inp = h
     if ov:
         st[S_OVERFLOW] = 1
@@ -266,16 +348,16 @@ def _quantize_into(xf, xq):
 
 
 @njit(cache=True, nogil=True)
-def step_exact_q(W, aux, meta, st, x, out, tabs):
+def step_exact_q(W, aux, meta, st, x, out):
     """Session step on raw int16 input; writes h (int16) to ``out``; returns status 0."""
-    h = _step_exact(W, aux, meta, st, x, tabs[0], tabs[1])
+    h = _step_exact(W, aux, meta, st, x)
     for i in range(out.shape[0]):
         out[i] = h[i]
     return 0
 
 
 @njit(cache=True, nogil=True)
-def step_exact_f(W, aux, meta, st, x, out, tabs, xq):
+def step_exact_f(W, aux, meta, st, x, out, xq):
     """Session step on float input (quantized here); writes h / 256 (float32) to ``out``.
 
     Returns the quantization status (see :func:`_quantize_into`); on status 2 nothing runs.
@@ -283,14 +365,14 @@ def step_exact_f(W, aux, meta, st, x, out, tabs, xq):
     status = _quantize_into(x, xq)
     if status == 2:
         return 2
-    h = _step_exact(W, aux, meta, st, xq, tabs[0], tabs[1])
+    h = _step_exact(W, aux, meta, st, xq)
     for i in range(out.shape[0]):
         out[i] = np.float32(h[i]) * np.float32(1.0 / 256.0)
     return status
 
 
 @njit(cache=True, nogil=True)
-def run_exact(W, aux, meta, st, X, TX, TH, OUT, NZ, tabs):
+def run_exact(W, aux, meta, st, X, TX, TH, OUT, NZ):
     """A whole sequence: X int16 (T, I), thresholds (T, L); fills OUT (T, H) and NZ (T, L, 2)."""
     L = meta[meta.shape[0] - 1, G_L]
     g = meta[L]
@@ -298,7 +380,7 @@ def run_exact(W, aux, meta, st, X, TX, TH, OUT, NZ, tabs):
         for l in range(L):
             st[g[G_TX] + l] = TX[t, l]
             st[g[G_TH] + l] = TH[t, l]
-        h = _step_exact(W, aux, meta, st, X[t], tabs[0], tabs[1])
+        h = _step_exact(W, aux, meta, st, X[t])
         for i in range(OUT.shape[1]):
             OUT[t, i] = h[i]
         for l in range(L):

@@ -1,0 +1,362 @@
+"""Benchmark of the cpu backend against torch.nn.GRU on one core, batch size 1.
+
+For each network (2L-768H with 40 inputs, the paper's network, and 2L-256H) and each target
+delta occupancy (100% = Θ 0, 30%, 10%, 3%, and 0% = nothing passes: the fixed cost), it
+measures µs per step of:
+
+* the cpu backend, exact and float mode: the Numba kernel over a whole sequence (no Python
+  per step) and ``Session.step`` from Python (dispatch included);
+* ``torch.nn.GRU`` with ``torch.set_num_threads(1)``: stepwise (one call per step, the
+  streaming situation) and whole-sequence (one call);
+* the bytes floor: weight bytes read per step (passed columns × column bytes) divided by a
+  measured read bandwidth, for a buffer as large as the weights (cache-resident if it fits)
+  and for 1 GiB (DRAM).
+
+The occupancy is set by searching one threshold Θ (Θx = Θh) on a smooth synthetic feature
+sequence; the table gives the measured occupancy (passed columns / all columns).
+Each number is the median of ``--repeats`` runs. Prints a table and writes JSON
+(default ``build/bench/cpu_runtime.json``).
+
+Usage::
+
+    .venv/bin/python benchmarks/cpu_runtime.py            # full run (a few minutes)
+    .venv/bin/python benchmarks/cpu_runtime.py --quick    # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+from numba import njit
+
+import edgedrnn
+from edgedrnn.backends import cpu
+from edgedrnn.backends import cpu_kernels as K
+
+NETWORKS = {"2L-768H": (40, 768, 2), "2L-256H": (40, 256, 2)}
+TARGETS = [1.0, 0.3, 0.1, 0.03, 0.0]
+
+
+# ------------------------------------------------------------------------- bandwidth
+@njit(nogil=True, cache=True)
+def _read_all(a):
+    s = np.int64(0)
+    for i in range(a.shape[0]):
+        s ^= a[i]
+    return s
+
+
+def read_bandwidth(nbytes: int, repeats: int) -> float:
+    """Bytes/s of a streaming read of ``nbytes`` (median of repeats, after a warm-up)."""
+    a = np.ones(max(nbytes // 8, 1), dtype=np.int64)
+    _read_all(a)
+    times = []
+    reps = max(1, int(2e8 // nbytes))
+    for _ in range(repeats):
+        t0 = time.thread_time()
+        for _ in range(reps):
+            _read_all(a)
+        times.append((time.thread_time() - t0) / reps)
+    return a.nbytes / statistics.median(times)
+
+
+# ----------------------------------------------------------------------------- data
+def feature_sequence(steps: int, size: int, seed: int = 0) -> np.ndarray:
+    """A smooth synthetic feature stream (like filterbank features), float (T, I) ~ ±1."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[:, None]
+    freqs = rng.uniform(0.01, 0.15, size)
+    x = 0.6 * np.sin(2 * np.pi * freqs * t + rng.uniform(0, 6, size))
+    x += np.cumsum(rng.normal(0, 0.04, (steps, size)), axis=0)
+    return np.clip(x, -4, 4)
+
+
+def make_program(input_size: int, hidden: int, layers: int) -> tuple:
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(input_size, hidden, layers)
+    with torch.no_grad():  # wider than PyTorch's default init so that Q1.7 keeps most weights
+        for p in gru.parameters():
+            p.uniform_(-0.5, 0.5)
+    hw = edgedrnn.HardwareConfig(max_hidden_size=1024, weight_memory_bytes=1 << 27)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return edgedrnn.compile(gru, hw=hw), gru
+
+
+def occupancy(prog: edgedrnn.Program, x_q: np.ndarray, theta_q: int) -> float:
+    """Passed columns / all columns over the sequence at Θx = Θh = theta_q."""
+    steps, L = x_q.shape[0], prog.num_layers
+    th = np.full((steps, L), theta_q, dtype=np.int64)
+    res = cpu.run_program(prog, x_q, th, th)
+    total = sum(lay.num_columns for lay in prog.layers) * steps
+    return float(res.nonzero.sum() / total)
+
+
+def find_theta(prog, x_q, target: float) -> int:
+    """Smallest raw Θ whose occupancy is <= target (Θ = 0 for 100%, max for 0%)."""
+    if target >= 1.0:
+        return 0
+    if target <= 0.0:
+        return 32767
+    lo, hi = 0, 4096
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if occupancy(prog, x_q, mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+# --------------------------------------------------------------------------- timing
+def median_time(fn, repeats: int) -> float:
+    fn()  # warm-up (and compile)
+    times = []
+    for _ in range(repeats):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    return statistics.median(times)
+
+
+def bench_cpu(prog, x_q, theta_q, mode, repeats, warmup_steps):
+    """µs per step: (kernel over the sequence, Session.step), and passed columns per step."""
+    net = cpu.get_net(prog, mode)
+    steps, L = x_q.shape[0], prog.num_layers
+    tx = np.full((steps, L), theta_q, dtype=np.int64)
+    out_q = np.zeros((steps, prog.output_size), dtype=np.int16)
+    out_f = np.zeros((steps, prog.output_size), dtype=np.float32)
+    nz = np.zeros((steps, L, 2), dtype=np.int64)
+    xf = x_q.astype(np.float32) / 256
+    txf = tx.astype(np.float32) / 256
+    state = {}
+
+    def prime():
+        # run warmup_steps from reset so that the timed part is a steady state
+        st, sf = net.new_state()
+        w = x_q[:warmup_steps]
+        if mode == "exact":
+            K.run_exact(
+                net.W,
+                net.aux,
+                net.meta,
+                st,
+                w,
+                tx[:warmup_steps],
+                tx[:warmup_steps],
+                out_q[:warmup_steps],
+                nz[:warmup_steps],
+            )
+        else:
+            K.run_float(
+                net.W,
+                net.aux,
+                net.meta,
+                st,
+                sf,
+                xf[:warmup_steps],
+                txf[:warmup_steps],
+                txf[:warmup_steps],
+                out_f[:warmup_steps],
+                nz[:warmup_steps],
+            )
+        state["st"], state["sf"] = st, sf
+
+    body = slice(warmup_steps, steps)
+
+    def kernel():
+        st, sf = state["st"].copy(), None if state["sf"] is None else state["sf"].copy()
+        if mode == "exact":
+            K.run_exact(
+                net.W, net.aux, net.meta, st, x_q[body], tx[body], tx[body], out_q[body], nz[body]
+            )
+        else:
+            K.run_float(
+                net.W,
+                net.aux,
+                net.meta,
+                st,
+                sf,
+                xf[body],
+                txf[body],
+                txf[body],
+                out_f[body],
+                nz[body],
+            )
+
+    prime()
+    t_kernel = median_time(kernel, repeats) / (steps - warmup_steps)
+    cols = float(nz[body].sum() / (steps - warmup_steps))
+
+    sess = edgedrnn.Session(prog, mode=mode, theta_x=theta_q / 256, theta_h=theta_q / 256)
+    inputs = x_q if mode == "exact" else xf
+
+    def session_run():
+        sess.reset()
+        for t in range(steps):
+            sess.step(inputs[t])
+
+    t_sess = median_time(session_run, max(1, repeats // 2)) / steps
+    return t_kernel * 1e6, t_sess * 1e6, cols
+
+
+def bench_torch(gru, x, repeats):
+    torch.set_num_threads(1)
+    xt = torch.tensor(x, dtype=torch.float32).unsqueeze(1)  # (T, 1, I)
+    steps = xt.shape[0]
+
+    def stepwise():
+        h = None
+        with torch.inference_mode():
+            for t in range(steps):
+                _, h = gru(xt[t : t + 1], h)
+
+    def whole():
+        with torch.inference_mode():
+            gru(xt)
+
+    return (
+        median_time(stepwise, repeats) / steps * 1e6,
+        median_time(whole, repeats) / steps * 1e6,
+    )
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    ap.add_argument("--networks", nargs="*", default=list(NETWORKS))
+    ap.add_argument("--out", default="build/bench/cpu_runtime.json")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.steps, args.repeats = 120, 3
+    torch.set_num_threads(1)
+    warm = min(50, args.steps // 4)
+
+    rows = []
+    bw_cache: dict[int, float] = {}
+    bw_dram = read_bandwidth(1 << 30, max(3, args.repeats // 2))
+    for name in args.networks:
+        I, H, L = NETWORKS[name]
+        prog, gru = make_program(I, H, L)
+        x = feature_sequence(args.steps, I)
+        x_q = np.rint(x * 256).astype(np.int16)
+        net = cpu.get_net(prog, "exact")
+        col_bytes = [net.column_bytes(layer) for layer in range(L)]
+        bw_cache[net.weight_bytes] = read_bandwidth(net.weight_bytes, args.repeats)
+        t_step, t_seq = bench_torch(gru, x, max(1, args.repeats // 2))
+        for target in TARGETS:
+            theta_q = find_theta(prog, x_q, target)
+            occ = occupancy(prog, x_q[warm:], theta_q) if target > 0 else 0.0
+            ex_k, ex_s, cols = bench_cpu(prog, x_q, theta_q, "exact", args.repeats, warm)
+            fl_k, fl_s, _ = bench_cpu(prog, x_q, theta_q, "float", args.repeats, warm)
+            # bytes read per step: passed columns × column bytes (layers have equal H here)
+            bytes_step = cols * col_bytes[0]
+            floor_cache = bytes_step / bw_cache[net.weight_bytes] * 1e6
+            floor_dram = bytes_step / bw_dram * 1e6
+            rows.append(
+                {
+                    "network": name,
+                    "weights": prog.num_weights,
+                    "target_occupancy": target,
+                    "theta_q": theta_q,
+                    "occupancy": occ,
+                    "columns_per_step": cols,
+                    "bytes_per_step": bytes_step,
+                    "exact_us": ex_k,
+                    "exact_session_us": ex_s,
+                    "float_us": fl_k,
+                    "float_session_us": fl_s,
+                    "torch_stepwise_us": t_step,
+                    "torch_sequence_us": t_seq,
+                    "floor_cache_us": floor_cache,
+                    "floor_dram_us": floor_dram,
+                    "speedup_vs_torch_stepwise": t_step / ex_k,
+                }
+            )
+            print_row(rows[-1])
+    doc = {
+        "machine": cpu_model(),
+        "numba": __import__("numba").__version__,
+        "torch": torch.__version__,
+        "steps": args.steps,
+        "warmup_steps": warm,
+        "repeats": args.repeats,
+        "bandwidth_dram_GBps": bw_dram / 1e9,
+        "bandwidth_weights_sized_GBps": {str(k): v / 1e9 for k, v in bw_cache.items()},
+        "rows": rows,
+    }
+    print()
+    print(table(doc))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2))
+    print(f"\nwrote {out}")
+    return doc
+
+
+def print_row(r: dict) -> None:
+    print(
+        f"{r['network']} target {r['target_occupancy']:.0%}: occ {r['occupancy']:.3f} "
+        f"exact {r['exact_us']:.1f} µs, float {r['float_us']:.1f} µs, "
+        f"torch step {r['torch_stepwise_us']:.0f} µs",
+        flush=True,
+    )
+
+
+def table(doc: dict) -> str:
+    """The Markdown table of docs/performance.md."""
+    head = (
+        "| network | target occ. | measured occ. | exact µs | exact Session µs | float µs "
+        "| float Session µs | torch stepwise µs | torch sequence µs | floor DRAM µs "
+        "| floor cache µs | exact vs torch stepwise |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for r in doc["rows"]:
+        lines.append(
+            f"| {r['network']} | {r['target_occupancy']:.0%} | {r['occupancy']:.3f} "
+            f"| {r['exact_us']:.1f} | {r['exact_session_us']:.1f} | {r['float_us']:.1f} "
+            f"| {r['float_session_us']:.1f} | {r['torch_stepwise_us']:.0f} "
+            f"| {r['torch_sequence_us']:.0f} | {r['floor_dram_us']:.1f} "
+            f"| {r['floor_cache_us']:.1f} | {r['speedup_vs_torch_stepwise']:.0f}x |"
+        )
+    bw = ", ".join(
+        f"{float(v):.0f} GB/s ({int(k) / 1e6:.1f} MB)"
+        for k, v in doc["bandwidth_weights_sized_GBps"].items()
+    )
+    lines.append("")
+    lines.append(
+        f"Read bandwidth: DRAM (1 GiB) {doc['bandwidth_dram_GBps']:.1f} GB/s; "
+        f"weight-sized buffers {bw}."
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
