@@ -1,0 +1,118 @@
+"""AXI4-Lite register block (edgedrnn.hw.csr) in the Amaranth simulator."""
+
+from __future__ import annotations
+
+import random
+
+from amaranth.sim import Simulator
+
+from edgedrnn.hw import regmap
+from edgedrnn.hw.csr import RegisterBlock
+
+
+class _Host:
+    def __init__(self, ctx, bus, rnd):
+        self.ctx, self.bus, self.rnd = ctx, bus, rnd
+
+    async def write(self, addr, value, strb=0xF):
+        ctx, bus = self.ctx, self.bus
+        ctx.set(bus.awaddr, addr)
+        ctx.set(bus.wdata, value)
+        ctx.set(bus.wstrb, strb)
+        ctx.set(bus.awvalid, 1)
+        ctx.set(bus.wvalid, 1)
+        while not (ctx.get(bus.awready) and ctx.get(bus.wready)):
+            await ctx.tick()
+        await ctx.tick()
+        ctx.set(bus.awvalid, 0)
+        ctx.set(bus.wvalid, 0)
+        while True:
+            ready = self.rnd.random() < 0.5
+            ctx.set(bus.bready, ready)
+            if ready and ctx.get(bus.bvalid):
+                assert ctx.get(bus.bresp) == 0
+                await ctx.tick()
+                ctx.set(bus.bready, 0)
+                return
+            await ctx.tick()
+
+    async def read(self, addr):
+        ctx, bus = self.ctx, self.bus
+        ctx.set(bus.araddr, addr)
+        ctx.set(bus.arvalid, 1)
+        while not ctx.get(bus.arready):
+            await ctx.tick()
+        await ctx.tick()
+        ctx.set(bus.arvalid, 0)
+        while True:
+            ready = self.rnd.random() < 0.5
+            ctx.set(bus.rready, ready)
+            if ready and ctx.get(bus.rvalid):
+                v = ctx.get(bus.rdata)
+                await ctx.tick()
+                ctx.set(bus.rready, 0)
+                return v
+            await ctx.tick()
+
+
+def test_register_block():
+    L = 3
+    dut = RegisterBlock(L, config_value=0x12345)
+    a = regmap.addr_of
+    pulses = []
+
+    async def bench(ctx):
+        h = _Host(ctx, dut.bus, random.Random(0))
+        assert await h.read(a("ID")) == regmap.ID_VALUE
+        assert await h.read(a("VERSION")) == 0x00010000
+        assert await h.read(a("CONFIG")) == 0x12345
+        # RW registers, per layer, with byte strobes
+        await h.write(a("NUM_LAYERS"), 2)
+        await h.write(a("THETA_X", 1), 0xAABBCCDD)
+        await h.write(a("THETA_X", 1), 0x00001122, strb=0b0001)
+        assert await h.read(a("THETA_X", 1)) == 0xAABBCC22
+        assert ctx.get(dut.theta_x[1]) == 0xAABBCC22
+        assert ctx.get(dut.num_layers) == 2
+        for layer in range(L):
+            await h.write(a("HIDDEN_SIZE", layer), 10 + layer)
+        assert [ctx.get(dut.hidden_size[i]) for i in range(L)] == [10, 11, 12]
+        # RO inputs, writes to RO ignored, unmapped reads 0
+        ctx.set(dut.nz_h[2], 77)
+        ctx.set(dut.step_cycles, 1234)
+        assert await h.read(a("NZ_H", 2)) == 77
+        await h.write(a("STEP_CYCLES"), 5)
+        assert await h.read(a("STEP_CYCLES")) == 1234
+        assert await h.read(0xFFC) == 0
+        assert await h.read(a("CTRL")) == 0
+        # sticky bits: set by pulses, W1C through STATUS_CLEAR
+        ctx.set(dut.set_overflow, 1)
+        await ctx.tick()
+        ctx.set(dut.set_overflow, 0)
+        ctx.set(dut.busy, 1)
+        st = await h.read(a("STATUS"))
+        assert st & regmap.STATUS_OVERFLOW and st & regmap.STATUS_BUSY
+        await h.write(a("STATUS_CLEAR"), regmap.STATUS_ERROR)
+        assert await h.read(a("STATUS")) & regmap.STATUS_OVERFLOW
+        await h.write(a("STATUS_CLEAR"), regmap.STATUS_OVERFLOW)
+        assert not await h.read(a("STATUS")) & regmap.STATUS_OVERFLOW
+        # CTRL pulses
+        await h.write(a("CTRL"), regmap.CTRL_START | regmap.CTRL_RESET_STATE)
+        assert await h.read(a("STATUS")) & regmap.STATUS_RUNNING
+        await h.write(a("CTRL"), regmap.CTRL_SOFT_RESET)
+        st = await h.read(a("STATUS"))
+        assert not st & regmap.STATUS_RUNNING
+        assert await h.read(a("NUM_LAYERS")) == 0
+
+    async def watch(ctx):
+        async for _, _, start, reset_state, soft in ctx.tick().sample(
+            dut.start, dut.reset_state, dut.soft_reset
+        ):
+            if start or reset_state or soft:
+                pulses.append((start, reset_state, soft))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.add_process(watch)
+    sim.run()
+    assert pulses == [(1, 1, 0), (0, 0, 1)]  # one-cycle pulses
