@@ -16,7 +16,8 @@ has ≥ 3 gate blocks), after its write, so no forwarding is needed. Saturating 
 chunk is saturating after each column, exactly as datapath.md §5.
 
 ``act_addr`` reads a row group's four banks, all lanes, for the activation units (data one
-cycle later on ``act_r``... ``act_ch``, arrays of NUM_PE); ``clr_en``/``clr_addr`` zero one address of every bank.
+cycle later on ``act_r``... ``act_ch``, arrays of NUM_PE); ``clr_en``/``clr_addr`` zero one
+address of every bank.
 """
 
 from __future__ import annotations

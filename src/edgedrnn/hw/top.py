@@ -425,7 +425,7 @@ class EdgeDRNN(wiring.Component):
 
             with m.State("SCAN_X"):
                 m.d.comb += scan_rd_en.eq(adv)
-                with m.If(layer == 0):
+                with m.If(layer == 0):  # noqa: SIM117 (Amaranth If blocks)
                     # one x_in element per cycle, into its lane of the x̂ row group
                     with m.If(adv & self.x_in.valid):
                         m.d.comb += [self.x_in.ready.eq(1), ref_rd.addr.eq(ref_base + (j >> lg_p))]
