@@ -253,8 +253,10 @@ def test_synthesize_utterance_is_deterministic_with_requested_silence_and_snr():
     assert clean.dtype == np.float32
     np.testing.assert_array_equal(clean, sd.synthesize_utterance([6, 4], **kw))
     lead = round(0.3 * 16000)
-    assert np.all(clean[:lead] == 0) and clean[lead] != 0
-    assert np.all(clean[-1600:] == 0)
+    nonzero = np.flatnonzero(clean)
+    # espeak's own silence is trimmed (to within a 128-sample hop), ours added
+    assert lead <= nonzero[0] < lead + 0.02 * 16000
+    assert len(clean) - 1600 - 0.02 * 16000 < nonzero[-1] < len(clean) - 1600
     assert abs(20 * np.log10(np.abs(clean).max()) + 20.0) < 0.01
     # on the 16-bit grid
     np.testing.assert_array_equal(np.round(clean * 32767) / 32767, clean.astype(np.float64))

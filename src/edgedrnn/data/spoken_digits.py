@@ -90,7 +90,7 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: Default number of utterances per split.
 DEFAULT_SIZES: dict[str, int] = {"train": 2000, "val": 300, "test": 300}
 #: Bump when generation changes in a way that changes the data.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 FORMAT = "edgedrnn-spoken-digits"
 _SPLIT_IDS = {"train": 1, "val": 2, "test": 3}
 _ESPEAK_RATE = 22050
@@ -294,19 +294,6 @@ def _noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return x / max(float(np.sqrt(np.mean(x**2))), 1e-12)
 
 
-def _trim(y: np.ndarray, top_db: float = 50.0) -> np.ndarray:
-    """Cut espeak's leading and trailing silence: samples ``top_db`` below the peak.
-
-    (A sample threshold, not ``librosa.effects.trim``: that one costs a multi-second numba
-    compilation in every worker process, longer than synthesizing a hundred utterances.)
-    """
-    a = np.abs(y)
-    loud = np.flatnonzero(a >= a.max() * 10.0 ** (-top_db / 20.0)) if a.size else a
-    if loud.size == 0:
-        return y[:0]
-    return y[loud[0] : loud[-1] + 1]
-
-
 def _ssml(words: Sequence[str], gaps_ms: Sequence[int]) -> str:
     parts = [words[0]]
     for w, g in zip(words[1:], gaps_ms, strict=True):
@@ -348,8 +335,8 @@ def synthesize_utterance(
     The result lies on the 16-bit PCM grid (``k / 32767``), so writing it to a 16-bit WAV
     file and reading it back gives the same numbers.
     """
+    import librosa
     import soundfile as sf
-    import soxr
 
     if isinstance(words, np.ndarray) or (
         not isinstance(words, str) and len(words) > 0 and not isinstance(words[0], str)
@@ -387,9 +374,9 @@ def synthesize_utterance(
     y, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32")
     if y.ndim > 1:
         y = y.mean(axis=1)
-    y = _trim(y)
+    y, _ = librosa.effects.trim(y, top_db=50, frame_length=512, hop_length=128)
     if sr != sample_rate:
-        y = soxr.resample(y, sr, sample_rate, quality="HQ")  # = librosa's "soxr_hq"
+        y = librosa.resample(y, orig_sr=sr, target_sr=sample_rate, res_type="soxr_hq")
     y = y.astype(np.float64)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak <= 0.0:
@@ -514,6 +501,16 @@ def make_utterance(
     cfg = config or SpokenDigitsConfig()
     plan = plan_utterance(seed, split, index, cfg)
     return _render(plan, cfg), plan
+
+
+def _warm_up(cfg: SpokenDigitsConfig) -> None:
+    """Load what a worker needs (librosa's lazy modules import scipy.signal; trim is jitted)."""
+    import librosa
+
+    y = np.random.default_rng(0).standard_normal(4096).astype(np.float32)
+    librosa.effects.trim(y, top_db=50, frame_length=512, hop_length=128)
+    librosa.resample(y, orig_sr=_ESPEAK_RATE, target_sr=cfg.sample_rate, res_type="soxr_hq")
+    logmel(y, cfg)
 
 
 def _make_one(job: tuple[int, str, int, SpokenDigitsConfig, str]) -> tuple[dict, np.ndarray]:
@@ -681,6 +678,7 @@ def _read_split_features(folder: Path, manifest: dict[str, Any], split: str) -> 
 
 
 def _progress(enabled: bool) -> Any:
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -696,6 +694,7 @@ def _progress(enabled: bool) -> Any:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        console=Console(stderr=True),
         disable=not enabled,
         transient=False,
     )
@@ -718,7 +717,7 @@ def _ensure(
     if have >= n:
         return manifest, feats
     (folder / split).mkdir(parents=True, exist_ok=True)
-    logmel(np.zeros(cfg.win_length, dtype=np.float32), cfg)  # import librosa once, pre-fork
+    _warm_up(cfg)  # import librosa and compile its numba code once, before forking workers
     jobs = [(seed, split, i, cfg, str(folder)) for i in range(have, n)]
     new_meta: list[dict] = []
     new_feats: list[np.ndarray] = []
