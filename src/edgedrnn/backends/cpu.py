@@ -117,6 +117,8 @@ class CpuNet:
         s_off += max_cols
         g[K.G_DL] = s_off
         s_off += max_cols
+        g[K.G_DM] = s_off  # int16 scratch of the encoder, viewed from int32 words
+        s_off += max_cols // 2 + 8
         self.state_size = int(s_off)
         self.W = np.ascontiguousarray(np.concatenate(w_parts))
         self.aux = np.ascontiguousarray(np.concatenate(aux_parts))

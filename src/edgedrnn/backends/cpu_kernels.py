@@ -31,7 +31,7 @@ from .. import fixedpoint as fp
 M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
 M_XHAT, M_HHAT, M_HOFF, M_ACC = 6, 7, 8, 9
 # meta row L (global)
-G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS = 0, 1, 2, 3, 4, 5, 6
+G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS, G_DM = 0, 1, 2, 3, 4, 5, 6, 7
 # st[0]: sticky overflow; st[1]: how often max|M| was re-measured (saturation possible)
 S_OVERFLOW, S_REFRESH = 0, 1
 
@@ -156,22 +156,34 @@ def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, boun
 
 
 @njit(cache=True, nogil=True)
-def _encode_exact(inp, ref, theta, idx, dl, n, col0):
-    """Delta-encode ``inp`` against ``ref`` (moved in place); append passed (col, Δ)."""
-    ov = 0
-    for j in range(inp.shape[0]):
-        d = np.int64(inp[j]) - np.int64(ref[j])
-        if d > 32767:
-            d = 32767
-            ov = 1
-        elif d < -32768:
-            d = -32768
-            ov = 1
-        if d != 0 and abs(d) >= theta:
-            ref[j] += d
-            idx[n] = col0 + j
-            dl[n] = d
-            n += 1
+def _encode_exact(inp, ref, theta, idx, dl, n, col0, dm16):
+    """Delta-encode ``inp`` against ``ref`` (moved in place); append passed (col, Δ).
+
+    First a branch-free pass computes every Δ (zero where not passed) into the int16 scratch
+    ``dm16``; then a scan that skips four zero deltas at a time collects the passed ones in
+    ascending order. Returns (new n, overflow).
+    """
+    N = inp.shape[0]
+    ov = _I32(0)
+    for j in range(N):
+        d = _I32(inp[j]) - ref[j]
+        ds = min(max(d, _I32(-32768)), _I32(32767))
+        ov = max(ov, _I32(d != ds))
+        dd = ds if (ds != 0) & (abs(ds) >= theta) else _I32(0)
+        ref[j] += dd
+        dm16[j] = dd
+    n_words = (N + 3) // 4
+    for j in range(N, 4 * n_words):
+        dm16[j] = 0
+    words = dm16[: 4 * n_words].view(np.int64)
+    for w in range(n_words):
+        if words[w] != 0:
+            for k in range(4 * w, 4 * w + 4):
+                v = dm16[k]
+                if v != 0:
+                    idx[n] = col0 + k
+                    dl[n] = v
+                    n += 1
     return n, ov
 
 
@@ -282,6 +294,7 @@ def _step_exact(W, aux, meta, st, x):
     """One time step of every layer on raw Q8.8 input ``x`` (any integer dtype)."""
     L = meta[meta.shape[0] - 1, G_L]
     g = meta[L]
+    dm_off = g[G_DM]
     nz_off, tx_off, th_off, idx_off, dl_off, b_flag = (
         g[G_NZ],
         g[G_TX],
@@ -301,11 +314,12 @@ def _step_exact(W, aux, meta, st, x):
         acc = st[m[M_ACC] : m[M_ACC] + 4 * H]
         idx = st[idx_off : idx_off + I + H]
         dl = st[dl_off : dl_off + I + H]
+        dm16 = st[dm_off : dm_off + (I + H) // 2 + 4].view(np.int16)
         if l == 0:
-            nx, o1 = _encode_exact(x, xhat, st[tx_off + l], idx, dl, 0, 0)
+            nx, o1 = _encode_exact(x, xhat, st[tx_off + l], idx, dl, 0, 0, dm16)
         else:
-            nx, o1 = _encode_exact(inp, xhat, st[tx_off + l], idx, dl, 0, 0)
-        n, o2 = _encode_exact(h, hhat, st[th_off + l], idx, dl, nx, I)
+            nx, o1 = _encode_exact(inp, xhat, st[tx_off + l], idx, dl, 0, 0, dm16)
+        n, o2 = _encode_exact(h, hhat, st[th_off + l], idx, dl, nx, I, dm16)
         ov |= o1 | o2
         st[nz_off + 2 * l] = nx
         st[nz_off + 2 * l + 1] = n - nx
