@@ -33,7 +33,7 @@ NUM_PES = (4, 8, 16)
 
 def _hw(num_pe: int) -> edgedrnn.HardwareConfig:
     return edgedrnn.HardwareConfig(
-        num_pe=num_pe, max_layers=4, max_input_size=64, max_hidden_size=64
+        num_pe=num_pe, max_layers=4, max_input_size=128, max_hidden_size=128
     )
 
 
@@ -181,7 +181,7 @@ def test_driver_reads_device_config() -> None:
         info = EdgeDRNNDriver(VerilatorTransport(model)).info
     assert info is not None
     assert (info.num_pe, info.bus_bits, info.max_layers) == (16, 64, 4)
-    assert info.max_hidden_size >= 64 and info.max_input_size >= 64
+    assert info.max_hidden_size >= 128 and info.max_input_size >= 128
 
 
 def test_missing_verilator_is_a_clear_error(monkeypatch) -> None:

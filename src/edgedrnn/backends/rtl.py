@@ -12,6 +12,8 @@ Options (all keyword):
     mem_stall (float, default 0): probability per cycle that ARREADY / RVALID are held low.
     stream_stall (float, default 0): probability per cycle that x_in VALID / h_out READY are
         held low.
+    csr_stall (float, default ``stream_stall``): probability per cycle that the AXI-Lite
+        master delays AWVALID / WVALID / ARVALID (independently) or holds BREADY / RREADY low.
     seed (int, default 0): seed of the random stalls.
     weight_base (int, default 0x10000): byte address of the weight image in the memory model.
     max_outstanding (int, default 64): bursts the memory model accepts before stalling AR.
@@ -41,6 +43,7 @@ _OPTIONS = {
     "timeout",
     "ar_stall",
     "r_stall",
+    "csr_stall",
 }
 
 

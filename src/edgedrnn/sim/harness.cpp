@@ -66,6 +66,8 @@ struct Sim {
 
     // CSR master state.
     bool aw_pend = false, w_pend = false, b_wait = false, ar_pend = false, r_wait = false;
+    bool aw_on = false, w_on = false, ar_on = false;  // VALID raised (held until accepted)
+    double csr_stall = 0.0;
     uint32_t b_resp = 0, r_data = 0, r_resp = 0;
 
     // Protocol checks.
@@ -112,11 +114,14 @@ struct Sim {
             r_valid = true;
         PORT(mem, rvalid) = r_valid;
         if (r_valid) set_rdata(bursts.front());
-        PORT(csr, awvalid) = aw_pend;
-        PORT(csr, wvalid) = w_pend;
-        PORT(csr, bready) = b_wait;
-        PORT(csr, arvalid) = ar_pend;
-        PORT(csr, rready) = r_wait;
+        if (aw_pend && !aw_on && chance(csr_stall)) aw_on = true;
+        if (w_pend && !w_on && chance(csr_stall)) w_on = true;
+        if (ar_pend && !ar_on && chance(csr_stall)) ar_on = true;
+        PORT(csr, awvalid) = aw_on;
+        PORT(csr, wvalid) = w_on;
+        PORT(csr, bready) = b_wait && chance(csr_stall);
+        PORT(csr, arvalid) = ar_on;
+        PORT(csr, rready) = r_wait && chance(csr_stall);
 
         top->clk = 0;
         top->eval();
@@ -130,12 +135,12 @@ struct Sim {
         uint32_t ar_len = PORT(mem, arlen), ar_size = PORT(mem, arsize);
         uint32_t ar_burst = PORT(mem, arburst);
         bool r_fire = r_valid && PORT(mem, rready);
-        bool aw_fire = aw_pend && PORT(csr, awready);
-        bool w_fire = w_pend && PORT(csr, wready);
-        bool b_fire = b_wait && PORT(csr, bvalid);
+        bool aw_fire = aw_on && PORT(csr, awready);
+        bool w_fire = w_on && PORT(csr, wready);
+        bool b_fire = PORT(csr, bready) && PORT(csr, bvalid);
         uint32_t bresp = PORT(csr, bresp);
-        bool car_fire = ar_pend && PORT(csr, arready);
-        bool cr_fire = r_wait && PORT(csr, rvalid);
+        bool car_fire = ar_on && PORT(csr, arready);
+        bool cr_fire = PORT(csr, rready) && PORT(csr, rvalid);
         uint32_t crdata = PORT(csr, rdata), crresp = PORT(csr, rresp);
 
         top->clk = 1;
@@ -173,13 +178,13 @@ struct Sim {
             r_valid = false;
             if (b.done == b.beats) bursts.pop_front();
         }
-        if (aw_fire) aw_pend = false;
-        if (w_fire) w_pend = false;
+        if (aw_fire) aw_pend = aw_on = false;
+        if (w_fire) w_pend = w_on = false;
         if (b_fire) {
             b_resp = bresp;
             b_wait = false;
         }
-        if (car_fire) ar_pend = false;
+        if (car_fire) ar_pend = ar_on = false;
         if (cr_fire) {
             r_data = crdata;
             r_resp = crresp;
@@ -221,6 +226,7 @@ void edrnn_reset(void* p, int cycles) {
     s->bursts.clear();
     s->r_valid = false;
     s->aw_pend = s->w_pend = s->b_wait = s->ar_pend = s->r_wait = false;
+    s->aw_on = s->w_on = s->ar_on = false;
     s->top->rst = 1;
     for (int i = 0; i < cycles; ++i) s->cycle_once();
     s->top->rst = 0;
@@ -235,10 +241,11 @@ void edrnn_set_mem_timing(void* p, uint32_t latency, double ar_stall, double r_s
     s->max_outstanding = max_outstanding < 1 ? 1 : max_outstanding;
 }
 
-void edrnn_set_stream_stall(void* p, double x_stall, double h_stall) {
+void edrnn_set_stream_stall(void* p, double x_stall, double h_stall, double csr_stall) {
     Sim* s = static_cast<Sim*>(p);
     s->x_stall = x_stall;
     s->h_stall = h_stall;
+    s->csr_stall = csr_stall;
 }
 
 void edrnn_mem_write(void* p, uint64_t addr, const uint8_t* data, uint64_t len) {
@@ -267,7 +274,7 @@ int edrnn_csr_write(void* p, uint32_t addr, uint32_t data, uint64_t timeout) {
         s->cycle_once();
         if (!s->aw_pend && !s->w_pend && !s->b_wait) return int(s->b_resp);
     }
-    s->aw_pend = s->w_pend = s->b_wait = false;
+    s->aw_pend = s->w_pend = s->b_wait = s->aw_on = s->w_on = false;
     return -1;
 }
 
@@ -283,7 +290,7 @@ int edrnn_csr_read(void* p, uint32_t addr, uint32_t* data, uint64_t timeout) {
             return int(s->r_resp);
         }
     }
-    s->ar_pend = s->r_wait = false;
+    s->ar_pend = s->r_wait = s->ar_on = false;
     return -1;
 }
 

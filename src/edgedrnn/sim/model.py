@@ -19,7 +19,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "edrnn_bus_bits": (ctypes.c_int, []),
     "edrnn_reset": (None, [_vp, ctypes.c_int]),
     "edrnn_set_mem_timing": (None, [_vp, _u32, _dbl, _dbl, _u32]),
-    "edrnn_set_stream_stall": (None, [_vp, _dbl, _dbl]),
+    "edrnn_set_stream_stall": (None, [_vp, _dbl, _dbl, _dbl]),
     "edrnn_mem_write": (None, [_vp, _u64, ctypes.c_char_p, _u64]),
     "edrnn_cycles": (_u64, [_vp]),
     "edrnn_run": (None, [_vp, _u64]),
@@ -63,6 +63,8 @@ class VerilatedModel:
         mem_stall: probability that ARREADY and RVALID are held low in a cycle (both channels).
         ar_stall, r_stall: per-channel overrides of ``mem_stall``.
         stream_stall: probability that x_in VALID / h_out READY are held low in a cycle.
+        csr_stall: probability that the AXI-Lite master delays AWVALID, WVALID, ARVALID (each
+            on its own) and holds BREADY, RREADY low in a cycle (default: ``stream_stall``).
         max_outstanding: bursts the memory model accepts before it stops taking ARs.
         timeout: cycles a single register access or step may take before :class:`SimError`.
     """
@@ -77,10 +79,17 @@ class VerilatedModel:
         ar_stall: float | None = None,
         r_stall: float | None = None,
         stream_stall: float = 0.0,
+        csr_stall: float | None = None,
         max_outstanding: int = 64,
         timeout: int = 1_000_000,
     ) -> None:
-        for name, p in (("mem_stall", mem_stall), ("stream_stall", stream_stall)):
+        if csr_stall is None:
+            csr_stall = stream_stall
+        for name, p in (
+            ("mem_stall", mem_stall),
+            ("stream_stall", stream_stall),
+            ("csr_stall", csr_stall),
+        ):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1), got {p}")
         if mem_latency < 1:
@@ -98,7 +107,9 @@ class VerilatedModel:
             float(mem_stall if r_stall is None else r_stall),
             int(max_outstanding),
         )
-        self._lib.edrnn_set_stream_stall(self._h, float(stream_stall), float(stream_stall))
+        self._lib.edrnn_set_stream_stall(
+            self._h, float(stream_stall), float(stream_stall), float(csr_stall)
+        )
         self.reset()
 
     # ------------------------------------------------------------ lifetime
