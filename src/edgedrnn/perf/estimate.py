@@ -25,9 +25,16 @@ from .workload import Network, check_counts, dense_counts, occupancy_counts
 DESIGNS = ("edgedrnn", "original")
 
 
-def _cycles(design: str, net: Network, counts: np.ndarray, hw: HardwareConfig, from_reset: bool):
+def _cycles(
+    design: str,
+    net: Network,
+    counts: np.ndarray,
+    hw: HardwareConfig,
+    from_reset: bool,
+    mem_latency: int = 1,
+):
     if design == "edgedrnn":
-        return ours.step_cycles(net, counts, hw, from_reset=from_reset)
+        return ours.step_cycles(net, counts, hw, from_reset=from_reset, mem_latency=mem_latency)
     if design == "original":
         return original.step_cycles(net, counts, hw.num_pe, hw.bus_bits, from_reset=from_reset)
     raise ValueError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
@@ -162,6 +169,7 @@ def estimate(
     clock_mhz: float | None = None,
     design: str = "edgedrnn",
     from_reset: bool | None = None,
+    mem_latency: int = 1,
 ) -> Estimate:
     """Model a design on a workload.
 
@@ -174,6 +182,7 @@ def estimate(
         design: ``"edgedrnn"`` (ours) or ``"original"``.
         from_reset: whether step 0 is the first after reset (streams the bias columns).
             Default: true for counts from a run, false for an occupancy assumption.
+        mem_latency: our design: cycles from a weight burst request to its first beat.
     """
     if not isinstance(net, Network):
         program = net
@@ -199,8 +208,8 @@ def estimate(
         design=design,
         net=net,
         hw=hw,
-        cycles=np.asarray(_cycles(design, net, c, hw, from_reset), dtype=np.float64),
+        cycles=np.asarray(_cycles(design, net, c, hw, from_reset, mem_latency), dtype=np.float64),
         dram_bytes=np.asarray(_dram(design, net, c, hw, from_reset), dtype=np.float64),
-        dense_cycles=float(_cycles(design, net, dense, hw, False)[0]),
+        dense_cycles=float(_cycles(design, net, dense, hw, False, mem_latency)[0]),
         dense_dram_bytes=float(_dram(design, net, dense, hw, False)[0]),
     )
