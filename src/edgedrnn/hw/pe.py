@@ -88,8 +88,11 @@ class PEArray(wiring.Component):
 
         if BB >= P:
             per = BB // P
-            sub = Signal(range(per))
-            m.d.comb += chunk.eq(self.beats.payload.word_select(sub, 8 * P))
+            if per > 1:
+                sub = Signal(range(per))
+                m.d.comb += chunk.eq(self.beats.payload.word_select(sub, 8 * P))
+            else:
+                m.d.comb += chunk.eq(self.beats.payload)
             with m.If(busy & self.beats.valid):
                 m.d.comb += chunk_valid.eq(1)
                 if per == 1:

@@ -134,7 +134,7 @@ class EdgeDRNN(wiring.Component):
         h_rd, h_wr = h_mem.read_port(), h_mem.write_port(granularity=1)
 
         # ------------------------------------------------------ layer registers
-        layer = Signal(range(L))
+        layer = Signal(range(max(L, 2)))
         n_in, n_hid = Signal(16), Signal(16)
         g_in, g_hid = Signal(16), Signal(16)  # row groups of the input / hidden vector
         groups = Signal(range(gmax + 1))
