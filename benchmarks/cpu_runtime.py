@@ -48,6 +48,9 @@ from edgedrnn.backends import cpu_kernels as K
 
 NETWORKS = {"2L-768H": (40, 768, 2), "2L-256H": (40, 256, 2)}
 TARGETS = [1.0, 0.3, 0.1, 0.03, 0.0]
+#: Uniform weight range of the synthetic networks (PyTorch's default ±1/sqrt(H) would mostly
+#: round to 0 in Q1.7).
+WEIGHT_SCALE = 0.1
 
 
 # ------------------------------------------------------------------------- bandwidth
@@ -89,7 +92,7 @@ def make_program(input_size: int, hidden: int, layers: int) -> tuple:
     gru = torch.nn.GRU(input_size, hidden, layers)
     with torch.no_grad():  # wider than PyTorch's default init so that Q1.7 keeps most weights
         for p in gru.parameters():
-            p.uniform_(-0.5, 0.5)
+            p.uniform_(-WEIGHT_SCALE, WEIGHT_SCALE)
     hw = edgedrnn.HardwareConfig(max_hidden_size=1024, weight_memory_bytes=1 << 27)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -106,19 +109,27 @@ def occupancy(prog: edgedrnn.Program, x_q: np.ndarray, theta_q: int) -> float:
 
 
 def find_theta(prog, x_q, target: float) -> int:
-    """Smallest raw Θ whose occupancy is <= target (Θ = 0 for 100%, max for 0%)."""
+    """Raw Θ whose occupancy is closest to ``target`` (Θ = 0 for 100%, max for 0%).
+
+    Occupancy falls with Θ but not smoothly (past some Θ a layer's hidden state freezes),
+    so the bisection keeps both ends and returns the one closer to the target (log scale).
+    """
     if target >= 1.0:
         return 0
     if target <= 0.0:
         return 32767
     lo, hi = 0, 4096
+    occ_lo, occ_hi = 1.0, occupancy(prog, x_q, hi)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if occupancy(prog, x_q, mid) > target:
-            lo = mid
+        occ = occupancy(prog, x_q, mid)
+        if occ > target:
+            lo, occ_lo = mid, occ
         else:
-            hi = mid
-    return hi
+            hi, occ_hi = mid, occ
+    d_lo = abs(np.log(max(occ_lo, 1e-6) / target))
+    d_hi = abs(np.log(max(occ_hi, 1e-6) / target))
+    return lo if d_lo < d_hi else hi
 
 
 # --------------------------------------------------------------------------- timing
