@@ -39,7 +39,10 @@ def register(subparsers: Any) -> None:
         "--n-train",
         type=int,
         default=None,
-        help="training utterances whose statistics normalise the features (default 2000)",
+        help=(
+            "training utterances whose statistics normalise the features "
+            "(default: --n with --split train, else 2000)"
+        ),
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the data set (default 0)")
     p.add_argument(
