@@ -243,6 +243,8 @@ def test_encode_decode_digits():
     assert sd.decode(y) == "three oh seven zero"
     assert sd.to_digits(y) == "3070"
     assert sd.decode([0, 3, 0]) == "one"
+    assert sd.encode("307").tolist() == sd.encode("three zero seven").tolist()
+    assert sd.encode(["oh", "9"]).tolist() == [2, 11]
     with pytest.raises(ValueError, match="not a digit word"):
         sd.encode("three ten")
 

@@ -151,13 +151,14 @@ class SpokenDigitsConfig:
 
 
 def encode(words: str | Sequence[str]) -> np.ndarray:
-    """Tokens (int64, 1..11) of ``"three oh 7"`` or ``["three", "oh", "seven"]``.
+    """Tokens (int64, 1..11) of ``"three oh 7"``, ``"307"`` or ``["three", "oh", "seven"]``.
 
-    A single character 0-9 stands for its word ("0" is "zero").
+    Digit characters stand for their words, one word each ("0" is "zero").
     """
     items = words.split() if isinstance(words, str) else list(words)
+    expanded = [c for w in items for c in (w if w.isdigit() else [w])]
     out = []
-    for w in items:
+    for w in expanded:
         w = w.lower()
         if len(w) == 1 and w.isdigit():
             w = "zero" if w == "0" else VOCAB[int(w) + 1]
@@ -321,8 +322,7 @@ def synthesize_utterance(
     """Speak a digit string with espeak-ng and return a float32 waveform at ``sample_rate``.
 
     Args:
-        words: ``"three oh seven"``, ``"307"``-style characters separated by spaces,
-            a list of words, or an array of tokens 1..11.
+        words: ``"three oh seven"``, ``"307"``, a list of words, or tokens 1..11.
         voice: espeak ``-v`` argument, a base voice with an optional variant (``"en-us+f3"``).
         rate_wpm, pitch: espeak ``-s`` (words per minute) and ``-p`` (0-99).
         gaps_ms: pause after each digit but the last (0 = run together); default none.
