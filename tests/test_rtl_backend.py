@@ -31,9 +31,9 @@ needs_verilator = pytest.mark.skipif(
 NUM_PES = (4, 8, 16)
 
 
-def _hw(num_pe: int) -> edgedrnn.HardwareConfig:
+def _hw(num_pe: int, bus_bits: int = 64) -> edgedrnn.HardwareConfig:
     return edgedrnn.HardwareConfig(
-        num_pe=num_pe, max_layers=4, max_input_size=128, max_hidden_size=128
+        num_pe=num_pe, bus_bits=bus_bits, max_layers=4, max_input_size=128, max_hidden_size=128
     )
 
 
@@ -98,8 +98,9 @@ def _mismatch(program, ref, res) -> str:
 
 
 @st.composite
-def cases(draw, num_pe: int, max_steps: int, max_size: int):
-    program = draw(networks(max_input=max_size, max_hidden=max_size, hw=_hw(num_pe)))
+def cases(draw, num_pe: int, max_steps: int, max_size: int, bus_bits: int = 64):
+    hw = _hw(num_pe, bus_bits)
+    program = draw(networks(max_input=max_size, max_hidden=max_size, hw=hw))
     x = draw(input_sequences(program.input_size, max_steps=max_steps))
     steps = x.shape[0]
     tx = threshold_schedule(
@@ -137,8 +138,23 @@ def test_rtl_equals_reference(num_pe: int) -> None:
 def test_rtl_equals_reference_long(num_pe: int) -> None:
     build_model(_hw(num_pe))
 
-    @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=cases(num_pe, max_steps=80, max_size=4 * num_pe + 5))
+    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(case=cases(num_pe, max_steps=100, max_size=4 * num_pe + 5))
+    def prop(case) -> None:
+        program, x, tx, th, sim = case
+        _check_against_reference(program, x, tx, th, **sim)
+
+    prop()
+
+
+@needs_verilator
+@pytest.mark.slow
+@pytest.mark.parametrize(("num_pe", "bus_bits"), [(4, 128), (8, 256), (16, 512)])
+def test_rtl_equals_reference_wide_bus(num_pe: int, bus_bits: int) -> None:
+    build_model(_hw(num_pe, bus_bits))
+
+    @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(case=cases(num_pe, max_steps=40, max_size=6 * num_pe + 7, bus_bits=bus_bits))
     def prop(case) -> None:
         program, x, tx, th, sim = case
         _check_against_reference(program, x, tx, th, **sim)
