@@ -3,7 +3,7 @@
 A column arrives as a command (Δ and the column kind, from the command FIFO) followed by the
 column's bus beats (from the weight fetch's R channel). The beats are cut into *chunks* of
 NUM_PE weights (one chunk per cycle; a wide beat gives several chunks, narrow beats are
-gathered). Chunk ``c`` of a column belongs to gate block ``c // G`` and row group ``c % G``
+gathered; the bus padding at the end of a column's last beat is skipped, not processed). Chunk ``c`` of a column belongs to gate block ``c // G`` and row group ``c % G``
 (``G = rows_per_gate / NUM_PE``); chunks after the last gate block are bus padding and are
 dropped. Gate blocks map to banks r, u, cx (input columns), r, u, ch (hidden columns) or
 r, u, cx, ch (bias column).
@@ -86,6 +86,7 @@ class PEArray(wiring.Component):
         last_beat = beat == nbeats - 1
         finishing = Signal()
 
+        ngates = Mux(kind == KIND_BIAS, 4, 3)
         if BB >= P:
             per = BB // P
             if per > 1:
@@ -100,7 +101,9 @@ class PEArray(wiring.Component):
                     m.d.sync += beat.eq(beat + 1)
                     m.d.comb += finishing.eq(last_beat)
                 else:
-                    with m.If(sub == per - 1):
+                    # the rest of a column's last beat is bus padding: skip it
+                    last_useful = (gate == ngates - 1) & (grp == self.groups - 1)
+                    with m.If((sub == per - 1) | last_useful):
                         m.d.comb += self.beats.ready.eq(1)
                         m.d.sync += [sub.eq(0), beat.eq(beat + 1)]
                         m.d.comb += finishing.eq(last_beat)
@@ -144,7 +147,6 @@ class PEArray(wiring.Component):
                 m.d.sync += sub.eq(0)
 
         # --------------------------------------------- accumulate pipeline (3 stages)
-        ngates = Mux(kind == KIND_BIAS, 4, 3)
         bank0 = Signal(2)
         m.d.comb += bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate))
         issue = chunk_valid & (gate < ngates)
