@@ -3,7 +3,8 @@
 A column arrives as a command (Δ and the column kind, from the command FIFO) followed by the
 column's bus beats (from the weight fetch's R channel). The beats are cut into *chunks* of
 NUM_PE weights (one chunk per cycle; a wide beat gives several chunks, narrow beats are
-gathered; the bus padding at the end of a column's last beat is skipped, not processed). Chunk ``c`` of a column belongs to gate block ``c // G`` and row group ``c % G``
+gathered; the bus padding at the end of a column's last beat is skipped, not processed).
+Chunk ``c`` of a column belongs to gate block ``c // G`` and row group ``c % G``
 (``G = rows_per_gate / NUM_PE``); chunks after the last gate block are bus padding and are
 dropped. Gate blocks map to banks r, u, cx (input columns), r, u, ch (hidden columns) or
 r, u, cx, ch (bias column).
