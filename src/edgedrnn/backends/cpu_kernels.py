@@ -362,11 +362,12 @@ def _quantize_into(xf, xq):
 
 
 @njit(cache=True, nogil=True)
-def step_exact_q(W, aux, meta, st, x, out):
-    """Session step on raw int16 input; writes h (int16) to ``out``; returns status 0."""
+def step_exact_q(W, aux, meta, st, x, out, outf):
+    """Session step on raw int16 input; writes h as int16 to ``out`` and h / 256 to ``outf``."""
     h = _step_exact(W, aux, meta, st, x)
     for i in range(out.shape[0]):
         out[i] = h[i]
+        outf[i] = np.float32(h[i]) * np.float32(1.0 / 256.0)
     return 0
 
 
