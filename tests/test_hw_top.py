@@ -97,3 +97,38 @@ def test_top_long_random(seed):
     hw = HardwareConfig(pe, bus, L, 12, 20)
     st = Stalls(0.3, 0.3, 0.3, 0.3, int(rng.integers(0, 8)), seed)
     _check(hw, i, hs, steps=20, seed=seed, stalls=st, wmax=int(rng.choice([20, 127])))
+
+
+def _plain(hw, i, hs, steps, seed, **kw):
+    rng = np.random.default_rng(seed)
+    prog = random_program(hw, i, hs, rng, weight_max=30, theta_x=10, theta_h=20)
+    x = rng.integers(-500, 500, size=(steps, i))
+    pre = rng.integers(-500, 500, size=(3, i))
+    tx = np.tile(prog.theta_x_q, (steps, 1))
+    th = np.tile(prog.theta_h_q, (steps, 1))
+    out, nz, ovf = _reference(prog, x, tx, th)
+    res = simulate(
+        prog, x, tx, th, stalls=Stalls(0.2, 0.2, 0.2, 0.2, 2, seed), prologue_x=pre, **kw
+    )
+    np.testing.assert_array_equal(res.outputs, out)
+    np.testing.assert_array_equal(res.nonzero, nz)
+    assert bool(res.status & regmap.STATUS_OVERFLOW) == ovf
+    assert res.step_count == steps  # counted from the last RESET_STATE / SOFT_RESET
+    return res
+
+
+def test_reset_state_starts_a_new_sequence():
+    """A second sequence after RESET_STATE (registers kept) equals the reference from reset."""
+    hw, i, hs = CONFIGS[0]
+    _plain(hw, i, hs, steps=3, seed=11)
+
+
+def test_soft_reset_mid_step_then_reprogram():
+    """SOFT_RESET in the middle of a step (bursts in flight) leaves a clean accelerator."""
+    hw, i, hs = CONFIGS[1]
+    _plain(hw, i, hs, steps=2, seed=12, abort_after=3)
+
+
+def test_bad_config_sets_error_and_does_not_start():
+    hw, i, hs = CONFIGS[0]
+    _plain(hw, i, hs, steps=2, seed=13, probe_bad_config=True)

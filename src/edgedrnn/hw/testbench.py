@@ -101,8 +101,21 @@ def simulate(
     weight_base: int = 0x1000,
     max_cycles: int = 200_000,
     vcd: str | None = None,
+    prologue_x: np.ndarray | None = None,
+    abort_after: int | None = None,
+    probe_bad_config: bool = False,
 ) -> SimResult:
-    """Run ``x_q`` (T, I) raw Q8.8 through the RTL; thresholds (T, L) change between steps."""
+    """Run ``x_q`` (T, I) raw Q8.8 through the RTL; thresholds (T, L) change between steps.
+
+    Control-path options, all before the measured sequence:
+
+    * ``probe_bad_config``: START with NUM_LAYERS = 0; x_in must not be taken and
+      STATUS.ERROR must rise (checked here), then SOFT_RESET.
+    * ``prologue_x``: an earlier sequence (its outputs discarded); the measured sequence then
+      starts with RESET_STATE only (no SOFT_RESET, registers kept).
+    * ``abort_after``: the prologue's last step gets only this many x beats, then SOFT_RESET
+      and a full reprogramming.
+    """
     hw = program.hw
     st = stalls or Stalls()
     rnd = random.Random(st.seed)
@@ -124,25 +137,54 @@ def simulate(
 
     # ------------------------------------------------------------ host ops
     ops: deque = deque()
-    ops.append(("w", regmap.addr_of("CTRL"), regmap.CTRL_SOFT_RESET))
-    ops.append(("w", regmap.addr_of("NUM_LAYERS"), L))
-    ops.append(("w", regmap.addr_of("WEIGHT_BASE"), weight_base))
-    for name, val in program.register_values().items():
-        if name != "num_layers" and "theta" not in name:
-            ops.append(("w", regmap.addr_of(name), val))
-    ops.append(("w", regmap.addr_of("CTRL"), regmap.CTRL_RESET_STATE | regmap.CTRL_START))
-    for t in range(T):
-        for i in range(L):
-            if t == 0 or tx[t, i] != tx[t - 1, i]:
-                ops.append(("w", regmap.addr_of("THETA_X", i), int(tx[t, i])))
-            if t == 0 or th[t, i] != th[t - 1, i]:
-                ops.append(("w", regmap.addr_of("THETA_H", i), int(th[t, i])))
-        ops.append(("x", t))
-        ops.append(("h", t))
-        ops.append(("r", regmap.addr_of("STEP_CYCLES"), ("cycles", t)))
-        for i in range(L):
-            ops.append(("r", regmap.addr_of("NZ_X", i), ("nzx", t, i)))
-            ops.append(("r", regmap.addr_of("NZ_H", i), ("nzh", t, i)))
+    ctrl = regmap.addr_of("CTRL")
+
+    def program_registers():
+        ops.append(("w", ctrl, regmap.CTRL_SOFT_RESET))
+        ops.append(("w", regmap.addr_of("NUM_LAYERS"), L))
+        ops.append(("w", regmap.addr_of("WEIGHT_BASE"), weight_base))
+        for name, val in program.register_values().items():
+            if name != "num_layers" and "theta" not in name:
+                ops.append(("w", regmap.addr_of(name), val))
+
+    def sequence(xs, txs, ths, out, record):
+        for t in range(xs.shape[0]):
+            for i in range(L):
+                if t == 0 or txs[t, i] != txs[t - 1, i]:
+                    ops.append(("w", regmap.addr_of("THETA_X", i), int(txs[t, i])))
+                if t == 0 or ths[t, i] != ths[t - 1, i]:
+                    ops.append(("w", regmap.addr_of("THETA_H", i), int(ths[t, i])))
+            ops.append(("x", xs, t, xs.shape[1]))
+            ops.append(("h", out, t))
+            if record:
+                ops.append(("r", regmap.addr_of("STEP_CYCLES"), ("cycles", t)))
+                for i in range(L):
+                    ops.append(("r", regmap.addr_of("NZ_X", i), ("nzx", t, i)))
+                    ops.append(("r", regmap.addr_of("NZ_H", i), ("nzh", t, i)))
+
+    if probe_bad_config:
+        ops.append(("w", ctrl, regmap.CTRL_SOFT_RESET))
+        ops.append(("w", ctrl, regmap.CTRL_RESET_STATE | regmap.CTRL_START))
+        ops.append(("xtry", 20))
+        ops.append(("r", regmap.addr_of("STATUS"), ("expect_error",)))
+    program_registers()
+    if prologue_x is not None:
+        ops.append(("w", ctrl, regmap.CTRL_RESET_STATE | regmap.CTRL_START))
+        px = np.asarray(prologue_x)
+        pt = np.tile(program.theta_x_q, (px.shape[0], 1))
+        ph = np.tile(program.theta_h_q, (px.shape[0], 1))
+        scratch = np.zeros((px.shape[0], program.output_size), dtype=np.int64)
+        if abort_after is None:
+            sequence(px, pt, ph, scratch, record=False)
+        else:
+            sequence(px[:-1], pt, ph, scratch, record=False)
+            for i in range(L):
+                ops.append(("w", regmap.addr_of("THETA_X", i), int(pt[-1, i])))
+            ops.append(("x", px, px.shape[0] - 1, abort_after))
+            ops.append(("wait", 30))
+            program_registers()
+    ops.append(("w", ctrl, regmap.CTRL_RESET_STATE | regmap.CTRL_START))
+    sequence(x_q, tx, th, res.outputs, record=True)
     ops.append(("r", regmap.addr_of("STEP_COUNT"), ("count",)))
     ops.append(("r", regmap.addr_of("STATUS"), ("status",)))
 
@@ -157,6 +199,9 @@ def simulate(
             res.step_count = value
         elif tag[0] == "status":
             res.status = value
+        elif tag[0] == "expect_error":
+            assert value & regmap.STATUS_ERROR, f"bad config did not set ERROR: {value:#x}"
+            assert value & regmap.STATUS_RUNNING
 
     async def bench(ctx):
         csr, mem, xin, hout = dut.csr, dut.mem, dut.x_in, dut.h_out
@@ -166,6 +211,7 @@ def simulate(
         phase = 0
         xi = 0
         hi = 0
+        waited = 0
         cycle = 0
         while ops or op is not None:
             if cycle > max_cycles:
@@ -174,6 +220,7 @@ def simulate(
                 op = ops.popleft()
                 phase = 0
                 xi = hi = 0
+                waited = 0
             # ---------------- drive
             kind = op[0]
             ctx.set(csr.awvalid, kind == "w" and phase == 0)
@@ -185,10 +232,10 @@ def simulate(
             ctx.set(csr.arvalid, kind == "r" and phase == 0)
             ctx.set(csr.araddr, op[1] if kind == "r" else 0)
             ctx.set(csr.rready, 1)
-            x_valid = kind == "x" and rnd.random() >= st.x_gap
+            x_valid = (kind == "x" and rnd.random() >= st.x_gap) or kind == "xtry"
             ctx.set(xin.valid, x_valid)
             if kind == "x":
-                ctx.set(xin.payload, int(x_q[op[1], xi]))
+                ctx.set(xin.payload, int(op[1][op[2], xi]))
             ctx.set(hout.ready, kind == "h" and rnd.random() >= st.h_backpressure)
             arready = rnd.random() >= st.ar_stall
             ctx.set(mem.arready, arready)
@@ -217,14 +264,23 @@ def simulate(
                 op = None
             elif kind == "x" and x_valid and ctx.get(xin.ready):
                 xi += 1
-                if xi == x_q.shape[1]:
+                if xi == op[3]:
+                    op = None
+            elif kind == "xtry":
+                assert not ctx.get(xin.ready), "x_in taken with a bad configuration"
+                waited += 1
+                if waited == op[1]:
+                    op = None
+            elif kind == "wait":
+                waited += 1
+                if waited == op[1]:
                     op = None
             elif kind == "h" and ctx.get(hout.valid) and ctx.get(hout.ready):
                 pl = ctx.get(hout.payload)
-                res.outputs[op[1], hi] = pl.data
+                op[1][op[2], hi] = pl.data
                 hi += 1
                 last = program.output_size == hi
-                assert pl.last == last, f"step {op[1]}: last={pl.last} on beat {hi - 1}"
+                assert pl.last == last, f"step {op[2]}: last={pl.last} on beat {hi - 1}"
                 if last:
                     op = None
             if arready and ctx.get(mem.arvalid):
