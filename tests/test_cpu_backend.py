@@ -167,3 +167,29 @@ def test_float_mode_close_on_a_large_layer():
     np.testing.assert_allclose(got.outputs, want, rtol=0, atol=1e-5)
     np.testing.assert_array_equal(got.nonzero, nz)
     assert 0 < got.nonzero.sum() < 60 * (40 + 128 + 128 + 128)
+
+
+@pytest.mark.slow
+@settings(max_examples=80)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sizes=st.lists(st.integers(1, 96), min_size=2, max_size=4),
+    wmax=st.sampled_from([8, 40, 127]),
+    theta=st.integers(0, 400),
+    walk=st.sampled_from([16.0, 200.0, 3000.0]),
+)
+def test_exact_long_sequences_slow(seed, sizes, wmax, theta, walk):
+    """Longer sequences on wider random nets, thresholds changed twice (make check-all)."""
+    rng = np.random.default_rng(seed)
+    prog = random_program(rng, sizes, wmax=wmax)
+    steps = 120
+    x = np.clip(np.cumsum(rng.normal(0, walk, (steps, sizes[0])), 0), -32768, 32767)
+    x = np.rint(x).astype(np.int16)
+    L = prog.num_layers
+    tx = np.full((steps, L), theta / 256)
+    th = np.full((steps, L), theta / 256)
+    tx[40:80] = 0.0
+    th[80:] = rng.integers(0, 64, L) / 256
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx, theta_h=th)
+    got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
+    assert_same(got, ref)
