@@ -85,6 +85,21 @@ def test_accumulator_saturation_is_exercised_and_exact():
     assert_same(got, ref)
 
 
+def test_steps_without_deltas_reuse_gates_exactly():
+    """Quiet steps (no delta passed, banks unchanged) after saturation: h still converges."""
+    rng = np.random.default_rng(11)
+    prog = random_program(rng, [8, 16, 12], theta_x=2, theta_h=3)
+    x = np.zeros((30, 8), dtype=np.int16)
+    x[0] = 30000
+    x[1:4] = rng.integers(-30000, 30000, (3, 8))
+    x[4:] = x[3]  # constant input: only hidden deltas, then none at all
+    ref = edgedrnn.run(prog, x, backend="reference")
+    got = edgedrnn.run(prog, x, backend="cpu")
+    assert ref.overflow
+    assert (ref.nonzero[4:].sum(axis=(1, 2)) == 0).any()  # the quiet path is exercised
+    assert_same(got, ref)
+
+
 def test_many_columns_group_path_and_tails():
     """Wide layers (groups of four columns plus tails) over a long smooth sequence."""
     rng = np.random.default_rng(3)

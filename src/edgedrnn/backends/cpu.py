@@ -108,7 +108,8 @@ class CpuNet:
             m[K.M_HHAT] = s_off + I
             m[K.M_HOFF] = s_off + I + H
             m[K.M_ACC] = s_off + I + 2 * H
-            s_off += I + 6 * H
+            m[K.M_CACHE] = s_off + I + 6 * H  # exact mode: gate terms of the last step
+            s_off += I + 8 * H
             w_parts.append(cols.reshape(-1))
             aux_parts.append(aux)
             w_off += cols.size

@@ -29,7 +29,7 @@ from .. import fixedpoint as fp
 
 # meta columns (per layer row)
 M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
-M_XHAT, M_HHAT, M_HOFF, M_ACC = 6, 7, 8, 9
+M_XHAT, M_HHAT, M_HOFF, M_ACC, M_CACHE = 6, 7, 8, 9, 10
 # meta row L (global)
 G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS, G_DM = 0, 1, 2, 3, 4, 5, 6, 7
 # st[0]: sticky overflow; st[1]: how often max|M| was re-measured (saturation possible)
@@ -260,10 +260,12 @@ def activation_functions(sig_out, tanh_out):
 
 
 @njit(cache=True, nogil=True)
-def _activate_exact(acc, h, H):
+def _activate_exact(acc, h, H, cache):
     """datapath.md §5 activation for all H neurons; updates h in place; returns ov.
 
     All intermediates fit int32: |M| < 2^23, r·q + 2·M_cx < 2^25, u·h < 2^24.
+    ``cache`` (2H) receives RNE_8((256 - u)·c) and u, which depend on the banks only: a
+    later step that changes no bank reuses them (:func:`_update_h_only`).
     """
     ov = _I32(0)
     ar = acc[0:H]
@@ -282,9 +284,28 @@ def _activate_exact(acc, h, H):
         vs = _rne32(_I32(r * q + _I32(2) * ax[i]), 8)
         s = _sat16(vs)
         c = _tanh(s)
-        vh = _rne32(_I32((_I32(256) - u) * c), 8) + _rne32(_I32(u * h[i]), 8)
+        p = _rne32(_I32((_I32(256) - u) * c), 8)
+        vh = p + _rne32(_I32(u * h[i]), 8)
         hn = _sat16(vh)
         ov = max(ov, _I32((vr != sr) | (vu != su) | (vq != q) | (vs != s) | (vh != hn)))
+        h[i] = hn
+        cache[i] = p
+        cache[H + i] = u
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _update_h_only(h, H, cache):
+    """Activation of a step that changed no bank: the gates are those of the last step.
+
+    Exact: r, u, q, s and c are functions of the unchanged banks, and any saturation among
+    them already set the sticky flag when they were computed; only h moves.
+    """
+    ov = _I32(0)
+    for i in range(H):
+        vh = cache[i] + _rne32(_I32(cache[H + i] * h[i]), 8)
+        hn = _sat16(vh)
+        ov = max(ov, _I32(vh != hn))
         h[i] = hn
     return ov
 
@@ -323,6 +344,11 @@ def _step_exact(W, aux, meta, st, x):
         ov |= o1 | o2
         st[nz_off + 2 * l] = nx
         st[nz_off + 2 * l + 1] = n - nx
+        cache = st[m[M_CACHE] : m[M_CACHE] + 2 * H]
+        if n == 0 and st[b_flag + l] != 0:
+            ov |= _update_h_only(h, H, cache)
+            inp = h
+            continue
         if st[b_flag + l] == 0:
             b = aux[m[M_BOFF] : m[M_BOFF] + 4 * H]
             for i in range(4 * H):
@@ -335,7 +361,7 @@ def _step_exact(W, aux, meta, st, x):
             bound, o4, r4 = _add_columns(W, w_off, stride, cm, acc, idx, dl, nx, n, H, True, bound)
             ov |= o3 | o4
             st[S_REFRESH] += r3 + r4
-        ov |= _activate_exact(acc, h, H)
+        ov |= _activate_exact(acc, h, H, cache)
         inp = h
     if ov:
         st[S_OVERFLOW] = 1
