@@ -4,7 +4,8 @@ Phase 1 (``dense``) trains a stack of ``torch.nn.GRU`` layers (fast kernels) wit
 kept inside the Q1.7 range. Phase 2 (``delta``) converts it with
 :meth:`edgedrnn.DeltaGRU.from_gru`, sets Θx/Θh and ``quantized=True`` (fake quantization with
 straight-through estimators, datapath.md integer for integer) and fine-tunes a few epochs.
-An optional L1 penalty on hidden-state changes raises temporal sparsity in both phases.
+An optional L1 penalty on the hidden deltas passed on raises temporal sparsity in the delta
+phase (in the dense phase it would hold the network on CTC's all-blank plateau).
 The float linear head runs on the host and is trained along.
 
 Checkpoints (``last.pt``) are written after every epoch and :func:`train` resumes from them;
@@ -180,7 +181,7 @@ def _step_loss(model: SequenceModel, batch, cfg: TrainConfig) -> tuple[torch.Ten
     scores = model(batch.x)
     loss = model.loss(scores, batch)
     task_loss = float(loss.detach())
-    if cfg.l1_delta > 0:
+    if cfg.l1_delta > 0 and model.is_delta:
         # Mean over the batch of Σ_t Σ_layers |Δh|, per step: comparable across phases.
         l1 = model.rnn.last_delta_l1 / batch.x.shape[1]
         loss = loss + cfg.l1_delta * l1
