@@ -14,10 +14,11 @@ All per-neuron state is stored NUM_PE lanes wide (a *row group* of NUM_PE neuron
 word), like the accumulators, so that the encoder scans and the activation units process a
 whole row group per cycle. Controller, per step (layers in order)::
 
-    IDLE ─x_in─▶ LSTART ─▶ BIAS ─▶ SCAN_X ─▶ SCAN_H ─▶ DRAIN ─▶ ACT ─┬▶ LSTART (next layer)
-                                                                     └▶ DONE ─▶ IDLE
+    IDLE ─x_in─▶ LSTART ─▶ SCAN_X ─▶ SCAN_H ─▶ DRAIN ─▶ ACT ─┬▶ LSTART (next layer)
+                                                             └▶ DONE ─▶ IDLE
 
-* BIAS sends the bias column (first step after a reset only).
+* LSTART latches the layer's registers and queues the bias column (first step after a reset
+  only; BIAS waits for the scan stage if it is busy).
 * SCAN_X: layer 0 takes ``x_in`` one element per cycle as it arrives; layer l > 0 reads
   layer l-1's new h a row group per cycle. SCAN_H reads the layer's previous h a row group
   per cycle. The delta encoder passes the deltas on, one per cycle, to the delta FIFO; the
@@ -286,20 +287,25 @@ class EdgeDRNN(wiring.Component):
         m.d.sync += inflight.eq(inflight + act_issue - o_valid)
         with m.If(o_valid):
             m.d.sync += go.eq(go + 1)
+        # the h writer's own copy of the layer constants: the next layer may already be
+        # scanning while this layer's last row groups are still in the activation pipeline
+        wr_base = Signal.like(h_base)
+        wr_nhid = Signal(16)
+        wr_last = Signal()
         out_mask = Signal(P)
-        m.d.comb += out_mask.eq(lane_mask(go, n_hid))
+        m.d.comb += out_mask.eq(lane_mask(go, wr_nhid))
         flushing = Signal()
         ovf_act = Signal()
         m.d.comb += ovf_act.eq(o_valid & (Cat(*[a.o_overflow for a in acts]) & out_mask).any())
         remaining = Signal(16)
-        m.d.comb += remaining.eq(n_hid - (go << lg_p))
+        m.d.comb += remaining.eq(wr_nhid - (go << lg_p))
         out_entry = Signal(out_layout)
         m.d.comb += [
-            h_wr.addr.eq(h_base + go),
+            h_wr.addr.eq(wr_base + go),
             h_wr.en.eq(Mux(o_valid, out_mask, 0)),
             out_entry.count.eq(Mux(remaining > P, P, remaining)),
             out_entry.last.eq(remaining <= P),
-            ofifo.w_en.eq(o_valid & last_layer & ~flushing),
+            ofifo.w_en.eq(o_valid & wr_last & ~flushing),
             ofifo.w_data.eq(out_entry.as_value()),
         ]
         for k, a in enumerate(acts):
@@ -366,6 +372,22 @@ class EdgeDRNN(wiring.Component):
             with m.If(pend_soft):
                 m.next = "FLUSH"
 
+        def send_bias():
+            """Queue the bias column (first step after a reset), then go on to SCAN_X."""
+            with m.If(bias_sent.bit_select(layer, 1)):
+                m.next = "SCAN_X"
+            with m.Elif(adv):
+                m.d.sync += [
+                    s1_valid.eq(1),
+                    s1_kind.eq(KIND_BIAS),
+                    s1_mask.eq(1),
+                    s1_base.eq(0),
+                    bias_sent.bit_select(layer, 1).eq(1),
+                ]
+                m.next = "SCAN_X"
+            with m.Else():
+                m.next = "BIAS"
+
         with m.FSM(name="ctrl") as ctrl_fsm:
             with m.State("IDLE"):
                 with m.If(pend_soft | regs.soft_reset):
@@ -406,21 +428,11 @@ class EdgeDRNN(wiring.Component):
                     cnt_h.eq(0),
                     j.eq(0),
                 ]
-                m.next = "BIAS"
+                send_bias()
                 abort_on_soft_reset()
 
             with m.State("BIAS"):
-                with m.If(bias_sent.bit_select(layer, 1)):
-                    m.next = "SCAN_X"
-                with m.Elif(adv):
-                    m.d.sync += [
-                        s1_valid.eq(1),
-                        s1_kind.eq(KIND_BIAS),
-                        s1_mask.eq(1),
-                        s1_base.eq(0),
-                        bias_sent.bit_select(layer, 1).eq(1),
-                    ]
-                    m.next = "SCAN_X"
+                send_bias()
                 abort_on_soft_reset()
 
             with m.State("SCAN_X"):
@@ -444,7 +456,7 @@ class EdgeDRNN(wiring.Component):
                         with m.If(j == n_in - 1):
                             m.d.sync += j.eq(0)
                             m.next = "SCAN_H"
-                with m.Else(), m.If(adv):
+                with m.Else(), m.If(adv & (j < go)):
                     m.d.comb += [ref_rd.addr.eq(ref_base + j), h_rd.addr.eq(hin_base + j)]
                     m.d.sync += [
                         s1_valid.eq(1),
@@ -488,6 +500,9 @@ class EdgeDRNN(wiring.Component):
                         Array(nz_h)[layer].eq(cnt_h),
                         ga.eq(0),
                         go.eq(0),
+                        wr_base.eq(h_base),
+                        wr_nhid.eq(n_hid),
+                        wr_last.eq(last_layer),
                     ]
                     m.next = "ACT"
                 abort_on_soft_reset()
@@ -498,12 +513,13 @@ class EdgeDRNN(wiring.Component):
                 with m.If((ga < g_hid) & (room | ~last_layer)):
                     m.d.comb += [act_issue.eq(1), h_rd.addr.eq(h_base + ga)]
                     m.d.sync += [a_valid.eq(1), ga.eq(ga + 1)]
-                with m.If((ga == g_hid) & (inflight == 0) & ~a_valid):
-                    with m.If(last_layer):
-                        m.next = "DONE"
-                    with m.Else():
-                        m.d.sync += layer.eq(layer + 1)
-                        m.next = "LSTART"
+                with m.If(~last_layer & (ga == g_hid)):
+                    # all row groups issued: the next layer starts; its scan of row group j
+                    # waits for this layer's h of row group j (``j < go``)
+                    m.d.sync += layer.eq(layer + 1)
+                    m.next = "LSTART"
+                with m.If(last_layer & (ga == g_hid) & (inflight == 0) & ~a_valid):
+                    m.next = "DONE"
                 abort_on_soft_reset()
 
             with m.State("DONE"):
