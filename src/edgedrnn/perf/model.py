@@ -56,11 +56,11 @@ class RtlTiming:
         out_lat: last layer: cycles beyond H from ACT's start to the last ``h_out`` beat.
     """
 
-    step: int = 4
+    step: int = 7
     layer: int = 2
     scan_tail: int = 0
     fetch_pipe: int = 3
-    act_lat: int = 11
+    act_lat: int = 10
     out_lat: int = 11
 
     def fetch_tail(self, mem_latency: int = 1) -> int:

@@ -1,0 +1,89 @@
+"""The performance model against the RTL's measured cycles (Verilator co-simulation).
+
+Small networks here (the instances of the rtl tests, so the Verilator builds are shared); the
+benchmark networks (2L-16H/256H/768H at every Θ) are in benchmarks/perf_model.py and, behind
+the slow marker, below.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import edgedrnn
+from edgedrnn.perf import estimate
+
+pytestmark = pytest.mark.skipif(shutil.which("verilator") is None, reason="needs Verilator")
+
+
+def _hw(num_pe: int) -> edgedrnn.HardwareConfig:
+    # the instances of tests/test_rtl_backend.py (one Verilator build each, cached)
+    return edgedrnn.HardwareConfig(
+        num_pe=num_pe, max_layers=4, max_input_size=64, max_hidden_size=64
+    )
+
+
+def _inputs(steps: int, n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[:, None]
+    return rng.uniform(0.5, 2, n) * np.sin(
+        2 * np.pi * rng.uniform(0.01, 0.08, n) * t + rng.uniform(0, 6, n)
+    ) + rng.normal(0, 0.02, (steps, n))
+
+
+def _program(sizes: list[int], inputs: int, hw, theta: float, seed: int = 0):
+    torch.manual_seed(seed)
+    model = edgedrnn.DeltaGRU(inputs, sizes, len(sizes))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", edgedrnn.QuantizationWarning)
+        return edgedrnn.compile(model, hw=hw, theta_x=theta, theta_h=theta)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.1, 0.25])
+def test_model_matches_rtl_2l16h(theta):
+    program = _program([16, 16], 40, _hw(8), theta)
+    res = edgedrnn.run(program, _inputs(60, 40), backend="rtl")
+    est = estimate(program, res)
+    rtl = res.cycles.astype(np.float64)
+    assert abs(est.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
+    if theta == 0:
+        # dense: fetch-bound and deterministic, every step within 1%
+        assert np.all(np.abs(est.cycles - rtl) <= 0.01 * rtl)
+    # the original design's model on the same counts is an independent, different number
+    old = estimate(program, res, design="original")
+    assert not np.allclose(old.cycles, est.cycles)
+
+
+def test_model_matches_rtl_unequal_layers_narrow_bus():
+    # 16 PEs on a 64-bit bus (two beats per chunk), three layers of different sizes
+    program = _program([40, 24, 33], 12, _hw(16), 0.05, seed=1)
+    res = edgedrnn.run(program, _inputs(40, 12, seed=3), backend="rtl")
+    est = estimate(program, res)
+    rtl = res.cycles.astype(np.float64)
+    assert abs(est.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
+
+
+def _bench():
+    path = Path(__file__).parent.parent / "benchmarks" / "perf_model.py"
+    spec = importlib.util.spec_from_file_location("perf_model_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hidden", [16, 256, 768])
+def test_model_within_2_percent_on_rtl_benchmark(hidden):
+    """Every network and Θ of the rtl benchmark: mean error ≤ 2%."""
+    bench = _bench()
+    name, h, steps, pe, bus = next(c for c in bench.CASES if c[1] == hidden)
+    for theta in bench.THETAS:
+        program, result = bench.run_case(name, h, steps, pe, bus, theta)
+        row = bench.compare(program, result)
+        assert abs(row["mean_error"]) <= 0.02, (name, theta, row)
