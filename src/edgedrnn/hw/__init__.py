@@ -1,12 +1,12 @@
-"""EdgeDRNN accelerator RTL in Amaranth 0.5.
+"""EdgeDRNN accelerator RTL in Amaranth 0.5 (docs/rtl.md).
 
 * :mod:`edgedrnn.hw.regmap`: the register map (single source for RTL, driver and docs).
-* :mod:`edgedrnn.hw.top`: :class:`~edgedrnn.hw.top.EdgeDRNN`, the top level.
+* :mod:`edgedrnn.hw.top`: :class:`~edgedrnn.hw.top.EdgeDRNN`, the top level and controller.
 * Blocks: :mod:`.axi` (bus signatures), :mod:`.csr` (AXI4-Lite register block),
   :mod:`.encoder` (delta encoder), :mod:`.fetch` (weight fetch, AXI4 read master),
-  :mod:`.pe` (PE array), :mod:`.activation` (activation unit).
-
-docs/rtl.md describes the design.
+  :mod:`.pe` (PE array and accumulator banks), :mod:`.activation` (activation unit).
+* :mod:`.timing`: the cycle model of the design; :mod:`.testbench`: Amaranth-simulator
+  harness (bus models, host sequence, random programs) used by ``tests/test_hw_*.py``.
 """
 
 from __future__ import annotations
