@@ -263,7 +263,20 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     ap.add_argument("--networks", nargs="*", default=list(NETWORKS))
     ap.add_argument("--out", default="build/bench/cpu_runtime.json")
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="no measurement: merge the JSON of several runs (median of every number)",
+    )
     args = ap.parse_args(argv)
+    if args.merge:
+        doc = merge([json.loads(Path(p).read_text()) for p in args.merge])
+        print(table(doc))
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(doc, indent=2))
+        print(f"\nwrote {args.out}")
+        return doc
     if args.quick:
         args.steps, args.repeats = 120, 3
     torch.set_num_threads(1)
@@ -329,6 +342,26 @@ def main(argv=None) -> dict:
     out.write_text(json.dumps(doc, indent=2))
     print(f"\nwrote {out}")
     return doc
+
+
+def merge(docs: list[dict]) -> dict:
+    """Median over runs of every numeric field, row by row (rows matched by position)."""
+    out = dict(docs[0])
+    out["runs"] = len(docs)
+
+    def med(values):
+        return statistics.median(values) if isinstance(values[0], int | float) else values[0]
+
+    out["bandwidth_dram_GBps"] = med([d["bandwidth_dram_GBps"] for d in docs])
+    out["bandwidth_weights_sized_GBps"] = {
+        k: med([d["bandwidth_weights_sized_GBps"][k] for d in docs])
+        for k in docs[0]["bandwidth_weights_sized_GBps"]
+    }
+    out["rows"] = [
+        {k: med([d["rows"][i][k] for d in docs]) for k in docs[0]["rows"][i]}
+        for i in range(len(docs[0]["rows"]))
+    ]
+    return out
 
 
 def print_row(r: dict) -> None:
