@@ -17,16 +17,16 @@ from edgedrnn.compiler import QuantizedLayer, build_program
 from strategies import input_sequences, networks, threshold_schedules
 
 
-def random_program(rng, sizes, hw=None, theta_x=0, theta_h=0, wmax=127):
-    """A Program with uniformly random int8 weights and biases in [-128, wmax]."""
+def random_program(rng, sizes, hw=None, theta_x=0, theta_h=0, wmax=127, wmin=-128):
+    """A Program with uniformly random int8 weights and biases in [wmin, wmax]."""
     layers = []
     for i, h in enumerate(sizes[1:]):
         n_in = sizes[i]
         layers.append(
             QuantizedLayer(
-                w_ih=rng.integers(-128, wmax + 1, (3 * h, n_in)).astype(np.int8),
-                w_hh=rng.integers(-128, wmax + 1, (3 * h, h)).astype(np.int8),
-                bias=rng.integers(-128, wmax + 1, (4, h)).astype(np.int8),
+                w_ih=rng.integers(wmin, wmax + 1, (3 * h, n_in)).astype(np.int8),
+                w_hh=rng.integers(wmin, wmax + 1, (3 * h, h)).astype(np.int8),
+                bias=rng.integers(wmin, wmax + 1, (4, h)).astype(np.int8),
                 clipped_weights=0,
                 clipped_biases=0,
             )
@@ -111,6 +111,19 @@ def test_many_columns_group_path_and_tails():
     got = edgedrnn.run(prog, x, backend="cpu")
     assert_same(got, ref)
     assert 0 < got.nonzero.sum() < 80 * (37 + 61 + 61 + 45)
+
+
+@pytest.mark.parametrize("amp", [3, 60, 400])
+def test_small_weights_16bit_group_path(amp):
+    """Small weights and deltas take the 16-bit product path (Σ|Δ|·max|w| <= 32767);
+    larger deltas mix it with the 32-bit path within one step."""
+    rng = np.random.default_rng(amp)
+    prog = random_program(rng, [24, 40, 33], theta_x=1, theta_h=1, wmax=6, wmin=-6)
+    x = np.cumsum(rng.integers(-amp, amp + 1, (50, 24)), axis=0)
+    x = np.clip(x, -32768, 32767).astype(np.int16)
+    ref = edgedrnn.run(prog, x, backend="reference")
+    got = edgedrnn.run(prog, x, backend="cpu")
+    assert_same(got, ref)
 
 
 def test_run_rejects_unknown_mode():
