@@ -100,12 +100,17 @@ def draw_activity(path: Path, x: np.ndarray, raster, transcript: str, hop_ms: fl
     ext = [0, steps * hop_ms / 1000.0]
     axes[0].imshow(x.T, aspect="auto", origin="lower", cmap="magma", extent=[*ext, 0, x.shape[1]])
     axes[0].set_ylabel("log-mel")
-    axes[0].set_title(f'"{transcript}": deltas passed on (dots = neuron fired)')
+    axes[0].set_title(f'"{transcript}": hidden deltas passed on (black = neuron fired)')
     for k, (_fx, fh) in enumerate(raster):
         ax = axes[1 + k]
-        t, j = np.nonzero(fh)
-        ax.scatter(t * hop_ms / 1000.0, j, s=0.4, c="black", marker="s", linewidths=0)
-        ax.set_ylim(0, fh.shape[1])
+        ax.imshow(
+            fh.T,
+            aspect="auto",
+            origin="lower",
+            cmap="Greys",
+            interpolation="nearest",
+            extent=[*ext, 0, fh.shape[1]],
+        )
         ax.set_ylabel(f"layer {k}\nhidden unit")
     ax = axes[-1]
     tt = np.arange(steps) * hop_ms / 1000.0
