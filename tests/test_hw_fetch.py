@@ -62,7 +62,7 @@ def _columns(bursts, bb):
 
 def test_fetch_addresses_and_splitting():
     for bus in (64, 512):
-        hw = HardwareConfig(num_pe=8, bus_bits=bus)
+        hw = HardwareConfig(num_pe=8, bus_bits=bus, max_hidden_size=8192)  # 300-beat columns
         bb = hw.bus_bytes
         col_beats, bias_beats = 300, 7  # > 256 beats: must split
         stride = col_beats * bb

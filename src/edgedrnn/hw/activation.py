@@ -6,10 +6,13 @@ Inputs (one neuron per cycle when ``i_valid``): the four accumulators ``m_r``, `
 cycle when any int16 narrowing of that neuron saturated. The pipeline never stalls (the
 controller reserves room downstream before it issues a neuron).
 
-The SIG and TANH tables live in ``lib.memory`` ROMs with registered reads. They store only the
+The SIG and TANH tables live in ``lib.memory`` ROMs with registered reads (TANH marked to be
+built from logic, so the block RAMs stay free for the accumulators). They store only the
 part that is not saturated, divided by 16 (all entries are multiples of 1/16): outside it
-SIG is 0 / 256 and TANH -256 / 256. :func:`table_segment` derives the segment from
-``fixedpoint.sig_table()`` / ``tanh_table()`` so the unit equals them on all 65,536 inputs.
+SIG is 0 / 256 and TANH -256 / 256. Because r, u and c are 16 times a number of at most
+5 bits (plus sign), the three products are small shift-and-add networks, not DSP blocks.
+:func:`table_segment` derives the segment from ``fixedpoint.sig_table()`` /
+``tanh_table()`` so the unit equals them on all 65,536 inputs.
 
 Pipeline (registers between stages)::
 
@@ -80,17 +83,20 @@ def sat16(v):
 class _Table:
     """ROM of a :class:`TableSegment` with a registered read port."""
 
-    def __init__(self, m: Module, name: str, seg: TableSegment, ports: int) -> None:
+    def __init__(
+        self, m: Module, name: str, seg: TableSegment, ports: int, logic: bool = False
+    ) -> None:
         self.seg = seg
         lo_v = min((*seg.values, seg.below // 16, seg.above // 16))
         hi_v = max((*seg.values, seg.below // 16, seg.above // 16))
         shape = signed(max(hi_v.bit_length(), (-lo_v).bit_length()) + 1)
-        mem = memory.Memory(shape=shape, depth=seg.depth, init=list(seg.values))
+        attrs = {"rom_style": "logic", "ram_style": "logic"} if logic else None
+        mem = memory.Memory(shape=shape, depth=seg.depth, init=list(seg.values), attrs=attrs)
         m.submodules[name] = mem
         self.ports = [mem.read_port() for _ in range(ports)]
 
     def lookup(self, m: Module, port: int, v: Signal) -> Signal:
-        """Issue the read of v (an int16 value) now; returns the result signal (next cycle)."""
+        """Issue the read of v (an int16 value) now; returns the result / 16 (next cycle)."""
         seg = self.seg
         rp = self.ports[port]
         idx = Signal(range(seg.depth))
@@ -98,9 +104,20 @@ class _Table:
         m.d.comb += rp.addr.eq(idx)
         below, above = Signal(), Signal()
         m.d.sync += [below.eq(v < seg.lo), above.eq(v > seg.hi)]
-        out = Signal(signed(16))
-        m.d.comb += out.eq(Mux(below, seg.below, Mux(above, seg.above, rp.data * 16)))
+        out = Signal(signed(6))
+        m.d.comb += out.eq(Mux(below, seg.below // 16, Mux(above, seg.above // 16, rp.data)))
         return out
+
+
+def small_mul(m: Module, a, b, name: str) -> Signal:
+    """``a · b`` for a small non-negative ``a`` (≤ 5 bits) as shifts and adds (no DSP block)."""
+    terms = [Mux(a[i], b << i, 0) for i in range(len(a))]
+    out = Signal(signed(len(b) + len(a) + 1), name=name)
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    m.d.comb += out.eq(total)
+    return out
 
 
 class Activation(wiring.Component):
@@ -119,7 +136,8 @@ class Activation(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         sig = _Table(m, "sig_rom", table_segment(fp.sig_table()), ports=2)
-        tanh = _Table(m, "tanh_rom", table_segment(fp.tanh_table()), ports=1)
+        # TANH in logic (1061 × 6 bits): keeps block RAMs for the accumulators
+        tanh = _Table(m, "tanh_rom", table_segment(fp.tanh_table()), ports=1, logic=True)
 
         # T0 -> T1: rne7 + sat16 of M_r, M_u, M_ch
         v1 = Signal()
@@ -150,30 +168,37 @@ class Activation(wiring.Component):
         m.d.sync += [v2.eq(v1), q2.eq(q1), cx2.eq(cx1), hp2.eq(hp1), ovf2.eq(ovf1)]
         # T2 -> T3: s = r*q + 2*M_cx, sat16(rne8(s))
         s = Signal(signed(27))
-        m.d.comb += s.eq(r2 * q2 + cx2 * 2)
+        # r = 16·r16 with r16 in 0..16: r·q as shifts and adds
+        m.d.comb += s.eq((small_mul(m, r2[:5], q2, "rq") << 4) + cx2 * 2)
         sc, cc = sat16(rne(s, 8))
         v3, pre_c, u3, hp3, ovf3 = (
             Signal(),
             Signal(signed(16)),
-            Signal(unsigned(9)),
+            Signal(unsigned(5)),
             Signal(signed(16)),
             Signal(),
         )
         m.d.sync += [
             v3.eq(v2),
             pre_c.eq(sc),
-            u3.eq(u2),
+            u3.eq(u2[:5]),
             hp3.eq(hp2),
             ovf3.eq(ovf2 | cc),
         ]
         # T3 -> T4: TANH read
         c4 = tanh.lookup(m, 0, pre_c)
-        v4, u4, hp4, ovf4 = Signal(), Signal(unsigned(9)), Signal(signed(16)), Signal()
+        v4, u4, hp4, ovf4 = Signal(), Signal(unsigned(5)), Signal(signed(16)), Signal()
         m.d.sync += [v4.eq(v3), u4.eq(u3), hp4.eq(hp3), ovf4.eq(ovf3)]
         # T4 -> T5: the two products, each rounded on its own
         pa = Signal(signed(20))
         pb = Signal(signed(26))
-        m.d.comb += [pa.eq((256 - u4) * c4), pb.eq(u4 * hp4)]
+        # u = 16·u16, c = 16·c16: (256 - u)·c = ((16 - u16)·c16) << 8, u·h = (u16·h) << 4
+        one_minus_u = Signal(unsigned(5))
+        m.d.comb += one_minus_u.eq(16 - u4)
+        m.d.comb += [
+            pa.eq(small_mul(m, one_minus_u, c4, "uc") << 8),
+            pb.eq(small_mul(m, u4, hp4, "uh") << 4),
+        ]
         a5, b5 = Signal(signed(12)), Signal(signed(18))
         v5, ovf5 = Signal(), Signal()
         m.d.sync += [v5.eq(v4), a5.eq(rne(pa, 8)), b5.eq(rne(pb, 8)), ovf5.eq(ovf4)]

@@ -1,10 +1,10 @@
 """Weight fetch: an AXI4 read master that turns column requests into bursts.
 
 A request is a column kind and index. Its byte address is ``bias_addr`` for the bias column
-and ``col_addr + index · stride`` otherwise (one multiplier; the address is registered when
-the request is taken); it is ``bias_beats`` or ``col_beats`` bus words long (layer
-constants). The column is read with as few INCR bursts as the AXI rules allow: at most 256
-beats, never crossing a 4 KiB boundary. AR requests are issued back to back (one burst per
+and ``col_addr + index · stride`` otherwise (one 16 × ``stride_bits`` multiplier; the address
+is registered when the request is taken); it is ``bias_beats`` or ``col_beats`` bus words
+long (layer constants). The column is read with as few INCR bursts as the AXI rules allow:
+at most 256 beats, never crossing a 4 KiB boundary. AR requests are issued back to back (one burst per
 cycle while ``arready``), without waiting for data, so any number of bursts can be
 outstanding; the number of columns in flight is bounded by the requester (the top level's
 command FIFO). The R channel is not touched here: it goes straight to the PE array, in order.
@@ -23,9 +23,14 @@ from amaranth.lib.wiring import In, Out
 
 from ..program import HardwareConfig
 from .axi import BURST_INCR, AXI4ReadSignature
-from .pe import KIND_BIAS
+from .pe import KIND_BIAS, groups_max
 
 REQ_LAYOUT = data.StructLayout({"index": unsigned(16), "kind": unsigned(2)})
+
+
+def stride_bits(hw: HardwareConfig) -> int:
+    """Bits of COLUMN_STRIDE the multiplier uses (enough for the largest padded column)."""
+    return (3 * groups_max(hw) * hw.num_pe + hw.bus_bytes).bit_length()
 
 
 class WeightFetch(wiring.Component):
@@ -87,7 +92,8 @@ class WeightFetch(wiring.Component):
                     Mux(
                         self.req.payload.kind == KIND_BIAS,
                         self.bias_addr,
-                        self.col_addr + self.req.payload.index * self.stride,
+                        self.col_addr
+                        + self.req.payload.index * self.stride[: stride_bits(self.hw)],
                     )
                 ),
                 rem.eq(Mux(self.req.payload.kind == KIND_BIAS, self.bias_beats, self.col_beats)),

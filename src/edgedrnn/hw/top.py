@@ -42,7 +42,7 @@ from .activation import Activation
 from .axi import AXI4LiteSignature, AXI4ReadSignature
 from .csr import RegisterBlock
 from .encoder import DELTA_LAYOUT, DeltaEncoder
-from .fetch import WeightFetch
+from .fetch import WeightFetch, stride_bits
 from .pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray, groups_max
 
 H_OUT_LAYOUT = data.StructLayout({"data": signed(16), "last": unsigned(1)})
@@ -182,6 +182,7 @@ class EdgeDRNN(wiring.Component):
                 & (rpg <= gmax * P)
                 & (rpg[:lg_p] == 0)
                 & (regs.column_stride[i][:lg_bb] == 0 if lg_bb else Const(1))
+                & (regs.column_stride[i] < (1 << stride_bits(hw)))
             )
             if i > 0:
                 ok &= isz == regs.hidden_size[i - 1]
