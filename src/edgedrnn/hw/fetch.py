@@ -1,15 +1,14 @@
 """Weight fetch: an AXI4 read master that turns column requests into bursts.
 
-A request is a column kind and index. Its byte address is ``bias_addr`` for the bias column
-and ``col_addr + index · stride`` otherwise (one 16 × ``stride_bits`` multiplier; the address
-is registered when the request is taken); it is ``bias_beats`` or ``col_beats`` bus words
-long (layer constants). The column is read with as few INCR bursts as the AXI rules allow:
-at most 256 beats, never crossing a 4 KiB boundary. AR requests are issued back to back (one burst per
-cycle while ``arready``), without waiting for data, so any number of bursts can be
-outstanding; the number of columns in flight is bounded by the requester (the top level's
-command FIFO). The R channel is not touched here: it goes straight to the PE array, in order.
-``error`` pulses on a non-OKAY ``rresp`` of an accepted beat. ``idle`` is high when no
-request is being split.
+A request is a column kind and index. Its byte address is ``bias_addr`` for the bias column and
+``col_addr + index · stride`` otherwise (one 16 × ``stride_bits`` multiplier; the address is
+registered when the request is taken); it is ``bias_beats`` or ``col_beats`` bus words long
+(layer constants). The column is read with as few INCR bursts as the AXI rules allow: at most
+256 beats, never crossing a 4 KiB boundary. AR requests are issued back to back (one burst per
+cycle while ``arready``), without waiting for data, so any number of bursts can be outstanding;
+the number of columns in flight is bounded by the requester (the top level's command FIFO). The
+R channel is not touched here: it goes straight to the PE array, in order. ``error`` pulses on a
+non-OKAY ``rresp`` of an accepted beat. ``idle`` is high when no request is being split.
 
 Addresses must be multiples of the bus width in bytes (the Program's layout guarantees it for
 the offsets; WEIGHT_BASE must be aligned too, else STATUS.ERROR and nothing runs).
