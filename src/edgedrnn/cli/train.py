@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 
 
@@ -66,6 +65,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def canonical_command(args: argparse.Namespace) -> str:
+    """The full ``edgedrnn train`` command line (every option spelled out) of ``args``."""
+    parts = ["edgedrnn", "train"]
+    for key, value in sorted(vars(args).items()):
+        if key in ("func", "command") or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
+    return " ".join(parts)
+
+
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -74,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     from ..train.recipe import TrainConfig, train
 
     console = Console()
-    command = "edgedrnn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = canonical_command(args)
     data = load_task_data(
         args.data,
         n_train=args.n_train,
