@@ -31,6 +31,11 @@ def register(subparsers) -> None:
         help="model-vs-RTL JSON from benchmarks/perf_model.py",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument(
+        "--no-measure",
+        action="store_true",
+        help="do not run the bundled trained model on cached test data for its sparsity",
+    )
     p.set_defaults(func=main)
 
 
@@ -38,7 +43,11 @@ def main(args: argparse.Namespace) -> int:
     from ..report import build_report
 
     data = build_report(
-        args.out, synth_dir=args.synth_dir, validation=args.validation, plots=not args.no_plots
+        args.out,
+        synth_dir=args.synth_dir,
+        validation=args.validation,
+        plots=not args.no_plots,
+        measure=not args.no_measure,
     )
     h = data["headline"]
     print(
