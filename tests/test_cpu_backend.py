@@ -148,6 +148,15 @@ def test_tanh32_accuracy():
     assert np.max(np.abs(out.astype(np.float64) - np.tanh(x.astype(np.float64)))) < 1e-6
 
 
+def assert_counts_close(got: np.ndarray, want: np.ndarray) -> None:
+    """Float-mode delta counts: equal up to rare decisions where |Δ| is within float32
+    rounding of Θ (or Δ is a few ulps from 0 at Θ = 0), which the two float32
+    implementations may take differently. At most 1 % (and at least 2) of the passes."""
+    assert got.shape == want.shape
+    diff = int(np.abs(got - want).sum())
+    assert diff <= max(2, 0.01 * int(want.sum())), (diff, int(want.sum()))
+
+
 def float_reference(prog, x_q, theta_x=None, theta_h=None):
     """DeltaGRU's float forward with the program's dequantized weights, thresholds in real units."""
     m = edgedrnn.DeltaGRU.from_program(prog)
@@ -178,7 +187,7 @@ def test_float_mode_equals_deltagru_float(data):
     sh = np.rint(np.broadcast_to(th if th is not None else prog.theta_h, (x.shape[0], L)) * 256)
     want, nz = float_reference(prog, x, sx / 256, sh / 256)
     np.testing.assert_allclose(got.outputs, want, rtol=0, atol=1e-5)
-    np.testing.assert_array_equal(got.nonzero, nz)
+    assert_counts_close(got.nonzero, nz)
     q, _ = fp.quantize(got.outputs, 8, fp.INT16_MIN, fp.INT16_MAX)
     np.testing.assert_array_equal(got.outputs_q, q)
 
@@ -193,7 +202,7 @@ def test_float_mode_close_on_a_large_layer():
     got = edgedrnn.run(prog, x, backend="cpu", mode="float")
     want, nz = float_reference(prog, x)
     np.testing.assert_allclose(got.outputs, want, rtol=0, atol=1e-5)
-    np.testing.assert_array_equal(got.nonzero, nz)
+    assert_counts_close(got.nonzero, nz)
     assert 0 < got.nonzero.sum() < 60 * (40 + 128 + 128 + 128)
 
 

@@ -486,6 +486,9 @@ _TA = (
 )
 _TB = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
 _TCLAMP = 7.90531110763549805
+# smallest float32 inputs where PyTorch's float32 tanh / sigmoid return exactly 1.0
+_TANH_ONE = 9.01084041595459
+_SIG_ONE = 16.635540008544922
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -505,6 +508,24 @@ def _tanh32(x):
     q = q * x2 + np.float32(_TB[1])
     q = q * x2 + np.float32(_TB[0])
     return p / q
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tanh32_sat(x):
+    """tanh that, like float32 libm/PyTorch, is exactly ±1 from |x| >= 9.0108404."""
+    t = _tanh32(x)
+    if abs(x) >= np.float32(_TANH_ONE):
+        t = np.float32(1.0) if x > 0 else np.float32(-1.0)
+    return t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sigmoid32(x):
+    """σ(x) = ½ + ½·tanh(x/2); exactly 1 from x >= 16.63554 as PyTorch's float32 σ."""
+    s = np.float32(0.5) + np.float32(0.5) * _tanh32(np.float32(0.5) * x)
+    if x >= np.float32(_SIG_ONE):
+        s = np.float32(1.0)
+    return s
 
 
 @njit(cache=True, nogil=True)
@@ -570,12 +591,11 @@ def _encode_f(inp, ref, theta, idx, dl, n, col0):
 
 @njit(cache=True, nogil=True)
 def _activate_f(acc, h, H):
-    half = np.float32(0.5)
     one = np.float32(1.0)
     for i in range(H):
-        r = half + half * _tanh32(half * acc[i])
-        u = half + half * _tanh32(half * acc[H + i])
-        c = _tanh32(acc[2 * H + i] + r * acc[3 * H + i])
+        r = _sigmoid32(acc[i])
+        u = _sigmoid32(acc[H + i])
+        c = _tanh32_sat(acc[2 * H + i] + r * acc[3 * H + i])
         h[i] = (one - u) * c + u * h[i]
 
 
