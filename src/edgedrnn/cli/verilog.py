@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verilog",
         help="generate the accelerator's Verilog, register map (Markdown) and C header",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description="Write the accelerator's Verilog (top module edgedrnn_top), the register "
+        "map (register-map.md) and a C header (edgedrnn_regs.h) for your own FPGA flow.",
     )
     p.add_argument("--num-pe", type=int, default=8, help="processing elements (4..64)")
     p.add_argument("--bus-bits", type=int, default=64, help="weight bus width (64..512)")
