@@ -56,7 +56,7 @@ class RtlTiming:
         out_lat: last layer: cycles beyond H from ACT's start to the last ``h_out`` beat.
     """
 
-    step: int = 6
+    step: int = 4
     layer: int = 2
     scan_tail: int = 0
     fetch_pipe: int = 3
