@@ -286,6 +286,28 @@ def _cells_of(stat: dict[str, Any]) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ flow
+def _report_from_stat(
+    work: Path, target: str, name: str, params: dict[str, Any] | None
+) -> SynthReport:
+    """A :class:`SynthReport` with Yosys' resource counts from ``work/stat.json``."""
+    dev = DEVICES[target]
+    cells = _cells_of(json.loads((work / "stat.json").read_text()))
+    counts = count_xc7(cells) if dev.family == "xc7" else count_ecp5(cells)
+    return SynthReport(
+        target=target,
+        part=dev.part,
+        design=name,
+        params=dict(params or {}),
+        lut=int(counts["lut"]),
+        ff=int(counts["ff"]),
+        dsp=int(counts["dsp"]),
+        bram=float(counts["bram"]),
+        lutram=int(counts["lutram"]),
+        capacity={"lut": dev.lut, "ff": dev.ff, "dsp": dev.dsp, "bram": dev.bram},
+        cells=cells,
+    )
+
+
 def to_rtlil(design: Any, name: str = "top") -> str:
     """RTLIL text of an Amaranth component (or RTLIL text passed through)."""
     if isinstance(design, str):
@@ -366,24 +388,9 @@ def synthesize(
         (work / "synth.ys").write_text(yosys_script(target))
         _run_tool([yosys, "synth.ys"], work / "yosys.log", work, on_line, "yosys")
         seconds["yosys"] = time.perf_counter() - t0
-        cells = _cells_of(json.loads((work / "stat.json").read_text()))
-        counts = count_xc7(cells) if dev.family == "xc7" else count_ecp5(cells)
-
-        report = SynthReport(
-            target=target,
-            part=dev.part,
-            design=name,
-            params=dict(params or {}),
-            lut=int(counts["lut"]),
-            ff=int(counts["ff"]),
-            dsp=int(counts["dsp"]),
-            bram=float(counts["bram"]),
-            lutram=int(counts["lutram"]),
-            capacity={"lut": dev.lut, "ff": dev.ff, "dsp": dev.dsp, "bram": dev.bram},
-            cells=cells,
-            seconds=seconds,
-            build_dir=str(work) if tmp is None else "",
-        )
+        report = _report_from_stat(work, target, name, params)
+        report.seconds = seconds
+        report.build_dir = str(work) if tmp is None else ""
         if nextpnr is not None:
             t0 = time.perf_counter()
             say("placing and routing (nextpnr-ecp5)")
@@ -459,22 +466,8 @@ def report_from_build(
     """
     work = Path(build_dir)
     dev = DEVICES[target]
-    cells = _cells_of(json.loads((work / "stat.json").read_text()))
-    counts = count_xc7(cells) if dev.family == "xc7" else count_ecp5(cells)
-    report = SynthReport(
-        target=target,
-        part=dev.part,
-        design=name,
-        params=dict(params or {}),
-        lut=int(counts["lut"]),
-        ff=int(counts["ff"]),
-        dsp=int(counts["dsp"]),
-        bram=float(counts["bram"]),
-        lutram=int(counts["lutram"]),
-        capacity={"lut": dev.lut, "ff": dev.ff, "dsp": dev.dsp, "bram": dev.bram},
-        cells=cells,
-        build_dir=str(work),
-    )
+    report = _report_from_stat(work, target, name, params)
+    report.build_dir = str(work)
     if dev.family == "ecp5":
         report.target_mhz = freq_mhz
         rep_path, log_path = work / "nextpnr-report.json", work / "nextpnr.log"
