@@ -25,8 +25,10 @@ def test_stream_continues_from_returned_state(quantized):
         nz_whole = m.last_nonzero.clone()
         first, state = m(x[:, :13])
         nz_first = m.last_nonzero.clone()
-        second, _ = m(x[:, 13:], state)
+        second, state = m(x[:, 13:], state)
     torch.testing.assert_close(torch.cat([first, second], 1), whole, atol=0, rtol=0)
+    assert state.steps == 30
+    torch.testing.assert_close(state.h[-1], whole[:, -1], atol=0, rtol=0, check_dtype=False)
     assert torch.equal(torch.cat([nz_first, m.last_nonzero], 1), nz_whole)
 
 

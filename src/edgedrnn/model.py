@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -65,7 +65,6 @@ class DeltaGRUState:
     quantized: bool
     overflow: bool = False
     steps: int = 0
-    extra: dict = field(default_factory=dict)
 
     def detach(self) -> DeltaGRUState:
         """A copy cut from the autograd graph (for truncated back-propagation)."""

@@ -33,15 +33,6 @@ class Result:
         """The last layer's hidden state as float64 (T, H_last)."""
         return fp.from_q88(self.outputs_q)
 
-    @property
-    def num_steps(self) -> int:
-        return int(self.outputs_q.shape[0])
-
-    def occupancy(self, sizes: list[tuple[int, int]]) -> np.ndarray:
-        """Fraction of elements passed on, per layer: (L, 2) for ``sizes`` [(I_l, H_l), ...]."""
-        tot = np.asarray(sizes, dtype=np.float64)
-        return self.nonzero.mean(axis=0) / tot
-
     def same_as(self, other: Result) -> bool:
         """True if outputs, delta counts and overflow flag are identical."""
         return (
