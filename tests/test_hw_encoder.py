@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 from amaranth.sim import Simulator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgedrnn import fixedpoint as fp
 from edgedrnn.hw.encoder import DeltaEncoder
@@ -34,49 +36,61 @@ def _expected(groups, tx, th):
     return out, refs, ovf
 
 
-def _run(lanes, groups, tx, th, seed):
-    dut = DeltaEncoder(lanes)
+def _run(lanes, groups, tx, th, seed, depth=8):
+    """Feed ``groups`` at random times, never more than ``depth`` not yet retired."""
+    dut = DeltaEncoder(lanes, depth=depth)
     rnd = random.Random(seed)
-    out, refs, ovf = [], [], False
+    out, ovf = [], False
+    refs = {i: list(g[1]) for i, g in enumerate(groups)}
+    max_used = 0
 
     async def bench(ctx):
-        nonlocal ovf
+        nonlocal ovf, max_used
         ctx.set(dut.theta_x, tx)
         ctx.set(dut.theta_h, th)
-        gi = 0
-        for _ in range(20 * len(groups) * lanes + 50):
-            valid = gi < len(groups) and rnd.random() < 0.8
-            if gi < len(groups):
+        gi, used = 0, 0
+        for _ in range(20 * len(groups) * lanes + 80):
+            valid = gi < len(groups) and used < depth and rnd.random() < 0.8
+            if valid:
                 values, rf, mask, kind, base = groups[gi]
+                from_x = kind == KIND_INPUT and rnd.random() < 0.3 and mask & (mask - 1) == 0
                 for k in range(lanes):
-                    ctx.set(dut.elem.payload.values[k], values[k])
+                    ctx.set(dut.elem.payload.values[k], rnd.randrange(-9, 9) if from_x else values[k])
                     ctx.set(dut.elem.payload.refs[k], rf[k])
+                lane = max(mask.bit_length() - 1, 0)
+                ctx.set(dut.elem.payload.x, values[lane] if from_x else rnd.randrange(-9, 9))
+                ctx.set(dut.elem.payload.from_x, from_x)
                 ctx.set(dut.elem.payload.mask, mask)
                 ctx.set(dut.elem.payload.kind, kind)
                 ctx.set(dut.elem.payload.base, base)
+                ctx.set(dut.elem.payload.addr, gi)
             ctx.set(dut.elem.valid, valid)
             ready = rnd.random() < 0.7
             ctx.set(dut.out.ready, ready)
-            if valid and ctx.get(dut.elem.ready):
-                we = ctx.get(dut.ref_we)
-                new = list(groups[gi][1])
+            we = ctx.get(dut.ref_we)
+            if we:
+                addr = ctx.get(dut.ref_addr)
                 for k in range(lanes):
                     if we >> k & 1:
-                        new[k] = ctx.get(dut.ref_new[k])
-                refs.append(new)
-                ovf |= bool(ctx.get(dut.overflow))
-                gi += 1
+                        refs[addr][k] = ctx.get(dut.ref_new[k])
+            ovf |= bool(ctx.get(dut.overflow))
             if ready and ctx.get(dut.out.valid):
                 p = ctx.get(dut.out.payload)
                 out.append((p.delta, p.kind, p.index))
+            used += valid - ctx.get(dut.retired)
+            assert 0 <= used <= depth
+            max_used = max(max_used, used)
+            if valid:
+                gi += 1
             await ctx.tick()
         assert gi == len(groups)
+        assert used == 0 and ctx.get(dut.idle)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    return out, refs, ovf
+    return out, [refs[i] for i in range(len(groups))], ovf
 
 
 def test_encoder_random_groups():
@@ -112,3 +126,28 @@ def test_encoder_theta_zero_passes_every_change_and_bias_ignores_theta():
     assert out == [(256, KIND_BIAS, 0), (1, KIND_INPUT, 1), (-3, KIND_INPUT, 2)]
     out, _, _ = _run(lanes, groups, 30000, 30000, 0)
     assert out == [(256, KIND_BIAS, 0)]
+
+
+_i16 = st.integers(fp.INT16_MIN, fp.INT16_MAX)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    lanes=st.sampled_from([2, 4, 8]),
+    tx=st.one_of(st.integers(0, 3), st.integers(0, 65535), st.sampled_from([32767, 32768, 32769])),
+    th=st.integers(0, 65535),
+    data=st.data(),
+)
+def test_encoder_property_thresholds_and_saturation(lanes, tx, th, data):
+    """Random groups (extreme values, Θ beyond int16) equal the spec's encoding."""
+    n = data.draw(st.integers(1, 12))
+    groups = []
+    for g in range(n):
+        values = data.draw(st.lists(_i16, min_size=lanes, max_size=lanes))
+        rf = data.draw(st.lists(_i16, min_size=lanes, max_size=lanes))
+        mask = data.draw(st.integers(1, (1 << lanes) - 1))
+        kind = data.draw(st.sampled_from([KIND_INPUT, KIND_HIDDEN]))
+        groups.append((values, rf, mask, kind, g * lanes))
+    out, refs, ovf = _run(lanes, groups, tx, th, seed=n, depth=data.draw(st.sampled_from([2, 8])))
+    exp_out, exp_refs, exp_ovf = _expected(groups, tx, th)
+    assert (out, refs, ovf) == (exp_out, exp_refs, exp_ovf)

@@ -1,31 +1,55 @@
 """Delta encoder: datapath.md §5 "Delta encoding", a whole row group of NUM_PE elements per cycle.
 
-Input stream ``elem``: one group: ``values`` and their references ``refs`` (x̂ or ĥ) for the
-``lanes`` elements ``base + k``, a mask of the lanes that exist (``mask``) and the column
-kind. For ``KIND_INPUT`` the threshold is ``theta_x``, for ``KIND_HIDDEN`` ``theta_h``. Per
-lane:
+Input stream ``elem`` (always ready: the sender keeps count, see *Flow control*): one row
+group: the ``lanes`` values and their references ``refs`` (x̂ or ĥ) of the elements
+``base + k``, a mask of the lanes that exist (``mask``), the column kind and ``addr``, the
+reference memory word the refs came from (returned with the reference update). When
+``from_x`` is set every lane's value is ``x`` instead (layer 0 takes its inputs one element
+at a time, the mask selects the lane). For ``KIND_INPUT`` the threshold is ``theta_x``, for
+``KIND_HIDDEN`` ``theta_h``. Per lane:
 
 * ``Δ = sat16(value - ref)``; passed on iff ``Δ ≠ 0`` and ``|Δ| >= Θ``;
-* the references of passed lanes move by what was sent: in the cycle the group is accepted,
-  ``ref_we`` (a lane mask) and ``ref_new`` are the write to the reference memory;
+* the references of passed lanes move by what was sent: ``ref_we`` (a lane mask),
+  ``ref_addr`` and ``ref_new`` are the write to the reference memory, four cycles after
+  the group came in;
 * ``KIND_BIAS`` is the bias column at the first step after a reset: lane 0 only, always
   passed on with Δ = 256 (1.0), no reference to update.
 
-The passed lanes of the group are then sent on ``out`` as (Δ, kind, index) one per cycle,
-lowest lane first, so the order is the spec's ascending order. A group with no passed lane
-costs one cycle, a group with k passed lanes k cycles (the next group is taken in the cycle
-the last one of them goes out). ``overflow`` pulses when a subtraction of an accepted lane
-saturated.
+The passed lanes of a group are sent on ``out`` as (Δ, kind, index) one per cycle, lowest
+lane first, so the order is the spec's ascending order. ``overflow`` pulses when a
+subtraction of a valid lane saturated.
+
+Pipeline (registers between stages, nothing combinational from the input's memory read
+data to a register)::
+
+    E0  input registers (the state memories' read data goes straight in)
+    E1  value select, Δ = sat16(value - ref), Θ and Θ - 1 of the group's kind
+    E2  per lane: pass = Δ ≠ 0 ∧ (Δ - Θ ≥ 0 ∨ Δ + Θ - 1 < 0); ref + Δ
+    E3  the group's pass mask (bias: lane 0), whether any lane passed
+    E4  reference write; a group with passed lanes goes into the group FIFO (``depth``
+        entries), one without is dropped
+    S   serializer: one passed lane per cycle from the head group
+
+Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2) counts the groups
+that left the encoder this cycle (dropped in E4, or taken from the group FIFO by the
+serializer); a sender that has at most ``depth`` groups issued and not retired can never
+overflow the FIFO (:data:`STAGES` of them can be in the pipeline registers at once, in
+flight to the FIFO). ``idle`` is high when no group is inside.
 """
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixedpoint as fp
 from .pe import KIND_BIAS, KIND_INPUT
 
 DELTA_LAYOUT = data.StructLayout({"delta": signed(16), "kind": unsigned(2), "index": unsigned(16)})
+
+#: Pipeline registers between ``elem`` and the group FIFO (E0 to E3).
+STAGES = 4
+#: Default depth of the group FIFO (groups with passed lanes waiting to be serialized).
+GROUP_FIFO_DEPTH = 8
 
 
 def group_layout(lanes: int) -> data.StructLayout:
@@ -34,9 +58,12 @@ def group_layout(lanes: int) -> data.StructLayout:
         {
             "values": data.ArrayLayout(signed(16), lanes),
             "refs": data.ArrayLayout(signed(16), lanes),
+            "x": signed(16),
+            "from_x": unsigned(1),
             "mask": unsigned(lanes),
             "kind": unsigned(2),
             "base": unsigned(16),
+            "addr": unsigned(16),
         }
     )
 
@@ -44,8 +71,9 @@ def group_layout(lanes: int) -> data.StructLayout:
 class DeltaEncoder(wiring.Component):
     """Threshold compare of a row group per cycle, passed deltas out one per cycle."""
 
-    def __init__(self, lanes: int) -> None:
+    def __init__(self, lanes: int, depth: int = GROUP_FIFO_DEPTH) -> None:
         self.lanes = lanes
+        self.depth = depth
         super().__init__(
             {
                 "elem": In(stream.Signature(group_layout(lanes))),
@@ -53,8 +81,11 @@ class DeltaEncoder(wiring.Component):
                 "theta_h": In(16),
                 "out": Out(stream.Signature(DELTA_LAYOUT)),
                 "ref_we": Out(lanes),
+                "ref_addr": Out(16),
                 "ref_new": Out(data.ArrayLayout(signed(16), lanes)),
                 "overflow": Out(1),
+                "retired": Out(range(3)),
+                "idle": Out(1),
             }
         )
 
@@ -62,29 +93,121 @@ class DeltaEncoder(wiring.Component):
         m = Module()
         P = self.lanes
         e = self.elem.payload
-        is_bias = e.kind == KIND_BIAS
-        theta = Mux(e.kind == KIND_INPUT, self.theta_x, self.theta_h)
 
-        deltas = []
-        passes = []
-        clips = []
+        # E0: input registers
+        m.d.comb += self.elem.ready.eq(1)  # never stalls (see Flow control)
+        v0 = Signal()
+        g0 = Signal(group_layout(P))
+        th0 = Signal(16)
+        m.d.sync += [
+            v0.eq(self.elem.valid),
+            g0.eq(e),
+            th0.eq(Mux(e.kind == KIND_INPUT, self.theta_x, self.theta_h)),
+        ]
+
+        # E1: Δ = sat16(value - ref)
+        v1 = Signal()
+        d1 = Signal(data.ArrayLayout(signed(16), P))
+        ref1 = Signal(data.ArrayLayout(signed(16), P))
+        clip1 = Signal(P)
+        th1 = Signal(17)
+        thm1 = Signal(signed(18))  # Θ - 1
+        mask1, kind1 = Signal(P), Signal(2)
+        base1, addr1 = Signal(16), Signal(16)
         for k in range(P):
             diff = Signal(signed(17), name=f"diff{k}")
-            m.d.comb += diff.eq(e.values[k] - e.refs[k])
-            clips.append((diff > fp.INT16_MAX) | (diff < fp.INT16_MIN))
-            d = Signal(signed(16), name=f"delta{k}")
-            m.d.comb += d.eq(
-                Mux(diff > fp.INT16_MAX, fp.INT16_MAX, Mux(diff < fp.INT16_MIN, fp.INT16_MIN, diff))
-            )
-            mag = Signal(unsigned(17), name=f"mag{k}")
-            m.d.comb += mag.eq(Mux(d < 0, -d, d))
-            deltas.append(d)
-            passes.append((d != 0) & (mag >= theta))
-            m.d.comb += self.ref_new[k].eq(e.refs[k] + d)
-        pmask = Signal(P)
-        m.d.comb += pmask.eq(Mux(is_bias, e.mask, Cat(*passes) & e.mask))
+            value = Mux(g0.from_x, g0.x, g0.values[k])
+            m.d.comb += diff.eq(value - g0.refs[k])
+            clip = diff[16] != diff[15]
+            m.d.sync += [
+                d1[k].eq(Mux(clip, Mux(diff[16], fp.INT16_MIN, fp.INT16_MAX), diff[:16])),
+                clip1[k].eq(clip),
+                ref1[k].eq(g0.refs[k]),
+            ]
+        m.d.sync += [
+            v1.eq(v0),
+            th1.eq(th0),
+            thm1.eq(th0 - 1),
+            mask1.eq(g0.mask),
+            kind1.eq(g0.kind),
+            base1.eq(g0.base),
+            addr1.eq(g0.addr),
+        ]
 
-        # hold register: the group whose passed lanes are being sent
+        # E2: per-lane pass decision, new references
+        v2, bias2, ovf2 = Signal(), Signal(), Signal()
+        pass2, mask2 = Signal(P), Signal(P)
+        delta2 = Signal(data.ArrayLayout(signed(16), P))
+        ref_new2 = Signal(data.ArrayLayout(signed(16), P))
+        kind2, base2, addr2 = Signal(2), Signal(16), Signal(16)
+        is_bias1 = kind1 == KIND_BIAS
+        for k in range(P):
+            up = Signal(signed(18), name=f"up{k}")  # Δ - Θ
+            dn = Signal(signed(18), name=f"dn{k}")  # Δ + Θ - 1
+            m.d.comb += [up.eq(d1[k] - th1), dn.eq(d1[k] + thm1)]
+            m.d.sync += [
+                pass2[k].eq((d1[k] != 0) & (~up[17] | dn[17])),
+                delta2[k].eq(Mux(is_bias1, fp.ONE_Q88, d1[k])),
+                ref_new2[k].eq(ref1[k] + d1[k]),
+            ]
+        m.d.sync += [
+            v2.eq(v1),
+            mask2.eq(mask1),
+            bias2.eq(is_bias1),
+            ovf2.eq(v1 & ~is_bias1 & (clip1 & mask1).any()),
+            kind2.eq(kind1),
+            base2.eq(base1),
+            addr2.eq(addr1),
+        ]
+
+        # E3: pass mask of the group
+        v3, any3, bias3, ovf3 = Signal(), Signal(), Signal(), Signal()
+        pm3 = Signal(P)
+        delta3 = Signal(data.ArrayLayout(signed(16), P))
+        ref_new3 = Signal(data.ArrayLayout(signed(16), P))
+        kind3, base3, addr3 = Signal(2), Signal(16), Signal(16)
+        pmask = Signal(P)
+        m.d.comb += pmask.eq(Mux(bias2, mask2, pass2 & mask2))
+        m.d.sync += [
+            v3.eq(v2),
+            pm3.eq(pmask),
+            any3.eq(v2 & pmask.any()),
+            bias3.eq(bias2),
+            ovf3.eq(ovf2),
+            delta3.eq(delta2),
+            ref_new3.eq(ref_new2),
+            kind3.eq(kind2),
+            base3.eq(base2),
+            addr3.eq(addr2),
+        ]
+
+        # E4: reference write, group FIFO
+        m.d.comb += [
+            self.ref_we.eq(Mux(v3 & ~bias3, pm3, 0)),
+            self.ref_addr.eq(addr3),
+            self.ref_new.eq(ref_new3),
+            self.overflow.eq(ovf3),
+        ]
+        entry = data.StructLayout(
+            {
+                "mask": unsigned(P),
+                "delta": data.ArrayLayout(signed(16), P),
+                "kind": unsigned(2),
+                "base": unsigned(16),
+            }
+        )
+        m.submodules.groups = gfifo = fifo.SyncFIFO(width=entry.size, depth=self.depth)
+        w = Signal(entry)
+        m.d.comb += [
+            w.mask.eq(pm3),
+            w.delta.eq(delta3),
+            w.kind.eq(kind3),
+            w.base.eq(base3),
+            gfifo.w_data.eq(w),
+            gfifo.w_en.eq(any3),
+        ]
+
+        # S: serializer
         hold = Signal(P)
         h_delta = Signal(data.ArrayLayout(signed(16), P))
         h_kind = Signal(2)
@@ -102,14 +225,18 @@ class DeltaEncoder(wiring.Component):
         remaining = Signal(P)
         m.d.comb += remaining.eq(Mux(self.out.ready, hold & (hold - 1), hold))  # drop lowest bit
         m.d.sync += hold.eq(remaining)
-        m.d.comb += self.elem.ready.eq(remaining == 0)
-        accepted = self.elem.valid & self.elem.ready
-        with m.If(accepted):
-            m.d.sync += [hold.eq(pmask), h_kind.eq(e.kind), h_base.eq(e.base)]
-            for k in range(P):
-                m.d.sync += h_delta[k].eq(Mux(is_bias, fp.ONE_Q88, deltas[k]))
+        head = data.View(entry, gfifo.r_data)
+        load = Signal()
+        m.d.comb += [load.eq((remaining == 0) & gfifo.r_rdy), gfifo.r_en.eq(load)]
+        with m.If(load):
+            m.d.sync += [
+                hold.eq(head.mask),
+                h_delta.eq(head.delta),
+                h_kind.eq(head.kind),
+                h_base.eq(head.base),
+            ]
         m.d.comb += [
-            self.ref_we.eq(Mux(accepted & ~is_bias, pmask, 0)),
-            self.overflow.eq(accepted & ~is_bias & (Cat(*clips) & e.mask).any()),
+            self.retired.eq((v3 & ~any3) + load),
+            self.idle.eq(~v0 & ~v1 & ~v2 & ~v3 & (gfifo.level == 0) & ~hold.any()),
         ]
         return m

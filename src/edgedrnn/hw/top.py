@@ -135,9 +135,15 @@ class EdgeDRNN(wiring.Component):
         h_rd, h_wr = h_mem.read_port(), h_mem.write_port(granularity=1)
 
         # ------------------------------------------------------ layer registers
+        # LSTART latches the layer's registers (one mux level from the register block);
+        # LSETUP derives the rest from them, so no path crosses both.
         layer = Signal(range(max(L, 2)))
         n_in, n_hid = Signal(16), Signal(16)
+        rpg = Signal(16)
+        lay_bias, lay_col = Signal(32), Signal(32)
         g_in, g_hid = Signal(16), Signal(16)  # row groups of the input / hidden vector
+        n_in_m1 = Signal(16)
+        g_in_m1, g_hid_m1 = Signal(16), Signal(16)
         groups = Signal(range(gmax + 1))
         col_beats, bias_beats = Signal(16), Signal(16)
         bias_addr, col_addr, stride = Signal(32), Signal(32), Signal(32)
@@ -145,8 +151,8 @@ class EdgeDRNN(wiring.Component):
         h_base = Signal(range(L * gmax + 1))
         hin_base = Signal(range(L * gmax + 1))  # h memory of the previous layer
         acc_base = Signal(range(L * gmax + 1))
-        thx = [Signal(16, name=f"thx{i}") for i in range(L)]
-        thh = [Signal(16, name=f"thh{i}") for i in range(L)]
+        mask_in_last, mask_hid_last = Signal(P), Signal(P)  # lanes of the last row group
+        theta_x, theta_h = Signal(16), Signal(16)
         bias_sent = Signal(L)
         last_layer = Signal()
         m.d.comb += [
@@ -159,35 +165,41 @@ class EdgeDRNN(wiring.Component):
             fetch.bias_addr.eq(bias_addr),
             fetch.col_addr.eq(col_addr),
             fetch.stride.eq(stride),
-            last_layer.eq(layer == regs.num_layers - 1),
-            enc.theta_x.eq(Array(thx)[layer]),
-            enc.theta_h.eq(Array(thh)[layer]),
+            enc.theta_x.eq(theta_x),
+            enc.theta_h.eq(theta_h),
         ]
 
+        def last_lanes(size):
+            """Lanes of the last row group of a vector of ``size`` (≥ 1) elements."""
+            rest = size[:lg_p] if lg_p else Const(0, 1)
+            return Mux(rest == 0, (1 << P) - 1, (Const(1, P + 1) << rest) - 1)
+
         # ------------------------------------------------------- config check
-        cfg_ok = Signal()
+        # each check registered, then their conjunction: CHECK waits for both stages
         checks = [regs.num_layers >= 1, regs.num_layers <= L]
         if lg_bb:
             checks.append(regs.weight_base[:lg_bb] == 0)
         for i in range(L):
             used = regs.num_layers > i
             isz, hsz = regs.input_size[i], regs.hidden_size[i]
-            rpg = regs.rows_per_gate[i]
+            rpg_i = regs.rows_per_gate[i]
             ok = (
                 (isz >= 1)
                 & (isz <= (MI if i == 0 else MH))
                 & (hsz >= 1)
                 & (hsz <= MH)
-                & (rpg >= hsz)
-                & (rpg <= gmax * P)
-                & (rpg[:lg_p] == 0)
+                & (rpg_i >= hsz)
+                & (rpg_i <= gmax * P)
+                & (rpg_i[:lg_p] == 0)
                 & (regs.column_stride[i][:lg_bb] == 0 if lg_bb else Const(1))
                 & (regs.column_stride[i] < (1 << stride_bits(hw)))
             )
             if i > 0:
                 ok &= isz == regs.hidden_size[i - 1]
             checks.append(~used | ok)
-        m.d.comb += cfg_ok.eq(Cat(*checks).all())
+        checks_r = Signal(len(checks))
+        cfg_ok = Signal()
+        m.d.sync += [checks_r.eq(Cat(*checks)), cfg_ok.eq(checks_r.all())]
 
         # ------------------------------------------------------ counters, status
         step_cycles, step_count = Signal(32), Signal(32)
@@ -210,9 +222,13 @@ class EdgeDRNN(wiring.Component):
             m.d.sync += pend_soft.eq(1)
 
         # ------------------------------------------------------ scan pipeline
-        # Stage 0 issues the reads of a row group (or takes an x_in beat); stage 1 is the read
-        # ports' outputs (held with en=0 while the encoder is busy) plus these registers.
+        # S0 issues the reads of a row group (or takes an x_in beat) from registered
+        # addresses; S1 is the read ports' data, which goes straight into the encoder's input
+        # registers. The encoder never stalls: S0 issues only while fewer than the encoder's
+        # group-FIFO depth of groups are issued and not yet retired (``can_issue``).
         j = Signal(17)  # layer 0 inputs: element index; otherwise row group index
+        ref_ptr = Signal.like(ref_rd.addr)  # next reference word to read
+        h_ptr = Signal.like(h_rd.addr)  # next h word to read (scan)
         s1_valid = Signal()
         s1_kind = Signal(2)
         s1_mask = Signal(P)
@@ -220,38 +236,42 @@ class EdgeDRNN(wiring.Component):
         s1_from_x = Signal()
         s1_x = Signal(signed(16))
         s1_ref_addr = Signal.like(ref_rd.addr)
-        adv = Signal()  # stage 1 is free next cycle
-        m.d.comb += adv.eq(~s1_valid | enc.elem.ready)
-        scan_rd_en = Signal()
-        m.d.comb += [ref_rd.en.eq(scan_rd_en), h_rd.en.eq(scan_rd_en)]
-        with m.If(adv):
-            m.d.sync += s1_valid.eq(0)
+        issue = Signal()  # a row group (or input element) enters the scan pipeline
+        used = Signal(range(enc.depth + 2))
+        can_issue = Signal()
+        used_next = Signal.like(used)
+        m.d.comb += used_next.eq(used + issue - enc.retired)
+        m.d.sync += [used.eq(used_next), can_issue.eq(used_next < enc.depth)]
+        m.d.sync += s1_valid.eq(issue)
+        m.d.comb += [ref_rd.en.eq(1), h_rd.en.eq(1), ref_rd.addr.eq(ref_ptr), h_rd.addr.eq(h_ptr)]
 
         m.d.comb += [
             enc.elem.valid.eq(s1_valid),
             enc.elem.payload.refs.eq(ref_rd.data),
+            enc.elem.payload.values.eq(h_rd.data),
+            enc.elem.payload.x.eq(s1_x),
+            enc.elem.payload.from_x.eq(s1_from_x),
             enc.elem.payload.kind.eq(s1_kind),
             enc.elem.payload.mask.eq(s1_mask),
             enc.elem.payload.base.eq(s1_base),
-            dfifo.w_data.eq(enc.out.payload.as_value()),
-            dfifo.w_en.eq(enc.out.valid),
-            enc.out.ready.eq(dfifo.w_rdy),
-            ref_wr.addr.eq(s1_ref_addr),
+            enc.elem.payload.addr.eq(s1_ref_addr),
+            ref_wr.addr.eq(enc.ref_addr),
             ref_wr.data.eq(enc.ref_new),
             ref_wr.en.eq(enc.ref_we),
         ]
-        for k in range(P):
-            m.d.comb += enc.elem.payload.values[k].eq(Mux(s1_from_x, s1_x, h_rd.data[k]))
-        sent = enc.out.valid & enc.out.ready
+        # delta FIFO: written while it has room for two more (``room`` is registered)
+        dfifo_room = Signal()
+        m.d.sync += dfifo_room.eq(dfifo.level < DELTA_FIFO_DEPTH - 2)
+        m.d.comb += [
+            dfifo.w_data.eq(enc.out.payload.as_value()),
+            dfifo.w_en.eq(enc.out.valid & dfifo_room),
+            enc.out.ready.eq(dfifo_room),
+        ]
+        sent = enc.out.valid & dfifo_room
         with m.If(sent & (enc.out.payload.kind == KIND_INPUT)):
             m.d.sync += cnt_x.eq(cnt_x + 1)
         with m.If(sent & (enc.out.payload.kind == KIND_HIDDEN)):
             m.d.sync += cnt_h.eq(cnt_h + 1)
-
-        def lane_mask(group, size):
-            """Lanes of row group ``group`` that exist in a vector of ``size`` elements."""
-            first = group << lg_p
-            return Cat(*[(first + k) < size for k in range(P)])
 
         # delta FIFO -> fetch request + command FIFO (one handshake for both)
         dout = data.View(DELTA_LAYOUT, dfifo.r_data)
@@ -268,44 +288,60 @@ class EdgeDRNN(wiring.Component):
         ]
 
         # ------------------------------------------------------ activation
-        ga = Signal(16)  # next row group to issue
+        # A0 issues a row group's reads (accumulators, previous h); A1 is their data, which
+        # is registered (A2) before the activation units take it.
+        ga = Signal(16)  # row groups still to issue
         go = Signal(16)  # next row group to come out
-        inflight = Signal(range(ACT_LATENCY + 4))
-        a_valid = Signal()
-        m.d.sync += a_valid.eq(0)
-        m.d.comb += pe.act_addr.eq(acc_base + ga)
+        h_act_ptr = Signal.like(h_rd.addr)
+        acc_act_ptr = Signal(range(L * gmax + 1))
+        inflight = Signal(range(ACT_LATENCY + 8))
+        act_issue = Signal()
+        a1_valid, a2_valid = Signal(), Signal()
+        m.d.sync += [a1_valid.eq(act_issue), a2_valid.eq(a1_valid)]
+        m.d.comb += pe.act_addr.eq(acc_act_ptr)
         for k, a in enumerate(acts):
-            m.d.comb += [
-                a.i_valid.eq(a_valid),
+            m.d.comb += a.i_valid.eq(a2_valid)
+            m.d.sync += [
                 a.m_r.eq(pe.act_r[k]),
                 a.m_u.eq(pe.act_u[k]),
                 a.m_cx.eq(pe.act_cx[k]),
                 a.m_ch.eq(pe.act_ch[k]),
                 a.h_prev.eq(h_rd.data[k]),
             ]
-        act_issue = Signal()
         o_valid = acts[0].o_valid
         m.d.sync += inflight.eq(inflight + act_issue - o_valid)
         with m.If(o_valid):
             m.d.sync += go.eq(go + 1)
+        # row groups of new h the next layer's scan may read (layer > 0 waits for them)
+        avail = Signal(16)
+        avail_nz = Signal()
+        scan_take = Signal()  # SCAN_X of a layer > 0 takes a row group
+        m.d.sync += avail.eq(avail + o_valid - scan_take)
+        with m.If(o_valid & ~scan_take):
+            m.d.sync += avail_nz.eq(1)
+        with m.Elif(scan_take & ~o_valid):
+            m.d.sync += avail_nz.eq(avail != 1)
         # the h writer's own copy of the layer constants: the next layer may already be
         # scanning while this layer's last row groups are still in the activation pipeline
-        wr_base = Signal.like(h_base)
-        wr_nhid = Signal(16)
+        wr_ptr = Signal.like(h_wr.addr)
+        wr_rem = Signal(16)  # elements of h still to come out (this one included)
         wr_last = Signal()
+        wr_mask_last = Signal(P)
         out_mask = Signal(P)
-        m.d.comb += out_mask.eq(lane_mask(go, wr_nhid))
+        rem_le_p = Signal()
+        m.d.comb += rem_le_p.eq(wr_rem <= P)
+        m.d.comb += out_mask.eq(Mux(rem_le_p, wr_mask_last, (1 << P) - 1))
+        with m.If(o_valid):
+            m.d.sync += [wr_ptr.eq(wr_ptr + 1), wr_rem.eq(wr_rem - P)]
         flushing = Signal()
         ovf_act = Signal()
         m.d.comb += ovf_act.eq(o_valid & (Cat(*[a.o_overflow for a in acts]) & out_mask).any())
-        remaining = Signal(16)
-        m.d.comb += remaining.eq(wr_nhid - (go << lg_p))
         out_entry = Signal(out_layout)
         m.d.comb += [
-            h_wr.addr.eq(wr_base + go),
+            h_wr.addr.eq(wr_ptr),
             h_wr.en.eq(Mux(o_valid, out_mask, 0)),
-            out_entry.count.eq(Mux(remaining > P, P, remaining)),
-            out_entry.last.eq(remaining <= P),
+            out_entry.count.eq(Mux(rem_le_p, wr_rem, P)),
+            out_entry.last.eq(rem_le_p),
             ofifo.w_en.eq(o_valid & wr_last & ~flushing),
             ofifo.w_data.eq(out_entry.as_value()),
         ]
@@ -315,20 +351,29 @@ class EdgeDRNN(wiring.Component):
         # output serializer: one element per beat
         o_lane = Signal(range(P))
         head = data.View(out_layout, ofifo.r_data)
+        head_done = Signal()
+        m.d.comb += head_done.eq(o_lane == head.count - 1)
         m.d.comb += [
             self.h_out.payload.data.eq(head.h[o_lane]),
-            self.h_out.payload.last.eq(head.last & (o_lane == head.count - 1)),
+            self.h_out.payload.last.eq(head.last & head_done),
             self.h_out.valid.eq(ofifo.r_rdy & ~flushing),
         ]
+        out_pop = Signal()
         with m.If(flushing):
-            m.d.comb += ofifo.r_en.eq(1)
+            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
             m.d.sync += o_lane.eq(0)
         with m.Elif(self.h_out.valid & self.h_out.ready):
-            with m.If(o_lane == head.count - 1):
-                m.d.comb += ofifo.r_en.eq(1)
+            with m.If(head_done):
+                m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1)]
                 m.d.sync += o_lane.eq(0)
             with m.Else():
                 m.d.sync += o_lane.eq(o_lane + 1)
+        # output FIFO entries reserved by issued row groups of the last layer
+        resv = Signal(range(OUT_FIFO_DEPTH + 1))
+        act_room = Signal()
+        resv_next = Signal.like(resv)
+        m.d.comb += resv_next.eq(resv + (act_issue & last_layer) - out_pop)
+        m.d.sync += [resv.eq(resv_next), act_room.eq(resv_next < OUT_FIFO_DEPTH - 2)]
         last_out = self.h_out.valid & self.h_out.ready & self.h_out.payload.last
         with m.If(last_out):
             m.d.sync += [
@@ -338,10 +383,9 @@ class EdgeDRNN(wiring.Component):
             ]
 
         # ------------------------------------------------------ overflow / error
-        m.d.comb += [
-            regs.set_overflow.eq(enc.overflow | pe.overflow | ovf_act),
-            regs.set_error.eq(fetch.error),
-        ]
+        ovf_r = Signal()
+        m.d.sync += ovf_r.eq(enc.overflow | pe.overflow | ovf_act)
+        m.d.comb += [regs.set_overflow.eq(ovf_r), regs.set_error.eq(fetch.error)]
 
         # clearing
         clr_addr = Signal(range(clr_depth + 1))
@@ -357,15 +401,21 @@ class EdgeDRNN(wiring.Component):
                 h_wr.en.eq((1 << P) - 1),
             ]
 
-        datapath_idle = (
-            ~s1_valid
-            & ~enc.out.valid
+        # registered: once everything is empty in DRAIN or FLUSH nothing new enters, so a
+        # one-cycle-old "all empty" is still true
+        datapath_idle = Signal()
+        m.d.sync += datapath_idle.eq(
+            ~issue
+            & ~s1_valid
+            & enc.idle
             & (dfifo.level == 0)
             & fetch.idle
             & (cfifo.level == 0)
             & pe.idle
             & (inflight == 0)
-            & ~a_valid
+            & ~act_issue
+            & ~a1_valid
+            & ~a2_valid
         )
 
         # ------------------------------------------------------ controller FSM
@@ -373,22 +423,28 @@ class EdgeDRNN(wiring.Component):
             with m.If(pend_soft):
                 m.next = "FLUSH"
 
+        def start_scan_x():
+            m.d.sync += j.eq(0)
+            m.next = "SCAN_X"
+
         def send_bias():
             """Queue the bias column (first step after a reset), then go on to SCAN_X."""
             with m.If(bias_sent.bit_select(layer, 1)):
-                m.next = "SCAN_X"
-            with m.Elif(adv):
+                start_scan_x()
+            with m.Elif(can_issue):
+                m.d.comb += issue.eq(1)
                 m.d.sync += [
-                    s1_valid.eq(1),
                     s1_kind.eq(KIND_BIAS),
                     s1_mask.eq(1),
                     s1_base.eq(0),
+                    s1_from_x.eq(0),
                     bias_sent.bit_select(layer, 1).eq(1),
                 ]
-                m.next = "SCAN_X"
+                start_scan_x()
             with m.Else():
                 m.next = "BIAS"
 
+        check_wait = Signal(2)
         with m.FSM(name="ctrl") as ctrl_fsm:
             with m.State("IDLE"):
                 with m.If(pend_soft | regs.soft_reset):
@@ -396,39 +452,61 @@ class EdgeDRNN(wiring.Component):
                 with m.Elif(pend_reset_state | regs.reset_state):
                     m.next = "CLEAR"
                 with m.Elif(regs.running & self.x_in.valid):
+                    m.d.sync += check_wait.eq(0)
+                    m.next = "CHECK"
+
+            with m.State("CHECK"):
+                # the registered configuration check sees the registers of two cycles ago
+                m.d.sync += check_wait.eq(check_wait + 1)
+                with m.If(check_wait == 2):
                     with m.If(cfg_ok):
                         m.d.sync += layer.eq(0)
-                        for i in range(L):
-                            m.d.sync += [
-                                thx[i].eq(regs.theta_x[i][:16]),
-                                thh[i].eq(regs.theta_h[i][:16]),
-                            ]
                         m.next = "LSTART"
                     with m.Else():
                         m.d.comb += regs.set_error.eq(1)
+                        m.next = "IDLE"
 
             with m.State("LSTART"):
-                rpg = regs.rows_per_gate[layer]
-                isz, hsz = regs.input_size[layer], regs.hidden_size[layer]
                 m.d.sync += [
-                    n_in.eq(isz),
-                    n_hid.eq(hsz),
-                    g_in.eq((isz + P - 1) >> lg_p),
-                    g_hid.eq((hsz + P - 1) >> lg_p),
-                    groups.eq(rpg >> lg_p),
-                    col_beats.eq((rpg * 3 + hw.bus_bytes - 1) >> lg_bb),
-                    bias_beats.eq((rpg * 4 + hw.bus_bytes - 1) >> lg_bb),
-                    bias_addr.eq(regs.weight_base + regs.bias_addr[layer]),
-                    col_addr.eq(regs.weight_base + regs.column_addr[layer]),
+                    n_in.eq(regs.input_size[layer]),
+                    n_hid.eq(regs.hidden_size[layer]),
+                    rpg.eq(regs.rows_per_gate[layer]),
+                    lay_bias.eq(regs.bias_addr[layer]),
+                    lay_col.eq(regs.column_addr[layer]),
                     stride.eq(regs.column_stride[layer]),
+                    theta_x.eq(regs.theta_x[layer][:16]),
+                    theta_h.eq(regs.theta_h[layer][:16]),
+                    last_layer.eq(layer == regs.num_layers - 1),
                     ref_base.eq(layer * refg),
                     h_base.eq(layer * gmax),
                     hin_base.eq((layer - 1) * gmax),
                     acc_base.eq(layer * gmax),
                     cnt_x.eq(0),
                     cnt_h.eq(0),
-                    j.eq(0),
                 ]
+                m.next = "LSETUP"
+                abort_on_soft_reset()
+
+            with m.State("LSETUP"):
+                m.d.sync += [
+                    g_in.eq((n_in + P - 1) >> lg_p),
+                    g_hid.eq((n_hid + P - 1) >> lg_p),
+                    n_in_m1.eq(n_in - 1),
+                    groups.eq(rpg >> lg_p),
+                    col_beats.eq((rpg * 3 + hw.bus_bytes - 1) >> lg_bb),
+                    bias_beats.eq((rpg * 4 + hw.bus_bytes - 1) >> lg_bb),
+                    bias_addr.eq(regs.weight_base + lay_bias),
+                    col_addr.eq(regs.weight_base + lay_col),
+                    mask_in_last.eq(last_lanes(n_in)),
+                    mask_hid_last.eq(last_lanes(n_hid)),
+                    ref_ptr.eq(ref_base),
+                    h_ptr.eq(hin_base),
+                ]
+                m.next = "LSETUP2"
+                abort_on_soft_reset()
+
+            with m.State("LSETUP2"):
+                m.d.sync += [g_in_m1.eq(g_in - 1), g_hid_m1.eq(g_hid - 1)]
                 send_bias()
                 abort_on_soft_reset()
 
@@ -437,89 +515,105 @@ class EdgeDRNN(wiring.Component):
                 abort_on_soft_reset()
 
             with m.State("SCAN_X"):
-                m.d.comb += scan_rd_en.eq(adv)
                 with m.If(layer == 0):  # noqa: SIM117 (Amaranth If blocks)
                     # one x_in element per cycle, into its lane of the x̂ row group
-                    with m.If(adv & self.x_in.valid):
-                        m.d.comb += [self.x_in.ready.eq(1), ref_rd.addr.eq(ref_base + (j >> lg_p))]
+                    with m.If(can_issue & self.x_in.valid):
+                        m.d.comb += [self.x_in.ready.eq(1), issue.eq(1)]
                         with m.If(j == 0):
                             m.d.sync += [cyc.eq(0), counting.eq(1)]
                         m.d.sync += [
-                            s1_valid.eq(1),
                             s1_kind.eq(KIND_INPUT),
                             s1_mask.eq(Const(1, P) << j[:lg_p] if lg_p else 1),
                             s1_base.eq(j & ~(P - 1)),
                             s1_from_x.eq(1),
                             s1_x.eq(self.x_in.payload),
-                            s1_ref_addr.eq(ref_base + (j >> lg_p)),
+                            s1_ref_addr.eq(ref_ptr),
                             j.eq(j + 1),
                         ]
-                        with m.If(j == n_in - 1):
-                            m.d.sync += j.eq(0)
+                        if lg_p:
+                            with m.If(j[:lg_p] == P - 1):
+                                m.d.sync += ref_ptr.eq(ref_ptr + 1)
+                        else:
+                            m.d.sync += ref_ptr.eq(ref_ptr + 1)
+                        with m.If(j == n_in_m1):
+                            m.d.sync += [
+                                j.eq(0),
+                                ref_ptr.eq(ref_base + gx),
+                                h_ptr.eq(h_base),
+                            ]
                             m.next = "SCAN_H"
-                with m.Else(), m.If(adv & (j < go)):
-                    m.d.comb += [ref_rd.addr.eq(ref_base + j), h_rd.addr.eq(hin_base + j)]
+                with m.Else(), m.If(can_issue & avail_nz):
+                    m.d.comb += [issue.eq(1), scan_take.eq(1)]
                     m.d.sync += [
-                        s1_valid.eq(1),
                         s1_kind.eq(KIND_INPUT),
-                        s1_mask.eq(lane_mask(j, n_in)),
+                        s1_mask.eq(Mux(j == g_in_m1, mask_in_last, (1 << P) - 1)),
                         s1_base.eq(j << lg_p),
                         s1_from_x.eq(0),
-                        s1_ref_addr.eq(ref_base + j),
+                        s1_ref_addr.eq(ref_ptr),
                         j.eq(j + 1),
+                        ref_ptr.eq(ref_ptr + 1),
+                        h_ptr.eq(h_ptr + 1),
                     ]
-                    with m.If(j == g_in - 1):
-                        m.d.sync += j.eq(0)
+                    with m.If(j == g_in_m1):
+                        m.d.sync += [
+                            j.eq(0),
+                            ref_ptr.eq(ref_base + gx),
+                            h_ptr.eq(h_base),
+                        ]
                         m.next = "SCAN_H"
                 abort_on_soft_reset()
 
             with m.State("SCAN_H"):
-                m.d.comb += scan_rd_en.eq(adv)
-                with m.If(adv):
-                    m.d.comb += [
-                        ref_rd.addr.eq(ref_base + gx + j),
-                        h_rd.addr.eq(h_base + j),
-                    ]
+                with m.If(can_issue):
+                    m.d.comb += issue.eq(1)
                     m.d.sync += [
-                        s1_valid.eq(1),
                         s1_kind.eq(KIND_HIDDEN),
-                        s1_mask.eq(lane_mask(j, n_hid)),
+                        s1_mask.eq(Mux(j == g_hid_m1, mask_hid_last, (1 << P) - 1)),
                         s1_base.eq(n_in + (j << lg_p)),
                         s1_from_x.eq(0),
-                        s1_ref_addr.eq(ref_base + gx + j),
+                        s1_ref_addr.eq(ref_ptr),
                         j.eq(j + 1),
+                        ref_ptr.eq(ref_ptr + 1),
+                        h_ptr.eq(h_ptr + 1),
                     ]
-                    with m.If(j == g_hid - 1):
+                    with m.If(j == g_hid_m1):
                         m.next = "DRAIN"
                 abort_on_soft_reset()
 
             with m.State("DRAIN"):
-                m.d.comb += scan_rd_en.eq(adv)
                 with m.If(datapath_idle):
                     m.d.sync += [
                         Array(nz_x)[layer].eq(cnt_x),
                         Array(nz_h)[layer].eq(cnt_h),
-                        ga.eq(0),
+                        ga.eq(g_hid),
                         go.eq(0),
-                        wr_base.eq(h_base),
-                        wr_nhid.eq(n_hid),
+                        avail.eq(0),
+                        avail_nz.eq(0),
+                        h_act_ptr.eq(h_base),
+                        acc_act_ptr.eq(acc_base),
+                        wr_ptr.eq(h_base),
+                        wr_rem.eq(n_hid),
+                        wr_mask_last.eq(mask_hid_last),
                         wr_last.eq(last_layer),
                     ]
                     m.next = "ACT"
                 abort_on_soft_reset()
 
             with m.State("ACT"):
-                m.d.comb += scan_rd_en.eq(1)
-                room = ofifo.level + inflight + a_valid < OUT_FIFO_DEPTH - 2
-                with m.If((ga < g_hid) & (room | ~last_layer)):
-                    m.d.comb += [act_issue.eq(1), h_rd.addr.eq(h_base + ga)]
-                    m.d.sync += [a_valid.eq(1), ga.eq(ga + 1)]
-                with m.If(~last_layer & (ga == g_hid)):
+                m.d.comb += h_rd.addr.eq(h_act_ptr)
+                with m.If((ga != 0) & (act_room | ~last_layer)):
+                    m.d.comb += act_issue.eq(1)
+                    m.d.sync += [
+                        ga.eq(ga - 1),
+                        h_act_ptr.eq(h_act_ptr + 1),
+                        acc_act_ptr.eq(acc_act_ptr + 1),
+                    ]
+                with m.If(~last_layer & (ga == 0)):
                     # all row groups issued: the next layer starts; its scan of row group j
-                    # waits for this layer's h of row group j (``j < go``)
+                    # waits for this layer's h of row group j (``avail``)
                     m.d.sync += layer.eq(layer + 1)
                     m.next = "LSTART"
-                with m.If(last_layer & (ga == g_hid) & (inflight == 0) & ~a_valid):
+                with m.If(last_layer & (ga == 0) & (inflight == 0) & ~act_issue):
                     m.next = "DONE"
                 abort_on_soft_reset()
 
@@ -529,8 +623,7 @@ class EdgeDRNN(wiring.Component):
                 abort_on_soft_reset()
 
             with m.State("FLUSH"):
-                m.d.comb += [flushing.eq(1), scan_rd_en.eq(1)]
-                m.d.sync += s1_valid.eq(0)
+                m.d.comb += flushing.eq(1)
                 with m.If(datapath_idle):
                     m.d.sync += [pend_soft.eq(0), counting.eq(0)]
                     m.next = "CLEAR"
@@ -541,6 +634,8 @@ class EdgeDRNN(wiring.Component):
                 with m.If(clr_addr == clr_depth - 1):
                     m.d.sync += [
                         clr_addr.eq(0),
+                        resv.eq(0),
+                        act_room.eq(1),
                         bias_sent.eq(0),
                         pend_reset_state.eq(0),
                         step_count.eq(0),
