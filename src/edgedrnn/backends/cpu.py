@@ -16,6 +16,7 @@ Use :func:`edgedrnn.run` (``backend="cpu"``) for whole sequences and
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -55,18 +56,42 @@ def check_activations() -> bool:
     return True
 
 
+#: Column kernels of exact mode: "vnni" (AVX-512 VNNI, weights stored as w + 128) and
+#: "portable" (int8 weights, 16/32-bit vector products; any CPU). "auto" picks "vnni" where
+#: the compilation target has it.
+KERNELS = ("auto", "vnni", "portable")
+
+
+def default_kernel() -> str:
+    """The exact-mode column kernel for this machine (``$EDGEDRNN_CPU_KERNEL`` overrides)."""
+    env = os.environ.get("EDGEDRNN_CPU_KERNEL", "auto")
+    if env not in KERNELS:
+        raise ValueError(f"EDGEDRNN_CPU_KERNEL must be one of {KERNELS}, got {env!r}")
+    if env == "auto":
+        return "vnni" if K.NATIVE_VNNI else "portable"
+    return env
+
+
 class CpuNet:
     """A Program's weights laid out for the cpu kernels (shared, read-only, by all sessions).
 
     Per layer, the ``I + H`` weight columns (W_ih's then W_hh's) are stored contiguously, one
-    after the other, each ``3H`` values (rows r, u, n) padded to a multiple of 64 bytes.
+    after the other, each ``3H`` values padded to a multiple of 64 bytes. The banks are kept
+    in the order M_cx, M_r, M_u, M_ch, and the rows of a column are ordered so that it feeds
+    one contiguous range of them: input columns hold rows (n, r, u) → banks 0..3H, hidden
+    columns rows (r, u, n) → banks H..4H. ``kernel`` (exact mode): see :data:`KERNELS`.
     """
 
-    def __init__(self, program: Program, mode: str = "exact") -> None:
+    def __init__(self, program: Program, mode: str = "exact", kernel: str = "auto") -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        if kernel == "auto":
+            kernel = default_kernel()
         self.program = program
         self.mode = mode
+        self.kernel = kernel if mode == "exact" else "float"
         L = program.num_layers
         wdtype = np.int8 if mode == "exact" else np.float32
         align = 64 // np.dtype(wdtype).itemsize
@@ -78,6 +103,7 @@ class CpuNet:
         s_off = 2
         g = meta[L]
         g[K.G_L] = L
+        g[K.G_KIND] = K.KIND_VNNI if self.kernel == "vnni" else K.KIND_PORTABLE
         g[K.G_BIAS] = s_off
         s_off += L
         g[K.G_NZ] = s_off
@@ -91,15 +117,19 @@ class CpuNet:
             I, H = lw.w_ih.shape[1], lw.w_hh.shape[1]
             stride = -(-3 * H // align) * align
             cols = np.zeros((I + H, stride), dtype=wdtype)
-            w = np.concatenate([lw.w_ih, lw.w_hh], axis=1).T  # (I+H, 3H) int8
+            # input columns: rows n, r, u (→ banks cx, r, u); hidden: r, u, n (→ r, u, ch)
+            w_in = np.concatenate([lw.w_ih[2 * H :], lw.w_ih[: 2 * H]], axis=0)
+            w = np.concatenate([w_in, lw.w_hh], axis=1).T  # (I+H, 3H) int8
+            bias = lw.bias[[2, 0, 1, 3]].reshape(-1)  # banks cx, r, u, ch
             if mode == "exact":
                 cols[:, : 3 * H] = w
+                if self.kernel == "vnni":  # uint8 w + 128, the vpdpbusd operand
+                    cols = (cols.view(np.uint8) ^ np.uint8(0x80)).view(np.int8)
                 colmax = np.abs(w.astype(np.int32)).max(axis=1)
-                bias = lw.bias.reshape(-1).astype(np.int32)
-                aux = np.concatenate([bias, colmax.astype(np.int32)])
+                aux = np.concatenate([bias.astype(np.int32), colmax.astype(np.int32)])
             else:
                 cols[:, : 3 * H] = w.astype(np.float32) / np.float32(128.0)
-                aux = (lw.bias.reshape(-1).astype(np.float64) / 128.0).astype(np.float32)
+                aux = (bias.astype(np.float64) / 128.0).astype(np.float32)
             m = meta[l]
             m[K.M_I], m[K.M_H], m[K.M_STRIDE], m[K.M_WOFF] = I, H, stride, w_off
             m[K.M_BOFF] = aux_off
@@ -114,12 +144,18 @@ class CpuNet:
             aux_parts.append(aux)
             w_off += cols.size
             aux_off += aux.size
+        if w_off >= 2**31:
+            raise ValueError("cpu backend: weights larger than 2 GiB are not supported")
         g[K.G_IDX] = s_off
         s_off += max_cols
         g[K.G_DL] = s_off
         s_off += max_cols
-        g[K.G_DM] = s_off  # int16 scratch of the encoder, viewed from int32 words
-        s_off += max_cols // 2 + 8
+        g[K.G_DM] = s_off  # int16 scratch of the encoder (64-element chunks), in int32 words
+        s_off += max_cols // 2 + 40
+        g[K.G_GRP] = s_off  # a column group of the VNNI kernel
+        s_off += K.GRP_WORDS
+        g[K.G_BUF] = s_off  # the banks' last partial 64-row block
+        s_off += 64
         self.state_size = int(s_off)
         self.W = np.ascontiguousarray(np.concatenate(w_parts))
         self.aux = np.ascontiguousarray(np.concatenate(aux_parts))
@@ -162,16 +198,18 @@ class CpuNet:
         return st[o : o + 2 * L].reshape(L, 2).astype(np.int64)
 
 
-_NET_CACHE: dict[tuple[int, str], tuple[Program, CpuNet]] = {}
+_NET_CACHE: dict[tuple[int, str, str], tuple[Program, CpuNet]] = {}
 
 
-def get_net(program: Program, mode: str = "exact") -> CpuNet:
-    """The :class:`CpuNet` of ``program`` (built once per program object and mode)."""
-    key = (id(program), mode)
+def get_net(program: Program, mode: str = "exact", kernel: str = "auto") -> CpuNet:
+    """The :class:`CpuNet` of ``program`` (built once per program object, mode and kernel)."""
+    if kernel == "auto":
+        kernel = default_kernel()
+    key = (id(program), mode, kernel if mode == "exact" else "float")
     hit = _NET_CACHE.get(key)
     if hit is not None and hit[0] is program:
         return hit[1]
-    net = CpuNet(program, mode)
+    net = CpuNet(program, mode, kernel)
     if len(_NET_CACHE) > 16:
         _NET_CACHE.clear()
     _NET_CACHE[key] = (program, net)

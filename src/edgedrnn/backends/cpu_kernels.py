@@ -4,8 +4,13 @@ Everything a kernel touches lives in a few flat arrays, so one Python → kernel
 five or six arguments (Numba's dispatch cost grows with the argument count):
 
 * ``W``: all layers' weight columns, back to back; column ``k`` of layer ``l`` is
-  ``W[w_off + k * stride : ... + 3H]`` (rows r, u, n), int8 (exact) or float32 (float).
-* ``aux``: per layer the bias column (4H: r, u, cx, ch) and, in exact mode, the largest
+  ``W[w_off + k * stride : ... + 3H]``, int8 (exact) or float32 (float). Rows are ordered
+  so that every column feeds one contiguous range of the banks, which are stored in the
+  order M_cx, M_r, M_u, M_ch: an input column holds rows (n, r, u) and feeds ``acc[0:3H]``,
+  a hidden column rows (r, u, n) and feeds ``acc[H:4H]``. In exact mode on a CPU with
+  AVX-512 VNNI the bytes are stored as ``w XOR 0x80`` (that is, ``w + 128`` as uint8), the
+  operand format of ``vpdpbusd``.
+* ``aux``: per layer the bias column (4H, bank order) and, in exact mode, the largest
   ``|w|`` of each column (used to prove that a group of columns cannot saturate).
 * ``meta``: int64 (L + 1, 16): sizes and offsets (see ``M_*`` below), row L global offsets.
 * ``st``: int32 state of one stream: overflow flag, per-layer "bias sent" flags, thresholds,
@@ -13,11 +18,11 @@ five or six arguments (Numba's dispatch cost grows with the argument count):
 * ``sf``: float32 state (float mode only), laid out like ``st``.
 
 Exact mode keeps the accumulators in int32: a product ``w · Δ`` needs 23 bits and a bank
-saturates at ±(2^23 - 1), so four products plus a bank fit easily. Columns are added four at
-a time without clamping whenever ``max|M| + Σ |Δ_k| · max|w_k| <= 2^23 - 1`` (no partial sum
-can then reach the limit, so the order of additions does not matter); otherwise the kernel
-re-measures ``max|M|`` and, if saturation is still possible, adds that column on its own with
-saturation, in encoding order, exactly as datapath.md §5 prescribes.
+saturates at ±(2^23 - 1). Passed columns are added in groups without clamping whenever
+``max|M| + Σ |Δ_k| · max|w_k| <= 2^23 - 1`` (no partial sum can then reach the limit, so the
+order of additions does not matter); otherwise the kernel re-measures ``max|M|`` and, if
+saturation is still possible, adds that column on its own with saturation, in encoding
+order, exactly as datapath.md §5 prescribes.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from __future__ import annotations
 import llvmlite.ir as llvm_ir
 import numpy as np
 from numba import njit, types
+from numba.core import cgutils, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
 
 from .. import fixedpoint as fp
@@ -34,10 +41,91 @@ M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
 M_XHAT, M_HHAT, M_HOFF, M_ACC, M_CACHE = 6, 7, 8, 9, 10
 # meta row L (global)
 G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS, G_DM = 0, 1, 2, 3, 4, 5, 6, 7
+G_KIND, G_GRP, G_BUF = 8, 9, 10
 # st[0]: sticky overflow; st[1]: how often max|M| was re-measured (saturation possible)
 S_OVERFLOW, S_REFRESH = 0, 1
+# G_KIND: the weight layout and column kernel of a CpuNet
+KIND_PORTABLE, KIND_VNNI = 0, 1
+#: Columns added in one register-resident pass of the VNNI kernel (4 quads of 4 columns).
+GROUP = 16
+#: Scratch words of a group: 16 column offsets, 4 low-digit and 4 high-digit words and the
+#: correction.
+GRP_WORDS = 32
+GRP_LO, GRP_HI, GRP_CORR = 16, 20, 24
+#: Largest delta whose base-256 digits (low in [-128, 127]) both fit int8.
+DIGIT_MAX = 32639
 
 ACC_MAX = fp.ACC_MAX
+
+
+def _target_features() -> set[str]:
+    """The CPU features Numba compiles for (``NUMBA_CPU_FEATURES`` or the host's)."""
+    feats = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return {f[1:] for f in feats.split(",") if f.startswith("+")}
+
+
+#: True when the compilation target has AVX-512 VNNI: the exact kernels then emit
+#: ``vpdpbusd`` (4 int8 products summed into an int32 lane per instruction); elsewhere the
+#: same intrinsics emit portable vector IR and the cpu backend picks the int16 kernel.
+NATIVE_VNNI = {"avx512f", "avx512bw", "avx512vnni"} <= _target_features()
+
+
+# ------------------------------------------------------------- int32 lane arithmetic
+# Numba types int32 op int32 as int64, which halves the lanes per vector. These intrinsics
+# keep the activation's arithmetic in int32 (all its intermediates fit, see below).
+_LL_I8 = llvm_ir.IntType(8)
+_LL_I16 = llvm_ir.IntType(16)
+_LL_I32 = llvm_ir.IntType(32)
+_LL_I64 = llvm_ir.IntType(64)
+
+
+def _as_i32(builder, value, ty):
+    if ty.bitwidth == 32:
+        return value
+    if ty.bitwidth > 32:
+        return builder.trunc(value, _LL_I32)
+    return builder.sext(value, _LL_I32) if ty.signed else builder.zext(value, _LL_I32)
+
+
+def _i32_op(name: str, emit):
+    """An int32 binary operation (arguments truncated or extended to int32)."""
+
+    def typer(typingctx, a, b):
+        if not (isinstance(a, types.Integer) and isinstance(b, types.Integer)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            x = _as_i32(builder, args[0], sig.args[0])
+            y = _as_i32(builder, args[1], sig.args[1])
+            return emit(builder, x, y)
+
+        return types.int32(a, b), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    return intrinsic(typer)
+
+
+_add = _i32_op("_add", lambda b, x, y: b.add(x, y))
+_sub = _i32_op("_sub", lambda b, x, y: b.sub(x, y))
+_mul = _i32_op("_mul", lambda b, x, y: b.mul(x, y))
+_sra = _i32_op("_sra", lambda b, x, y: b.ashr(x, y))
+_min = _i32_op("_min", lambda b, x, y: b.select(b.icmp_signed("<", x, y), x, y))
+_max = _i32_op("_max", lambda b, x, y: b.select(b.icmp_signed(">", x, y), x, y))
+_or = _i32_op("_or", lambda b, x, y: b.or_(x, y))
+_and = _i32_op("_and", lambda b, x, y: b.and_(x, y))
+_ne = _i32_op("_ne", lambda b, x, y: b.zext(b.icmp_signed("!=", x, y), _LL_I32))
+
+
+@intrinsic
+def _uindex(typingctx, a):
+    """An int32 known to be >= 0 as uint64 (an array index without wraparound handling)."""
+    if not isinstance(a, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.zext(_as_i32(builder, args[0], sig.args[0]), _LL_I64)
+
+    return types.uint64(a), codegen
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -47,15 +135,401 @@ def _rne(v, k):
     return (v + ((1 << (k - 1)) - 1) + ((v >> k) & 1)) >> k
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _rne32(a, k):
+    """RNE_k in int32 (callers guarantee that a + 2^(k-1) fits)."""
+    return _sra(_add(_add(a, (1 << (k - 1)) - 1), _and(_sra(a, k), 1)), k)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sat16(a):
+    return _min(_max(a, -32768), 32767)
+
+
 @njit(cache=True, nogil=True)
 def _maxabs(a):
-    m = 0
+    """max |a[i]| of int32 values within ±2^23 (the banks), as int64."""
+    m = np.int32(0)
     for i in range(a.shape[0]):
-        v = abs(np.int64(a[i]))
-        m = max(m, v)
-    return m
+        v = a[i]
+        m = _max(m, _max(v, _sub(0, v)))
+    return np.int64(m)
 
 
+# ------------------------------------------------------------------------ activation
+# SIG and TANH (datapath.md §6) are odd-symmetric step functions: SIG(-v) = 256 - SIG(v),
+# TANH(-v) = -TANH(v), and both are constant from |v| = 880 on. So a 1024-entry table of
+# |v| (4 kB each, L1-resident; a vector gather in the hot loop) gives them exactly. The
+# tables are cut from fixedpoint's 65,536-entry ones, and the whole functions are checked
+# against those when the backend is first used (and in the tests).
+_ACT_TABLE = 1024
+SIG_POS = fp.sig_table()[32768 : 32768 + _ACT_TABLE].astype(np.int32)
+TANH_POS = fp.tanh_table()[32768 : 32768 + _ACT_TABLE].astype(np.int32)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sig(v):
+    a = _min(_max(v, _sub(0, v)), _ACT_TABLE - 1)
+    s = SIG_POS[_uindex(a)]
+    return s if v >= 0 else _sub(256, s)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tanh(v):
+    a = _min(_max(v, _sub(0, v)), _ACT_TABLE - 1)
+    s = TANH_POS[_uindex(a)]
+    return s if v >= 0 else _sub(0, s)
+
+
+@njit(cache=True, nogil=True)
+def activation_functions(sig_out, tanh_out):
+    """SIG and TANH of the kernels for all 65,536 int16 inputs (index v + 32768)."""
+    for i in range(65536):
+        v = np.int32(i - 32768)
+        sig_out[i] = _sig(v)
+        tanh_out[i] = _tanh(v)
+
+
+@njit(cache=True, nogil=True)
+def _activate_exact(acc, h, H, cache):
+    """datapath.md §5 activation for all H neurons; updates h in place; returns ov.
+
+    Banks in ``acc`` order: M_cx, M_r, M_u, M_ch. All intermediates fit int32 (|M| < 2^23,
+    r·q + 2·M_cx < 2^25, u·h < 2^24), so the loop runs in 32-bit lanes. ``cache`` (2H)
+    receives RNE_8((256 - u)·c) and u, which depend on the banks only: a later step that
+    changes no bank reuses them (:func:`_update_h_only`).
+    """
+    ov = np.int32(0)
+    ax = acc[0:H]
+    ar = acc[H : 2 * H]
+    au = acc[2 * H : 3 * H]
+    ah = acc[3 * H : 4 * H]
+    for i in range(H):
+        vr = _rne32(ar[i], 7)
+        vu = _rne32(au[i], 7)
+        vq = _rne32(ah[i], 7)
+        sr = _sat16(vr)
+        su = _sat16(vu)
+        q = _sat16(vq)
+        r = _sig(sr)
+        u = _sig(su)
+        vs = _rne32(_add(_mul(r, q), _mul(2, ax[i])), 8)
+        s = _sat16(vs)
+        c = _tanh(s)
+        p = _rne32(_mul(_sub(256, u), c), 8)
+        vh = _add(p, _rne32(_mul(u, h[i]), 8))
+        hn = _sat16(vh)
+        bad = _or(_or(_ne(vr, sr), _ne(vu, su)), _or(_or(_ne(vq, q), _ne(vs, s)), _ne(vh, hn)))
+        ov = _or(ov, bad)
+        h[i] = hn
+        cache[i] = p
+        cache[H + i] = u
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _update_h_only(h, H, cache):
+    """Activation of a step that changed no bank: the gates are those of the last step.
+
+    Exact: r, u, q, s and c are functions of the unchanged banks, and any saturation among
+    them already set the sticky flag when they were computed; only h moves.
+    """
+    ov = np.int32(0)
+    for i in range(H):
+        vh = _add(cache[i], _rne32(_mul(cache[H + i], h[i]), 8))
+        hn = _sat16(vh)
+        ov = _or(ov, _ne(vh, hn))
+        h[i] = hn
+    return ov
+
+
+# --------------------------------------------------------------- columns: VNNI kernel
+# A group of up to 16 passed columns is added in one pass over the rows, 64 rows at a
+# time, with the 64 int32 accumulators held in four vector registers. Per quad of columns
+# the four 64-byte weight blocks are transposed so that each int32 lane holds one row's
+# four weights, and ``vpdpbusd`` (uint8 × int8, four products summed into each int32
+# lane, wrapping) multiplies them with the quad's four delta digits:
+#
+#   weights are stored as u = w + 128 (uint8), deltas split as Δ = lo + 256·hi with lo, hi
+#   int8, so  Σ_k w_k·Δ_k = Σ_k u_k·lo_k + 256·Σ_k u_k·hi_k − 128·Σ_k Δ_k.
+#
+# The last term is the same for every row (``corr``); the high-digit pass is emitted only
+# for groups with some |Δ| > 127 ("two digits"). All of this is exact in wrapping int32
+# arithmetic, and the stored banks are the true sums (the caller has proved that no bank
+# can saturate in the group).
+_V64I8 = llvm_ir.VectorType(_LL_I8, 64)
+_V32I16 = llvm_ir.VectorType(_LL_I16, 32)
+_V16I32 = llvm_ir.VectorType(_LL_I32, 16)
+
+
+def _mask(values):
+    """A constant shuffle mask."""
+    values = list(values)
+    return llvm_ir.Constant(llvm_ir.VectorType(_LL_I32, len(values)), values)
+
+
+# bytes (a[r], b[r]) of rows 0..31 / 32..63 of two 64-byte blocks a, b
+_PAIR_LO = _mask(x for r in range(32) for x in (r, 64 + r))
+_PAIR_HI = _mask(x for r in range(32, 64) for x in (r, 64 + r))
+# 16-bit pairs (ab[r], cd[r]) of rows 0..15 / 16..31
+_QUAD_LO = _mask(x for r in range(16) for x in (r, 32 + r))
+_QUAD_HI = _mask(x for r in range(16, 32) for x in (r, 32 + r))
+
+
+def _transpose4(builder, blocks):
+    """Four 64-byte column blocks → four vectors whose int32 lane r holds the 4 weights."""
+    a, b, c, d = blocks
+    out = []
+    for sel in (_PAIR_LO, _PAIR_HI):
+        ab = builder.bitcast(builder.shuffle_vector(a, b, sel), _V32I16)
+        cd = builder.bitcast(builder.shuffle_vector(c, d, sel), _V32I16)
+        for quad in (_QUAD_LO, _QUAD_HI):
+            out.append(builder.bitcast(builder.shuffle_vector(ab, cd, quad), _V64I8))
+    return out
+
+
+_EIGHT = llvm_ir.Constant(_V16I32, [8] * 16)
+
+
+def _splat32(builder, value):
+    undef = llvm_ir.Constant(_V16I32, llvm_ir.Undefined)
+    v = builder.insert_element(undef, value, llvm_ir.Constant(_LL_I32, 0))
+    return builder.shuffle_vector(v, undef, _mask([0] * 16))
+
+
+def _dpbusd(builder, acc, u8, s8, native):
+    """acc[i] + Σ_{k<4} u8[4i+k]·s8[4i+k] (wrapping): ``vpdpbusd`` or portable vector IR."""
+    if native:
+        fnty = llvm_ir.FunctionType(_V16I32, [_V16I32, _V64I8, _V64I8])
+        fn = builder.module.declare_intrinsic("llvm.x86.avx512.vpdpbusd.512", fnty=fnty)
+        return builder.call(fn, [acc, u8, s8])
+    wide = llvm_ir.VectorType(_LL_I32, 64)
+    prod = builder.mul(builder.zext(u8, wide), builder.sext(s8, wide))
+    undef = llvm_ir.Constant(wide, llvm_ir.Undefined)
+    for k in range(4):
+        acc = builder.add(acc, builder.shuffle_vector(prod, undef, _mask(range(k, 64, 4))))
+    return acc
+
+
+def _group_kernel(nq: int, two: bool, native: bool):
+    """Intrinsic ``(W, grp, acc, a_off, row0, nblocks)``: add ``4·nq`` columns to the banks.
+
+    ``grp`` (int32): byte offsets of the columns in ``W`` (row 0), the packed low and high
+    delta digits of each quad, and the correction (see ``GRP_*``). Rows ``row0 + 64·i ..``
+    of every column are added to ``acc[a_off + 64·i ..]`` for i < nblocks.
+    """
+
+    def typer(typingctx, W, grp, acc, a_off, row0, nblocks):
+        sig = types.void(W, grp, acc, a_off, row0, nblocks)
+
+        def codegen(context, builder, signature, args):
+            w_arr, g_arr, a_arr, a_off, row0, nblocks = args
+            wp = context.make_array(signature.args[0])(context, builder, value=w_arr).data
+            gp = context.make_array(signature.args[1])(context, builder, value=g_arr).data
+            ap = context.make_array(signature.args[2])(context, builder, value=a_arr).data
+
+            def word(k):
+                return builder.load(builder.gep(gp, [llvm_ir.Constant(_LL_I64, k)]))
+
+            offs = [builder.add(builder.sext(word(k), _LL_I64), row0) for k in range(4 * nq)]
+            lo = [builder.bitcast(_splat32(builder, word(GRP_LO + q)), _V64I8) for q in range(nq)]
+            hi = [builder.bitcast(_splat32(builder, word(GRP_HI + q)), _V64I8) for q in range(nq)]
+            corr = _splat32(builder, word(GRP_CORR))
+            base = builder.gep(ap, [a_off])
+            zero = llvm_ir.Constant(_V16I32, None)
+            with cgutils.for_range(builder, nblocks) as loop:
+                r = builder.mul(loop.index, llvm_ir.Constant(_LL_I64, 64))
+                ptrs = [
+                    builder.bitcast(
+                        builder.gep(base, [builder.add(r, llvm_ir.Constant(_LL_I64, 16 * q))]),
+                        _V16I32.as_pointer(),
+                    )
+                    for q in range(4)
+                ]
+                acc = [builder.load(p, align=4) for p in ptrs]
+                acc_hi = [zero] * 4
+                for qd in range(nq):
+                    blocks = [
+                        builder.load(
+                            builder.bitcast(
+                                builder.gep(wp, [builder.add(offs[4 * qd + k], r)]),
+                                _V64I8.as_pointer(),
+                            ),
+                            align=1,
+                        )
+                        for k in range(4)
+                    ]
+                    for q, t in enumerate(_transpose4(builder, blocks)):
+                        acc[q] = _dpbusd(builder, acc[q], t, lo[qd], native)
+                        if two:
+                            acc_hi[q] = _dpbusd(builder, acc_hi[q], t, hi[qd], native)
+                for q in range(4):
+                    v = acc[q]
+                    if two:
+                        v = builder.add(
+                            v, builder.shl(acc_hi[q], llvm_ir.Constant(_V16I32, [8] * 16))
+                        )
+                    builder.store(builder.add(v, corr), ptrs[q], align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    name = f"_group{nq}x{2 if two else 1}"
+    typer.__name__ = typer.__qualname__ = name
+    return intrinsic(typer)
+
+
+_G1A, _G2A, _G3A, _G4A = (_group_kernel(q, False, NATIVE_VNNI) for q in (1, 2, 3, 4))
+_G1B, _G2B, _G3B, _G4B = (_group_kernel(q, True, NATIVE_VNNI) for q in (1, 2, 3, 4))
+
+
+@njit(cache=True, nogil=True)
+def _group_blocks(W, grp, acc, a_off, row0, nblocks, nq, two):
+    if two:
+        if nq == 4:
+            _G4B(W, grp, acc, a_off, row0, nblocks)
+        elif nq == 3:
+            _G3B(W, grp, acc, a_off, row0, nblocks)
+        elif nq == 2:
+            _G2B(W, grp, acc, a_off, row0, nblocks)
+        else:
+            _G1B(W, grp, acc, a_off, row0, nblocks)
+    elif nq == 4:
+        _G4A(W, grp, acc, a_off, row0, nblocks)
+    elif nq == 3:
+        _G3A(W, grp, acc, a_off, row0, nblocks)
+    elif nq == 2:
+        _G2A(W, grp, acc, a_off, row0, nblocks)
+    else:
+        _G1A(W, grp, acc, a_off, row0, nblocks)
+
+
+@njit(cache=True, nogil=True)
+def _add_group(W, grp, acc, a0, n, nq, two, buf):
+    """The group in ``grp`` into ``acc[a0 : a0 + n]``; a last partial block goes via ``buf``.
+
+    Weight blocks may be read past row n: a column's stride is a multiple of 64 bytes.
+    """
+    nb = n // 64
+    if nb > 0:
+        _group_blocks(W, grp, acc, a0, 0, nb, nq, two)
+    rem = n - 64 * nb
+    if rem > 0:
+        t0 = a0 + 64 * nb
+        for i in range(rem):
+            buf[i] = acc[t0 + i]
+        _group_blocks(W, grp, buf, 0, 64 * nb, 1, nq, two)
+        for i in range(rem):
+            acc[t0 + i] = buf[i]
+
+
+@njit(cache=True, nogil=True)
+def _madd1(W, o0, d0, dst, n, key):
+    """dst[i] += w[i]·d0 for one column (stored bytes XOR ``key`` = w)."""
+    w0 = W[o0 : o0 + n]
+    for i in range(n):
+        dst[i] += np.int32(w0[i] ^ key) * d0
+
+
+@njit(cache=True, nogil=True)
+def _madd1_sat(W, o0, d0, dst, n, key):
+    """One column with saturation after the addition; returns 1 if anything clipped."""
+    w0 = W[o0 : o0 + n]
+    ov = 0
+    for i in range(n):
+        v = np.int64(dst[i]) + np.int64(w0[i] ^ key) * d0
+        if v > ACC_MAX:
+            v = ACC_MAX
+            ov = 1
+        elif v < -ACC_MAX:
+            v = -ACC_MAX
+            ov = 1
+        dst[i] = v
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _add_columns_vnni(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, grp, buf):
+    """Add the passed columns idx[start:end] (deltas dl) to ``acc[a0 : a0 + n]``, in order.
+
+    Groups of up to 16 columns go through the VNNI kernel when they provably cannot
+    saturate (``bound`` is an upper bound of max|acc|); a column that could is added on its
+    own with saturation. Returns (bound, ov, number of times max|acc| was re-measured).
+    """
+    ov = 0
+    refresh = 0
+    g = start
+    dst = acc[a0 : a0 + n]
+    digits = grp.view(np.int8)  # byte k of word GRP_LO + k // 4: the low digit of column k
+    lo0, hi0 = 4 * GRP_LO, 4 * GRP_HI
+    while g < end:
+        m = min(GROUP, end - g)
+        for q in range(4):
+            grp[GRP_LO + q] = 0
+            grp[GRP_HI + q] = 0
+        # offsets and digits of the longest prefix whose deltas have int8 digits
+        c = 0
+        dsum = 0
+        two = 0
+        k = 0
+        while k < m:
+            d = np.int32(dl[g + k])
+            if d > DIGIT_MAX:
+                break
+            j = idx[g + k]
+            lo = ((d + 128) & 255) - 128
+            hi = (d - lo) >> 8
+            grp[k] = w_off + j * stride
+            digits[lo0 + k] = lo
+            digits[hi0 + k] = hi
+            two |= hi
+            c += abs(np.int64(d)) * cm[j]
+            dsum += d
+            k += 1
+        if bound + c > ACC_MAX:
+            bound = _maxabs(acc)
+            refresh += 1
+            if bound + c > ACC_MAX:  # keep the prefix that provably cannot saturate
+                c = 0
+                dsum = 0
+                two = 0
+                kk = 0
+                while kk < k:
+                    ck = abs(np.int64(dl[g + kk])) * cm[idx[g + kk]]
+                    if bound + c + ck > ACC_MAX:
+                        break
+                    c += ck
+                    dsum += dl[g + kk]
+                    two |= digits[hi0 + kk]
+                    kk += 1
+                for t in range(kk, k):
+                    digits[lo0 + t] = 0
+                    digits[hi0 + t] = 0
+                k = kk
+        if k == 0:  # one column on its own (|Δ| too large for digits, or it may saturate)
+            j0 = idx[g]
+            d0 = np.int32(dl[g])
+            c0 = abs(np.int64(d0)) * cm[j0]
+            o0 = w_off + j0 * stride
+            if bound + c0 <= ACC_MAX:
+                _madd1(W, o0, d0, dst, n, np.int8(-128))
+                bound += c0
+            else:
+                ov |= _madd1_sat(W, o0, d0, dst, n, np.int8(-128))
+                bound = min(bound + c0, ACC_MAX)
+            g += 1
+            continue
+        nq = (k + 3) // 4
+        for t in range(k, 4 * nq):  # pad the last quad: any column, digit 0
+            grp[t] = grp[0]
+        grp[GRP_CORR] = np.int32(-128 * dsum)
+        _add_group(W, grp, acc, a0, n, nq, two != 0, buf)
+        bound += c
+        g += k
+    return bound, ov, refresh
+
+
+# ---------------------------------------------------------- columns: portable kernel
 @njit(cache=True, nogil=True)
 def _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n):
     """dst[i] += W[o0+i]*d0 + ... + W[o3+i]*d3 (int32, caller proved no saturation)."""
@@ -86,12 +560,11 @@ def _mac4_i16(typingctx, w0, d0, w1, d1, w2, d2, w3, d3):
     )  # fmt: skip
 
     def codegen(context, builder, signature, args):
-        i16, i32 = llvm_ir.IntType(16), llvm_ir.IntType(32)
         total = None
         for k in range(4):
-            p = builder.mul(builder.sext(args[2 * k], i16), args[2 * k + 1])
+            p = builder.mul(builder.sext(args[2 * k], _LL_I16), args[2 * k + 1])
             total = p if total is None else builder.add(total, p)
-        return builder.sext(total, i32)
+        return builder.sext(total, _LL_I32)
 
     return sig, codegen
 
@@ -109,43 +582,18 @@ def _madd4_i16(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n):
 
 
 @njit(cache=True, nogil=True)
-def _madd1(W, o0, d0, dst, n):
-    w0 = W[o0 : o0 + n]
-    for i in range(n):
-        dst[i] += np.int32(w0[i]) * d0
+def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound):
+    """Portable kernel: the passed columns idx[start:end] into ``acc[a0 : a0 + n]``, in order.
 
-
-@njit(cache=True, nogil=True)
-def _madd1_sat(W, o0, d0, dst, n):
-    """One column with saturation after the addition; returns 1 if anything clipped."""
-    w0 = W[o0 : o0 + n]
-    ov = 0
-    for i in range(n):
-        v = np.int64(dst[i]) + np.int64(w0[i]) * d0
-        if v > ACC_MAX:
-            v = ACC_MAX
-            ov = 1
-        elif v < -ACC_MAX:
-            v = -ACC_MAX
-            ov = 1
-        dst[i] = v
-    return ov
-
-
-@njit(cache=True, nogil=True)
-def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, bound):
-    """Add the passed columns idx[start:end] (deltas dl) to the banks, in encoding order.
-
-    ``hidden``: hidden columns feed banks r, u, ch (rows 2H..3H go to acc[3H:4H]); input
-    columns feed r, u, cx. ``bound`` is an upper bound of max|acc|. Returns (bound, ov,
-    number of times max|acc| was re-measured).
+    Four columns at a time (16-bit products when Σ|Δk|·max|w_k| <= 32767, else 32-bit)
+    when they provably cannot saturate, else one column with saturation. Returns (bound,
+    ov, number of times max|acc| was re-measured).
     """
     ov = 0
     refresh = 0
     g = start
-    n_first = 2 * H if hidden else 3 * H
-    a_first = acc[:n_first]
-    a_ch = acc[3 * H : 4 * H]
+    dst = acc[a0 : a0 + n]
+    key = np.int8(0)
     while g < end:
         if g + 4 <= end:
             j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
@@ -165,193 +613,94 @@ def _add_columns(W, w_off, stride, cm, acc, idx, dl, start, end, H, hidden, boun
                 o2 = w_off + j2 * stride
                 o3 = w_off + j3 * stride
                 if c <= 32767:  # every row's group sum fits 16 bits
-                    _madd4_i16(W, o0, o1, o2, o3, d0, d1, d2, d3, a_first, n_first)
-                    if hidden:
-                        s = 2 * H
-                        _madd4_i16(W, o0 + s, o1 + s, o2 + s, o3 + s, d0, d1, d2, d3, a_ch, H)
+                    _madd4_i16(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n)
                 else:
-                    _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, a_first, n_first)
-                    if hidden:
-                        s = 2 * H
-                        _madd4(W, o0 + s, o1 + s, o2 + s, o3 + s, d0, d1, d2, d3, a_ch, H)
+                    _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n)
                 bound += c
                 g += 4
                 continue
         # one column on its own
         j0 = idx[g]
-        d0 = dl[g]
+        d0 = np.int32(dl[g])
         c = abs(np.int64(d0)) * cm[j0]
         o0 = w_off + j0 * stride
         if bound + c > ACC_MAX:
             bound = _maxabs(acc)
             refresh += 1
         if bound + c <= ACC_MAX:
-            _madd1(W, o0, d0, a_first, n_first)
-            if hidden:
-                _madd1(W, o0 + 2 * H, d0, a_ch, H)
+            _madd1(W, o0, d0, dst, n, key)
             bound += c
         else:
-            ov |= _madd1_sat(W, o0, d0, a_first, n_first)
-            if hidden:
-                ov |= _madd1_sat(W, o0 + 2 * H, d0, a_ch, H)
+            ov |= _madd1_sat(W, o0, d0, dst, n, key)
             bound = min(bound + c, ACC_MAX)
         g += 1
     return bound, ov, refresh
+
+
+# -------------------------------------------------------------------------- encoding
+@intrinsic
+def _nonzero_mask64(typingctx, a, start):
+    """Bit k set iff a[start + k] != 0, for 64 int16 elements (one vector compare)."""
+    if not (isinstance(a, types.Array) and a.dtype == types.int16):
+        return None
+    sig = types.uint64(a, start)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, value=args[0]).data
+        vty = llvm_ir.VectorType(_LL_I16, 64)
+        ptr = builder.bitcast(builder.gep(data, [args[1]]), vty.as_pointer())
+        v = builder.load(ptr, align=2)
+        nz = builder.icmp_unsigned("!=", v, llvm_ir.Constant(vty, None))
+        return builder.bitcast(nz, _LL_I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def _cttz(typingctx, x):
+    """Index of the lowest set bit of a nonzero uint64."""
+    if x != types.uint64:
+        return None
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.cttz", [_LL_I64, llvm_ir.IntType(1)])
+        return builder.call(fn, [args[0], llvm_ir.Constant(llvm_ir.IntType(1), 1)])
+
+    return sig, codegen
 
 
 @njit(cache=True, nogil=True)
 def _encode_exact(inp, ref, theta, idx, dl, n, col0, dm16):
     """Delta-encode ``inp`` against ``ref`` (moved in place); append passed (col, Δ).
 
-    First a branch-free pass computes every Δ (zero where not passed) into the int16 scratch
-    ``dm16``; then a scan that skips four zero deltas at a time collects the passed ones in
-    ascending order. Returns (new n, overflow).
+    First a branch-free vector pass computes every Δ (zero where not passed) into the int16
+    scratch ``dm16``; then, 64 elements at a time, a bit mask of the nonzero ones is
+    walked lowest bit first, which lists the passed deltas in ascending order with one
+    loop iteration per passed delta. Returns (new n, overflow).
     """
     N = inp.shape[0]
-    ov = _I32(0)
+    ov = np.int32(0)
+    th = np.int32(theta)
     for j in range(N):
-        d = _I32(inp[j]) - ref[j]
-        ds = min(max(d, _I32(-32768)), _I32(32767))
-        ov = max(ov, _I32(d != ds))
-        dd = ds if (ds != 0) & (abs(ds) >= theta) else _I32(0)
-        ref[j] += dd
+        d = _sub(inp[j], ref[j])
+        ds = _sat16(d)
+        ov = _or(ov, _ne(d, ds))
+        dd = ds if (ds != 0) & (_max(ds, _sub(0, ds)) >= th) else np.int32(0)
+        ref[j] = _add(ref[j], dd)
         dm16[j] = dd
-    n_words = (N + 3) // 4
-    for j in range(N, 4 * n_words):
+    n_chunks = (N + 63) // 64
+    for j in range(N, 64 * n_chunks):
         dm16[j] = 0
-    words = dm16[: 4 * n_words].view(np.int64)
-    for w in range(n_words):
-        if words[w] != 0:
-            for k in range(4 * w, 4 * w + 4):
-                v = dm16[k]
-                if v != 0:
-                    idx[n] = col0 + k
-                    dl[n] = v
-                    n += 1
+    for c in range(n_chunks):
+        mask = _nonzero_mask64(dm16, 64 * c)
+        while mask != 0:
+            k = 64 * c + _cttz(mask)
+            idx[n] = col0 + k
+            dl[n] = dm16[k]
+            n += 1
+            mask &= mask - np.uint64(1)
     return n, ov
-
-
-_I32 = np.int32
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _rne32(a, k):
-    """RNE_k on int32 values (no intermediate here exceeds int32)."""
-    return (a + _I32((1 << (k - 1)) - 1) + ((a >> _I32(k)) & _I32(1))) >> _I32(k)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _sat16(a):
-    return min(max(a, _I32(-32768)), _I32(32767))
-
-
-# SIG and TANH (datapath.md §6) are monotone step functions of v with steps of 16, and
-# SIG(-v) = 256 - SIG(v), TANH(-v) = -TANH(v). So each is a count of breakpoints below |v|:
-# 8 compares for SIG, 16 for TANH, which vectorise (no table gathers in the hot loop).
-# The breakpoints are checked against the full tables of fixedpoint.py on import of
-# edgedrnn.backends.cpu (and in the tests).
-SIG_BREAKS = (33, 98, 166, 241, 326, 432, 581, 880)
-TANH_BREAKS = (9, 25, 41, 57, 74, 92, 111, 131, 152, 175, 202, 232, 269, 316, 386, 531)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _sig(v):
-    a = abs(v)
-    k = (
-        _I32(a >= _I32(33))
-        + _I32(a >= _I32(98))
-        + _I32(a >= _I32(166))
-        + _I32(a >= _I32(241))
-        + _I32(a >= _I32(326))
-        + _I32(a >= _I32(432))
-        + _I32(a >= _I32(581))
-        + _I32(a >= _I32(880))
-    )
-    return _I32(128) + _I32(16) * (k if v >= 0 else -k)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _tanh(v):
-    a = abs(v)
-    k = (
-        _I32(a >= _I32(9))
-        + _I32(a >= _I32(25))
-        + _I32(a >= _I32(41))
-        + _I32(a >= _I32(57))
-        + _I32(a >= _I32(74))
-        + _I32(a >= _I32(92))
-        + _I32(a >= _I32(111))
-        + _I32(a >= _I32(131))
-        + _I32(a >= _I32(152))
-        + _I32(a >= _I32(175))
-        + _I32(a >= _I32(202))
-        + _I32(a >= _I32(232))
-        + _I32(a >= _I32(269))
-        + _I32(a >= _I32(316))
-        + _I32(a >= _I32(386))
-        + _I32(a >= _I32(531))
-    )
-    return _I32(16) * (k if v >= 0 else -k)
-
-
-@njit(cache=True, nogil=True)
-def activation_functions(sig_out, tanh_out):
-    """SIG and TANH of the kernels for all 65,536 int16 inputs (index v + 32768)."""
-    for i in range(65536):
-        v = _I32(i - 32768)
-        sig_out[i] = _sig(v)
-        tanh_out[i] = _tanh(v)
-
-
-@njit(cache=True, nogil=True)
-def _activate_exact(acc, h, H, cache):
-    """datapath.md §5 activation for all H neurons; updates h in place; returns ov.
-
-    All intermediates fit int32: |M| < 2^23, r·q + 2·M_cx < 2^25, u·h < 2^24.
-    ``cache`` (2H) receives RNE_8((256 - u)·c) and u, which depend on the banks only: a
-    later step that changes no bank reuses them (:func:`_update_h_only`).
-    """
-    ov = _I32(0)
-    ar = acc[0:H]
-    au = acc[H : 2 * H]
-    ax = acc[2 * H : 3 * H]
-    ah = acc[3 * H : 4 * H]
-    for i in range(H):
-        vr = _rne32(ar[i], 7)
-        vu = _rne32(au[i], 7)
-        vq = _rne32(ah[i], 7)
-        sr = _sat16(vr)
-        su = _sat16(vu)
-        q = _sat16(vq)
-        r = _sig(sr)
-        u = _sig(su)
-        vs = _rne32(_I32(r * q + _I32(2) * ax[i]), 8)
-        s = _sat16(vs)
-        c = _tanh(s)
-        p = _rne32(_I32((_I32(256) - u) * c), 8)
-        vh = p + _rne32(_I32(u * h[i]), 8)
-        hn = _sat16(vh)
-        ov = max(ov, _I32((vr != sr) | (vu != su) | (vq != q) | (vs != s) | (vh != hn)))
-        h[i] = hn
-        cache[i] = p
-        cache[H + i] = u
-    return ov
-
-
-@njit(cache=True, nogil=True)
-def _update_h_only(h, H, cache):
-    """Activation of a step that changed no bank: the gates are those of the last step.
-
-    Exact: r, u, q, s and c are functions of the unchanged banks, and any saturation among
-    them already set the sticky flag when they were computed; only h moves.
-    """
-    ov = _I32(0)
-    for i in range(H):
-        vh = cache[i] + _rne32(_I32(cache[H + i] * h[i]), 8)
-        hn = _sat16(vh)
-        ov = max(ov, _I32(vh != hn))
-        h[i] = hn
-    return ov
 
 
 @njit(cache=True, nogil=True)
@@ -368,6 +717,9 @@ def _step_exact(W, aux, meta, st, x):
         g[G_DL],
         g[G_BIAS],
     )
+    vnni = g[G_KIND] == KIND_VNNI
+    grp = st[g[G_GRP] : g[G_GRP] + GRP_WORDS]
+    buf = st[g[G_BUF] : g[G_BUF] + 64]
     ov = 0
     inp = st[0:0]  # typed placeholder; layer 0 reads x
     for l in range(L):
@@ -379,7 +731,7 @@ def _step_exact(W, aux, meta, st, x):
         acc = st[m[M_ACC] : m[M_ACC] + 4 * H]
         idx = st[idx_off : idx_off + I + H]
         dl = st[dl_off : dl_off + (I + H + 1) // 2].view(np.int16)  # Δ fits int16
-        dm16 = st[dm_off : dm_off + (I + H) // 2 + 4].view(np.int16)
+        dm16 = st[dm_off : dm_off + (I + H) // 2 + 32].view(np.int16)
         if l == 0:
             nx, o1 = _encode_exact(x, xhat, st[tx_off + l], idx, dl, 0, 0, dm16)
         else:
@@ -401,8 +753,21 @@ def _step_exact(W, aux, meta, st, x):
         if n > 0:
             cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
             bound = _maxabs(acc)
-            bound, o3, r3 = _add_columns(W, w_off, stride, cm, acc, idx, dl, 0, nx, H, False, bound)
-            bound, o4, r4 = _add_columns(W, w_off, stride, cm, acc, idx, dl, nx, n, H, True, bound)
+            # input columns feed banks cx, r, u (acc[0:3H]); hidden ones r, u, ch (acc[H:4H])
+            if vnni:
+                bound, o3, r3 = _add_columns_vnni(
+                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound, grp, buf
+                )
+                bound, o4, r4 = _add_columns_vnni(
+                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound, grp, buf
+                )
+            else:
+                bound, o3, r3 = _add_columns(
+                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound
+                )
+                bound, o4, r4 = _add_columns(
+                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound
+                )
             ov |= o3 | o4
             st[S_REFRESH] += r3 + r4
         ov |= _activate_exact(acc, h, H, cache)
@@ -553,10 +918,9 @@ def _fmadd1(W, o0, d0, dst, n):
 
 
 @njit(cache=True, nogil=True)
-def _add_columns_f(W, w_off, stride, acc, idx, dl, start, end, H, hidden):
-    n_first = 2 * H if hidden else 3 * H
-    a_first = acc[:n_first]
-    a_ch = acc[3 * H : 4 * H]
+def _add_columns_f(W, w_off, stride, acc, a0, n, idx, dl, start, end):
+    """The passed columns idx[start:end] into ``acc[a0 : a0 + n]``, four at a time."""
+    dst = acc[a0 : a0 + n]
     g = start
     while g + 4 <= end:
         o0 = w_off + idx[g] * stride
@@ -564,16 +928,10 @@ def _add_columns_f(W, w_off, stride, acc, idx, dl, start, end, H, hidden):
         o2 = w_off + idx[g + 2] * stride
         o3 = w_off + idx[g + 3] * stride
         d0, d1, d2, d3 = dl[g], dl[g + 1], dl[g + 2], dl[g + 3]
-        _fmadd4(W, o0, o1, o2, o3, d0, d1, d2, d3, a_first, n_first)
-        if hidden:
-            s = 2 * H
-            _fmadd4(W, o0 + s, o1 + s, o2 + s, o3 + s, d0, d1, d2, d3, a_ch, H)
+        _fmadd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n)
         g += 4
     while g < end:
-        o0 = w_off + idx[g] * stride
-        _fmadd1(W, o0, dl[g], a_first, n_first)
-        if hidden:
-            _fmadd1(W, o0 + 2 * H, dl[g], a_ch, H)
+        _fmadd1(W, w_off + idx[g] * stride, dl[g], dst, n)
         g += 1
 
 
@@ -591,11 +949,12 @@ def _encode_f(inp, ref, theta, idx, dl, n, col0):
 
 @njit(cache=True, nogil=True)
 def _activate_f(acc, h, H):
+    """Banks in the order M_cx, M_r, M_u, M_ch (as in exact mode)."""
     one = np.float32(1.0)
     for i in range(H):
-        r = _sigmoid32(acc[i])
-        u = _sigmoid32(acc[H + i])
-        c = _tanh32_sat(acc[2 * H + i] + r * acc[3 * H + i])
+        r = _sigmoid32(acc[H + i])
+        u = _sigmoid32(acc[2 * H + i])
+        c = _tanh32_sat(acc[i] + r * acc[3 * H + i])
         h[i] = (one - u) * c + u * h[i]
 
 
@@ -634,8 +993,8 @@ def _step_float(W, aux, meta, st, sf, x):
             for i in range(4 * H):
                 acc[i] += b[i]
             st[b_flag + l] = 1
-        _add_columns_f(W, w_off, stride, acc, idx, dl, 0, nx, H, False)
-        _add_columns_f(W, w_off, stride, acc, idx, dl, nx, n, H, True)
+        _add_columns_f(W, w_off, stride, acc, 0, 3 * H, idx, dl, 0, nx)
+        _add_columns_f(W, w_off, stride, acc, H, 3 * H, idx, dl, nx, n)
         _activate_f(acc, h, H)
         inp = h
     return inp
