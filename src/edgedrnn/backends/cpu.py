@@ -72,6 +72,15 @@ def default_kernel() -> str:
     return env
 
 
+def _vnni_order(stride: int) -> np.ndarray:
+    """Column byte order of the VNNI layout: ``new[p] = old[order[p]]`` per 64-row block."""
+    order = np.empty(stride, dtype=np.int64)
+    for b in range(0, stride, 64):
+        for r in range(64):
+            order[b + K.vnni_row_position(r)] = b + r
+    return order
+
+
 class CpuNet:
     """A Program's weights laid out for the cpu kernels (shared, read-only, by all sessions).
 
@@ -99,8 +108,8 @@ class CpuNet:
         w_parts, aux_parts = [], []
         w_off = aux_off = 0
         max_cols = max(lay.num_columns for lay in program.layers)
-        # state layout: [overflow, spare] [bias flags L] [nz 2L] [tx L] [th L] per-layer...
-        s_off = 2
+        # state: [overflow, path counters] [bias flags L] [nz 2L] [tx L] [th L] per-layer...
+        s_off = K.S_HEADER
         g = meta[L]
         g[K.G_L] = L
         g[K.G_KIND] = K.KIND_VNNI if self.kernel == "vnni" else K.KIND_PORTABLE
@@ -123,8 +132,9 @@ class CpuNet:
             bias = lw.bias[[2, 0, 1, 3]].reshape(-1)  # banks cx, r, u, ch
             if mode == "exact":
                 cols[:, : 3 * H] = w
-                if self.kernel == "vnni":  # uint8 w + 128, the vpdpbusd operand
+                if self.kernel == "vnni":  # uint8 w + 128 (vpdpbusd's operand), rows permuted
                     cols = (cols.view(np.uint8) ^ np.uint8(0x80)).view(np.int8)
+                    cols = cols[:, _vnni_order(stride)]
                 colmax = np.abs(w.astype(np.int32)).max(axis=1)
                 aux = np.concatenate([bias.astype(np.int32), colmax.astype(np.int32)])
             else:
@@ -190,6 +200,24 @@ class CpuNet:
         else:
             sf[g[K.G_TX] : g[K.G_TX] + L] = np.asarray(theta_x_q, dtype=np.float32) / 256
             sf[g[K.G_TH] : g[K.G_TH] + L] = np.asarray(theta_h_q, dtype=np.float32) / 256
+
+    def path_counts(self, st) -> dict[str, int]:
+        """How often each column path ran in a state's lifetime (exact mode; diagnostics).
+
+        ``groups1`` / ``groups2``: groups added with one / two delta digits (VNNI kernel) or
+        with 16-bit / 32-bit products (portable kernel); ``single``: columns added on their
+        own without saturation; ``saturating``: columns added with saturation; ``refresh``:
+        max|M| re-measured; ``tails``: partial 64-row blocks (VNNI kernel).
+        """
+        names = {
+            "refresh": K.S_REFRESH,
+            "groups1": K.S_GROUP1,
+            "groups2": K.S_GROUP2,
+            "single": K.S_SINGLE,
+            "saturating": K.S_SAT,
+            "tails": K.S_TAIL,
+        }
+        return {k: int(st[i]) for k, i in names.items()}
 
     def nonzero(self, st) -> np.ndarray:
         """Deltas passed on in the last step, int64 (L, 2)."""

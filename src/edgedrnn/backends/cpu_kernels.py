@@ -42,8 +42,13 @@ M_XHAT, M_HHAT, M_HOFF, M_ACC, M_CACHE = 6, 7, 8, 9, 10
 # meta row L (global)
 G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS, G_DM = 0, 1, 2, 3, 4, 5, 6, 7
 G_KIND, G_GRP, G_BUF = 8, 9, 10
-# st[0]: sticky overflow; st[1]: how often max|M| was re-measured (saturation possible)
-S_OVERFLOW, S_REFRESH = 0, 1
+# st[0]: sticky overflow; st[1..6]: counters of the column paths taken (diagnostics and
+# tests): max|M| re-measured (saturation possible), groups added with one / two delta
+# digits (portable kernel: 16-bit / 32-bit groups), single columns without and with
+# saturation, and partial 64-row blocks (VNNI kernel)
+S_OVERFLOW, S_REFRESH, S_GROUP1, S_GROUP2, S_SINGLE, S_SAT, S_TAIL = 0, 1, 2, 3, 4, 5, 6
+#: Words at the start of ``st`` (the flag and the counters above).
+S_HEADER = 8
 # G_KIND: the weight layout and column kernel of a CpuNet
 KIND_PORTABLE, KIND_VNNI = 0, 1
 #: Columns added in one register-resident pass of the VNNI kernel (4 quads of 4 columns).
@@ -268,12 +273,33 @@ def _mask(values):
     return llvm_ir.Constant(llvm_ir.VectorType(_LL_I32, len(values)), values)
 
 
-# bytes (a[r], b[r]) of rows 0..31 / 32..63 of two 64-byte blocks a, b
-_PAIR_LO = _mask(x for r in range(32) for x in (r, 64 + r))
-_PAIR_HI = _mask(x for r in range(32, 64) for x in (r, 64 + r))
-# 16-bit pairs (ab[r], cd[r]) of rows 0..15 / 16..31
-_QUAD_LO = _mask(x for r in range(16) for x in (r, 32 + r))
-_QUAD_HI = _mask(x for r in range(16, 32) for x in (r, 32 + r))
+# The transposition uses in-lane unpacks (cheaper than cross-lane permutes): bytes, then
+# 16-bit pairs, of two vectors interleaved within each 128-bit lane. For the four int32
+# outputs to hold rows 0..15, 16..31, 32..47, 48..63 in order, the VNNI layout stores row r
+# of each 64-row block at byte ``ROW_POS[r]`` (see :func:`vnni_row_position`).
+
+
+def _unpack(n_lane, half, width):
+    """Mask of an in-lane unpack (low or high half) of two vectors of ``width`` elements."""
+    return _mask(
+        x
+        for lane in range(0, width, n_lane)
+        for j in range(half * n_lane // 2, (half + 1) * n_lane // 2)
+        for x in (lane + j, width + lane + j)
+    )
+
+
+_PAIR_LO, _PAIR_HI = _unpack(16, 0, 64), _unpack(16, 1, 64)  # bytes, 16 per lane
+_QUAD_LO, _QUAD_HI = _unpack(8, 0, 32), _unpack(8, 1, 32)  # 16-bit pairs, 8 per lane
+
+
+def vnni_row_position(r):
+    """Byte position of row ``r`` (0..63) within a 64-row block of the VNNI layout.
+
+    Row bits (a, b, l1, l0, i1, i0) go to position bits (l1, l0, a, b, i1, i0): the unpacks
+    of :func:`_transpose4` then deliver rows in ascending order.
+    """
+    return ((r >> 2) & 3) << 4 | (r >> 5) << 3 | ((r >> 4) & 1) << 2 | (r & 3)
 
 
 def _transpose4(builder, blocks):
@@ -405,7 +431,7 @@ def _group_blocks(W, grp, acc, a_off, row0, nblocks, nq, two):
 
 
 @njit(cache=True, nogil=True)
-def _add_group(W, grp, acc, a0, n, nq, two, buf):
+def _add_group(W, grp, acc, a0, n, nq, two, buf, stats):
     """The group in ``grp`` into ``acc[a0 : a0 + n]``; a last partial block goes via ``buf``.
 
     Weight blocks may be read past row n: a column's stride is a multiple of 64 bytes.
@@ -415,6 +441,7 @@ def _add_group(W, grp, acc, a0, n, nq, two, buf):
         _group_blocks(W, grp, acc, a0, 0, nb, nq, two)
     rem = n - 64 * nb
     if rem > 0:
+        stats[S_TAIL] += 1
         t0 = a0 + 64 * nb
         for i in range(rem):
             buf[i] = acc[t0 + i]
@@ -423,21 +450,24 @@ def _add_group(W, grp, acc, a0, n, nq, two, buf):
             acc[t0 + i] = buf[i]
 
 
+_vnni_pos = njit(cache=True, nogil=True, inline="always")(vnni_row_position)
+
+
 @njit(cache=True, nogil=True)
-def _madd1(W, o0, d0, dst, n, key):
-    """dst[i] += w[i]·d0 for one column (stored bytes XOR ``key`` = w)."""
-    w0 = W[o0 : o0 + n]
+def _madd1_vnni(W, o0, d0, dst, n):
+    """dst[i] += w[i]·d0 for one column of the VNNI layout (no saturation possible)."""
     for i in range(n):
-        dst[i] += np.int32(w0[i] ^ key) * d0
+        w = W[o0 + (i & ~63) + _vnni_pos(i & 63)] ^ np.int8(-128)
+        dst[i] += np.int32(w) * d0
 
 
 @njit(cache=True, nogil=True)
-def _madd1_sat(W, o0, d0, dst, n, key):
-    """One column with saturation after the addition; returns 1 if anything clipped."""
-    w0 = W[o0 : o0 + n]
+def _madd1_sat_vnni(W, o0, d0, dst, n):
+    """One column of the VNNI layout with saturation; returns 1 if anything clipped."""
     ov = 0
     for i in range(n):
-        v = np.int64(dst[i]) + np.int64(w0[i] ^ key) * d0
+        w = W[o0 + (i & ~63) + _vnni_pos(i & 63)] ^ np.int8(-128)
+        v = np.int64(dst[i]) + np.int64(w) * d0
         if v > ACC_MAX:
             v = ACC_MAX
             ov = 1
@@ -449,15 +479,16 @@ def _madd1_sat(W, o0, d0, dst, n, key):
 
 
 @njit(cache=True, nogil=True)
-def _add_columns_vnni(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, grp, buf):
+def _add_columns_vnni(
+    W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, grp, buf, stats
+):
     """Add the passed columns idx[start:end] (deltas dl) to ``acc[a0 : a0 + n]``, in order.
 
     Groups of up to 16 columns go through the VNNI kernel when they provably cannot
     saturate (``bound`` is an upper bound of max|acc|); a column that could is added on its
-    own with saturation. Returns (bound, ov, number of times max|acc| was re-measured).
+    own with saturation. Counts the paths in ``stats`` (``S_*``). Returns (bound, ov).
     """
     ov = 0
-    refresh = 0
     g = start
     dst = acc[a0 : a0 + n]
     digits = grp.view(np.int8)  # byte k of word GRP_LO + k // 4: the low digit of column k
@@ -488,7 +519,7 @@ def _add_columns_vnni(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bou
             k += 1
         if bound + c > ACC_MAX:
             bound = _maxabs(acc)
-            refresh += 1
+            stats[S_REFRESH] += 1
             if bound + c > ACC_MAX:  # keep the prefix that provably cannot saturate
                 c = 0
                 dsum = 0
@@ -512,24 +543,51 @@ def _add_columns_vnni(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bou
             c0 = abs(np.int64(d0)) * cm[j0]
             o0 = w_off + j0 * stride
             if bound + c0 <= ACC_MAX:
-                _madd1(W, o0, d0, dst, n, np.int8(-128))
+                _madd1_vnni(W, o0, d0, dst, n)
                 bound += c0
+                stats[S_SINGLE] += 1
             else:
-                ov |= _madd1_sat(W, o0, d0, dst, n, np.int8(-128))
+                ov |= _madd1_sat_vnni(W, o0, d0, dst, n)
                 bound = min(bound + c0, ACC_MAX)
+                stats[S_SAT] += 1
             g += 1
             continue
         nq = (k + 3) // 4
         for t in range(k, 4 * nq):  # pad the last quad: any column, digit 0
             grp[t] = grp[0]
         grp[GRP_CORR] = np.int32(-128 * dsum)
-        _add_group(W, grp, acc, a0, n, nq, two != 0, buf)
+        _add_group(W, grp, acc, a0, n, nq, two != 0, buf, stats)
+        stats[S_GROUP2 if two != 0 else S_GROUP1] += 1
         bound += c
         g += k
-    return bound, ov, refresh
+    return bound, ov
 
 
 # ---------------------------------------------------------- columns: portable kernel
+@njit(cache=True, nogil=True)
+def _madd1(W, o0, d0, dst, n):
+    w0 = W[o0 : o0 + n]
+    for i in range(n):
+        dst[i] += np.int32(w0[i]) * d0
+
+
+@njit(cache=True, nogil=True)
+def _madd1_sat(W, o0, d0, dst, n):
+    """One column with saturation after the addition; returns 1 if anything clipped."""
+    w0 = W[o0 : o0 + n]
+    ov = 0
+    for i in range(n):
+        v = np.int64(dst[i]) + np.int64(w0[i]) * d0
+        if v > ACC_MAX:
+            v = ACC_MAX
+            ov = 1
+        elif v < -ACC_MAX:
+            v = -ACC_MAX
+            ov = 1
+        dst[i] = v
+    return ov
+
+
 @njit(cache=True, nogil=True)
 def _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n):
     """dst[i] += W[o0+i]*d0 + ... + W[o3+i]*d3 (int32, caller proved no saturation)."""
@@ -582,18 +640,16 @@ def _madd4_i16(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n):
 
 
 @njit(cache=True, nogil=True)
-def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound):
+def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, stats):
     """Portable kernel: the passed columns idx[start:end] into ``acc[a0 : a0 + n]``, in order.
 
     Four columns at a time (16-bit products when Σ|Δk|·max|w_k| <= 32767, else 32-bit)
-    when they provably cannot saturate, else one column with saturation. Returns (bound,
-    ov, number of times max|acc| was re-measured).
+    when they provably cannot saturate, else one column with saturation. Counts the paths
+    in ``stats`` (``S_*``). Returns (bound, ov).
     """
     ov = 0
-    refresh = 0
     g = start
     dst = acc[a0 : a0 + n]
-    key = np.int8(0)
     while g < end:
         if g + 4 <= end:
             j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
@@ -606,7 +662,7 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound):
             )
             if bound + c > ACC_MAX:
                 bound = _maxabs(acc)
-                refresh += 1
+                stats[S_REFRESH] += 1
             if bound + c <= ACC_MAX:
                 o0 = w_off + j0 * stride
                 o1 = w_off + j1 * stride
@@ -614,8 +670,10 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound):
                 o3 = w_off + j3 * stride
                 if c <= 32767:  # every row's group sum fits 16 bits
                     _madd4_i16(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n)
+                    stats[S_GROUP1] += 1
                 else:
                     _madd4(W, o0, o1, o2, o3, d0, d1, d2, d3, dst, n)
+                    stats[S_GROUP2] += 1
                 bound += c
                 g += 4
                 continue
@@ -626,15 +684,17 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound):
         o0 = w_off + j0 * stride
         if bound + c > ACC_MAX:
             bound = _maxabs(acc)
-            refresh += 1
+            stats[S_REFRESH] += 1
         if bound + c <= ACC_MAX:
-            _madd1(W, o0, d0, dst, n, key)
+            _madd1(W, o0, d0, dst, n)
             bound += c
+            stats[S_SINGLE] += 1
         else:
-            ov |= _madd1_sat(W, o0, d0, dst, n, key)
+            ov |= _madd1_sat(W, o0, d0, dst, n)
             bound = min(bound + c, ACC_MAX)
+            stats[S_SAT] += 1
         g += 1
-    return bound, ov, refresh
+    return bound, ov
 
 
 # -------------------------------------------------------------------------- encoding
@@ -720,6 +780,7 @@ def _step_exact(W, aux, meta, st, x):
     vnni = g[G_KIND] == KIND_VNNI
     grp = st[g[G_GRP] : g[G_GRP] + GRP_WORDS]
     buf = st[g[G_BUF] : g[G_BUF] + 64]
+    stats = st[:S_HEADER]
     ov = 0
     inp = st[0:0]  # typed placeholder; layer 0 reads x
     for l in range(L):
@@ -755,21 +816,20 @@ def _step_exact(W, aux, meta, st, x):
             bound = _maxabs(acc)
             # input columns feed banks cx, r, u (acc[0:3H]); hidden ones r, u, ch (acc[H:4H])
             if vnni:
-                bound, o3, r3 = _add_columns_vnni(
-                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound, grp, buf
+                bound, o3 = _add_columns_vnni(
+                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound, grp, buf, stats
                 )
-                bound, o4, r4 = _add_columns_vnni(
-                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound, grp, buf
+                bound, o4 = _add_columns_vnni(
+                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound, grp, buf, stats
                 )
             else:
-                bound, o3, r3 = _add_columns(
-                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound
+                bound, o3 = _add_columns(
+                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound, stats
                 )
-                bound, o4, r4 = _add_columns(
-                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound
+                bound, o4 = _add_columns(
+                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound, stats
                 )
             ov |= o3 | o4
-            st[S_REFRESH] += r3 + r4
         ov |= _activate_exact(acc, h, H, cache)
         inp = h
     if ov:
