@@ -14,8 +14,15 @@ measures µs per step of:
 
 The occupancy is set by searching one threshold Θ (Θx = Θh) on a smooth synthetic feature
 sequence; the table gives the measured occupancy (passed columns / all columns).
-Each number is the median of ``--repeats`` runs. Prints a table and writes JSON
-(default ``build/bench/cpu_runtime.json``).
+
+Real feature sequences (``--real-utterances``, 0 to skip): the shipped trained model
+``src/edgedrnn/pretrained/digits.edrnn`` (2L-256H) at its own thresholds on utterances of
+the spoken-digits test set (log-mel features; generated with espeak-ng and cached on first
+use, which takes a few minutes), each run from reset; and a 2L-768H network with random
+weights driven by the same features.
+
+Each number is the median of ``--repeats`` runs. Prints tables and writes JSON (default
+``build/bench/cpu_runtime.json``).
 
 Usage::
 
@@ -47,6 +54,7 @@ from edgedrnn.backends import cpu
 from edgedrnn.backends import cpu_kernels as K
 
 NETWORKS = {"2L-768H": (40, 768, 2), "2L-256H": (40, 256, 2)}
+PRETRAINED = Path(edgedrnn.__file__).parent / "pretrained" / "digits.edrnn"
 TARGETS = [1.0, 0.3, 0.1, 0.03, 0.0]
 #: Uniform weight range of the synthetic networks (PyTorch's default ±1/sqrt(H) would mostly
 #: round to 0 in Q1.7).
@@ -245,6 +253,169 @@ def bench_torch(gru, x, repeats):
     )
 
 
+# ------------------------------------------------------------------ real features
+def load_utterances(n: int) -> list[np.ndarray]:
+    """The first ``n`` spoken-digits test utterances as raw Q8.8 int16 (T, 40) arrays.
+
+    Generated with espeak-ng and cached on first use (a few minutes on a fresh machine).
+    """
+    from edgedrnn.data import spoken_digits as sd
+
+    print(f"loading {n} spoken-digits test utterances (generated on first use) ...", flush=True)
+    data = sd.load("test", n=n, progress=True)
+    return [np.clip(np.rint(f * 256), -32768, 32767).astype(np.int16) for f in data.features]
+
+
+def torch_gru(prog: edgedrnn.Program) -> torch.nn.GRU:
+    """A torch.nn.GRU computing the program's network (dequantized weights, dense)."""
+    m = edgedrnn.DeltaGRU.from_program(prog)
+    gru = torch.nn.GRU(prog.input_size, prog.hidden_sizes[0], prog.num_layers)
+    gru.load_state_dict({k: v for k, v in m.state_dict().items() if k in gru.state_dict()})
+    return gru
+
+
+def time_kernel_utterances(prog, mode, utts, theta_x_q, theta_h_q, repeats):
+    """µs per step of the kernel over utterances each run from reset; passed columns."""
+    net = cpu.get_net(prog, mode)
+    L = prog.num_layers
+    jobs = []
+    for u in utts:
+        T = u.shape[0]
+        tx = np.ascontiguousarray(np.broadcast_to(theta_x_q, (T, L)), dtype=np.int64)
+        th = np.ascontiguousarray(np.broadcast_to(theta_h_q, (T, L)), dtype=np.int64)
+        nz = np.zeros((T, L, 2), dtype=np.int64)
+        if mode == "exact":
+            out = np.zeros((T, prog.output_size), dtype=np.int16)
+            jobs.append((u, tx, th, out, nz))
+        else:
+            out = np.zeros((T, prog.output_size), dtype=np.float32)
+            txf, thf = (tx / 256).astype(np.float32), (th / 256).astype(np.float32)
+            jobs.append((u.astype(np.float32) / 256, txf, thf, out, nz))
+
+    def run_all(states):
+        for (x, a, b, out, nz), (st, sf) in zip(jobs, states, strict=True):
+            if mode == "exact":
+                K.run_exact(net.W, net.aux, net.meta, st, x, a, b, out, nz)
+            else:
+                K.run_float(net.W, net.aux, net.meta, st, sf, x, a, b, out, nz)
+
+    run_all([net.new_state() for _ in jobs])  # warm-up (and compile)
+    times = []
+    for _ in range(repeats):
+        states = [net.new_state() for _ in jobs]  # fresh (reset) states, made untimed
+        t0 = time.thread_time()
+        run_all(states)
+        times.append(time.thread_time() - t0)
+    steps = sum(u.shape[0] for u in utts)
+    cols = float(sum(job[4].sum() for job in jobs)) / steps
+    return statistics.median(times) / steps * 1e6, cols
+
+
+def time_session_utterances(prog, mode, utts, theta_x_q, theta_h_q, repeats):
+    """µs per step of ``Session.step`` from Python, reset before each utterance."""
+    sess = edgedrnn.Session(
+        prog, mode=mode, theta_x=list(theta_x_q / 256), theta_h=list(theta_h_q / 256)
+    )
+    inputs = [u if mode == "exact" else u.astype(np.float32) / 256 for u in utts]
+
+    def session_run():
+        for u in inputs:
+            sess.reset()
+            for t in range(u.shape[0]):
+                sess.step(u[t])
+
+    steps = sum(u.shape[0] for u in utts)
+    return median_time(session_run, max(1, repeats // 2)) / steps * 1e6
+
+
+def bench_real(prog, utts, theta_x_q, theta_h_q, repeats):
+    """(exact, exact Session, float, float Session) µs per step, passed columns per step."""
+    args = (utts, theta_x_q, theta_h_q, repeats)
+    ex, cols = time_kernel_utterances(prog, "exact", *args)
+    fl, _ = time_kernel_utterances(prog, "float", *args)
+    ex_s = time_session_utterances(prog, "exact", *args)
+    fl_s = time_session_utterances(prog, "float", *args)
+    return ex, ex_s, fl, fl_s, cols
+
+
+def bench_torch_utterances(gru, utts, repeats):
+    """torch.nn.GRU µs per step over the utterances: stepwise and one call per utterance."""
+    torch.set_num_threads(1)
+    xs = [torch.tensor(u.astype(np.float32) / 256).unsqueeze(1) for u in utts]
+    steps = sum(x.shape[0] for x in xs)
+
+    def stepwise():
+        with torch.inference_mode():
+            for x in xs:
+                h = None
+                for t in range(x.shape[0]):
+                    _, h = gru(x[t : t + 1], h)
+
+    def whole():
+        with torch.inference_mode():
+            for x in xs:
+                gru(x)
+
+    return (
+        median_time(stepwise, repeats) / steps * 1e6,
+        median_time(whole, repeats) / steps * 1e6,
+    )
+
+
+def real_rows(n_utts: int, repeats: int, bw_dram: float, bw_cache: dict) -> list[dict]:
+    """Rows of the trained 2L-256H model and a random 2L-768H one on real features."""
+    utts = load_utterances(n_utts)
+    trained = edgedrnn.Program.load(PRETRAINED)
+    random768, _ = make_program(40, 768, 2)
+    # both at the trained model's thresholds (Θx = Θh = 51/256 per layer)
+    tq = np.asarray(trained.theta_x_q, dtype=np.int64)
+    th = np.asarray(trained.theta_h_q, dtype=np.int64)
+    cases = [
+        ("2L-256H", "trained (digits.edrnn)", trained),
+        ("2L-768H", "random ±0.1", random768),
+    ]
+    rows = []
+    for name, weights, prog in cases:
+        L = prog.num_layers
+        ex, ex_s, fl, fl_s, cols = bench_real(prog, utts, tq, th, repeats)
+        steps = sum(u.shape[0] for u in utts)
+        net = cpu.get_net(prog, "exact")
+        if net.weight_bytes not in bw_cache:
+            bw_cache[net.weight_bytes] = read_bandwidth(net.weight_bytes, repeats)
+        t_step, t_seq = bench_torch_utterances(torch_gru(prog), utts, max(1, repeats // 2))
+        bytes_step = cols * net.column_bytes(0)
+        total_cols = sum(lay.num_columns for lay in prog.layers)
+        rows.append(
+            {
+                "network": name,
+                "weights": weights,
+                "source": f"spoken-digits test set, {len(utts)} utterances from reset",
+                "steps": steps,
+                "theta_x": [float(t) / 256 for t in tq],
+                "theta_h": [float(t) / 256 for t in th],
+                "occupancy": cols / total_cols,
+                "columns_per_step": cols,
+                "bytes_per_step": bytes_step,
+                "exact_us": ex,
+                "exact_session_us": ex_s,
+                "float_us": fl,
+                "float_session_us": fl_s,
+                "torch_stepwise_us": t_step,
+                "torch_sequence_us": t_seq,
+                "floor_cache_us": bytes_step / bw_cache[net.weight_bytes] * 1e6,
+                "floor_dram_us": bytes_step / bw_dram * 1e6,
+                "speedup_vs_torch_stepwise": t_step / ex,
+                "layers": L,
+            }
+        )
+        print(
+            f"{name} ({weights}) on real features: occ {rows[-1]['occupancy']:.3f} "
+            f"exact {ex:.1f} µs, float {fl:.1f} µs, torch step {t_step:.0f} µs",
+            flush=True,
+        )
+    return rows
+
+
 def cpu_model() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
@@ -262,6 +433,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     ap.add_argument("--networks", nargs="*", default=list(NETWORKS))
+    ap.add_argument(
+        "--real-utterances",
+        type=int,
+        default=30,
+        help="spoken-digits test utterances for the real-feature rows (0: skip them)",
+    )
     ap.add_argument("--out", default="build/bench/cpu_runtime.json")
     ap.add_argument(
         "--merge",
@@ -279,6 +456,7 @@ def main(argv=None) -> dict:
         return doc
     if args.quick:
         args.steps, args.repeats = 120, 3
+        args.real_utterances = min(args.real_utterances, 4)
     torch.set_num_threads(1)
     warm = min(50, args.steps // 4)
 
@@ -324,16 +502,21 @@ def main(argv=None) -> dict:
                 }
             )
             print_row(rows[-1])
+    real = []
+    if args.real_utterances > 0:
+        real = real_rows(args.real_utterances, args.repeats, bw_dram, bw_cache)
     doc = {
         "machine": cpu_model(),
         "numba": __import__("numba").__version__,
         "torch": torch.__version__,
+        "kernel": cpu.default_kernel(),
         "steps": args.steps,
         "warmup_steps": warm,
         "repeats": args.repeats,
         "bandwidth_dram_GBps": bw_dram / 1e9,
         "bandwidth_weights_sized_GBps": {str(k): v / 1e9 for k, v in bw_cache.items()},
         "rows": rows,
+        "real_rows": real,
     }
     print()
     print(table(doc))
@@ -357,10 +540,11 @@ def merge(docs: list[dict]) -> dict:
         k: med([d["bandwidth_weights_sized_GBps"][k] for d in docs])
         for k in docs[0]["bandwidth_weights_sized_GBps"]
     }
-    out["rows"] = [
-        {k: med([d["rows"][i][k] for d in docs]) for k in docs[0]["rows"][i]}
-        for i in range(len(docs[0]["rows"]))
-    ]
+    for key in ("rows", "real_rows"):
+        out[key] = [
+            {k: med([d[key][i][k] for d in docs]) for k in docs[0][key][i]}
+            for i in range(len(docs[0].get(key, [])))
+        ]
     return out
 
 
@@ -390,6 +574,8 @@ def table(doc: dict) -> str:
             f"| {r['torch_sequence_us']:.0f} | {r['floor_dram_us']:.1f} "
             f"| {r['floor_cache_us']:.1f} | {r['speedup_vs_torch_stepwise']:.0f}x |"
         )
+    if doc.get("real_rows"):
+        lines += ["", real_table(doc["real_rows"])]
     bw = ", ".join(
         f"{float(v):.0f} GB/s ({int(k) / 1e6:.1f} MB)"
         for k, v in doc["bandwidth_weights_sized_GBps"].items()
@@ -399,6 +585,25 @@ def table(doc: dict) -> str:
         f"Read bandwidth: DRAM (1 GiB) {doc['bandwidth_dram_GBps']:.1f} GB/s; "
         f"weight-sized buffers {bw}."
     )
+    return "\n".join(lines)
+
+
+def real_table(rows: list[dict]) -> str:
+    """The Markdown table of the real-feature rows."""
+    lines = [
+        "| network | weights | Θx = Θh | occupancy | exact µs | exact Session µs | float µs "
+        "| float Session µs | torch stepwise µs | torch sequence µs | floor DRAM µs "
+        "| floor cache µs | exact vs torch stepwise |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['network']} | {r['weights']} | {r['theta_x'][0]:.4f} | {r['occupancy']:.3f} "
+            f"| {r['exact_us']:.1f} | {r['exact_session_us']:.1f} | {r['float_us']:.1f} "
+            f"| {r['float_session_us']:.1f} | {r['torch_stepwise_us']:.0f} "
+            f"| {r['torch_sequence_us']:.0f} | {r['floor_dram_us']:.2f} "
+            f"| {r['floor_cache_us']:.2f} | {r['speedup_vs_torch_stepwise']:.0f}x |"
+        )
     return "\n".join(lines)
 
 
