@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -15,6 +18,24 @@ from edgedrnn import fixedpoint as fp
 from edgedrnn.backends import cpu, cpu_kernels
 from edgedrnn.compiler import QuantizedLayer, build_program
 from strategies import input_sequences, networks, threshold_schedules
+
+#: Both exact-mode column kernels run on any machine ("vnni" emulates vpdpbusd with portable
+#: vector code where the CPU lacks AVX-512 VNNI).
+KERNELS = ["vnni", "portable"]
+
+
+@contextmanager
+def use_kernel(kernel: str) -> Iterator[None]:
+    """Make ``kernel`` the cpu backend's exact-mode column kernel within the block."""
+    old = os.environ.get("EDGEDRNN_CPU_KERNEL")
+    os.environ["EDGEDRNN_CPU_KERNEL"] = kernel
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["EDGEDRNN_CPU_KERNEL"]
+        else:
+            os.environ["EDGEDRNN_CPU_KERNEL"] = old
 
 
 def random_program(rng, sizes, hw=None, theta_x=0, theta_h=0, wmax=127, wmin=-128):
@@ -41,38 +62,43 @@ def assert_same(a: edgedrnn.Result, b: edgedrnn.Result) -> None:
     assert a.overflow == b.overflow
 
 
-@settings(max_examples=60)
+@pytest.mark.parametrize("kernel", KERNELS)
+@settings(max_examples=50)
 @given(data=st.data())
-def test_exact_equals_reference(data):
+def test_exact_equals_reference(kernel, data):
     prog = data.draw(networks())
     x = data.draw(input_sequences(prog.input_size))
     tx = data.draw(threshold_schedules(x.shape[0], prog.num_layers))
     th = data.draw(threshold_schedules(x.shape[0], prog.num_layers))
     ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx, theta_h=th)
-    got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
     assert got.backend == "cpu"
     assert_same(got, ref)
 
 
-@settings(max_examples=40)
+@pytest.mark.parametrize("kernel", KERNELS)
+@settings(max_examples=30)
 @given(
     seed=st.integers(0, 2**32 - 1),
     sizes=st.lists(st.integers(1, 24), min_size=2, max_size=4),
     amp=st.sampled_from([64, 2048, 32767]),
     theta=st.sampled_from([0, 1, 40, 300]),
 )
-def test_exact_saturating_full_range_weights(seed, sizes, amp, theta):
+def test_exact_saturating_full_range_weights(kernel, seed, sizes, amp, theta):
     """Full-range int8 weights and large inputs: banks saturate; order must still match."""
     rng = np.random.default_rng(seed)
     prog = random_program(rng, sizes, theta_x=theta, theta_h=theta)
     steps = 12
     x = rng.integers(-amp, amp + 1, (steps, sizes[0])).astype(np.int16)
     ref = edgedrnn.run(prog, x, backend="reference")
-    got = edgedrnn.run(prog, x, backend="cpu")
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu")
     assert_same(got, ref)
 
 
-def test_accumulator_saturation_is_exercised_and_exact():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_accumulator_saturation_is_exercised_and_exact(kernel):
     """A case that certainly saturates the banks (not only the input deltas)."""
     rng = np.random.default_rng(7)
     prog = random_program(rng, [40, 32, 24])
@@ -80,12 +106,14 @@ def test_accumulator_saturation_is_exercised_and_exact():
     x = np.full((6, 40), 20000, dtype=np.int16)
     x[1::2] = -20000
     ref = edgedrnn.run(prog, x, backend="reference")
-    got = edgedrnn.run(prog, x, backend="cpu")
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu")
     assert ref.overflow
     assert_same(got, ref)
 
 
-def test_steps_without_deltas_reuse_gates_exactly():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_steps_without_deltas_reuse_gates_exactly(kernel):
     """Quiet steps (no delta passed, banks unchanged) after saturation: h still converges."""
     rng = np.random.default_rng(11)
     prog = random_program(rng, [8, 16, 12], theta_x=2, theta_h=3)
@@ -94,35 +122,41 @@ def test_steps_without_deltas_reuse_gates_exactly():
     x[1:4] = rng.integers(-30000, 30000, (3, 8))
     x[4:] = x[3]  # constant input: only hidden deltas, then none at all
     ref = edgedrnn.run(prog, x, backend="reference")
-    got = edgedrnn.run(prog, x, backend="cpu")
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu")
     assert ref.overflow
     assert (ref.nonzero[4:].sum(axis=(1, 2)) == 0).any()  # the quiet path is exercised
     assert_same(got, ref)
 
 
-def test_many_columns_group_path_and_tails():
-    """Wide layers (groups of four columns plus tails) over a long smooth sequence."""
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_many_columns_group_path_and_tails(kernel):
+    """Wide layers (groups of columns plus partial groups) over a long smooth sequence."""
     rng = np.random.default_rng(3)
     prog = random_program(rng, [37, 61, 45], theta_x=3, theta_h=5, wmax=20)
     t = np.arange(80)[:, None]
     x = np.rint(600 * np.sin(t / 7 + np.arange(37)) + rng.normal(0, 30, (80, 37)))
     x = x.astype(np.int16)
     ref = edgedrnn.run(prog, x, backend="reference")
-    got = edgedrnn.run(prog, x, backend="cpu")
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu")
     assert_same(got, ref)
     assert 0 < got.nonzero.sum() < 80 * (37 + 61 + 61 + 45)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("amp", [3, 60, 400])
-def test_small_weights_16bit_group_path(amp):
-    """Small weights and deltas take the 16-bit product path (Σ|Δ|·max|w| <= 32767);
-    larger deltas mix it with the 32-bit path within one step."""
+def test_small_weights_16bit_group_path(kernel, amp):
+    """Small weights and deltas: the portable kernel's 16-bit product path (Σ|Δ|·max|w| <=
+    32767) and the VNNI kernel's one-digit groups; larger deltas mix them with the 32-bit /
+    two-digit paths within one step."""
     rng = np.random.default_rng(amp)
     prog = random_program(rng, [24, 40, 33], theta_x=1, theta_h=1, wmax=6, wmin=-6)
     x = np.cumsum(rng.integers(-amp, amp + 1, (50, 24)), axis=0)
     x = np.clip(x, -32768, 32767).astype(np.int16)
     ref = edgedrnn.run(prog, x, backend="reference")
-    got = edgedrnn.run(prog, x, backend="cpu")
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu")
     assert_same(got, ref)
 
 
@@ -213,6 +247,7 @@ def test_float_mode_close_on_a_large_layer():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", KERNELS)
 @settings(max_examples=80)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -221,7 +256,7 @@ def test_float_mode_close_on_a_large_layer():
     theta=st.integers(0, 400),
     walk=st.sampled_from([16.0, 200.0, 3000.0]),
 )
-def test_exact_long_sequences_slow(seed, sizes, wmax, theta, walk):
+def test_exact_long_sequences_slow(kernel, seed, sizes, wmax, theta, walk):
     """Longer sequences on wider random nets, thresholds changed twice (make check-all)."""
     rng = np.random.default_rng(seed)
     prog = random_program(rng, sizes, wmax=wmax)
@@ -234,5 +269,6 @@ def test_exact_long_sequences_slow(seed, sizes, wmax, theta, walk):
     tx[40:80] = 0.0
     th[80:] = rng.integers(0, 64, L) / 256
     ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx, theta_h=th)
-    got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
+    with use_kernel(kernel):
+        got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
     assert_same(got, ref)

@@ -9,13 +9,25 @@ from hypothesis import strategies as st
 
 import edgedrnn
 from strategies import input_sequences, networks
-from test_cpu_backend import assert_counts_close, float_reference, random_program
+from test_cpu_backend import (
+    KERNELS,
+    assert_counts_close,
+    float_reference,
+    random_program,
+    use_kernel,
+)
 
 
-@settings(max_examples=25)
+@pytest.mark.parametrize("kernel", KERNELS)
+@settings(max_examples=20)
 @given(data=st.data(), switch=st.integers(0, 25))
-def test_interleaved_sessions_with_changing_thresholds(data, switch):
+def test_interleaved_sessions_with_changing_thresholds(kernel, data, switch):
     """Two cpu sessions and two reference sessions stepped alternately, Θ changed mid-way."""
+    with use_kernel(kernel):
+        _interleaved_sessions(data, switch)
+
+
+def _interleaved_sessions(data, switch):
     prog = data.draw(networks())
     xa = data.draw(input_sequences(prog.input_size))
     xb = data.draw(input_sequences(prog.input_size))
