@@ -7,7 +7,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from edgedrnn import fixedpoint as fp
-from edgedrnn.hw.activation import LATENCY, Activation, table_segment
+from edgedrnn.hw.activation import LATENCY, Activation, bucket_rom, step_table
 
 
 def _model(mr, mu, mcx, mch, hp):
@@ -64,15 +64,17 @@ def _run(mr, mu, mcx, mch, hp):
 
 
 @pytest.mark.parametrize("table", ["sig", "tanh"])
-def test_table_segment_reconstructs_whole_table(table):
+def test_step_table_and_bucket_rom_reconstruct_whole_table(table):
     t = (fp.sig_table if table == "sig" else fp.tanh_table)().astype(np.int64)
-    seg = table_segment(t)
+    st = step_table(t)
     v = np.arange(fp.INT16_MIN, fp.INT16_MAX + 1)
-    rebuilt = np.where(v < seg.lo, seg.below, np.where(v > seg.hi, seg.above, 0)).astype(np.int64)
-    inside = (v >= seg.lo) & (v <= seg.hi)
-    rebuilt[inside] = 16 * np.array(seg.values, dtype=np.int64)
-    np.testing.assert_array_equal(rebuilt, t)
-    assert seg.depth < 2000  # only the non-saturated part is stored
+    np.testing.assert_array_equal(st(v), t)
+    rom = bucket_rom(st)
+    np.testing.assert_array_equal(rom(v), t)
+    # beyond int16 (the unit looks up unsaturated values): the end values
+    wide = np.array([-(1 << 17), -40000, 40000, (1 << 17) - 1])
+    np.testing.assert_array_equal(rom(wide), [t[0], t[0], t[-1], t[-1]])
+    assert len(rom.base) <= 128  # small ROM in logic
 
 
 def _table_sweep(vs):
@@ -90,10 +92,10 @@ def _table_sweep(vs):
 
 
 def test_tables_through_the_unit_at_edges_and_sample():
-    segs = [table_segment(fp.sig_table()), table_segment(fp.tanh_table())]
-    pts = {fp.INT16_MIN, fp.INT16_MAX, 0, -1, 1}
-    for s in segs:
-        for e in (s.lo, s.hi):
+    steps = [step_table(fp.sig_table()), step_table(fp.tanh_table())]
+    pts = {fp.INT16_MIN, fp.INT16_MAX, 0, -1, 1, -1024, -1025, 1023, 1024}
+    for st in steps:
+        for e in st.thresholds:  # every step edge (bucket thresholds and window ends)
             pts.update(range(e - 3, e + 4))
     vs = np.array(sorted(pts | set(range(fp.INT16_MIN, fp.INT16_MAX, 97))), dtype=np.int64)
     _table_sweep(vs)

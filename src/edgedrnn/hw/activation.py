@@ -1,123 +1,199 @@
 """Activation unit: datapath.md §5 steps 1-5, one neuron per cycle, fully pipelined.
 
 Inputs (one neuron per cycle when ``i_valid``): the four accumulators ``m_r``, ``m_u``,
-``m_cx``, ``m_ch`` (int24) and the neuron's previous output ``h_prev`` (int16). Exactly
-:data:`LATENCY` cycles later ``o_valid`` is high with ``o_h``; ``o_overflow`` is high in that
-cycle when any int16 narrowing of that neuron saturated. The pipeline never stalls (the
-controller reserves room downstream before it issues a neuron).
+``m_cx``, ``m_ch`` (int24) and the neuron's previous output ``h_prev`` (int16), all sampled
+with ``i_valid``. Exactly :data:`LATENCY` cycles later ``o_valid`` is high with ``o_h``;
+``o_overflow`` is high in that cycle when any int16 narrowing of that neuron saturated. The
+pipeline never stalls (the controller reserves room downstream before it issues a neuron).
 
-The SIG and TANH tables live in ``lib.memory`` ROMs with registered reads (TANH marked to be
-built from logic, so the block RAMs stay free for the accumulators). They store only the
-part that is not saturated, divided by 16 (all entries are multiples of 1/16): outside it
-SIG is 0 / 256 and TANH -256 / 256. Because r, u and c are 16 times a number of at most
-5 bits (plus sign), the three products are small shift-and-add networks, not DSP blocks.
-:func:`table_segment` derives the segment from ``fixedpoint.sig_table()`` /
-``tanh_table()`` so the unit equals them on all 65,536 inputs.
+**Tables as steps.** SIG and TANH are staircases: ``table(v) = below + 16·#{k : v ≥ t_k}``
+with 16 (SIG) / 32 (TANH) thresholds ``t_k`` (:func:`step_table`). Consecutive thresholds
+are at least 65 (SIG) / 16 (TANH) apart, so with buckets of ``2^K`` inputs (K = 6 / 4) a
+bucket holds at most one threshold and ``#{t_k ≤ v} = base[b] − (f < thr[b])`` for bucket
+``b = v >> K``, fine part ``f = v mod 2^K``; ``base`` (the count at the bucket's end) and
+``thr`` (the threshold's offset in the bucket, 0 if none) come from a small ROM in logic
+over the window ``|v| ≤ 1024`` (:func:`bucket_rom`: 32 / 128 entries); outside the window
+the table is constant. :func:`bucket_rom` checks the decomposition against
+``fixedpoint.sig_table()`` / ``tanh_table()`` on all 65,536 inputs at elaboration. No block
+RAM, no DSP.
 
-Pipeline (registers between stages)::
+**Products.** r, u and c are 16 times a number ``R``, ``U``, ``C`` in 0..16 (−16..16 for C),
+so every product is ``digit·x`` for a 5-bit digit: one adder of two multiplexed multiples
+``{0, x, 2x, 3x}`` + ``4·{0, x, 2x, 3x, 4x}`` (``3x`` computed a stage before). The ``−(f <
+thr)`` of a table lookup is not applied to the table value but folded into an adder that
+runs anyway (``r·q = R·q − lt·q``, ``(16 − u)·c = v·C − lt·v`` with ``v = 16 − u``).
+Rounding: ``RNE_8(16·R·q + 2·M_cx) = RNE_7(8·R·q + M_cx)``; ``RNE_7(y)`` is ``(y + 64) >> 7``
+with bit 0 cleared on a tie (low 7 bits of ``y + 64`` zero), so the ``+64`` is added to
+``M_cx`` early and the tie fix is one gate on the TANH fine bits.
+``RNE_8((256 − u)·c) = v·c16`` exactly and ``RNE_8(u·h_prev) = RNE_4(U·h_prev)``.
+Saturations are taken from the top bits (clipped iff bits 15.. are not all equal).
 
-    T0  rne7 + sat16 of M_r, M_u, M_ch
-    T1  SIG table addresses (registered read)
-    T2  r, u; s = r·q + 2·M_cx; sat16(rne8(s))
-    T3  TANH table address (registered read)
-    T4  c; a = rne8((256-u)·c), b = rne8(u·h_prev)
-    T5  h = sat16(a + b)
+Pipeline (a row = the logic between two register stages; each has at most two carry
+chains in series and a few LUT levels, for ≥ 150 MHz on ECP5 speed 6)::
+
+    S0  register the inputs (they come straight out of block RAMs)
+    S1  x_r, x_u, x_q = RNE_7(M_r, M_u, M_ch) (18 bits); M_cx + 64; 3·h_prev
+    S2  SIG ROMs on x_r, x_u: R, U and lt_r, lt_u; q = sat16(x_q), 3q; clip flags
+    S3  R·q (digits); y' = M_cx + 64 − lt_r·8q; U·h_prev (digits); v = 16 − U + lt_u
+    S4  yy = 8·R·q + y' (= 8·r16·q + M_cx + 64); uh = U·h_prev − lt_u·h_prev
+    S5  z = yy >> 7 (+ tie fix): TANH ROM: C, 3C, thr, f; clip flag; b = RNE_4(uh)
+    S6  a' = v·C (digits); b' = b − (f < thr)·v
+    S7  h = sat16(a' + b') -> o_h, o_overflow, o_valid
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixedpoint as fp
 
 #: Cycles from ``i_valid`` to ``o_valid``.
-LATENCY = 6
+LATENCY = 8
 
 
 @dataclass(frozen=True)
-class TableSegment:
-    """The non-saturated part ``[lo, hi]`` of a table and its values below/above it."""
+class StepTable:
+    """A table of steps of 16: ``table(v) = below + 16·#{k : v ≥ thresholds[k]}``."""
 
-    lo: int
-    hi: int
     below: int
-    above: int
-    values: tuple[int, ...]  # table[lo..hi] / 16
+    thresholds: tuple[int, ...]
 
-    @property
-    def depth(self) -> int:
-        return self.hi - self.lo + 1
+    def __call__(self, v) -> np.ndarray:
+        v = np.asarray(v, dtype=np.int64)
+        th = np.asarray(self.thresholds, dtype=np.int64)
+        return self.below + 16 * np.searchsorted(th, v, side="right")
 
 
-def table_segment(table: np.ndarray) -> TableSegment:
-    """Smallest segment outside of which ``table`` (indexed by v + 32768) is constant."""
+def step_table(table: np.ndarray) -> StepTable:
+    """The thresholds of a non-decreasing ``table`` (indexed by v + 32768) with steps of 16."""
     t = np.asarray(table, dtype=np.int64)
-    below, above = int(t[0]), int(t[-1])
-    lo_idx = int(np.argmax(t != below))  # first entry that differs from the bottom value
-    hi_idx = len(t) - 1 - int(np.argmax(t[::-1] != above))
-    assert np.all(t % 16 == 0), "table entries must be multiples of 16"
-    return TableSegment(
-        lo=lo_idx + fp.INT16_MIN,
-        hi=hi_idx + fp.INT16_MIN,
-        below=below,
-        above=above,
-        values=tuple(int(v) // 16 for v in t[lo_idx : hi_idx + 1]),
-    )
+    d = np.diff(t)
+    assert np.all((d == 0) | (d == 16)), "table must rise in steps of 16"
+    th = np.nonzero(d)[0] + 1 + fp.INT16_MIN
+    return StepTable(below=int(t[0]), thresholds=tuple(int(x) for x in th))
+
+
+@dataclass(frozen=True)
+class BucketRom:
+    """The ROM that evaluates a :class:`StepTable` in the window ``[-2^(w-1), 2^(w-1))``.
+
+    Address = bits ``[k, w)`` of the input (bucket ``b = v >> k``); entry = (``base``, ``thr``):
+    in the window, ``table(v) = below + 16·(base − (v mod 2^k < thr))``; below / above the
+    window it is ``below`` / ``below + 16·n``.
+    """
+
+    k: int
+    w: int
+    n: int
+    below16: int
+    base: tuple[int, ...]
+    thr: tuple[int, ...]
+
+    def __call__(self, v) -> np.ndarray:
+        """The hardware's algorithm in numpy (any signed integer v)."""
+        v = np.asarray(v, dtype=np.int64)
+        addr = (v >> self.k) & ((1 << (self.w - self.k)) - 1)
+        f = v & ((1 << self.k) - 1)
+        base = np.asarray(self.base)[addr]
+        thr = np.asarray(self.thr)[addr]
+        half = 1 << (self.w - 1)
+        count = np.where(v < -half, 0, np.where(v >= half, self.n, base - (f < thr)))
+        return 16 * (self.below16 + count)
+
+
+def bucket_rom(st: StepTable) -> BucketRom:
+    """Bucket size ``2^k`` ≤ the smallest threshold gap, smallest window holding all steps."""
+    th = np.asarray(st.thresholds, dtype=np.int64)
+    k = int(np.diff(th).min()).bit_length() - 1
+    w = 1
+    while not (th[0] >= -(1 << (w - 1)) and th[-1] <= (1 << (w - 1))):
+        w += 1
+    w = max(w, k + 1)
+    nb = 1 << (w - k)
+    base, thr = [], []
+    for a in range(nb):
+        start = (a - nb if a >= nb // 2 else a) << k  # the bucket's first input
+        end = start + (1 << k) - 1
+        inner = [int(t) - start for t in th if start < t <= end]
+        assert len(inner) <= 1
+        base.append(int(np.count_nonzero(th <= end)))
+        thr.append(inner[0] if inner else 0)
+    rom = BucketRom(k, w, len(th), st.below // 16, tuple(base), tuple(thr))
+    v = np.arange(fp.INT16_MIN, fp.INT16_MAX + 1)
+    assert np.array_equal(rom(v), st(v)), "bucket decomposition differs from the table"
+    return rom
+
+
+def _all_same(bits):
+    """Whether all bits of ``bits`` are equal (e.g. a signed value's sign extension)."""
+    return bits.all() | ~bits.any()
 
 
 def rne(v, k: int):
-    """RNE_k of an Amaranth value (datapath.md §2): add 2^(k-1) - 1 + bit k, shift by k."""
-    return (v + ((1 << (k - 1)) - 1) + v[k]) >> k
+    """RNE_k of an Amaranth value (datapath.md §2) as one adder: v + 2^(k-1) - 1 + v[k]."""
+    return (v + Cat(*([~v[k]] * (k - 1)), v[k])) >> k
 
 
 def sat16(v):
-    """(saturated int16 value, clipped flag) of a signed Amaranth value."""
-    hi, lo = fp.INT16_MAX, fp.INT16_MIN
-    clipped = (v > hi) | (v < lo)
-    return Mux(v > hi, hi, Mux(v < lo, lo, v)), clipped
+    """(saturated int16 value, clipped flag) of a signed Amaranth value, from its top bits."""
+    clipped = ~_all_same(v[15:])
+    return Mux(clipped, Mux(v[-1], fp.INT16_MIN, fp.INT16_MAX), v[:16].as_signed()), clipped
 
 
-class _Table:
-    """ROM of a :class:`TableSegment` with a registered read port."""
+def digit_mul(x, x3, d):
+    """``d·x`` for ``d`` in 0..16 (5 bits), given ``x3 = 3·x``: one adder of two multiples."""
+    lo, hi = d[0:2], d[2:5]
+    m0 = Mux(lo[1], Mux(lo[0], x3, x << 1), Mux(lo[0], x, 0))
+    m1 = Mux(hi[2], x << 2, Mux(hi[1], Mux(hi[0], x3, x << 1), Mux(hi[0], x, 0)))
+    return m0 + (m1 << 2)
 
-    def __init__(
-        self, m: Module, name: str, seg: TableSegment, ports: int, logic: bool = False
-    ) -> None:
-        self.seg = seg
-        lo_v = min((*seg.values, seg.below // 16, seg.above // 16))
-        hi_v = max((*seg.values, seg.below // 16, seg.above // 16))
-        shape = signed(max(hi_v.bit_length(), (-lo_v).bit_length()) + 1)
-        attrs = {"rom_style": "logic", "ram_style": "logic"} if logic else None
-        mem = memory.Memory(shape=shape, depth=seg.depth, init=list(seg.values), attrs=attrs)
+
+class _Lookup:
+    """A :class:`BucketRom` in logic (asynchronous read: the caller registers the outputs)."""
+
+    def __init__(self, m: Module, name: str, rom: BucketRom, triple: bool = False) -> None:
+        self.rom = rom
+        self.triple = triple
+        vals = [rom.below16 + b for b in rom.base]
+        self.vshape = signed(max(abs(rom.below16), abs(rom.below16 + rom.n)).bit_length() + 1)
+        self.v3shape = signed(self.vshape.width + 2)
+        fields = [
+            (v & ((1 << self.vshape.width) - 1)) | (t << self.vshape.width)
+            for v, t in zip(vals, rom.thr, strict=True)
+        ]
+        width = self.vshape.width + rom.k
+        if triple:
+            fields = [
+                f | ((3 * v) & ((1 << self.v3shape.width) - 1)) << width
+                for f, v in zip(fields, vals, strict=True)
+            ]
+            width += self.v3shape.width
+        attrs = {"rom_style": "logic", "ram_style": "logic"}
+        mem = memory.Memory(shape=unsigned(width), depth=len(fields), init=fields, attrs=attrs)
         m.submodules[name] = mem
-        self.ports = [mem.read_port() for _ in range(ports)]
+        self.port = mem.read_port(domain="comb")
 
-    def lookup(self, m: Module, port: int, v: Signal) -> Signal:
-        """Issue the read of v (an int16 value) now; returns the result / 16 (next cycle)."""
-        seg = self.seg
-        rp = self.ports[port]
-        idx = Signal(range(seg.depth))
-        m.d.comb += idx.eq(Mux(v < seg.lo, 0, Mux(v > seg.hi, seg.depth - 1, v - seg.lo)))
-        m.d.comb += rp.addr.eq(idx)
-        below, above = Signal(), Signal()
-        m.d.sync += [below.eq(v < seg.lo), above.eq(v > seg.hi)]
-        out = Signal(signed(6))
-        m.d.comb += out.eq(Mux(below, seg.below // 16, Mux(above, seg.above // 16, rp.data)))
-        return out
+    def __call__(self, m: Module, x: Signal):
+        """(value/16, 3·value/16 or None, thr, in window) of x (``lt = in window & f < thr``).
 
-
-def small_mul(m: Module, a, b, name: str) -> Signal:
-    """``a · b`` for a small non-negative ``a`` (≤ 5 bits) as shifts and adds (no DSP block)."""
-    terms = [Mux(a[i], b << i, 0) for i in range(len(a))]
-    out = Signal(signed(len(b) + len(a) + 1), name=name)
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    m.d.comb += out.eq(total)
-    return out
+        ``thr`` is the ROM's raw output (a function of the address bits only), so a compare
+        with it starts right after the ROM; the window qualifier is applied after it.
+        """
+        rom = self.rom
+        nv = self.vshape.width
+        m.d.comb += self.port.addr.eq(x[rom.k : rom.w])
+        data = self.port.data
+        inwin = _all_same(x[rom.w - 1 :])
+        lo, hi = rom.below16, rom.below16 + rom.n
+        val = Mux(inwin, data[:nv].as_signed(), Mux(x[-1], lo, hi))
+        thr = data[nv : nv + rom.k]
+        val3 = None
+        if self.triple:
+            val3 = Mux(inwin, data[nv + rom.k :].as_signed(), Mux(x[-1], 3 * lo, 3 * hi))
+        return val, val3, thr, inwin
 
 
 class Activation(wiring.Component):
@@ -135,74 +211,127 @@ class Activation(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        sig = _Table(m, "sig_rom", table_segment(fp.sig_table()), ports=2)
-        # TANH in logic (1061 × 6 bits): keeps block RAMs for the accumulators
-        tanh = _Table(m, "tanh_rom", table_segment(fp.tanh_table()), ports=1, logic=True)
+        sig_rom = bucket_rom(step_table(fp.sig_table()))
+        tanh_rom = bucket_rom(step_table(fp.tanh_table()))
+        sig_r = _Lookup(m, "sig_r", sig_rom)
+        sig_u = _Lookup(m, "sig_u", sig_rom)
+        tanh = _Lookup(m, "tanh", tanh_rom, triple=True)
 
-        # T0 -> T1: rne7 + sat16 of M_r, M_u, M_ch
-        v1 = Signal()
-        pre_r, pre_u, q1 = Signal(signed(16)), Signal(signed(16)), Signal(signed(16))
-        cx1, hp1, ovf1 = Signal(signed(24)), Signal(signed(16)), Signal()
-        sr, cr = sat16(rne(self.m_r, 7))
-        su, cu = sat16(rne(self.m_u, 7))
-        sq, cq = sat16(rne(self.m_ch, 7))
+        def reg(shape, name):
+            return Signal(shape, name=name, reset_less=True)
+
+        valid = [Signal(name=f"v{i}") for i in range(LATENCY - 1)]
+        m.d.sync += valid[0].eq(self.i_valid)
+        m.d.sync += [valid[i].eq(valid[i - 1]) for i in range(1, LATENCY - 1)]
+
+        # S0: input registers
+        mr0, mu0, mch0, mcx0 = (reg(signed(24), n) for n in ("mr0", "mu0", "mch0", "mcx0"))
+        hp0 = reg(signed(16), "hp0")
         m.d.sync += [
-            v1.eq(self.i_valid),
-            pre_r.eq(sr),
-            pre_u.eq(su),
-            q1.eq(sq),
-            cx1.eq(self.m_cx),
-            hp1.eq(self.h_prev),
-            ovf1.eq(cr | cu | cq),
+            mr0.eq(self.m_r),
+            mu0.eq(self.m_u),
+            mch0.eq(self.m_ch),
+            mcx0.eq(self.m_cx),
+            hp0.eq(self.h_prev),
         ]
-        # T1 -> T2: SIG reads
-        r2 = sig.lookup(m, 0, pre_r)
-        u2 = sig.lookup(m, 1, pre_u)
-        v2, q2, cx2, hp2, ovf2 = (
-            Signal(),
-            Signal(signed(16)),
-            Signal(signed(24)),
-            Signal(signed(16)),
-            Signal(),
-        )
-        m.d.sync += [v2.eq(v1), q2.eq(q1), cx2.eq(cx1), hp2.eq(hp1), ovf2.eq(ovf1)]
-        # T2 -> T3: s = r*q + 2*M_cx, sat16(rne8(s))
-        s = Signal(signed(27))
-        # r = 16·r16 with r16 in 0..16: r·q as shifts and adds
-        m.d.comb += s.eq((small_mul(m, r2[:5], q2, "rq") << 4) + cx2 * 2)
-        sc, cc = sat16(rne(s, 8))
-        v3, pre_c, u3, hp3, ovf3 = (
-            Signal(),
-            Signal(signed(16)),
-            Signal(unsigned(5)),
-            Signal(signed(16)),
-            Signal(),
+
+        # S1: RNE_7 of M_r, M_u, M_ch (18 bits: not yet saturated); M_cx + 64; 3·h_prev
+        xr1, xu1, xq1 = (reg(signed(18), n) for n in ("xr1", "xu1", "xq1"))
+        cx1, hp1, hp3_1 = reg(signed(25), "cx1"), reg(signed(16), "hp1"), reg(signed(18), "hp3_1")
+        m.d.sync += [
+            xr1.eq(rne(mr0, 7)),
+            xu1.eq(rne(mu0, 7)),
+            xq1.eq(rne(mch0, 7)),
+            cx1.eq(mcx0 + 64),
+            hp1.eq(hp0),
+            hp3_1.eq(hp0 + (hp0 << 1)),
+        ]
+
+        # S2: SIG lookups (SIG(sat16(x)) = SIG of the unsaturated x); q = sat16(x_q), 3q
+        r2, u2 = reg(unsigned(5), "r2"), reg(unsigned(5), "u2")
+        ltr2, ltu2, ovf2 = reg(1, "ltr2"), reg(1, "ltu2"), reg(1, "ovf2")
+        q2, q3_2 = reg(signed(16), "q2"), reg(signed(18), "q3_2")
+        cx2, hp2, hp3_2 = reg(signed(25), "cx2"), reg(signed(16), "hp2"), reg(signed(18), "hp3_2")
+        k_sig = sig_rom.k
+        rv, _, rthr, rwin = sig_r(m, xr1)
+        uv, _, uthr, uwin = sig_u(m, xu1)
+        sq, cq = sat16(xq1)
+        xq16 = xq1[:16].as_signed()
+        sq3 = Mux(cq, Mux(xq1[-1], 3 * fp.INT16_MIN, 3 * fp.INT16_MAX), xq16 + (xq16 << 1))
+        m.d.sync += [
+            r2.eq(rv),
+            u2.eq(uv),
+            ltr2.eq(rwin & (xr1[:k_sig] < rthr)),
+            ltu2.eq(uwin & (xu1[:k_sig] < uthr)),
+            ovf2.eq(~_all_same(xr1[15:]) | ~_all_same(xu1[15:]) | cq),
+            q2.eq(sq),
+            q3_2.eq(sq3),
+            cx2.eq(cx1),
+            hp2.eq(hp1),
+            hp3_2.eq(hp3_1),
+        ]
+        # r16 = r2 - ltr2, u16 = u2 - ltu2 (never formed)
+
+        # S3: R·q; y' = M_cx + 64 - lt_r·8q; U·h_prev; v = 16 - u16
+        rq3, uh3 = reg(signed(21), "rq3"), reg(signed(21), "uh3")
+        y3 = reg(signed(26), "y3")
+        v3, ltu3, hp3, ovf3 = (
+            reg(unsigned(5), "v3"),
+            reg(1, "ltu3"),
+            reg(signed(16), "hp3"),
+            reg(1, "ovf3"),
         )
         m.d.sync += [
-            v3.eq(v2),
-            pre_c.eq(sc),
-            u3.eq(u2[:5]),
+            rq3.eq(digit_mul(q2, q3_2, r2)),
+            y3.eq(cx2 - Mux(ltr2, q2 << 3, 0)),
+            uh3.eq(digit_mul(hp2, hp3_2, u2)),
+            v3.eq(Cat(ltu2, Const(0, 3), Const(1, 1)) - u2),
+            ltu3.eq(ltu2),
             hp3.eq(hp2),
-            ovf3.eq(ovf2 | cc),
+            ovf3.eq(ovf2),
         ]
-        # T3 -> T4: TANH read
-        c4 = tanh.lookup(m, 0, pre_c)
-        v4, u4, hp4, ovf4 = Signal(), Signal(unsigned(5)), Signal(signed(16)), Signal()
-        m.d.sync += [v4.eq(v3), u4.eq(u3), hp4.eq(hp3), ovf4.eq(ovf3)]
-        # T4 -> T5: the two products, each rounded on its own
-        pa = Signal(signed(20))
-        pb = Signal(signed(26))
-        # u = 16·u16, c = 16·c16: (256 - u)·c = ((16 - u16)·c16) << 8, u·h = (u16·h) << 4
-        one_minus_u = Signal(unsigned(5))
-        m.d.comb += one_minus_u.eq(16 - u4)
-        m.d.comb += [
-            pa.eq(small_mul(m, one_minus_u, c4, "uc") << 8),
-            pb.eq(small_mul(m, u4, hp4, "uh") << 4),
+
+        # S4: yy = 8·r16·q + M_cx + 64; uh = u16·h_prev
+        yy4, uh4 = reg(signed(26), "yy4"), reg(signed(21), "uh4")
+        v4, ovf4 = reg(unsigned(5), "v4"), reg(1, "ovf4")
+        m.d.sync += [
+            yy4.eq((rq3 << 3) + y3),
+            uh4.eq(uh3 - Mux(ltu3, hp3, 0)),
+            v4.eq(v3),
+            ovf4.eq(ovf3),
         ]
-        a5, b5 = Signal(signed(12)), Signal(signed(18))
-        v5, ovf5 = Signal(), Signal()
-        m.d.sync += [v5.eq(v4), a5.eq(rne(pa, 8)), b5.eq(rne(pb, 8)), ovf5.eq(ovf4)]
-        # T5 -> out
-        hs, ch = sat16(a5 + b5)
-        m.d.sync += [self.o_valid.eq(v5), self.o_h.eq(hs), self.o_overflow.eq(v5 & (ovf5 | ch))]
+
+        # S5: z = RNE_7(8·r16·q + M_cx) = (yy >> 7) with bit 0 cleared on a tie; TANH(z)
+        k_t = tanh_rom.k
+        z = yy4[7:].as_signed()  # before the tie fix (which changes bit 0 only)
+        tie = ~yy4[:7].any()
+        c5 = reg(tanh.vshape, "c5")
+        c3_5 = reg(tanh.v3shape, "c3_5")
+        thr5, f5 = reg(unsigned(k_t), "thr5"), reg(unsigned(k_t), "f5")
+        b5, v5, ovf5 = reg(signed(18), "b5"), reg(unsigned(5), "v5"), reg(1, "ovf5")
+        cv, cv3, cthr, cwin = tanh(m, z)
+        m.d.sync += [
+            c5.eq(cv),
+            c3_5.eq(cv3),
+            thr5.eq(Mux(cwin, cthr, 0)),
+            f5.eq(Cat(z[0] & ~tie, z[1:k_t])),
+            b5.eq(rne(uh4, 4)),
+            v5.eq(v4),
+            ovf5.eq(ovf4 | ~_all_same(z[15:])),
+        ]
+
+        # S6: a' = v·C, b' = b - lt_c·v  (a' + b' = v·c16 + RNE_4(u16·h_prev))
+        a6, b6, ovf6 = reg(signed(11), "a6"), reg(signed(18), "b6"), reg(1, "ovf6")
+        m.d.sync += [
+            a6.eq(digit_mul(c5, c3_5, v5)),
+            b6.eq(Mux(f5 < thr5, b5 - v5, b5)),  # compare and subtract side by side
+            ovf6.eq(ovf5),
+        ]
+
+        # S7: h = sat16(a' + b')
+        t = Signal(signed(19))
+        m.d.comb += t.eq(a6 + b6)
+        hs, ch = sat16(t)
+        v6 = valid[-1]
+        m.d.sync += [self.o_valid.eq(v6), self.o_h.eq(hs), self.o_overflow.eq(v6 & (ovf6 | ch))]
         return m
