@@ -289,19 +289,19 @@ class EdgeDRNN(wiring.Component):
 
         # ------------------------------------------------------ activation
         # A0 issues a row group's reads (accumulators, previous h); A1 is their data, which
-        # is registered (A2) before the activation units take it.
+        # the activation units register on entry.
         ga = Signal(16)  # row groups still to issue
         go = Signal(16)  # next row group to come out
         h_act_ptr = Signal.like(h_rd.addr)
         acc_act_ptr = Signal(range(L * gmax + 1))
         inflight = Signal(range(ACT_LATENCY + 8))
         act_issue = Signal()
-        a1_valid, a2_valid = Signal(), Signal()
-        m.d.sync += [a1_valid.eq(act_issue), a2_valid.eq(a1_valid)]
+        a1_valid = Signal()
+        m.d.sync += a1_valid.eq(act_issue)
         m.d.comb += pe.act_addr.eq(acc_act_ptr)
         for k, a in enumerate(acts):
-            m.d.comb += a.i_valid.eq(a2_valid)
-            m.d.sync += [
+            m.d.comb += [
+                a.i_valid.eq(a1_valid),
                 a.m_r.eq(pe.act_r[k]),
                 a.m_u.eq(pe.act_u[k]),
                 a.m_cx.eq(pe.act_cx[k]),
@@ -415,7 +415,6 @@ class EdgeDRNN(wiring.Component):
             & (inflight == 0)
             & ~act_issue
             & ~a1_valid
-            & ~a2_valid
         )
 
         # ------------------------------------------------------ controller FSM
