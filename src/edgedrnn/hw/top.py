@@ -152,7 +152,9 @@ class EdgeDRNN(wiring.Component):
         hin_base = Signal(range(L * gmax + 1))  # h memory of the previous layer
         acc_base = Signal(range(L * gmax + 1))
         mask_in_last, mask_hid_last = Signal(P), Signal(P)  # lanes of the last row group
-        theta_x, theta_h = Signal(16), Signal(16)
+        theta_x, theta_h = Signal(16), Signal(16)  # the layer's, from the step's copies
+        thx = [Signal(16, name=f"thx{i}") for i in range(L)]
+        thh = [Signal(16, name=f"thh{i}") for i in range(L)]
         bias_sent = Signal(L)
         last_layer = Signal()
         m.d.comb += [
@@ -459,7 +461,13 @@ class EdgeDRNN(wiring.Component):
                 m.d.sync += check_wait.eq(check_wait + 1)
                 with m.If(check_wait == 2):
                     with m.If(cfg_ok):
+                        # Θ of every layer is latched once per step
                         m.d.sync += layer.eq(0)
+                        for i in range(L):
+                            m.d.sync += [
+                                thx[i].eq(regs.theta_x[i][:16]),
+                                thh[i].eq(regs.theta_h[i][:16]),
+                            ]
                         m.next = "LSTART"
                     with m.Else():
                         m.d.comb += regs.set_error.eq(1)
@@ -473,8 +481,8 @@ class EdgeDRNN(wiring.Component):
                     lay_bias.eq(regs.bias_addr[layer]),
                     lay_col.eq(regs.column_addr[layer]),
                     stride.eq(regs.column_stride[layer]),
-                    theta_x.eq(regs.theta_x[layer][:16]),
-                    theta_h.eq(regs.theta_h[layer][:16]),
+                    theta_x.eq(Array(thx)[layer]),
+                    theta_h.eq(Array(thh)[layer]),
                     last_layer.eq(layer == regs.num_layers - 1),
                     ref_base.eq(layer * refg),
                     h_base.eq(layer * gmax),
