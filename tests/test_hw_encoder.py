@@ -55,7 +55,9 @@ def _run(lanes, groups, tx, th, seed, depth=8):
                 values, rf, mask, kind, base = groups[gi]
                 from_x = kind == KIND_INPUT and rnd.random() < 0.3 and mask & (mask - 1) == 0
                 for k in range(lanes):
-                    ctx.set(dut.elem.payload.values[k], rnd.randrange(-9, 9) if from_x else values[k])
+                    ctx.set(
+                        dut.elem.payload.values[k], rnd.randrange(-9, 9) if from_x else values[k]
+                    )
                     ctx.set(dut.elem.payload.refs[k], rf[k])
                 lane = max(mask.bit_length() - 1, 0)
                 ctx.set(dut.elem.payload.x, values[lane] if from_x else rnd.randrange(-9, 9))
