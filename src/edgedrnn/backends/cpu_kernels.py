@@ -329,11 +329,12 @@ def _dpbusd(builder, acc, u8, s8, native):
         fnty = llvm_ir.FunctionType(_V16I32, [_V16I32, _V64I8, _V64I8])
         fn = builder.module.declare_intrinsic("llvm.x86.avx512.vpdpbusd.512", fnty=fnty)
         return builder.call(fn, [acc, u8, s8])
-    wide = llvm_ir.VectorType(_LL_I32, 64)
-    prod = builder.mul(builder.zext(u8, wide), builder.sext(s8, wide))
-    undef = llvm_ir.Constant(wide, llvm_ir.Undefined)
-    for k in range(4):
-        acc = builder.add(acc, builder.shuffle_vector(prod, undef, _mask(range(k, 64, 4))))
+    undef = llvm_ir.Constant(_V64I8, llvm_ir.Undefined)
+    for k in range(4):  # byte k of every int32 lane
+        sel = _mask(range(k, 64, 4))
+        a = builder.zext(builder.shuffle_vector(u8, undef, sel), _V16I32)
+        b = builder.sext(builder.shuffle_vector(s8, undef, sel), _V16I32)
+        acc = builder.add(acc, builder.mul(a, b))
     return acc
 
 
