@@ -135,14 +135,8 @@ def _uindex(typingctx, a):
 
 # ---------------------------------------------------------------------------- helpers
 @njit(cache=True, nogil=True, inline="always")
-def _rne(v, k):
-    """RNE_k for int64 values (datapath.md §2)."""
-    return (v + ((1 << (k - 1)) - 1) + ((v >> k) & 1)) >> k
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _rne32(a, k):
-    """RNE_k in int32 (callers guarantee that a + 2^(k-1) fits)."""
+    """RNE_k (datapath.md §2) in int32 (callers guarantee that a + 2^(k-1) fits)."""
     return _sra(_add(_add(a, (1 << (k - 1)) - 1), _and(_sra(a, k), 1)), k)
 
 
