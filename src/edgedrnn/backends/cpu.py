@@ -207,7 +207,8 @@ class CpuNet:
         ``groups1`` / ``groups2``: groups added with one / two delta digits (VNNI kernel) or
         with 16-bit / 32-bit products (portable kernel); ``single``: columns added on their
         own without saturation; ``saturating``: columns added with saturation; ``refresh``:
-        max|M| re-measured; ``tails``: partial 64-row blocks (VNNI kernel).
+        max|M| re-measured; ``tails``: partial 64-row blocks (VNNI kernel). The counters
+        are int32 in the state and wrap around on very long streams.
         """
         names = {
             "refresh": K.S_REFRESH,
