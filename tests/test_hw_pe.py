@@ -10,17 +10,29 @@ from amaranth.sim import Simulator
 
 from edgedrnn import HardwareConfig
 from edgedrnn import fixedpoint as fp
-from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray
+from edgedrnn.hw.pe import (
+    ACT_READ_LATENCY,
+    DRAIN,
+    KIND_BIAS,
+    KIND_HIDDEN,
+    KIND_INPUT,
+    PEArray,
+)
 
 
-def _run(hw, rows, columns, layer, seed):
-    """columns: list of (kind, delta, int8 column bytes padded to whole beats)."""
+def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=()):
+    """Stream ``columns`` (kind, delta, int8 column bytes padded to whole beats) into a
+    PEArray, then clear the row groups in ``clear`` and read all row groups back.
+
+    Returns (banks[4, rows], overflow seen, cycles from the last beat handshake to idle).
+    """
     dut = PEArray(hw)
     P, bb = hw.num_pe, hw.bus_bytes
     rnd = random.Random(seed)
     groups = rows // P
     base = layer * dut.gmax
     got = {}
+    res = {"ovf": False, "drain": None}
 
     async def bench(ctx):
         ctx.set(dut.groups, groups)
@@ -29,15 +41,18 @@ def _run(hw, rows, columns, layer, seed):
         ctx.set(dut.base, base)
         beats = [(c, b) for c, (_, _, col) in enumerate(columns) for b in range(len(col) // bb)]
         ci = bi = 0
-        for _ in range(20_000):
+        last = None
+        for cyc in range(20_000):
             if ci == len(columns) and bi == len(beats) and ctx.get(dut.idle):
+                res["drain"] = cyc - last
                 break
-            cv = ci < len(columns) and rnd.random() < 0.6
+            res["ovf"] |= bool(ctx.get(dut.overflow))
+            cv = ci < len(columns) and rnd.random() < p_cmd
             if ci < len(columns):
                 ctx.set(dut.cmd.payload.kind, columns[ci][0])
                 ctx.set(dut.cmd.payload.delta, columns[ci][1])
             ctx.set(dut.cmd.valid, cv)
-            bv = bi < len(beats) and beats[bi][0] < ci and rnd.random() < 0.7
+            bv = bi < len(beats) and beats[bi][0] < ci and rnd.random() < p_beat
             if bi < len(beats):
                 c, b = beats[bi]
                 chunk = columns[c][2][b * bb : (b + 1) * bb].astype(np.uint8).tobytes()
@@ -47,11 +62,20 @@ def _run(hw, rows, columns, layer, seed):
                 ci += 1
             if bv and ctx.get(dut.beats.ready):
                 bi += 1
+                last = cyc
             await ctx.tick()
         assert ci == len(columns) and bi == len(beats)
+        res["ovf"] |= bool(ctx.get(dut.overflow))
+        ctx.set(dut.cmd.valid, 0)
+        ctx.set(dut.beats.valid, 0)
+        for g in clear:
+            ctx.set(dut.clr_en, 1)
+            ctx.set(dut.clr_addr, base + g)
+            await ctx.tick()
+        ctx.set(dut.clr_en, 0)
         for g in range(groups):
             ctx.set(dut.act_addr, base + g)
-            await ctx.tick()
+            await ctx.tick().repeat(ACT_READ_LATENCY)
             for bank, port in enumerate((dut.act_r, dut.act_u, dut.act_cx, dut.act_ch)):
                 for lane in range(P):
                     got[bank, g * P + lane] = ctx.get(port[lane])
@@ -64,7 +88,32 @@ def _run(hw, rows, columns, layer, seed):
     for b in range(4):
         for i in range(rows):
             acc[b, i] = got[b, i]
-    return acc
+    return acc, res["ovf"], res["drain"]
+
+
+def _columns(rng, rows, bb, n, first_bias=True, deltas=(1, -300, -32768, 32767, 32767)):
+    """Random columns and the numpy reference of the banks (saturating after each column)."""
+    ref = np.zeros((4, rows), dtype=np.int64)
+    cols = []
+    clipped = False
+    for c in range(n):
+        if c == 0 and first_bias:
+            kind = KIND_BIAS
+        else:
+            kind = int(rng.choice([KIND_INPUT, KIND_HIDDEN, KIND_INPUT, KIND_HIDDEN, KIND_BIAS]))
+        m = 4 * rows if kind == KIND_BIAS else 3 * rows
+        col = np.zeros(-(-m // bb) * bb, dtype=np.int8)
+        col[:m] = rng.integers(-128, 128, size=m)
+        col[m:] = rng.integers(-128, 128, size=len(col) - m)  # bus padding is ignored
+        delta = 256 if kind == KIND_BIAS and c == 0 else int(rng.choice(deltas))
+        cols.append((kind, delta, col))
+        banks = (0, 1, 2, 3) if kind == KIND_BIAS else (0, 1, 2 if kind == KIND_INPUT else 3)
+        for blk, bank in enumerate(banks):
+            ref[bank], clip = fp.sat24(
+                ref[bank] + col[blk * rows : (blk + 1) * rows].astype(np.int64) * delta
+            )
+            clipped |= clip
+    return cols, ref, clipped
 
 
 @pytest.mark.parametrize(
@@ -75,22 +124,64 @@ def test_pe_accumulates_columns(pe, bus):
     hw = HardwareConfig(num_pe=pe, bus_bits=bus, max_layers=2, max_hidden_size=40)
     rng = np.random.default_rng(pe + bus)
     rows = -(-int(rng.integers(5, 40)) // pe) * pe
-    bb = hw.bus_bytes
-    ref = np.zeros((4, rows), dtype=np.int64)
-    cols = []
-    for c in range(24):
-        kind = KIND_BIAS if c == 0 else int(rng.choice([KIND_INPUT, KIND_HIDDEN]))
-        n = 4 * rows if kind == KIND_BIAS else 3 * rows
-        col = np.zeros(-(-n // bb) * bb, dtype=np.int8)
-        col[:n] = rng.integers(-128, 128, size=n)
-        col[n:] = rng.integers(-128, 128, size=len(col) - n)  # bus padding is ignored
-        delta = 256 if kind == KIND_BIAS else int(rng.choice([1, -300, -32768, 32767, 32767]))
-        cols.append((kind, delta, col))
-        banks = (0, 1, 2, 3) if kind == KIND_BIAS else (0, 1, 2 if kind == KIND_INPUT else 3)
-        for blk, bank in enumerate(banks):
-            ref[bank] = fp.sat24(
-                ref[bank] + col[blk * rows : (blk + 1) * rows].astype(np.int64) * delta
-            )[0]
-    acc = _run(hw, rows, cols, layer=1, seed=pe)
+    cols, ref, clipped = _columns(rng, rows, hw.bus_bytes, 24)
+    acc, ovf, drain = _run(hw, rows, cols, layer=1, seed=pe)
     np.testing.assert_array_equal(acc, ref)
     assert (np.abs(ref) == fp.ACC_MAX).any()  # saturation exercised
+    assert ovf == clipped
+    assert drain == DRAIN
+
+
+@pytest.mark.parametrize(
+    "pe,bus,groups,p_beat",
+    [
+        (8, 64, 1, 1.0),  # a (bank, group) again 3, 4 or 5 chunks later: forwarded
+        (8, 64, 1, 0.8),  # ... with gaps
+        (8, 64, 2, 1.0),
+        (4, 256, 1, 1.0),  # wide bus, padding skipped
+        (16, 64, 1, 1.0),  # narrow bus: a chunk every other cycle
+    ],
+)
+def test_pe_back_to_back_small_groups(pe, bus, groups, p_beat):
+    """Back-to-back columns of one or two row groups: with one row group a (bank, group)
+    comes back 3, 4 or (after a gap) 5 chunks later, before its previous write, and must
+    take the forwarded result; many columns saturate."""
+    hw = HardwareConfig(num_pe=pe, bus_bits=bus, max_layers=2, max_hidden_size=40)
+    rng = np.random.default_rng(pe * groups + bus)
+    rows = groups * pe
+    deltas = (32767, -32768, 16384, -16384, 8192, -1, 3, -4096)
+    cols, ref, clipped = _columns(rng, rows, hw.bus_bytes, 60, deltas=deltas)
+    acc, ovf, drain = _run(hw, rows, cols, layer=0, seed=groups, p_cmd=1.0, p_beat=p_beat)
+    np.testing.assert_array_equal(acc, ref)
+    assert ovf == clipped
+    assert drain == DRAIN
+
+
+def test_pe_min_sum_saturates():
+    """-(2^23-1) + (-1) = -2^23 must saturate to -(2^23-1) and raise overflow."""
+    hw = HardwareConfig(num_pe=8, bus_bits=64, max_layers=1, max_hidden_size=8)
+    rows = 8
+    cols = []
+    ref = np.zeros((4, rows), dtype=np.int64)
+    plan = [(-128, 32767), (-128, 32767), (-1, 255), (-1, 1), (1, 3)]
+    clipped = False
+    for w, delta in plan:
+        col = np.full(3 * rows, w, dtype=np.int8)
+        cols.append((KIND_INPUT, delta, col))
+        for bank in (0, 1, 2):
+            ref[bank], clip = fp.sat24(ref[bank] + np.int64(w) * delta)
+            clipped |= clip
+    assert ref[0, 0] == fp.ACC_MIN + 3
+    acc, ovf, _ = _run(hw, rows, cols, layer=0, seed=0, p_cmd=1.0, p_beat=1.0)
+    np.testing.assert_array_equal(acc, ref)
+    assert ovf and clipped
+
+
+def test_pe_clear():
+    hw = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_hidden_size=16)
+    rng = np.random.default_rng(7)
+    rows = 12
+    cols, ref, _ = _columns(rng, rows, hw.bus_bytes, 6)
+    acc, _, _ = _run(hw, rows, cols, layer=1, seed=3, clear=(1,))
+    ref[:, 4:8] = 0
+    np.testing.assert_array_equal(acc, ref)

@@ -7,33 +7,81 @@ gathered; the bus padding at the end of a column's last beat is skipped, not pro
 Chunk ``c`` of a column belongs to gate block ``c // G`` and row group ``c % G``
 (``G = rows_per_gate / NUM_PE``); chunks after the last gate block are bus padding and are
 dropped. Gate blocks map to banks r, u, cx (input columns), r, u, ch (hidden columns) or
-r, u, cx, ch (bias column).
+r, u, cx, ch (bias column). The chunker keeps its "last beat" / "last row group" conditions
+in registers (down-counters), so ``cmd.ready`` and ``beats.ready`` are a few LUTs from
+flip-flops and the stream valids.
 
-Accumulators: per PE lane and bank one ``lib.memory`` of ``max_layers · groups`` int24 words,
-address ``layer · groups_max + group``. Read-modify-write in three pipeline stages (read
-address issued → product ``w·Δ`` registered with the read data → add, saturate to
-±(2^23 - 1), write). A row group is revisited at the earliest three chunks later (a column
-has ≥ 3 gate blocks), after its write, so no forwarding is needed. Saturating after every
-chunk is saturating after each column, exactly as datapath.md §5.
+Accumulators: per PE lane and bank one ``lib.memory`` of ``max_layers · groups_max`` int24
+words (one ECP5 block RAM each), address ``layer · groups_max + group``. Read-modify-write
+pipeline, one chunk per cycle; stage ``k`` is the ``k``-th cycle after the chunk's beat
+handshake, and registers are named after the stage in which they hold the chunk::
 
-``act_addr`` reads a row group's four banks, all lanes, for the activation units (data one
-cycle later on ``act_r``... ``act_ch``, arrays of NUM_PE); ``clr_en``/``clr_addr`` zero one
-address of every bank.
+    0  chunker: chunk (from the beat), bank, address ``base + group`` (a counter)
+    1  chunk, Δ, bank, address registered; the address drives the four banks' read ports
+       (``act_addr`` does when no chunk is in stage 1)
+    2  the RAMs' output latches (~5.8 ns clock-to-out; the banks that are not the chunk's
+       are reset to 0 through the RAM's own reset), ``w·Δ`` (int8 × int16, one DSP per
+       lane) registered; compare with the chunks 3, 4, 5 ahead (forwarding, below)
+    3  the four banks' data registered again: nothing but a flip-flop after a RAM
+    4  ``acc = (forwarding ? fwd : OR of the four banks)`` registered
+    5  ``sum = acc + w·Δ`` registered (25 bits)
+    6  saturated ``sum`` registered: ±(2^23 - 1) from the sum's two top bits, plus the one
+       sum they miss, -2^23 (low 23 bits zero: a borrow chain); written to the chunk's bank
+       at the end of stage 6 through registered data/address/enables; per-lane "clipped"
+
+A chunk reads at the end of stage 1 and writes at the end of stage 6, so its read misses
+the writes of the chunks 1 to 5 cycles ahead of it. A (bank, row group) is revisited at the
+earliest 3·G chunks later (every column has ≥ 3 gate blocks; G row groups per block) and
+``n`` chunks later is at least ``n`` cycles later, so only the chunks 3, 4 and 5 cycles
+ahead can share the address, and only when G = 1. Stage 1 compares its bank and address
+with stages 4, 5 and 6 (= the chunks 3, 4, 5 ahead); on a match the chunk takes that
+chunk's saturated result (``g3``, zero otherwise) instead of the RAM data. A RAM read and
+write of one address in the same cycle is therefore never used, so the memories carry
+``no_rw_check`` and Yosys adds no collision logic around the block RAMs. Saturating after
+every chunk is saturating after each column, exactly as datapath.md §5.
+
+Timing (ECP5-25F speed 6, nextpnr): what remains above 6.7 ns are the block-RAM read
+(clock-to-out 5.6-5.8 ns + route into the stage-3 register) and the DSP multiply
+(3.9 ns, no internal registers inferred by Yosys, + routes in and out) — both primitive
+delays; everything else is ≤ ~6.2 ns. Both would drop to ~1 ns clock-to-out with the
+primitives' own registers (DP16KD ``REGMODE=OUTREG``; MULT18X18D input/output registers),
+which Yosys 0.23 does not infer: the stage-3 read registers, the DSP operand registers
+(``w1``/``d1``) and ``prod2`` sit directly at those primitives for such a netlist step (the
+stage-2 bank-select reset would have to stay on the RAM's output latch). The registers keep
+the domain's synchronous reset on purpose: made ``reset_less``, nextpnr packed the stage-3
+registers with the LUTs they feed, far from the RAMs (RAM-to-register median 7.3 instead of
+6.55 ns, worst 8.6 instead of 7.8 ns).
+
+Interface timing: ``act_addr`` reads a row group's four banks, all lanes, for the
+activation units; the data appear :data:`ACT_READ_LATENCY` = 2 cycles later on ``act_r``...
+``act_ch`` (arrays of NUM_PE), straight from registers (valid while ``idle``).
+``clr_en``/``clr_addr`` zero one address of every bank; they are registered, so the word is
+written :data:`CLEAR_DELAY` cycle later (``idle`` is low meanwhile). ``idle`` goes high
+:data:`DRAIN` cycles after a column's last beat handshake; ``overflow`` (a pulse per clipped
+chunk, from registers through a NUM_PE-input OR) is raised no later than that cycle. The layer
+constants (``groups``, ``col_beats``, ``bias_beats``, ``base``) must be stable while the
+array is not idle.
 """
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .. import fixedpoint as fp
 from ..program import HardwareConfig
 
 #: Column kinds (command FIFO, delta FIFO).
 KIND_INPUT, KIND_HIDDEN, KIND_BIAS = 0, 1, 2
 
 CMD_LAYOUT = data.StructLayout({"delta": signed(16), "kind": unsigned(2)})
+
+#: Cycles from ``act_addr`` to the data on ``act_r``... ``act_ch`` (was 1).
+ACT_READ_LATENCY = 2
+#: Cycles from ``clr_en``/``clr_addr`` to the cycle whose end writes the zeros (was 0).
+CLEAR_DELAY = 1
+#: Cycles from a column's last beat handshake until ``idle`` is high again (was 3).
+DRAIN = 7
 
 
 def groups_max(hw: HardwareConfig) -> int:
@@ -73,21 +121,25 @@ class PEArray(wiring.Component):
         m = Module()
         hw = self.hw
         P, BB = hw.num_pe, hw.bus_bytes
+        aw = range(self.depth + self.gmax)
 
-        # ------------------------------------------------------------ chunker
+        # ------------------------------------------------------------ chunker (stage 0)
         busy = Signal()
         delta = Signal(signed(16))
         kind = Signal(2)
-        beat = Signal(16)
+        beats_left = Signal(16)  # beats of the column after the current one
+        last_beat = Signal()  # == (beats_left == 0)
         gate = Signal(3)
-        grp = Signal(range(self.gmax + 1))
-        nbeats = Mux(kind == KIND_BIAS, self.bias_beats, self.col_beats)
+        addr0 = Signal(aw)  # base + row group
+        grp_left = Signal(range(self.gmax + 1))  # row groups of the gate block after this one
+        grp_last = Signal()  # == (grp_left == 0)
         chunk = Signal(8 * P)
         chunk_valid = Signal()
-        last_beat = beat == nbeats - 1
+        beat_taken = Signal()
         finishing = Signal()
 
-        ngates = Mux(kind == KIND_BIAS, 4, 3)
+        bias = kind == KIND_BIAS
+        gate_last = Mux(bias, gate == 3, gate == 2)
         if BB >= P:
             per = BB // P
             if per > 1:
@@ -98,16 +150,12 @@ class PEArray(wiring.Component):
             with m.If(busy & self.beats.valid):
                 m.d.comb += chunk_valid.eq(1)
                 if per == 1:
-                    m.d.comb += self.beats.ready.eq(1)
-                    m.d.sync += beat.eq(beat + 1)
-                    m.d.comb += finishing.eq(last_beat)
+                    m.d.comb += beat_taken.eq(1)
                 else:
                     # the rest of a column's last beat is bus padding: skip it
-                    last_useful = (gate == ngates - 1) & (grp == self.groups - 1)
-                    with m.If((sub == per - 1) | last_useful):
-                        m.d.comb += self.beats.ready.eq(1)
-                        m.d.sync += [sub.eq(0), beat.eq(beat + 1)]
-                        m.d.comb += finishing.eq(last_beat)
+                    with m.If((sub == per - 1) | (gate_last & grp_last)):
+                        m.d.comb += beat_taken.eq(1)
+                        m.d.sync += sub.eq(0)
                     with m.Else():
                         m.d.sync += sub.eq(sub + 1)
         else:
@@ -116,9 +164,7 @@ class PEArray(wiring.Component):
             gather = Signal(8 * P)
             m.d.comb += chunk.eq(Cat(gather[: 8 * BB * (per - 1)], self.beats.payload))
             with m.If(busy & self.beats.valid):
-                m.d.comb += self.beats.ready.eq(1)
-                m.d.sync += beat.eq(beat + 1)
-                m.d.comb += finishing.eq(last_beat)
+                m.d.comb += beat_taken.eq(1)
                 with m.If(part == per - 1):
                     m.d.comb += chunk_valid.eq(1)
                     m.d.sync += part.eq(0)
@@ -127,71 +173,150 @@ class PEArray(wiring.Component):
                     # shift the new beat in at the top of the first (per-1) beat slots
                     m.d.sync += gather.word_select(part, 8 * BB).eq(self.beats.payload)
 
+        m.d.comb += [self.beats.ready.eq(beat_taken), finishing.eq(beat_taken & last_beat)]
+        with m.If(beat_taken):
+            m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
         with m.If(chunk_valid):
-            with m.If(grp == self.groups - 1):
-                m.d.sync += [grp.eq(0), gate.eq(gate + 1)]
+            with m.If(grp_last):
+                m.d.sync += [
+                    addr0.eq(self.base),
+                    grp_left.eq(self.groups - 1),
+                    grp_last.eq(self.groups == 1),
+                    gate.eq(gate + 1),
+                ]
             with m.Else():
-                m.d.sync += grp.eq(grp + 1)
+                m.d.sync += [
+                    addr0.eq(addr0 + 1),
+                    grp_left.eq(grp_left - 1),
+                    grp_last.eq(grp_left == 1),
+                ]
         with m.If(finishing):
             m.d.sync += busy.eq(0)
         m.d.comb += self.cmd.ready.eq(~busy | finishing)
         with m.If(self.cmd.valid & self.cmd.ready):
+            nbeats = Mux(self.cmd.payload.kind == KIND_BIAS, self.bias_beats, self.col_beats)
             m.d.sync += [
                 busy.eq(1),
                 delta.eq(self.cmd.payload.delta),
                 kind.eq(self.cmd.payload.kind),
-                beat.eq(0),
+                beats_left.eq(nbeats - 1),
+                last_beat.eq(nbeats == 1),
                 gate.eq(0),
-                grp.eq(0),
+                addr0.eq(self.base),
+                grp_left.eq(self.groups - 1),
+                grp_last.eq(self.groups == 1),
             ]
             if BB >= P and BB // P > 1:
                 m.d.sync += sub.eq(0)
 
-        # --------------------------------------------- accumulate pipeline (3 stages)
+        issue = Signal()
         bank0 = Signal(2)
-        m.d.comb += bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate))
-        issue = chunk_valid & (gate < ngates)
-        addr0 = Signal(range(self.depth + self.gmax))
-        m.d.comb += addr0.eq(self.base + grp)
+        m.d.comb += [
+            issue.eq(chunk_valid & Mux(bias, gate < 4, gate < 3)),
+            bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate)),
+        ]
 
-        v1, v2 = Signal(), Signal()
-        bank1, bank2 = Signal(2), Signal(2)
-        addr1, addr2 = Signal.like(addr0), Signal.like(addr0)
+        # ------------------------------------------------------------ control, stages 1..6
+        v = [None] + [Signal(name=f"v{k}") for k in range(1, 7)]
+        bank = [bank0] + [Signal(2, name=f"bank{k}") for k in range(1, 7)]
+        addr = [addr0] + [Signal(aw, name=f"addr{k}") for k in range(1, 7)]
+        m.d.sync += [v[1].eq(issue), *(v[k].eq(v[k - 1]) for k in range(2, 7))]
+        m.d.sync += [bank[k].eq(bank[k - 1]) for k in range(1, 7)]
+        m.d.sync += [addr[k].eq(addr[k - 1]) for k in range(1, 7)]
+        # stage 6: the write port's registers (a clear goes through them too)
+        wen6 = Signal(4)
+        waddr6 = Signal(aw)
+        m.d.sync += [
+            wen6.eq(Mux(self.clr_en, 0b1111, Mux(v[5], 1 << bank[5], 0))),
+            waddr6.eq(Mux(self.clr_en, self.clr_addr, addr[5])),
+        ]
+        # A chunk reads (end of stage 1) before the writes (end of stage 6) of the chunks
+        # 3, 4 and 5 cycles ahead of it; when one of them has the same bank and address, its
+        # result is forwarded instead of the RAM data. Compared in stage 1, against stages
+        # 4, 5 and 6.
+        f2 = Signal(3)  # [0]: from 3 ahead, [1]: 4 ahead, [2]: 5 ahead; stage 2
+        m.d.sync += f2.eq(
+            Cat(*(v[1] & v[k] & (bank[1] == bank[k]) & (addr[1] == addr[k]) for k in (4, 5, 6)))
+        )
+        # zero1[b]: bank b is not the chunk's bank: its RAM output reads as 0 (stage 2)
+        zero1 = Signal(4)
+        m.d.sync += zero1.eq(Mux(issue, ~(1 << bank0), 0))
+        fw3 = Signal()  # forwarding: the RAM data are stale; stage 3
+        m.d.sync += fw3.eq(f2.any())
         w1 = Signal(8 * P)
         d1 = Signal(signed(16))
-        m.d.sync += [v1.eq(issue), bank1.eq(bank0), addr1.eq(addr0), w1.eq(chunk), d1.eq(delta)]
-        m.d.sync += [v2.eq(v1), bank2.eq(bank1), addr2.eq(addr1)]
+        m.d.sync += [w1.eq(chunk), d1.eq(delta)]
 
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
-        lane_ovf = []
-        wps = {}
+        rd_addr = Signal(aw)
+        m.d.comb += rd_addr.eq(Mux(v[1], addr[1], self.act_addr))
+        clip6 = Signal(P)
         for lane in range(P):
-            prod2 = Signal(signed(24), name=f"prod2_{lane}")
-            m.d.sync += prod2.eq(w1.word_select(lane, 8).as_signed() * d1)
-            rdata1 = []
+            # stages 2..4: the product (DSP output register, then two more)
+            prod = [Signal(signed(24), name=f"prod{k}_{lane}") for k in range(5)]
+            m.d.sync += [
+                prod[2].eq(w1.word_select(lane, 8).as_signed() * d1),
+                prod[3].eq(prod[2]),
+                prod[4].eq(prod[3]),
+            ]
+            # stages 2, 3: the four banks' read data (the RAM's output latch, reset to 0 for
+            # the banks that are not the chunk's, then a plain register)
+            rd3 = []
+            wps = []
             for b in range(4):
-                mem = memory.Memory(shape=signed(24), depth=self.depth, init=[])
+                mem = memory.Memory(
+                    shape=signed(24), depth=self.depth, init=[], attrs={"no_rw_check": 1}
+                )
                 m.submodules[f"acc_l{lane}_b{b}"] = mem
-                wp = mem.write_port()
-                rp = mem.read_port()
-                m.d.comb += rp.addr.eq(Mux(self.idle, self.act_addr, addr0))
-                rdata1.append(rp.data)
-                wps[lane, b] = wp
-            acc2 = Signal(signed(24), name=f"acc2_{lane}")
-            m.d.sync += acc2.eq(Array(rdata1)[bank1])
-            s = Signal(signed(26), name=f"sum2_{lane}")
-            m.d.comb += s.eq(acc2 + prod2)
-            clipped = (s > fp.ACC_MAX) | (s < fp.ACC_MIN)
-            sat = Mux(s > fp.ACC_MAX, fp.ACC_MAX, Mux(s < fp.ACC_MIN, fp.ACC_MIN, s))
-            lane_ovf.append(v2 & clipped)
+                # asynchronous port + register with synchronous reset: Yosys merges both into
+                # the block RAM's read port and, with no_rw_check, adds no collision logic
+                rp = mem.read_port(domain="comb")
+                wps.append(mem.write_port())
+                rdat2 = Signal(signed(24), name=f"rdat2_l{lane}_b{b}")
+                r3 = Signal(signed(24), name=f"rd3_l{lane}_b{b}")
+                m.d.comb += [rp.addr.eq(rd_addr), act_out[b][lane].eq(r3)]
+                m.d.sync += [rdat2.eq(Mux(zero1[b], 0, rp.data)), r3.eq(rdat2)]
+                rd3.append(r3)
+            # forwarded results, 0 unless forwarding: from 3 ahead the live saturated sum,
+            # from 4 ahead the write data, from 5 ahead the write data one cycle later
+            g3 = [Signal(signed(24), name=f"g3{k}_{lane}") for k in range(3)]
+            wd7 = Signal(signed(24), name=f"wd7_{lane}")
+            # stage 4: the accumulator
+            acc4 = Signal(signed(24), name=f"acc4_{lane}")
+            m.d.sync += acc4.eq(
+                Mux(fw3, 0, rd3[0] | rd3[1] | rd3[2] | rd3[3]) | g3[0] | g3[1] | g3[2]
+            )
+            # stage 5: the sum (25 bits)
+            s = Signal(signed(25), name=f"sum5_{lane}")
+            m.d.sync += s.eq(acc4 + prod[4])
+            # its low 23 bits are 0: the borrow out of s[:23] - 1 (a carry chain, no LUT tree)
+            z5 = Signal(name=f"z5_{lane}")
+            m.d.comb += z5.eq((Cat(s[:23], C(0, 1)) - 1)[23])
+            # stage 5 -> 6: saturate to ±(2^23 - 1) from the sum's top bits; -2^23 (top bits
+            # 11, low bits 0) is the one sum below -(2^23 - 1) they let through
+            ovf = s[24] ^ s[23]
+            is_min = s[24] & s[23] & z5
+            sat = Signal(signed(24), name=f"sat5_{lane}")
+            m.d.comb += sat.eq(
+                Cat(s[0] | ovf | is_min, Mux(ovf, (~s[24]).replicate(22), s[1:23]), s[24])
+            )
+            wd6 = Signal(signed(24), name=f"wd6_{lane}")
+            m.d.sync += [
+                wd6.eq(Mux(self.clr_en, 0, sat)),
+                wd7.eq(wd6),
+                clip6[lane].eq(v[5] & (ovf | is_min)),
+                g3[0].eq(Mux(f2[0], sat, 0)),
+                g3[1].eq(Mux(f2[1], wd6, 0)),
+                g3[2].eq(Mux(f2[2], wd7, 0)),
+            ]
             for b in range(4):
-                wp = wps[lane, b]
                 m.d.comb += [
-                    wp.addr.eq(Mux(self.clr_en, self.clr_addr, addr2)),
-                    wp.data.eq(Mux(self.clr_en, 0, sat)),
-                    wp.en.eq(self.clr_en | (v2 & (bank2 == b))),
+                    wps[b].addr.eq(waddr6),
+                    wps[b].data.eq(wd6),
+                    wps[b].en.eq(wen6[b]),
                 ]
-            m.d.comb += [act_out[b][lane].eq(rdata1[b]) for b in range(4)]
-        m.d.comb += self.overflow.eq(Cat(*lane_ovf).any())
-        m.d.comb += self.idle.eq(~busy & ~v1 & ~v2)
+        m.d.comb += [
+            self.overflow.eq(clip6.any()),
+            self.idle.eq(~busy & ~(v[1] | v[2] | v[3] | v[4] | v[5]) & (wen6 == 0)),
+        ]
         return m
