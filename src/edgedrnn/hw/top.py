@@ -43,7 +43,7 @@ from .axi import AXI4LiteSignature, AXI4ReadSignature
 from .csr import RegisterBlock
 from .encoder import DELTA_LAYOUT, DeltaEncoder
 from .fetch import WeightFetch, stride_bits
-from .pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray, groups_max
+from .pe import ACT_READ_LATENCY, KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray, groups_max
 
 H_OUT_LAYOUT = data.StructLayout({"data": signed(16), "last": unsigned(1)})
 
@@ -290,25 +290,29 @@ class EdgeDRNN(wiring.Component):
         ]
 
         # ------------------------------------------------------ activation
-        # A0 issues a row group's reads (accumulators, previous h); A1 is their data, which
-        # the activation units register on entry.
+        # A0 issues a row group's reads (accumulators, previous h); the accumulators come
+        # out of the PE array's registers at A2 (pe.ACT_READ_LATENCY), h_prev is registered
+        # once to match; the activation units register both on entry.
         ga = Signal(16)  # row groups still to issue
         go = Signal(16)  # next row group to come out
         h_act_ptr = Signal.like(h_rd.addr)
         acc_act_ptr = Signal(range(L * gmax + 1))
-        inflight = Signal(range(ACT_LATENCY + 8))
+        inflight = Signal(range(ACT_LATENCY + 9))
         act_issue = Signal()
         a1_valid = Signal()
-        m.d.sync += a1_valid.eq(act_issue)
+        a2_valid = Signal()
+        h_prev2 = Signal.like(h_rd.data)
+        assert ACT_READ_LATENCY == 2, "the activation issue pipeline assumes 2 cycles"
+        m.d.sync += [a1_valid.eq(act_issue), a2_valid.eq(a1_valid), h_prev2.eq(h_rd.data)]
         m.d.comb += pe.act_addr.eq(acc_act_ptr)
         for k, a in enumerate(acts):
             m.d.comb += [
-                a.i_valid.eq(a1_valid),
+                a.i_valid.eq(a2_valid),
                 a.m_r.eq(pe.act_r[k]),
                 a.m_u.eq(pe.act_u[k]),
                 a.m_cx.eq(pe.act_cx[k]),
                 a.m_ch.eq(pe.act_ch[k]),
-                a.h_prev.eq(h_rd.data[k]),
+                a.h_prev.eq(h_prev2[k]),
             ]
         o_valid = acts[0].o_valid
         m.d.sync += inflight.eq(inflight + act_issue - o_valid)
@@ -417,6 +421,7 @@ class EdgeDRNN(wiring.Component):
             & (inflight == 0)
             & ~act_issue
             & ~a1_valid
+            & ~a2_valid
         )
 
         # ------------------------------------------------------ controller FSM
