@@ -12,10 +12,9 @@ weight fetch streams the passed-on columns, waits for the last column to be accu
     act_L   = max(⌈H / P⌉ + ACT_LAT, H + OUT_LAT)   (last layer: h_out takes one per cycle)
 
 * Scan time ``S_l = S_x + S_h``: layer 0 takes ``x_in`` one element per cycle (``S_x = I``);
-  otherwise the encoder takes a row group of P elements per cycle and then sends the group's
-  passed-on deltas one per cycle, so a part of N elements with k passed costs
-  ``k + E[empty groups]`` cycles, ``E[empty groups] = Σ_g C(N - |g|, k) / C(N, k)`` for
-  k passed positions spread uniformly.
+  otherwise the encoder reads a row group of P elements per cycle while its serializer sends
+  the passed-on deltas one per cycle (a group FIFO decouples the two), so a part of N
+  elements with k passed costs ``max(⌈N / P⌉, k)`` cycles.
 * ``c`` = cycles per weight column = ``column_stride / min(P, bus_bytes)`` (one bus beat per
   cycle, cut into P-wide chunks); ``c_bias`` the same for the 4H bias column, streamed at the
   first step after a reset only (``b`` = 1), issued before the scan (``e_first = -1`` then).
@@ -56,9 +55,9 @@ class RtlTiming:
         out_lat: last layer: cycles beyond H from ACT's start to the last ``h_out`` beat.
     """
 
-    step: int = 4
+    step: int = 35
     layer: int = 2
-    scan_tail: int = 0
+    scan_tail: int = 18
     fetch_pipe: int = 3
     act_lat: int = 10
     out_lat: int = 11
@@ -87,27 +86,14 @@ def column_cycles(lay: LayerLayout, hw: HardwareConfig) -> tuple[float, float]:
     return lay.column_stride / per_cycle, lay.bias_stride / per_cycle
 
 
-def empty_groups(size: int, lanes: int, k: np.ndarray) -> np.ndarray:
-    """Expected row groups (of ``lanes``) with no passed element, k of ``size`` passed."""
-    k = np.asarray(k, dtype=np.float64)
-    full, rest = divmod(size, lanes)
-    out = np.zeros(k.shape)
-    for count, width in ((full, lanes), (1 if rest else 0, rest)):
-        if not count:
-            continue
-        p = np.ones(k.shape)
-        for i in range(width):  # all `width` lanes among the size - k not passed
-            p *= np.clip((size - k - i) / (size - i), 0.0, 1.0)
-        out += count * p
-    return out
-
-
 def scan_time(size: int, lanes: int, k: np.ndarray, serial: bool) -> np.ndarray:
     """Cycles to scan a part of ``size`` elements with ``k`` passed on."""
     k = np.asarray(k, dtype=np.float64)
     if serial:
         return np.full(k.shape, float(size))
-    return k + empty_groups(size, lanes, k)
+    # a row group is read per cycle while the serializer sends one passed delta per cycle:
+    # whichever is slower sets the pace (the group FIFO between them absorbs the bunching)
+    return np.maximum(float(-(-size // lanes)), k)
 
 
 def layer_parts(
