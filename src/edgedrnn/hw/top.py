@@ -140,6 +140,7 @@ class EdgeDRNN(wiring.Component):
         layer = Signal(range(max(L, 2)))
         n_in, n_hid = Signal(16), Signal(16)
         rpg = Signal(16)
+        rpg3 = Signal(18)
         lay_bias, lay_col = Signal(32), Signal(32)
         g_in, g_hid = Signal(16), Signal(16)  # row groups of the input / hidden vector
         n_in_m1 = Signal(16)
@@ -467,7 +468,7 @@ class EdgeDRNN(wiring.Component):
                 with m.If(check_wait == 2):
                     with m.If(cfg_ok):
                         # Θ of every layer is latched once per step
-                        m.d.sync += layer.eq(0)
+                        m.d.sync += [layer.eq(0), ref_base.eq(0), h_base.eq(0), acc_base.eq(0)]
                         for i in range(L):
                             m.d.sync += [
                                 thx[i].eq(regs.theta_x[i][:16]),
@@ -489,10 +490,6 @@ class EdgeDRNN(wiring.Component):
                     theta_x.eq(Array(thx)[layer]),
                     theta_h.eq(Array(thh)[layer]),
                     last_layer.eq(layer == regs.num_layers - 1),
-                    ref_base.eq(layer * refg),
-                    h_base.eq(layer * gmax),
-                    hin_base.eq((layer - 1) * gmax),
-                    acc_base.eq(layer * gmax),
                     cnt_x.eq(0),
                     cnt_h.eq(0),
                 ]
@@ -505,8 +502,8 @@ class EdgeDRNN(wiring.Component):
                     g_hid.eq((n_hid + P - 1) >> lg_p),
                     n_in_m1.eq(n_in - 1),
                     groups.eq(rpg >> lg_p),
-                    col_beats.eq((rpg * 3 + hw.bus_bytes - 1) >> lg_bb),
-                    bias_beats.eq((rpg * 4 + hw.bus_bytes - 1) >> lg_bb),
+                    rpg3.eq(rpg + (rpg << 1)),  # adds, not a multiplier (DSP)
+                    bias_beats.eq(((rpg << 2) + hw.bus_bytes - 1) >> lg_bb),
                     bias_addr.eq(regs.weight_base + lay_bias),
                     col_addr.eq(regs.weight_base + lay_col),
                     mask_in_last.eq(last_lanes(n_in)),
@@ -518,7 +515,11 @@ class EdgeDRNN(wiring.Component):
                 abort_on_soft_reset()
 
             with m.State("LSETUP2"):
-                m.d.sync += [g_in_m1.eq(g_in - 1), g_hid_m1.eq(g_hid - 1)]
+                m.d.sync += [
+                    g_in_m1.eq(g_in - 1),
+                    g_hid_m1.eq(g_hid - 1),
+                    col_beats.eq((rpg3 + hw.bus_bytes - 1) >> lg_bb),
+                ]
                 send_bias()
                 abort_on_soft_reset()
 
@@ -623,7 +624,13 @@ class EdgeDRNN(wiring.Component):
                 with m.If(~last_layer & (ga == 0)):
                     # all row groups issued: the next layer starts; its scan of row group j
                     # waits for this layer's h of row group j (``avail``)
-                    m.d.sync += layer.eq(layer + 1)
+                    m.d.sync += [
+                        layer.eq(layer + 1),
+                        ref_base.eq(ref_base + refg),
+                        h_base.eq(h_base + gmax),
+                        hin_base.eq(h_base),
+                        acc_base.eq(acc_base + gmax),
+                    ]
                     m.next = "LSTART"
                 with m.If(last_layer & (ga == 0) & (inflight == 0) & ~act_issue):
                     m.next = "DONE"
