@@ -252,12 +252,19 @@ class PEArray(wiring.Component):
         m.d.comb += rd_addr.eq(Mux(v[1], addr[1], self.act_addr))
         clip6 = Signal(P)
         for lane in range(P):
-            # stages 2..4: the product (DSP output register, then two more)
-            prod = [Signal(signed(24), name=f"prod{k}_{lane}") for k in range(5)]
+            # stages 2..4: the product. The operands are registered again per lane (stage 2)
+            # and the DSP's output registered (stage 3), so the placer can put both register
+            # sets next to the multiplier: the routes to and from the DSP rows (up to 3 ns
+            # each on the 25F) then lie on the register-to-register paths before and after.
+            w2 = Signal(signed(8), name=f"w2_{lane}")
+            d2 = Signal(signed(16), name=f"d2_{lane}")
+            prod3 = Signal(signed(24), name=f"prod3_{lane}")
+            prod4 = Signal(signed(24), name=f"prod4_{lane}")
             m.d.sync += [
-                prod[2].eq(w1.word_select(lane, 8).as_signed() * d1),
-                prod[3].eq(prod[2]),
-                prod[4].eq(prod[3]),
+                w2.eq(w1.word_select(lane, 8).as_signed()),
+                d2.eq(d1),
+                prod3.eq(w2 * d2),
+                prod4.eq(prod3),
             ]
             # stages 2, 3: the four banks' read data (the RAM's output latch, reset to 0 for
             # the banks that are not the chunk's, then a plain register)
@@ -288,7 +295,7 @@ class PEArray(wiring.Component):
             )
             # stage 5: the sum (25 bits)
             s = Signal(signed(25), name=f"sum5_{lane}")
-            m.d.sync += s.eq(acc4 + prod[4])
+            m.d.sync += s.eq(acc4 + prod4)
             # its low 23 bits are 0: the borrow out of s[:23] - 1 (a carry chain, no LUT tree)
             z5 = Signal(name=f"z5_{lane}")
             m.d.comb += z5.eq((Cat(s[:23], C(0, 1)) - 1)[23])
