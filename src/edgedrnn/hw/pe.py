@@ -20,9 +20,10 @@ handshake, and registers are named after the stage in which they hold the chunk:
     1  chunk, Δ, bank, address registered; the address drives the four banks' read ports
        (``act_addr`` does when no chunk is in stage 1)
     2  the RAMs' output latches (~5.8 ns clock-to-out; the banks that are not the chunk's
-       are reset to 0 through the RAM's own reset), ``w·Δ`` (int8 × int16, one DSP per
-       lane) registered; compare with the chunks 3, 4, 5 ahead (forwarding, below)
-    3  the four banks' data registered again: nothing but a flip-flop after a RAM
+       are reset to 0 through the RAM's own reset); the lane's weight and Δ registered again
+       next to its DSP; compare with the chunks 3, 4, 5 ahead (forwarding, below)
+    3  the four banks' data registered again: nothing but a flip-flop after a RAM;
+       ``w·Δ`` (int8 × int16, one DSP per lane) registered (carried to stage 4)
     4  ``acc = (forwarding ? fwd : OR of the four banks)`` registered
     5  ``sum = acc + w·Δ`` registered (25 bits)
     6  saturated ``sum`` registered: ±(2^23 - 1) from the sum's two top bits, plus the one
@@ -46,11 +47,11 @@ Timing (ECP5-25F speed 6, nextpnr): what remains above 6.7 ns are the block-RAM 
 delays; everything else is ≤ ~6.2 ns. Both would drop to ~1 ns clock-to-out with the
 primitives' own registers (DP16KD ``REGMODE=OUTREG``; MULT18X18D input/output registers),
 which Yosys 0.23 does not infer: the stage-3 read registers, the DSP operand registers
-(``w1``/``d1``) and ``prod2`` sit directly at those primitives for such a netlist step (the
-stage-2 bank-select reset would have to stay on the RAM's output latch). The registers keep
-the domain's synchronous reset on purpose: made ``reset_less``, nextpnr packed the stage-3
-registers with the LUTs they feed, far from the RAMs (RAM-to-register median 7.3 instead of
-6.55 ns, worst 8.6 instead of 7.8 ns).
+(``w2``/``d2``, per lane) and ``prod3`` sit directly at those primitives for such a netlist
+step (the stage-2 bank-select reset would have to stay on the RAM's output latch). The
+registers keep the domain's synchronous reset on purpose: made ``reset_less``, nextpnr
+packed the stage-3 registers with the LUTs they feed, far from the RAMs (RAM-to-register
+median 7.3 instead of 6.55 ns, worst 8.6 instead of 7.8 ns).
 
 Interface timing: ``act_addr`` reads a row group's four banks, all lanes, for the
 activation units; the data appear :data:`ACT_READ_LATENCY` = 2 cycles later on ``act_r``...
