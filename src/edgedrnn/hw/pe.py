@@ -20,10 +20,11 @@ handshake, and registers are named after the stage in which they hold the chunk:
     1  chunk, Δ, bank, address registered; the address drives the four banks' read ports
        (``act_addr`` does when no chunk is in stage 1)
     2  the RAMs' output latches (~5.8 ns clock-to-out; the banks that are not the chunk's
-       are reset to 0 through the RAM's own reset); the lane's weight and Δ registered again
-       next to its DSP; compare with the chunks 3, 4, 5 ahead (forwarding, below)
+       are reset to 0 through the RAM's own reset); ``w·Δ`` (int8 × int16, in logic: four
+       radix-4 digit terms, two pairs added); compare with the chunks 3, 4, 5 ahead
+       (forwarding, below)
     3  the four banks' data registered again: nothing but a flip-flop after a RAM;
-       ``w·Δ`` (int8 × int16, one DSP per lane) registered (carried to stage 4)
+       ``w·Δ`` = the two pairs added (carried to stage 4)
     4  ``acc = (forwarding ? fwd : OR of the four banks)`` registered
     5  ``sum = acc + w·Δ`` registered (25 bits)
     6  saturated ``sum`` registered: ±(2^23 - 1) from the sum's two top bits, plus the one
@@ -127,6 +128,7 @@ class PEArray(wiring.Component):
         # ------------------------------------------------------------ chunker (stage 0)
         busy = Signal()
         delta = Signal(signed(16))
+        delta3 = Signal(signed(18))  # 3·Δ for the digit products, computed once per column
         kind = Signal(2)
         beats_left = Signal(16)  # beats of the column after the current one
         last_beat = Signal()  # == (beats_left == 0)
@@ -199,6 +201,7 @@ class PEArray(wiring.Component):
             m.d.sync += [
                 busy.eq(1),
                 delta.eq(self.cmd.payload.delta),
+                delta3.eq(self.cmd.payload.delta + (self.cmd.payload.delta << 1)),
                 kind.eq(self.cmd.payload.kind),
                 beats_left.eq(nbeats - 1),
                 last_beat.eq(nbeats == 1),
@@ -246,25 +249,36 @@ class PEArray(wiring.Component):
         m.d.sync += fw3.eq(f2.any())
         w1 = Signal(8 * P)
         d1 = Signal(signed(16))
-        m.d.sync += [w1.eq(chunk), d1.eq(delta)]
+        d1_3 = Signal(signed(18))
+        m.d.sync += [w1.eq(chunk), d1.eq(delta), d1_3.eq(delta3)]
 
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
         rd_addr = Signal(aw)
         m.d.comb += rd_addr.eq(Mux(v[1], addr[1], self.act_addr))
         clip6 = Signal(P)
         for lane in range(P):
-            # stages 2..4: the product. The operands are registered again per lane (stage 2)
-            # and the DSP's output registered (stage 3), so the placer can put both register
-            # sets next to the multiplier: the routes to and from the DSP rows (up to 3 ns
-            # each on the 25F) then lie on the register-to-register paths before and after.
-            w2 = Signal(signed(8), name=f"w2_{lane}")
-            d2 = Signal(signed(16), name=f"d2_{lane}")
+            # stages 2..4: the product w·Δ in logic (no DSP: on the 25F the multiplier rows
+            # are far from the accumulators' block RAMs, ~3 ns of routing each way). w is
+            # four radix-4 digits, the top one signed: w·Δ = Σ_k 4^k·(digit_k·Δ), each term
+            # a choice among {0, Δ, 2Δ, 3Δ} (3Δ registered with the command) or, for the top
+            # digit, {-2Δ, -Δ, 0, Δ}. Stage 2: two pairs of terms added; stage 3: the pairs.
+            w = w1.word_select(lane, 8)
+            terms = []
+            for k in range(4):
+                dg = w[2 * k : 2 * k + 2]
+                if k < 3:
+                    t = Mux(dg[1], Mux(dg[0], d1_3, d1 << 1), Mux(dg[0], d1, 0))
+                else:
+                    t = Mux(dg[1], Mux(dg[0], -d1, -(d1 << 1)), Mux(dg[0], d1, 0))
+                terms.append(t)
+            lo2 = Signal(signed(21), name=f"plo2_{lane}")
+            hi2 = Signal(signed(21), name=f"phi2_{lane}")
             prod3 = Signal(signed(24), name=f"prod3_{lane}")
             prod4 = Signal(signed(24), name=f"prod4_{lane}")
             m.d.sync += [
-                w2.eq(w1.word_select(lane, 8).as_signed()),
-                d2.eq(d1),
-                prod3.eq(w2 * d2),
+                lo2.eq(terms[0] + (terms[1] << 2)),
+                hi2.eq(terms[2] + (terms[3] << 2)),
+                prod3.eq(lo2 + (hi2 << 4)),
                 prod4.eq(prod3),
             ]
             # stages 2, 3: the four banks' read data (the RAM's output latch, reset to 0 for
