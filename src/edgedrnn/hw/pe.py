@@ -42,14 +42,14 @@ write of one address in the same cycle is therefore never used, so the memories 
 ``no_rw_check`` and Yosys adds no collision logic around the block RAMs. Saturating after
 every chunk is saturating after each column, exactly as datapath.md §5.
 
-Timing (ECP5-25F speed 6, nextpnr): what remains above 6.7 ns are the block-RAM read
-(clock-to-out 5.6-5.8 ns + route into the stage-3 register) and the DSP multiply
-(3.9 ns, no internal registers inferred by Yosys, + routes in and out) — both primitive
-delays; everything else is ≤ ~6.2 ns. Both would drop to ~1 ns clock-to-out with the
-primitives' own registers (DP16KD ``REGMODE=OUTREG``; MULT18X18D input/output registers),
-which Yosys 0.23 does not infer: the stage-3 read registers, the DSP operand registers
-(``w2``/``d2``, per lane) and ``prod3`` sit directly at those primitives for such a netlist
-step (the stage-2 bank-select reset would have to stay on the RAM's output latch). The
+Timing (ECP5-25F speed 6, nextpnr): what remains above 6.7 ns is the block-RAM read
+(clock-to-out 5.6-5.8 ns + route into the stage-3 register), a primitive delay; it would drop
+to ~1 ns with the RAM's own output register (DP16KD ``REGMODE=OUTREG``), which Yosys does not
+infer (the stage-3 read registers sit directly at the RAMs for such a netlist step; the
+stage-2 bank-select reset would have to stay on the RAM's output latch). The product is
+built in logic: with one MULT18X18D per lane, the placer kept the multipliers' registers
+near the accumulators, ~3 ns of routing from the DSP rows on each side (93.8 MHz for the
+whole design).
 registers keep the domain's synchronous reset on purpose: made ``reset_less``, nextpnr
 packed the stage-3 registers with the LUTs they feed, far from the RAMs (RAM-to-register
 median 7.3 instead of 6.55 ns, worst 8.6 instead of 7.8 ns).
