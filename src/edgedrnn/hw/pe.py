@@ -49,10 +49,9 @@ infer (the stage-3 read registers sit directly at the RAMs for such a netlist st
 stage-2 bank-select reset would have to stay on the RAM's output latch). The product is
 built in logic: with one MULT18X18D per lane, the placer kept the multipliers' registers
 near the accumulators, ~3 ns of routing from the DSP rows on each side (93.8 MHz for the
-whole design).
-registers keep the domain's synchronous reset on purpose: made ``reset_less``, nextpnr
-packed the stage-3 registers with the LUTs they feed, far from the RAMs (RAM-to-register
-median 7.3 instead of 6.55 ns, worst 8.6 instead of 7.8 ns).
+whole design). The registers keep the domain's synchronous reset on purpose: made
+``reset_less``, nextpnr packed the stage-3 registers with the LUTs they feed, far from the
+RAMs (RAM-to-register median 7.3 instead of 6.55 ns, worst 8.6 instead of 7.8 ns).
 
 Interface timing: ``act_addr`` reads a row group's four banks, all lanes, for the
 activation units; the data appear :data:`ACT_READ_LATENCY` = 2 cycles later on ``act_r``...
