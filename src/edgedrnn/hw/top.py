@@ -178,31 +178,39 @@ class EdgeDRNN(wiring.Component):
             return Mux(rest == 0, (1 << P) - 1, (Const(1, P + 1) << rest) - 1)
 
         # ------------------------------------------------------- config check
-        # each check registered, then their conjunction: CHECK waits for both stages
-        checks = [regs.num_layers >= 1, regs.num_layers <= L]
+        # every elementary comparison is registered on its own, then their conjunction per
+        # layer and over the layers: CHECK waits for both register stages
+        glob = [regs.num_layers >= 1, regs.num_layers <= L]
         if lg_bb:
-            checks.append(regs.weight_base[:lg_bb] == 0)
+            glob.append(regs.weight_base[:lg_bb] == 0)
+        per_layer = []
         for i in range(L):
-            used = regs.num_layers > i
             isz, hsz = regs.input_size[i], regs.hidden_size[i]
             rpg_i = regs.rows_per_gate[i]
-            ok = (
-                (isz >= 1)
-                & (isz <= (MI if i == 0 else MH))
-                & (hsz >= 1)
-                & (hsz <= MH)
-                & (rpg_i >= hsz)
-                & (rpg_i <= gmax * P)
-                & (rpg_i[:lg_p] == 0)
-                & (regs.column_stride[i][:lg_bb] == 0 if lg_bb else Const(1))
-                & (regs.column_stride[i] < (1 << stride_bits(hw)))
-            )
+            terms = [
+                isz >= 1,
+                isz <= (MI if i == 0 else MH),
+                hsz >= 1,
+                hsz <= MH,
+                rpg_i >= hsz,
+                rpg_i <= gmax * P,
+                rpg_i[:lg_p] == 0 if lg_p else Const(1),
+                regs.column_stride[i][:lg_bb] == 0 if lg_bb else Const(1),
+                regs.column_stride[i] < (1 << stride_bits(hw)),
+            ]
             if i > 0:
-                ok &= isz == regs.hidden_size[i - 1]
-            checks.append(~used | ok)
-        checks_r = Signal(len(checks))
+                terms.append(isz == regs.hidden_size[i - 1])
+            per_layer.append((regs.num_layers > i, terms))
+        glob_r = Signal(len(glob))
+        m.d.sync += glob_r.eq(Cat(*glob))
+        layer_ok = []
+        for i, (used, terms) in enumerate(per_layer):
+            used_r = Signal(name=f"cfg_used{i}")
+            terms_r = Signal(len(terms), name=f"cfg_terms{i}")
+            m.d.sync += [used_r.eq(used), terms_r.eq(Cat(*terms))]
+            layer_ok.append(~used_r | terms_r.all())
         cfg_ok = Signal()
-        m.d.sync += [checks_r.eq(Cat(*checks)), cfg_ok.eq(checks_r.all())]
+        m.d.sync += cfg_ok.eq(glob_r.all() & Cat(*layer_ok).all())
 
         # ------------------------------------------------------ counters, status
         step_cycles, step_count = Signal(32), Signal(32)
