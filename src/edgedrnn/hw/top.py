@@ -41,7 +41,7 @@ from .activation import LATENCY as ACT_LATENCY
 from .activation import Activation
 from .axi import AXI4LiteSignature, AXI4ReadSignature
 from .csr import RegisterBlock
-from .encoder import DELTA_LAYOUT, DeltaEncoder
+from .encoder import DELTA_LAYOUT, DeltaEncoder, group_layout
 from .fetch import WeightFetch, stride_bits
 from .pe import ACT_READ_LATENCY, KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray, groups_max
 
@@ -256,16 +256,24 @@ class EdgeDRNN(wiring.Component):
         m.d.sync += s1_valid.eq(issue)
         m.d.comb += [ref_rd.en.eq(1), h_rd.en.eq(1), ref_rd.addr.eq(ref_ptr), h_rd.addr.eq(h_ptr)]
 
+        # S2: the read data registered once more, right at the block RAMs (their 5.8 ns
+        # clock-to-out leaves no time for the route to the encoder in the same cycle)
+        s2 = Signal(group_layout(P))
+        s2_valid = Signal()
+        m.d.sync += [
+            s2_valid.eq(s1_valid),
+            s2.refs.eq(ref_rd.data),
+            s2.values.eq(h_rd.data),
+            s2.x.eq(s1_x),
+            s2.from_x.eq(s1_from_x),
+            s2.kind.eq(s1_kind),
+            s2.mask.eq(s1_mask),
+            s2.base.eq(s1_base),
+            s2.addr.eq(s1_ref_addr),
+        ]
         m.d.comb += [
-            enc.elem.valid.eq(s1_valid),
-            enc.elem.payload.refs.eq(ref_rd.data),
-            enc.elem.payload.values.eq(h_rd.data),
-            enc.elem.payload.x.eq(s1_x),
-            enc.elem.payload.from_x.eq(s1_from_x),
-            enc.elem.payload.kind.eq(s1_kind),
-            enc.elem.payload.mask.eq(s1_mask),
-            enc.elem.payload.base.eq(s1_base),
-            enc.elem.payload.addr.eq(s1_ref_addr),
+            enc.elem.valid.eq(s2_valid),
+            enc.elem.payload.eq(s2),
             ref_wr.addr.eq(enc.ref_addr),
             ref_wr.data.eq(enc.ref_new),
             ref_wr.en.eq(enc.ref_we),
@@ -422,6 +430,7 @@ class EdgeDRNN(wiring.Component):
         m.d.sync += datapath_idle.eq(
             ~issue
             & ~s1_valid
+            & ~s2_valid
             & enc.idle
             & (dfifo.level == 0)
             & fetch.idle
