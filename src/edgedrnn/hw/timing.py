@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from ..program import HardwareConfig
 
 #: Cycles of the activation pipeline and layer switch when a layer's h is short.
-LAYER_SWITCH_MIN = 19
+LAYER_SWITCH_MIN = 20
 #: Pipeline overhead of a layer switch on top of its activation row groups.
-LAYER_SWITCH_EXTRA = 12
+LAYER_SWITCH_EXTRA = 13
 #: Fixed cycles of a step (scan pipeline, drain, activation latency of the last layer).
-STEP_FIXED = 19
+STEP_FIXED = 20
 #: Cycles of memory latency hidden by the pipeline per layer that reads columns.
 HIDDEN_LATENCY = 0
 #: Cycles to drain the fetch and PE pipelines after a layer's last column (an upper bound).

@@ -424,23 +424,27 @@ class EdgeDRNN(wiring.Component):
                 h_wr.en.eq((1 << P) - 1),
             ]
 
-        # registered: once everything is empty in DRAIN or FLUSH nothing new enters, so a
-        # one-cycle-old "all empty" is still true
-        datapath_idle = Signal()
-        m.d.sync += datapath_idle.eq(
-            ~issue
-            & ~s1_valid
-            & ~s2_valid
-            & enc.idle
-            & (dfifo.level == 0)
-            & fetch.idle
-            & (cfifo.level == 0)
-            & pe.idle
-            & (inflight == 0)
-            & ~act_issue
-            & ~a1_valid
-            & ~a2_valid
+        # registered twice (each term, then their conjunction): once everything is empty in
+        # DRAIN or FLUSH nothing new enters, so "all empty" two cycles ago is still true
+        idle_terms = Signal(12)
+        m.d.sync += idle_terms.eq(
+            Cat(
+                ~issue,
+                ~s1_valid,
+                ~s2_valid,
+                enc.idle,
+                dfifo.level == 0,
+                fetch.idle,
+                cfifo.level == 0,
+                pe.idle,
+                inflight == 0,
+                ~act_issue,
+                ~a1_valid,
+                ~a2_valid,
+            )
         )
+        datapath_idle = Signal()
+        m.d.sync += datapath_idle.eq(idle_terms.all())
 
         # ------------------------------------------------------ controller FSM
         def abort_on_soft_reset():
