@@ -55,9 +55,9 @@ class RtlTiming:
         out_lat: last layer: cycles beyond H from ACT's start to the last ``h_out`` beat.
     """
 
-    step: int = 35
+    step: int = 39
     layer: int = 2
-    scan_tail: int = 18
+    scan_tail: int = 19
     fetch_pipe: int = 3
     act_lat: int = 10
     out_lat: int = 11
