@@ -128,8 +128,10 @@ class EdgeDRNN(wiring.Component):
         ]
 
         # ------------------------------------------------------ state memories
-        ref_mem = memory.Memory(shape=word, depth=L * refg, init=[])
-        h_mem = memory.Memory(shape=word, depth=L * gmax, init=[])
+        # no read ever needs a word written in the same cycle (see the scan and ACT below), so
+        # Yosys is told not to add collision-bypass logic behind the block RAMs
+        ref_mem = memory.Memory(shape=word, depth=L * refg, init=[], attrs={"no_rw_check": 1})
+        h_mem = memory.Memory(shape=word, depth=L * gmax, init=[], attrs={"no_rw_check": 1})
         m.submodules.ref_mem, m.submodules.h_mem = ref_mem, h_mem
         ref_rd, ref_wr = ref_mem.read_port(), ref_mem.write_port(granularity=1)
         h_rd, h_wr = h_mem.read_port(), h_mem.write_port(granularity=1)
@@ -245,6 +247,10 @@ class EdgeDRNN(wiring.Component):
         s1_mask = Signal(P)
         s1_base = Signal(16)
         s1_from_x = Signal()
+        # layer 0: the x̂ word is read for the first element of a row group and kept for the
+        # others (their lanes are not written meanwhile); the re-reads, which may meet the
+        # write-back of an earlier element of the same word, are ignored
+        s1_reuse = Signal()
         s1_x = Signal(signed(16))
         s1_ref_addr = Signal.like(ref_rd.addr)
         issue = Signal()  # a row group (or input element) enters the scan pipeline
@@ -262,7 +268,6 @@ class EdgeDRNN(wiring.Component):
         s2_valid = Signal()
         m.d.sync += [
             s2_valid.eq(s1_valid),
-            s2.refs.eq(ref_rd.data),
             s2.values.eq(h_rd.data),
             s2.x.eq(s1_x),
             s2.from_x.eq(s1_from_x),
@@ -271,6 +276,8 @@ class EdgeDRNN(wiring.Component):
             s2.base.eq(s1_base),
             s2.addr.eq(s1_ref_addr),
         ]
+        with m.If(s1_valid & ~s1_reuse):
+            m.d.sync += s2.refs.eq(ref_rd.data)
         m.d.comb += [
             enc.elem.valid.eq(s2_valid),
             enc.elem.payload.eq(s2),
@@ -466,6 +473,7 @@ class EdgeDRNN(wiring.Component):
                     s1_mask.eq(1),
                     s1_base.eq(0),
                     s1_from_x.eq(0),
+                    s1_reuse.eq(0),
                     bias_sent.bit_select(layer, 1).eq(1),
                 ]
                 start_scan_x()
@@ -560,6 +568,7 @@ class EdgeDRNN(wiring.Component):
                             s1_mask.eq(Const(1, P) << j[:lg_p] if lg_p else 1),
                             s1_base.eq(j & ~(P - 1)),
                             s1_from_x.eq(1),
+                            s1_reuse.eq(j[:lg_p] != 0 if lg_p else 0),
                             s1_x.eq(self.x_in.payload),
                             s1_ref_addr.eq(ref_ptr),
                             j.eq(j + 1),
@@ -583,6 +592,7 @@ class EdgeDRNN(wiring.Component):
                         s1_mask.eq(Mux(j == g_in_m1, mask_in_last, (1 << P) - 1)),
                         s1_base.eq(j << lg_p),
                         s1_from_x.eq(0),
+                        s1_reuse.eq(0),
                         s1_ref_addr.eq(ref_ptr),
                         j.eq(j + 1),
                         ref_ptr.eq(ref_ptr + 1),
@@ -605,6 +615,7 @@ class EdgeDRNN(wiring.Component):
                         s1_mask.eq(Mux(j == g_hid_m1, mask_hid_last, (1 << P) - 1)),
                         s1_base.eq(n_in + (j << lg_p)),
                         s1_from_x.eq(0),
+                        s1_reuse.eq(0),
                         s1_ref_addr.eq(ref_ptr),
                         j.eq(j + 1),
                         ref_ptr.eq(ref_ptr + 1),
