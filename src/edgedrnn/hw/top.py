@@ -389,7 +389,11 @@ class EdgeDRNN(wiring.Component):
             self.h_out.valid.eq(ofifo.r_rdy & ~flushing),
         ]
         out_pop = Signal()
-        with m.If(flushing):
+        # the flush drains the output FIFO one cycle late (a register, not the FSM decode,
+        # drives the wide clear); h_out is already invalid from the first FLUSH cycle
+        flush_r = Signal()
+        m.d.sync += flush_r.eq(flushing)
+        with m.If(flush_r):
             m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
             m.d.sync += o_lane.eq(0)
         with m.Elif(self.h_out.valid & self.h_out.ready):
@@ -420,13 +424,18 @@ class EdgeDRNN(wiring.Component):
         # clearing
         clr_addr = Signal(range(clr_depth + 1))
         clr_en = Signal()
-        m.d.comb += [pe.clr_en.eq(clr_en), pe.clr_addr.eq(clr_addr)]
-        with m.If(clr_en):
+        # the clear writes are registered (one cycle after CLEAR counts them; the last one
+        # lands in IDLE, long before a step can use the state)
+        clr_en_r = Signal()
+        clr_addr_r = Signal.like(clr_addr)
+        m.d.sync += [clr_en_r.eq(clr_en), clr_addr_r.eq(clr_addr)]
+        m.d.comb += [pe.clr_en.eq(clr_en_r), pe.clr_addr.eq(clr_addr_r)]
+        with m.If(clr_en_r):
             m.d.comb += [
-                ref_wr.addr.eq(clr_addr),
+                ref_wr.addr.eq(clr_addr_r),
                 ref_wr.data.eq(0),
                 ref_wr.en.eq((1 << P) - 1),
-                h_wr.addr.eq(clr_addr),
+                h_wr.addr.eq(clr_addr_r),
                 h_wr.data.eq(0),
                 h_wr.en.eq((1 << P) - 1),
             ]
