@@ -318,7 +318,6 @@ class EdgeDRNN(wiring.Component):
         # out of the PE array's registers at A2 (pe.ACT_READ_LATENCY), h_prev is registered
         # once to match; the activation units register both on entry.
         ga = Signal(16)  # row groups still to issue
-        go = Signal(16)  # next row group to come out
         h_act_ptr = Signal.like(h_rd.addr)
         acc_act_ptr = Signal(range(L * gmax + 1))
         inflight = Signal(range(ACT_LATENCY + 9))
@@ -340,8 +339,6 @@ class EdgeDRNN(wiring.Component):
             ]
         o_valid = acts[0].o_valid
         m.d.sync += inflight.eq(inflight + act_issue - o_valid)
-        with m.If(o_valid):
-            m.d.sync += go.eq(go + 1)
         # row groups of new h the next layer's scan may read (layer > 0 waits for them)
         avail = Signal(16)
         avail_nz = Signal()
@@ -640,7 +637,6 @@ class EdgeDRNN(wiring.Component):
                         Array(nz_x)[layer].eq(cnt_x),
                         Array(nz_h)[layer].eq(cnt_h),
                         ga.eq(g_hid),
-                        go.eq(0),
                         avail.eq(0),
                         avail_nz.eq(0),
                         h_act_ptr.eq(h_base),
