@@ -145,6 +145,16 @@ def _sat16(a):
     return _min(_max(a, -32768), 32767)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sat_acc(v):
+    """An accumulator sum saturated to ±ACC_MAX, and 1 if it clipped (datapath.md §5)."""
+    if v > ACC_MAX:
+        return ACC_MAX, 1
+    if v < -ACC_MAX:
+        return -ACC_MAX, 1
+    return v, 0
+
+
 @njit(cache=True, nogil=True)
 def _maxabs(a):
     """max |a[i]| of int32 values within ±2^23 (the banks), as int64."""
@@ -462,14 +472,8 @@ def _madd1_sat_vnni(W, o0, d0, dst, n):
     ov = 0
     for i in range(n):
         w = W[o0 + (i & ~63) + _vnni_pos(i & 63)] ^ np.int8(-128)
-        v = np.int64(dst[i]) + np.int64(w) * d0
-        if v > ACC_MAX:
-            v = ACC_MAX
-            ov = 1
-        elif v < -ACC_MAX:
-            v = -ACC_MAX
-            ov = 1
-        dst[i] = v
+        dst[i], c = _sat_acc(np.int64(dst[i]) + np.int64(w) * d0)
+        ov |= c
     return ov
 
 
@@ -572,14 +576,8 @@ def _madd1_sat(W, o0, d0, dst, n):
     w0 = W[o0 : o0 + n]
     ov = 0
     for i in range(n):
-        v = np.int64(dst[i]) + np.int64(w0[i]) * d0
-        if v > ACC_MAX:
-            v = ACC_MAX
-            ov = 1
-        elif v < -ACC_MAX:
-            v = -ACC_MAX
-            ov = 1
-        dst[i] = v
+        dst[i], c = _sat_acc(np.int64(dst[i]) + np.int64(w0[i]) * d0)
+        ov |= c
     return ov
 
 
