@@ -191,6 +191,7 @@ class DeltaEncoder(wiring.Component):
         entry = data.StructLayout(
             {
                 "mask": unsigned(P),
+                "single": unsigned(1),  # at most one lane passed
                 "delta": data.ArrayLayout(signed(16), P),
                 "kind": unsigned(2),
                 "base": unsigned(16),
@@ -200,6 +201,7 @@ class DeltaEncoder(wiring.Component):
         w = Signal(entry)
         m.d.comb += [
             w.mask.eq(pm3),
+            w.single.eq((pm3 & (pm3 - 1)) == 0),
             w.delta.eq(delta3),
             w.kind.eq(kind3),
             w.base.eq(base3),
@@ -207,8 +209,10 @@ class DeltaEncoder(wiring.Component):
             gfifo.w_en.eq(any3),
         ]
 
-        # S: serializer
+        # S: serializer. ``h_any`` (hold ≠ 0) and ``h_last`` (at most one bit of hold set)
+        # are kept in registers, so the head group's FIFO read enable is two gates deep.
         hold = Signal(P)
+        h_any, h_last = Signal(), Signal()
         h_delta = Signal(data.ArrayLayout(signed(16), P))
         h_kind = Signal(2)
         h_base = Signal(16)
@@ -217,26 +221,36 @@ class DeltaEncoder(wiring.Component):
             with m.If(hold[k]):
                 m.d.comb += sel.eq(k)
         m.d.comb += [
-            self.out.valid.eq(hold.any()),
+            self.out.valid.eq(h_any),
             self.out.payload.delta.eq(h_delta[sel]),
             self.out.payload.kind.eq(h_kind),
             self.out.payload.index.eq(h_base + sel),
         ]
-        remaining = Signal(P)
-        m.d.comb += remaining.eq(Mux(self.out.ready, hold & (hold - 1), hold))  # drop lowest bit
-        m.d.sync += hold.eq(remaining)
+        rest = Signal(P)  # hold without its lowest bit
+        m.d.comb += rest.eq(hold & (hold - 1))
+        with m.If(self.out.ready & h_any):
+            m.d.sync += [
+                hold.eq(rest),
+                h_any.eq(~h_last),
+                h_last.eq((rest & (rest - 1)) == 0),
+            ]
         head = data.View(entry, gfifo.r_data)
         load = Signal()
-        m.d.comb += [load.eq((remaining == 0) & gfifo.r_rdy), gfifo.r_en.eq(load)]
+        m.d.comb += [
+            load.eq(gfifo.r_rdy & (~h_any | (self.out.ready & h_last))),
+            gfifo.r_en.eq(load),
+        ]
         with m.If(load):
             m.d.sync += [
                 hold.eq(head.mask),
+                h_any.eq(1),
+                h_last.eq(head.single),
                 h_delta.eq(head.delta),
                 h_kind.eq(head.kind),
                 h_base.eq(head.base),
             ]
         m.d.comb += [
             self.retired.eq((v3 & ~any3) + load),
-            self.idle.eq(~v0 & ~v1 & ~v2 & ~v3 & (gfifo.level == 0) & ~hold.any()),
+            self.idle.eq(~v0 & ~v1 & ~v2 & ~v3 & (gfifo.level == 0) & ~h_any),
         ]
         return m
