@@ -318,6 +318,7 @@ class EdgeDRNN(wiring.Component):
         # out of the PE array's registers at A2 (pe.ACT_READ_LATENCY), h_prev is registered
         # once to match; the activation units register both on entry.
         ga = Signal(16)  # row groups still to issue
+        ga_nz = Signal()  # ga != 0, kept in a register (it gates the issue enable)
         h_act_ptr = Signal.like(h_rd.addr)
         acc_act_ptr = Signal(range(L * gmax + 1))
         inflight = Signal(range(ACT_LATENCY + 9))
@@ -637,6 +638,7 @@ class EdgeDRNN(wiring.Component):
                         Array(nz_x)[layer].eq(cnt_x),
                         Array(nz_h)[layer].eq(cnt_h),
                         ga.eq(g_hid),
+                        ga_nz.eq(1),  # g_hid >= 1
                         avail.eq(0),
                         avail_nz.eq(0),
                         h_act_ptr.eq(h_base),
@@ -651,14 +653,15 @@ class EdgeDRNN(wiring.Component):
 
             with m.State("ACT"):
                 m.d.comb += h_rd.addr.eq(h_act_ptr)
-                with m.If((ga != 0) & (act_room | ~last_layer)):
+                with m.If(ga_nz & (act_room | ~last_layer)):
                     m.d.comb += act_issue.eq(1)
                     m.d.sync += [
                         ga.eq(ga - 1),
+                        ga_nz.eq(ga != 1),
                         h_act_ptr.eq(h_act_ptr + 1),
                         acc_act_ptr.eq(acc_act_ptr + 1),
                     ]
-                with m.If(~last_layer & (ga == 0)):
+                with m.If(~last_layer & ~ga_nz):
                     # all row groups issued: the next layer starts; its scan of row group j
                     # waits for this layer's h of row group j (``avail``)
                     m.d.sync += [
@@ -669,7 +672,7 @@ class EdgeDRNN(wiring.Component):
                         acc_base.eq(acc_base + gmax),
                     ]
                     m.next = "LSTART"
-                with m.If(last_layer & (ga == 0) & (inflight == 0) & ~act_issue):
+                with m.If(last_layer & ~ga_nz & (inflight == 0) & ~act_issue):
                     m.next = "DONE"
                 abort_on_soft_reset()
 
