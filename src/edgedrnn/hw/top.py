@@ -103,7 +103,7 @@ class EdgeDRNN(wiring.Component):
             width=pe.cmd.payload.shape().size, depth=CMD_FIFO_DEPTH
         )
         out_layout = data.StructLayout(
-            {"h": word, "count": unsigned(_clog2(P + 1)), "last": unsigned(1)}
+            {"h": word, "last_lane": range(P), "last": unsigned(1)}
         )
         m.submodules.out_fifo = ofifo = fifo.SyncFIFOBuffered(
             width=out_layout.size, depth=OUT_FIFO_DEPTH
@@ -362,15 +362,17 @@ class EdgeDRNN(wiring.Component):
         with m.If(o_valid):
             m.d.sync += [wr_ptr.eq(wr_ptr + 1), wr_rem.eq(wr_rem - P)]
         flushing = Signal()
+        flush_r = Signal()
+        m.d.sync += flush_r.eq(flushing)
         ovf_act = Signal()
         m.d.comb += ovf_act.eq(o_valid & (Cat(*[a.o_overflow for a in acts]) & out_mask).any())
         out_entry = Signal(out_layout)
         m.d.comb += [
             h_wr.addr.eq(wr_ptr),
             h_wr.en.eq(Mux(o_valid, out_mask, 0)),
-            out_entry.count.eq(Mux(rem_le_p, wr_rem, P)),
+            out_entry.last_lane.eq(Mux(rem_le_p, wr_rem - 1, P - 1)),
             out_entry.last.eq(rem_le_p),
-            ofifo.w_en.eq(o_valid & wr_last & ~flushing),
+            ofifo.w_en.eq(o_valid & wr_last & ~flush_r),
             ofifo.w_data.eq(out_entry.as_value()),
         ]
         for k, a in enumerate(acts):
@@ -380,17 +382,15 @@ class EdgeDRNN(wiring.Component):
         o_lane = Signal(range(P))
         head = data.View(out_layout, ofifo.r_data)
         head_done = Signal()
-        m.d.comb += head_done.eq(o_lane == head.count - 1)
+        m.d.comb += head_done.eq(o_lane == head.last_lane)
         m.d.comb += [
             self.h_out.payload.data.eq(head.h[o_lane]),
             self.h_out.payload.last.eq(head.last & head_done),
-            self.h_out.valid.eq(ofifo.r_rdy & ~flushing),
+            self.h_out.valid.eq(ofifo.r_rdy & ~flush_r),
         ]
         out_pop = Signal()
-        # the flush drains the output FIFO one cycle late (a register, not the FSM decode,
-        # drives the wide clear); h_out is already invalid from the first FLUSH cycle
-        flush_r = Signal()
-        m.d.sync += flush_r.eq(flushing)
+        # the flush (FLUSH, CLEAR) acts on the output side one cycle late, from a register
+        # rather than the FSM decode: h_out invalid, no new entries, the FIFO drained
         with m.If(flush_r):
             m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
             m.d.sync += o_lane.eq(0)
