@@ -140,6 +140,7 @@ class EdgeDRNN(wiring.Component):
         # LSTART latches the layer's registers (one mux level from the register block);
         # LSETUP derives the rest from them, so no path crosses both.
         layer = Signal(range(max(L, 2)))
+        layer0 = Signal(init=1)  # layer == 0, kept in a register
         n_in, n_hid = Signal(16), Signal(16)
         rpg = Signal(16)
         rpg3 = Signal(18)
@@ -264,7 +265,7 @@ class EdgeDRNN(wiring.Component):
 
         # S2: the read data registered once more, right at the block RAMs (their 5.8 ns
         # clock-to-out leaves no time for the route to the encoder in the same cycle)
-        s2 = Signal(group_layout(P))
+        s2 = Signal(group_layout(P), reset_less=True)  # data only, s2_valid qualifies it
         s2_valid = Signal()
         m.d.sync += [
             s2_valid.eq(s1_valid),
@@ -344,7 +345,13 @@ class EdgeDRNN(wiring.Component):
         avail = Signal(16)
         avail_nz = Signal()
         scan_take = Signal()  # SCAN_X of a layer > 0 takes a row group
-        m.d.sync += avail.eq(avail + o_valid - scan_take)
+        # up/down counter: both neighbours computed from the register, the enables only select
+        avail_up, avail_dn = Signal.like(avail), Signal.like(avail)
+        m.d.comb += [avail_up.eq(avail + 1), avail_dn.eq(avail - 1)]
+        with m.If(o_valid & ~scan_take):
+            m.d.sync += avail.eq(avail_up)
+        with m.Elif(scan_take & ~o_valid):
+            m.d.sync += avail.eq(avail_dn)
         with m.If(o_valid & ~scan_take):
             m.d.sync += avail_nz.eq(1)
         with m.Elif(scan_take & ~o_valid):
@@ -504,7 +511,13 @@ class EdgeDRNN(wiring.Component):
                 with m.If(check_wait == 2):
                     with m.If(cfg_ok):
                         # Θ of every layer is latched once per step
-                        m.d.sync += [layer.eq(0), ref_base.eq(0), h_base.eq(0), acc_base.eq(0)]
+                        m.d.sync += [
+                            layer.eq(0),
+                            layer0.eq(1),
+                            ref_base.eq(0),
+                            h_base.eq(0),
+                            acc_base.eq(0),
+                        ]
                         for i in range(L):
                             m.d.sync += [
                                 thx[i].eq(regs.theta_x[i][:16]),
@@ -564,7 +577,7 @@ class EdgeDRNN(wiring.Component):
                 abort_on_soft_reset()
 
             with m.State("SCAN_X"):
-                with m.If(layer == 0):  # noqa: SIM117 (Amaranth If blocks)
+                with m.If(layer0):  # noqa: SIM117 (Amaranth If blocks)
                     # one x_in element per cycle, into its lane of the x̂ row group
                     with m.If(can_issue & self.x_in.valid):
                         m.d.comb += [self.x_in.ready.eq(1), issue.eq(1)]
@@ -666,6 +679,7 @@ class EdgeDRNN(wiring.Component):
                     # waits for this layer's h of row group j (``avail``)
                     m.d.sync += [
                         layer.eq(layer + 1),
+                        layer0.eq(0),
                         ref_base.eq(ref_base + refg),
                         h_base.eq(h_base + gmax),
                         hin_base.eq(h_base),
