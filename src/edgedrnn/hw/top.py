@@ -105,9 +105,7 @@ class EdgeDRNN(wiring.Component):
         out_layout = data.StructLayout(
             {"h": word, "last_lane": range(P), "last": unsigned(1)}
         )
-        m.submodules.out_fifo = ofifo = fifo.SyncFIFOBuffered(
-            width=out_layout.size, depth=OUT_FIFO_DEPTH
-        )
+        m.submodules.out_fifo = ofifo = fifo.SyncFIFO(width=out_layout.size, depth=OUT_FIFO_DEPTH)
         wiring.connect(m, wiring.flipped(self.csr), regs.bus)
 
         # AXI: AR from the fetch unit, R straight to the PE array
@@ -385,28 +383,41 @@ class EdgeDRNN(wiring.Component):
         for k, a in enumerate(acts):
             m.d.comb += [h_wr.data[k].eq(a.o_h), out_entry.h[k].eq(a.o_h)]
 
-        # output serializer: one element per beat
+        # output serializer: the head entry is moved into a register (``ob``) and sent one
+        # element per beat; whether the beat is the entry's last is kept in a register too,
+        # so the FIFO's read enable is one gate from registers and the ``h_out.ready`` port
+        ob = Signal(out_layout, reset_less=True)
+        ob_valid = Signal()
+        ob_lastbeat = Signal()  # o_lane == ob.last_lane
         o_lane = Signal(range(P))
         head = data.View(out_layout, ofifo.r_data)
-        head_done = Signal()
-        m.d.comb += head_done.eq(o_lane == head.last_lane)
         m.d.comb += [
-            self.h_out.payload.data.eq(head.h[o_lane]),
-            self.h_out.payload.last.eq(head.last & head_done),
-            self.h_out.valid.eq(ofifo.r_rdy & ~flush_r),
+            self.h_out.payload.data.eq(ob.h[o_lane]),
+            self.h_out.payload.last.eq(ob.last & ob_lastbeat),
+            self.h_out.valid.eq(ob_valid & ~flush_r),
         ]
         out_pop = Signal()
+        send = Signal()
+        m.d.comb += send.eq(self.h_out.valid & self.h_out.ready)
         # the flush (FLUSH, CLEAR) acts on the output side one cycle late, from a register
         # rather than the FSM decode: h_out invalid, no new entries, the FIFO drained
         with m.If(flush_r):
             m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
-            m.d.sync += o_lane.eq(0)
-        with m.Elif(self.h_out.valid & self.h_out.ready):
-            with m.If(head_done):
+            m.d.sync += [ob_valid.eq(0), o_lane.eq(0)]
+        with m.Else():
+            with m.If(send):
+                with m.If(ob_lastbeat):
+                    m.d.sync += [ob_valid.eq(0), o_lane.eq(0)]
+                with m.Else():
+                    m.d.sync += [o_lane.eq(o_lane + 1), ob_lastbeat.eq(o_lane + 1 == ob.last_lane)]
+            with m.If(ofifo.r_rdy & (~ob_valid | (send & ob_lastbeat))):
                 m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1)]
-                m.d.sync += o_lane.eq(0)
-            with m.Else():
-                m.d.sync += o_lane.eq(o_lane + 1)
+                m.d.sync += [
+                    ob.eq(head),
+                    ob_valid.eq(1),
+                    o_lane.eq(0),
+                    ob_lastbeat.eq(head.last_lane == 0),
+                ]
         # output FIFO entries reserved by issued row groups of the last layer
         resv = Signal(range(OUT_FIFO_DEPTH + 1))
         act_room = Signal()
