@@ -320,11 +320,9 @@ def to_rtlil(design: Any, name: str = "top") -> str:
 
 _MODULE = re.compile(r"^module .*?^end$", re.S | re.M)
 _NO_RW_MEMORY = re.compile(r"attribute \\no_rw_check 1\n\s*memory .* (\\\S+)\n")
-_MEMRD = re.compile(
-    r"(cell \$memrd_v2 .*?parameter \\MEMID \"\\(\\\S+)\"\n.*?)"
-    r"parameter \\COLLISION_X_MASK (\d+)'([01]+)",
-    re.S,
-)
+_MEMRD = re.compile(r"cell \$memrd_v2 .*?\n\s*end\n", re.S)
+_MEMID = re.compile(r"parameter \\MEMID \"\\(\\\S+)\"")
+_COLLISION = re.compile(r"parameter \\COLLISION_X_MASK (\d+)'[01]+")
 
 
 def collisions_dont_care(text: str) -> str:
@@ -343,10 +341,15 @@ def collisions_dont_care(text: str) -> str:
             return body
 
         def port(rd: re.Match[str]) -> str:
-            if rd.group(2) not in names:
-                return rd.group(0)
-            width = int(rd.group(3))
-            return f"{rd.group(1)}parameter \\COLLISION_X_MASK {width}'{'1' * width}"
+            cell = rd.group(0)
+            memid = _MEMID.search(cell)
+            # only synchronous read ports have a collision behaviour
+            if memid is None or memid.group(1) not in names or "CLK_ENABLE 1\n" not in cell:
+                return cell
+            return _COLLISION.sub(
+                lambda c: f"parameter \\COLLISION_X_MASK {c.group(1)}'{'1' * int(c.group(1))}",
+                cell,
+            )
 
         return _MEMRD.sub(port, body)
 
