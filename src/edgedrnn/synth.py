@@ -330,10 +330,12 @@ _COLLISION = re.compile(r"parameter \\COLLISION_X_MASK (\d+)'[01]+")
 def collisions_dont_care(text: str) -> str:
     """Mark the read ports of ``no_rw_check`` memories as "don't care on a collision".
 
-    Amaranth puts the attribute on the memory, but Yosys' memory mapper only looks at each
-    read port's ``COLLISION_X_MASK``, so without this it adds bypass registers and a
-    multiplexer after every block RAM to emulate read-before-write (≈ 280 FFs and 200 LUTs
-    per 128-bit memory, and a LUT on the block RAM → register path).
+    Yosys applies the attribute when ``memory_dff`` turns an asynchronous read port and its
+    register into a synchronous port; Amaranth emits synchronous read ports directly, so
+    their ``COLLISION_X_MASK`` stays 0 and the memory mapper emulates read-before-write with
+    bypass registers and a multiplexer after the block RAM (≈ 280 FFs per 128-bit memory,
+    and a LUT on the block RAM → register path). Asynchronous ports are left to
+    ``memory_dff``.
     """
 
     def module(mod: re.Match[str]) -> str:
