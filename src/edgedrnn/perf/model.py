@@ -55,7 +55,7 @@ class RtlTiming:
         out_lat: last layer: cycles beyond H from ACT's start to the last ``h_out`` beat.
     """
 
-    step: int = 39
+    step: int = 36
     layer: int = 2
     scan_tail: int = 19
     fetch_pipe: int = 3
