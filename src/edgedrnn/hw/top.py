@@ -102,9 +102,7 @@ class EdgeDRNN(wiring.Component):
         m.submodules.cmd_fifo = cfifo = fifo.SyncFIFOBuffered(
             width=pe.cmd.payload.shape().size, depth=CMD_FIFO_DEPTH
         )
-        out_layout = data.StructLayout(
-            {"h": word, "last_lane": range(P), "last": unsigned(1)}
-        )
+        out_layout = data.StructLayout({"h": word, "last_lane": range(P), "last": unsigned(1)})
         m.submodules.out_fifo = ofifo = fifo.SyncFIFO(width=out_layout.size, depth=OUT_FIFO_DEPTH)
         wiring.connect(m, wiring.flipped(self.csr), regs.bus)
 
