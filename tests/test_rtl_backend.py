@@ -118,48 +118,42 @@ def cases(draw, num_pe: int, max_steps: int, max_size: int, bus_bits: int = 64):
     return program, x, tx, th, sim
 
 
-@needs_verilator
-@pytest.mark.parametrize("num_pe", NUM_PES)
-def test_rtl_equals_reference(num_pe: int) -> None:
-    build_model(_hw(num_pe))  # build (or fetch) once, outside hypothesis' timing
+def _property_against_reference(
+    num_pe: int, bus_bits: int, examples: int, max_steps: int, max_size: int
+) -> None:
+    """Hypothesis: random networks, inputs, thresholds and memory/stream timing; the RTL's
+    outputs and counters equal the reference's."""
+    build_model(_hw(num_pe, bus_bits))  # build (or fetch) once, outside hypothesis' timing
 
-    @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=cases(num_pe, max_steps=16, max_size=2 * num_pe + 3))
+    @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(case=cases(num_pe, max_steps=max_steps, max_size=max_size, bus_bits=bus_bits))
     def prop(case) -> None:
         program, x, tx, th, sim = case
         _check_against_reference(program, x, tx, th, **sim)
 
     prop()
+
+
+@needs_verilator
+@pytest.mark.parametrize("num_pe", NUM_PES)
+def test_rtl_equals_reference(num_pe: int) -> None:
+    _property_against_reference(num_pe, 64, examples=25, max_steps=16, max_size=2 * num_pe + 3)
 
 
 @needs_verilator
 @pytest.mark.slow
 @pytest.mark.parametrize("num_pe", NUM_PES)
 def test_rtl_equals_reference_long(num_pe: int) -> None:
-    build_model(_hw(num_pe))
-
-    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=cases(num_pe, max_steps=100, max_size=4 * num_pe + 5))
-    def prop(case) -> None:
-        program, x, tx, th, sim = case
-        _check_against_reference(program, x, tx, th, **sim)
-
-    prop()
+    _property_against_reference(num_pe, 64, examples=200, max_steps=100, max_size=4 * num_pe + 5)
 
 
 @needs_verilator
 @pytest.mark.slow
 @pytest.mark.parametrize(("num_pe", "bus_bits"), [(4, 128), (8, 256), (16, 512)])
 def test_rtl_equals_reference_wide_bus(num_pe: int, bus_bits: int) -> None:
-    build_model(_hw(num_pe, bus_bits))
-
-    @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=cases(num_pe, max_steps=40, max_size=6 * num_pe + 7, bus_bits=bus_bits))
-    def prop(case) -> None:
-        program, x, tx, th, sim = case
-        _check_against_reference(program, x, tx, th, **sim)
-
-    prop()
+    _property_against_reference(
+        num_pe, bus_bits, examples=40, max_steps=40, max_size=6 * num_pe + 7
+    )
 
 
 @needs_verilator
