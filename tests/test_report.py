@@ -40,11 +40,34 @@ def test_report_numbers_and_targets(tmp_path):
             }
         )
     )
+    ecp5 = tmp_path / "synth" / "ecp5-25k-pe8-bus64"
+    ecp5.mkdir(parents=True)
+    (ecp5 / "report.json").write_text(
+        json.dumps(
+            {
+                "target": "ecp5-25k",
+                "part": "LFE5U-25F-6BG256",
+                "params": {"num_pe": 8, "bus_bits": 64},
+                "lut": 200,
+                "ff": 100,
+                "dsp": 0,
+                "bram": 4,
+                "capacity": {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56},
+                "fmax_mhz": 100.0,
+                "fits": True,
+            }
+        )
+    )
     data = build_report(
         tmp_path / "out", synth_dir=tmp_path / "synth", validation=None, measure=False
     )
     md = (tmp_path / "out" / "report.md").read_text()
     assert "| xc7z007s | 8 | 64 | 100 / 14400 (1%)" in md
+    assert "| ecp5-25k | 8 | 64 | 200 / 24288 (1%)" in md and "| 100.0 |" in md
+    # the paper's step at the build's post-route clock: the same cycles at 100 MHz
+    at_fmax = data["headline"]["mean_cycles"] / 100.0
+    line = "on LFE5U-25F-6BG256 (100.0 MHz, synthesis table below) the same step takes"
+    assert f"{line} **{at_fmax:.1f} µs**" in md
     assert {"latency_throughput.png", "occupancy_sweep.png"} == set(data["plots"])
     for f in data["plots"]:
         assert (tmp_path / "out" / f).stat().st_size > 10_000
