@@ -22,42 +22,22 @@ def test_paper_occupancy_reproduces_the_papers_throughput():
     assert est.mean_cycles == orig.step_cycles(net, counts, from_reset=False)[0]
 
 
+def _synth_report(root, target, part, counts, capacity, fmax_mhz):
+    """A ``build/synth/<run>/report.json`` as ``edgedrnn synth`` writes it (8 PEs, 64 bits)."""
+    run = root / f"{target}-pe8-bus64"
+    run.mkdir(parents=True)
+    rep = {"target": target, "part": part, "params": {"num_pe": 8, "bus_bits": 64}}
+    rep |= dict(zip(("lut", "ff", "dsp", "bram"), counts, strict=True))
+    rep |= {"capacity": capacity, "fmax_mhz": fmax_mhz, "fits": True}
+    (run / "report.json").write_text(json.dumps(rep))
+
+
 def test_report_numbers_and_targets(tmp_path):
-    synth = tmp_path / "synth" / "xc7z007s-pe8-bus64"
-    synth.mkdir(parents=True)
-    (synth / "report.json").write_text(
-        json.dumps(
-            {
-                "target": "xc7z007s",
-                "params": {"num_pe": 8, "bus_bits": 64},
-                "lut": 100,
-                "ff": 50,
-                "dsp": 9,
-                "bram": 1.5,
-                "capacity": {"lut": 14400, "ff": 28800, "dsp": 66, "bram": 50},
-                "fmax_mhz": None,
-                "fits": True,
-            }
-        )
-    )
-    ecp5 = tmp_path / "synth" / "ecp5-25k-pe8-bus64"
-    ecp5.mkdir(parents=True)
-    (ecp5 / "report.json").write_text(
-        json.dumps(
-            {
-                "target": "ecp5-25k",
-                "part": "LFE5U-25F-6BG256",
-                "params": {"num_pe": 8, "bus_bits": 64},
-                "lut": 200,
-                "ff": 100,
-                "dsp": 0,
-                "bram": 4,
-                "capacity": {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56},
-                "fmax_mhz": 100.0,
-                "fits": True,
-            }
-        )
-    )
+    synth = tmp_path / "synth"
+    xc7_cap = {"lut": 14400, "ff": 28800, "dsp": 66, "bram": 50}
+    _synth_report(synth, "xc7z007s", "XC7Z007S", (100, 50, 9, 1.5), xc7_cap, None)
+    ecp5_cap = {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56}
+    _synth_report(synth, "ecp5-25k", "LFE5U-25F-6BG256", (200, 100, 0, 4), ecp5_cap, 100.0)
     data = build_report(
         tmp_path / "out", synth_dir=tmp_path / "synth", validation=None, measure=False
     )
