@@ -443,10 +443,10 @@ def build_report(
         "",
     ]
     # the same step at the clock our 8-PE build reaches after place and route, when known
-    _, sreps = _synth_section(Path(synth_dir) if synth_dir else None)
+    slines, sreps = _synth_section(Path(synth_dir) if synth_dir else None)
     for r in sreps:
         pe, bus = r["params"].get("num_pe"), r["params"].get("bus_bits")
-        if (pe, bus) == (8, 64) and r.get("fmax_mhz") and r["fmax_mhz"] < 125:
+        if (pe, bus) == (8, 64) and r.get("fmax_mhz") and r["fmax_mhz"] < CLOCK_MHZ:
             us = headline["mean_cycles"] / r["fmax_mhz"]
             gops = 2 * headline["weights"] / (us * 1e3)
             md += [
@@ -525,7 +525,6 @@ def build_report(
         md += ["## Plots", ""] + [f"![{f}]({f})" for f in files] + [""]
     vlines, vdata = _validation_section(Path(validation) if validation else None)
     md += ["## Model against RTL co-simulation", "", *vlines, ""]
-    slines, sreps = _synth_section(Path(synth_dir) if synth_dir else None)
     md += [
         "## Synthesis (open-source: Yosys, nextpnr-ecp5)",
         "",

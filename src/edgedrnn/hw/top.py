@@ -125,7 +125,8 @@ class EdgeDRNN(wiring.Component):
 
         # ------------------------------------------------------ state memories
         # no read ever needs a word written in the same cycle (see the scan and ACT below), so
-        # Yosys is told not to add collision-bypass logic behind the block RAMs
+        # Yosys is told not to add collision-bypass logic behind the block RAMs (for these
+        # synchronous ports it takes effect through edgedrnn.synth.collisions_dont_care)
         ref_mem = memory.Memory(shape=word, depth=L * refg, init=[], attrs={"no_rw_check": 1})
         h_mem = memory.Memory(shape=word, depth=L * gmax, init=[], attrs={"no_rw_check": 1})
         m.submodules.ref_mem, m.submodules.h_mem = ref_mem, h_mem
@@ -345,13 +346,9 @@ class EdgeDRNN(wiring.Component):
         avail_up, avail_dn = Signal.like(avail), Signal.like(avail)
         m.d.comb += [avail_up.eq(avail + 1), avail_dn.eq(avail - 1)]
         with m.If(o_valid & ~scan_take):
-            m.d.sync += avail.eq(avail_up)
+            m.d.sync += [avail.eq(avail_up), avail_nz.eq(1)]
         with m.Elif(scan_take & ~o_valid):
-            m.d.sync += avail.eq(avail_dn)
-        with m.If(o_valid & ~scan_take):
-            m.d.sync += avail_nz.eq(1)
-        with m.Elif(scan_take & ~o_valid):
-            m.d.sync += avail_nz.eq(avail != 1)
+            m.d.sync += [avail.eq(avail_dn), avail_nz.eq(avail != 1)]
         # the h writer's own copy of the layer constants: the next layer may already be
         # scanning while this layer's last row groups are still in the activation pipeline
         wr_ptr = Signal.like(h_wr.addr)
