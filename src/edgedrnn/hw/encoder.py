@@ -37,7 +37,7 @@ overflow the FIFO (:data:`STAGES` of them can be in the pipeline registers at on
 flight to the FIFO). ``idle`` is high when no group is inside.
 """
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -93,6 +93,15 @@ class DeltaEncoder(wiring.Component):
         m = Module()
         P = self.lanes
         e = self.elem.payload
+        sel_bits = max(1, (P - 1).bit_length())
+
+        def lowest(bits: Value) -> Signal:
+            """Index of the lowest set bit of ``bits`` (0 when none is set)."""
+            index = Signal(range(P))
+            for k in reversed(range(P)):
+                with m.If(bits[k]):
+                    m.d.comb += index.eq(k)
+            return index
 
         # E0: input registers
         m.d.comb += self.elem.ready.eq(1)  # never stalls (see Flow control)
@@ -192,6 +201,7 @@ class DeltaEncoder(wiring.Component):
             {
                 "mask": unsigned(P),
                 "single": unsigned(1),  # at most one lane passed
+                "first": unsigned(sel_bits),  # the lowest passed lane
                 "delta": data.ArrayLayout(signed(16), P),
                 "kind": unsigned(2),
                 "base": unsigned(16),
@@ -202,6 +212,7 @@ class DeltaEncoder(wiring.Component):
         m.d.comb += [
             w.mask.eq(pm3),
             w.single.eq((pm3 & (pm3 - 1)) == 0),
+            w.first.eq(lowest(pm3)),
             w.delta.eq(delta3),
             w.kind.eq(kind3),
             w.base.eq(base3),
@@ -209,17 +220,15 @@ class DeltaEncoder(wiring.Component):
             gfifo.w_en.eq(any3),
         ]
 
-        # S: serializer. ``h_any`` (hold ≠ 0) and ``h_last`` (at most one bit of hold set)
-        # are kept in registers, so the head group's FIFO read enable is two gates deep.
+        # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
+        # ``sel`` (the lowest bit of hold) are kept in registers, so the head group's FIFO read
+        # enable is two gates deep and the output lane select starts at a flip-flop.
         hold = Signal(P)
         h_any, h_last = Signal(), Signal()
         h_delta = Signal(data.ArrayLayout(signed(16), P))
         h_kind = Signal(2)
         h_base = Signal(16)
         sel = Signal(range(P))
-        for k in reversed(range(P)):
-            with m.If(hold[k]):
-                m.d.comb += sel.eq(k)
         m.d.comb += [
             self.out.valid.eq(h_any),
             self.out.payload.delta.eq(h_delta[sel]),
@@ -228,11 +237,13 @@ class DeltaEncoder(wiring.Component):
         ]
         rest = Signal(P)  # hold without its lowest bit
         m.d.comb += rest.eq(hold & (hold - 1))
+        rest_first = lowest(rest)
         with m.If(self.out.ready & h_any):
             m.d.sync += [
                 hold.eq(rest),
                 h_any.eq(~h_last),
                 h_last.eq((rest & (rest - 1)) == 0),
+                sel.eq(rest_first),
             ]
         head = data.View(entry, gfifo.r_data)
         load = Signal()
@@ -245,6 +256,7 @@ class DeltaEncoder(wiring.Component):
                 hold.eq(head.mask),
                 h_any.eq(1),
                 h_last.eq(head.single),
+                sel.eq(head.first),
                 h_delta.eq(head.delta),
                 h_kind.eq(head.kind),
                 h_base.eq(head.base),

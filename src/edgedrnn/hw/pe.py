@@ -19,13 +19,13 @@ handshake, and registers are named after the stage in which they hold the chunk:
     0  chunker: chunk (from the beat), bank, address ``base + group`` (a counter)
     1  chunk, Δ, bank, address registered; the address drives the four banks' read ports
        (``act_addr`` does when no chunk is in stage 1)
-    2  the RAMs' output latches (~5.8 ns clock-to-out; the banks that are not the chunk's
-       are reset to 0 through the RAM's own reset); ``w·Δ`` (int8 × int16, in logic: four
-       radix-4 digit terms, two pairs added); compare with the chunks 3, 4, 5 ahead
+    2  the RAMs' output latches (~5.8 ns clock-to-out); ``w·Δ`` (int8 × int16, in logic:
+       four radix-4 digit terms, two pairs added); compare with the chunks 3, 4, 5 ahead
        (forwarding, below)
-    3  the four banks' data registered again: nothing but a flip-flop after a RAM;
-       ``w·Δ`` = the two pairs added (carried to stage 4)
-    4  ``acc = (forwarding ? fwd : OR of the four banks)`` registered
+    3  the four banks' data registered again: nothing but a flip-flop after a RAM, which
+       the ECP5 flow turns into the RAM's own output register; ``w·Δ`` = the two pairs
+       added (carried to stage 4)
+    4  ``acc = (forwarding ? fwd : the chunk's bank)`` registered
     5  ``sum = acc + w·Δ`` registered (25 bits)
     6  saturated ``sum`` registered: ±(2^23 - 1) from the sum's two top bits, plus the one
        sum they miss, -2^23 (low 23 bits zero: a borrow chain); written to the chunk's bank
@@ -42,16 +42,16 @@ write of one address in the same cycle is therefore never used, so the memories 
 ``no_rw_check`` and Yosys adds no collision logic around the block RAMs. Saturating after
 every chunk is saturating after each column, exactly as datapath.md §5.
 
-Timing (ECP5-25F speed 6, nextpnr): what remains above 6.7 ns is the block-RAM read
-(clock-to-out 5.6-5.8 ns + route into the stage-3 register), a primitive delay; it would drop
-to ~1 ns with the RAM's own output register (DP16KD ``REGMODE=OUTREG``), which Yosys does not
-infer (the stage-3 read registers sit directly at the RAMs for such a netlist step; the
-stage-2 bank-select reset would have to stay on the RAM's output latch). The product is
-built in logic: with one MULT18X18D per lane, the placer kept the multipliers' registers
-near the accumulators, ~3 ns of routing from the DSP rows on each side (93.8 MHz for the
-whole design). The registers keep the domain's synchronous reset on purpose: made
-``reset_less``, nextpnr packed the stage-3 registers with the LUTs they feed, far from the
-RAMs (RAM-to-register median 7.3 instead of 6.55 ns, worst 8.6 instead of 7.8 ns).
+Timing (ECP5-25F speed 6, nextpnr): the block-RAM read (clock-to-out 5.6-5.8 ns from the
+output latch) plus the route into the stage-3 register was the slowest path. Yosys does not
+use the DP16KD's output register, so :func:`edgedrnn.synth.synthesize` moves the stage-3
+registers into the RAMs after synthesis (:func:`edgedrnn.outreg.absorb_output_registers`):
+they have no reset and no enable for that, and the RAMs' read ports have no reset either (a
+bank that is not the chunk's is left out by a multiplexer in stage 3, not by resetting its
+output latch: how that reset acts on the output register is not relied on). The product is built in
+logic: with one MULT18X18D per lane, the placer kept the multipliers' registers near the
+accumulators, ~3 ns of routing from the DSP rows on each side (93.8 MHz for the whole
+design).
 
 Interface timing: ``act_addr`` reads a row group's four banks, all lanes, for the
 activation units; the data appear :data:`ACT_READ_LATENCY` = 2 cycles later on ``act_r``...
@@ -66,7 +66,7 @@ array is not idle.
 
 from __future__ import annotations
 
-from amaranth import C, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -241,9 +241,6 @@ class PEArray(wiring.Component):
         m.d.sync += f2.eq(
             Cat(*(v[1] & v[k] & (bank[1] == bank[k]) & (addr[1] == addr[k]) for k in (4, 5, 6)))
         )
-        # zero1[b]: bank b is not the chunk's bank: its RAM output reads as 0 (stage 2)
-        zero1 = Signal(4)
-        m.d.sync += zero1.eq(Mux(issue, ~(1 << bank0), 0))
         fw3 = Signal()  # forwarding: the RAM data are stale; stage 3
         m.d.sync += fw3.eq(f2.any())
         w1 = Signal(8 * P)
@@ -280,8 +277,9 @@ class PEArray(wiring.Component):
                 prod3.eq(lo2 + (hi2 << 4)),
                 prod4.eq(prod3),
             ]
-            # stages 2, 3: the four banks' read data (the RAM's output latch, reset to 0 for
-            # the banks that are not the chunk's, then a plain register)
+            # stages 2, 3: the four banks' read data: the RAM's output latch, then a plain
+            # register with neither reset nor enable, which the ECP5 flow moves into the
+            # block RAM's output register (edgedrnn.outreg.absorb_output_registers)
             rd3 = []
             wps = []
             for b in range(4):
@@ -289,14 +287,14 @@ class PEArray(wiring.Component):
                     shape=signed(24), depth=self.depth, init=[], attrs={"no_rw_check": 1}
                 )
                 m.submodules[f"acc_l{lane}_b{b}"] = mem
-                # asynchronous port + register with synchronous reset: Yosys merges both into
-                # the block RAM's read port and, with no_rw_check, adds no collision logic
+                # asynchronous port + register: Yosys merges both into the block RAM's read
+                # port and, with no_rw_check, adds no collision logic
                 rp = mem.read_port(domain="comb")
                 wps.append(mem.write_port())
-                rdat2 = Signal(signed(24), name=f"rdat2_l{lane}_b{b}")
-                r3 = Signal(signed(24), name=f"rd3_l{lane}_b{b}")
+                rdat2 = Signal(signed(24), name=f"rdat2_l{lane}_b{b}", reset_less=True)
+                r3 = Signal(signed(24), name=f"rd3_l{lane}_b{b}", reset_less=True)
                 m.d.comb += [rp.addr.eq(rd_addr), act_out[b][lane].eq(r3)]
-                m.d.sync += [rdat2.eq(Mux(zero1[b], 0, rp.data)), r3.eq(rdat2)]
+                m.d.sync += [rdat2.eq(rp.data), r3.eq(rdat2)]
                 rd3.append(r3)
             # forwarded results, 0 unless forwarding: from 3 ahead the live saturated sum,
             # from 4 ahead the write data, from 5 ahead the write data one cycle later
@@ -304,9 +302,8 @@ class PEArray(wiring.Component):
             wd7 = Signal(signed(24), name=f"wd7_{lane}")
             # stage 4: the accumulator
             acc4 = Signal(signed(24), name=f"acc4_{lane}")
-            m.d.sync += acc4.eq(
-                Mux(fw3, 0, rd3[0] | rd3[1] | rd3[2] | rd3[3]) | g3[0] | g3[1] | g3[2]
-            )
+            # the chunk's bank's read data (stage 3), or 0 when a result is forwarded
+            m.d.sync += acc4.eq(Mux(fw3, 0, Array(rd3)[bank[3]]) | g3[0] | g3[1] | g3[2])
             # stage 5: the sum (25 bits)
             s = Signal(signed(25), name=f"sum5_{lane}")
             m.d.sync += s.eq(acc4 + prod4)
