@@ -65,3 +65,35 @@ def threshold_schedules(draw, steps: int, layers: int):
     sched[:change] = a
     sched[change:] = b
     return sched
+
+
+@st.composite
+def rtl_cases(
+    draw,
+    hw,
+    max_steps: int,
+    max_size: int,
+    mem_latencies=(1, 2, 8, 30),
+    stalls=(0.0, 0.3, 0.7),
+):
+    """(program, x, Θx schedule, Θh schedule, simulator timing) for an RTL co-simulation run
+    on hardware ``hw``: a random network, input sequence, thresholds changing over the
+    sequence, memory latency and stall probabilities."""
+    from edgedrnn.runner import threshold_schedule
+
+    program = draw(networks(max_input=max_size, max_hidden=max_size, hw=hw))
+    x = draw(input_sequences(program.input_size, max_steps=max_steps))
+    steps = x.shape[0]
+    tx = threshold_schedule(
+        draw(threshold_schedules(steps, program.num_layers)), program.theta_x_q, steps, "tx"
+    )
+    th = threshold_schedule(
+        draw(threshold_schedules(steps, program.num_layers)), program.theta_h_q, steps, "th"
+    )
+    sim = {
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "mem_latency": draw(st.sampled_from(mem_latencies)),
+        "mem_stall": draw(st.sampled_from(stalls)),
+        "stream_stall": draw(st.sampled_from(stalls)),
+    }
+    return program, x, tx, th, sim

@@ -13,16 +13,14 @@ import shutil
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import edgedrnn
 from edgedrnn.backends.reference import run_program as reference_run
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
-from edgedrnn.runner import threshold_schedule
 from edgedrnn.sim.build import VerilatorNotFoundError, build_model, find_verilator
 from edgedrnn.sim.model import VerilatedModel
-from strategies import input_sequences, networks, threshold_schedules
+from strategies import rtl_cases
 
 needs_verilator = pytest.mark.skipif(
     shutil.which("verilator") is None, reason="Verilator not installed"
@@ -97,27 +95,6 @@ def _mismatch(program, ref, res) -> str:
     )
 
 
-@st.composite
-def cases(draw, num_pe: int, max_steps: int, max_size: int, bus_bits: int = 64):
-    hw = _hw(num_pe, bus_bits)
-    program = draw(networks(max_input=max_size, max_hidden=max_size, hw=hw))
-    x = draw(input_sequences(program.input_size, max_steps=max_steps))
-    steps = x.shape[0]
-    tx = threshold_schedule(
-        draw(threshold_schedules(steps, program.num_layers)), program.theta_x_q, steps, "tx"
-    )
-    th = threshold_schedule(
-        draw(threshold_schedules(steps, program.num_layers)), program.theta_h_q, steps, "th"
-    )
-    sim = {
-        "seed": draw(st.integers(0, 2**32 - 1)),
-        "mem_latency": draw(st.sampled_from([1, 2, 8, 30])),
-        "mem_stall": draw(st.sampled_from([0.0, 0.3, 0.7])),
-        "stream_stall": draw(st.sampled_from([0.0, 0.3, 0.7])),
-    }
-    return program, x, tx, th, sim
-
-
 def _property_against_reference(
     num_pe: int, bus_bits: int, examples: int, max_steps: int, max_size: int
 ) -> None:
@@ -126,7 +103,7 @@ def _property_against_reference(
     build_model(_hw(num_pe, bus_bits))  # build (or fetch) once, outside hypothesis' timing
 
     @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=cases(num_pe, max_steps=max_steps, max_size=max_size, bus_bits=bus_bits))
+    @given(case=rtl_cases(_hw(num_pe, bus_bits), max_steps=max_steps, max_size=max_size))
     def prop(case) -> None:
         program, x, tx, th, sim = case
         _check_against_reference(program, x, tx, th, **sim)

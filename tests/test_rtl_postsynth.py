@@ -16,16 +16,14 @@ import shutil
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import edgedrnn
 from edgedrnn.backends.reference import run_program as reference_run
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
-from edgedrnn.runner import threshold_schedule
 from edgedrnn.sim.build import build_model
 from edgedrnn.sim.model import VerilatedModel
-from strategies import input_sequences, networks, threshold_schedules
+from strategies import rtl_cases
 
 pytestmark = [
     pytest.mark.slow,
@@ -58,31 +56,15 @@ def netlist_library(tmp_path_factory):
     return build_model(HW, verilog_text=simulation_verilog(work / "netlist.json"))
 
 
-@st.composite
-def _cases(draw):
-    program = draw(networks(max_input=2 * HW.num_pe + 3, max_hidden=2 * HW.num_pe + 3, hw=HW))
-    x = draw(input_sequences(program.input_size, max_steps=10))
-    steps = x.shape[0]
-    tx = threshold_schedule(
-        draw(threshold_schedules(steps, program.num_layers)), program.theta_x_q, steps, "tx"
-    )
-    th = threshold_schedule(
-        draw(threshold_schedules(steps, program.num_layers)), program.theta_h_q, steps, "th"
-    )
-    sim = {
-        "seed": draw(st.integers(0, 2**32 - 1)),
-        "mem_latency": draw(st.sampled_from([1, 8])),
-        "mem_stall": draw(st.sampled_from([0.0, 0.5])),
-        "stream_stall": draw(st.sampled_from([0.0, 0.5])),
-    }
-    return program, x, tx, th, sim
-
-
 def test_ecp5_netlist_equals_reference_and_rtl(netlist_library):
     rtl_library = build_model(HW)
 
     @settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=_cases())
+    @given(
+        case=rtl_cases(
+            HW, max_steps=10, max_size=2 * HW.num_pe + 3, mem_latencies=(1, 8), stalls=(0.0, 0.5)
+        )
+    )
     def prop(case):
         program, x, tx, th, sim = case
         ref = reference_run(program, x, tx, th)
