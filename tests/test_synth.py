@@ -20,6 +20,7 @@ from edgedrnn.synth import (
     count_ecp5,
     count_xc7,
     find_tool,
+    nextpnr_options,
     report_from_build,
     synthesize,
     yosys_script,
@@ -55,6 +56,19 @@ def test_scripts_and_devices():
         synthesize("", "xc7z999")
 
 
+def test_nextpnr_options():
+    # timing-driven rip-up: on for the paper's 25F, off for the 85F (wide instances far from
+    # the target did not converge with it); either can be asked for
+    assert "--tmg-ripup" in nextpnr_options("ecp5-25k")
+    assert "--tmg-ripup" not in nextpnr_options("ecp5-85k")
+    assert "--tmg-ripup" in nextpnr_options("ecp5-85k", timing_ripup=True)
+    assert "--tmg-ripup" not in nextpnr_options("ecp5-25k", timing_ripup=False)
+    opts = nextpnr_options("ecp5-25k", freq_mhz=110.5, seed=3, threads=2)
+    for flag, value in (("--freq", "110.5"), ("--seed", "3"), ("--threads", "2")):
+        assert opts[opts.index(flag) + 1] == value
+    assert "--out-of-context" in opts and "--timing-allow-fail" in opts
+
+
 def test_missing_tool_is_a_clear_error():
     with pytest.raises(ToolMissingError, match="pip install yowasp-not-a-tool"):
         find_tool("yowasp-not-a-tool")
@@ -85,6 +99,7 @@ def test_block_ecp5_place_and_route(tmp_path):
     assert rep.pnr_utilization["TRELLIS_FF"]["used"] == rep.ff
     assert rep.pnr_utilization.get("DP16KD", {"used": 0})["used"] == rep.bram
     assert rep.pnr_utilization["TRELLIS_FF"]["available"] == DEVICES["ecp5-25k"].ff
+    assert rep.pnr_options == nextpnr_options("ecp5-25k")
     assert 20 < rep.fmax_mhz < 500
     out = rep.save(tmp_path / "r.json")
     data = json.loads(out.read_text())
@@ -173,6 +188,7 @@ def test_paper_instance_meets_125mhz_on_ecp5_25k(tmp_path):
     rep = synthesize(_top(8, 64), "ecp5-25k", build_dir=tmp_path, freq_mhz=125)
     assert rep.fits, rep.table()
     assert rep.fmax_mhz >= 125, rep.table()
+    assert "--tmg-ripup" in rep.pnr_options
 
 
 @pytest.mark.slow
@@ -182,3 +198,4 @@ def test_wide_instances_on_ecp5_85k(tmp_path, num_pe, bus_bits):
     # the products are in logic (no DSPs); the instance fits the 85F and is placed and routed
     assert rep.fits, rep.table()
     assert rep.fmax_mhz is not None and rep.fmax_mhz > 0, rep.table()
+    assert "--tmg-ripup" not in rep.pnr_options  # routing converges without it

