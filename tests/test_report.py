@@ -22,11 +22,11 @@ def test_paper_occupancy_reproduces_the_papers_throughput():
     assert est.mean_cycles == orig.step_cycles(net, counts, from_reset=False)[0]
 
 
-def _synth_report(root, target, part, counts, capacity, fmax_mhz):
-    """A ``build/synth/<run>/report.json`` as ``edgedrnn synth`` writes it (8 PEs, 64 bits)."""
-    run = root / f"{target}-pe8-bus64"
+def _synth_report(root, target, part, counts, capacity, fmax_mhz, num_pe=8, bus_bits=64):
+    """A ``build/synth/<run>/report.json`` as ``edgedrnn synth`` writes it."""
+    run = root / f"{target}-pe{num_pe}-bus{bus_bits}"
     run.mkdir(parents=True)
-    rep = {"target": target, "part": part, "params": {"num_pe": 8, "bus_bits": 64}}
+    rep = {"target": target, "part": part, "params": {"num_pe": num_pe, "bus_bits": bus_bits}}
     rep |= dict(zip(("lut", "ff", "dsp", "bram"), counts, strict=True))
     rep |= {"capacity": capacity, "fmax_mhz": fmax_mhz, "fits": True}
     (run / "report.json").write_text(json.dumps(rep))
@@ -38,6 +38,8 @@ def test_report_numbers_and_targets(tmp_path):
     _synth_report(synth, "xc7z007s", "XC7Z007S", (100, 50, 9, 1.5), xc7_cap, None)
     ecp5_cap = {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56}
     _synth_report(synth, "ecp5-25k", "LFE5U-25F-6BG256", (200, 100, 0, 4), ecp5_cap, 100.0)
+    cap85 = {"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208}
+    _synth_report(synth, "ecp5-85k", "LFE5U-85F-6BG381", (900, 400, 0, 16), cap85, 80.0, 32, 256)
     data = build_report(
         tmp_path / "out", synth_dir=tmp_path / "synth", validation=None, measure=False
     )
@@ -46,8 +48,19 @@ def test_report_numbers_and_targets(tmp_path):
     assert "| ecp5-25k | 8 | 64 | 200 / 24288 (1%)" in md and "| 100.0 |" in md
     # the paper's step at the build's post-route clock: the same cycles at 100 MHz
     at_fmax = data["headline"]["mean_cycles"] / 100.0
-    line = "on LFE5U-25F-6BG256 (100.0 MHz, synthesis table below) the same step takes"
+    line = "on LFE5U-25F-6BG256 (100.0 MHz, synthesis table below) 2L-768H at the paper's"
+    line += " occupancy takes"
     assert f"{line} **{at_fmax:.1f} µs**" in md
+    # and the 32-PE instance's 2L-768H step at its own post-route clock, in its section
+    wide = next(
+        r
+        for r in data["rows"]
+        if (r["network"], r["num_pe"], r["occupancy"]) == ("2L-768H", 32, "paper")
+    )
+    section = md[md.index("## 32 PEs, 256-bit bus") :]
+    assert "| ecp5-85k | 32 | 256 | 900 / 83640 (1%)" in md and "| 80.0 |" in md
+    line = "32-PE build on LFE5U-85F-6BG381 (80.0 MHz, synthesis table below) 2L-768H"
+    assert f"{line} at the paper's occupancy takes **{wide['mean_cycles'] / 80:.1f} µs**" in section
     assert {"latency_throughput.png", "occupancy_sweep.png"} == set(data["plots"])
     for f in data["plots"]:
         assert (tmp_path / "out" / f).stat().st_size > 10_000
