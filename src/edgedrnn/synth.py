@@ -246,7 +246,7 @@ def _run_tool(
     """Run a tool, teeing its output to ``log_path``; report pass names to ``on_line``."""
     env = dict(os.environ)
     env.setdefault("YOWASP_MTIME", "1")
-    with open(log_path, "w") as log:
+    with open(log_path, "w", buffering=1) as log:  # line-buffered: `tail -f` works
         proc = subprocess.Popen(
             argv,
             cwd=cwd,
