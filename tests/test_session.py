@@ -9,13 +9,8 @@ from hypothesis import strategies as st
 
 import edgedrnn
 from strategies import input_sequences, networks
-from test_cpu_backend import (
-    KERNELS,
-    assert_counts_close,
-    float_reference,
-    random_program,
-    use_kernel,
-)
+from cpu_kernel_choice import KERNELS, assert_counts_close, float_reference, use_kernel
+from programs import random_program
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

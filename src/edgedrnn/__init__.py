@@ -2,30 +2,46 @@
 
 DeltaGRU (PyTorch) → :func:`compile` → :class:`Program` → :func:`run` on a backend
 ("reference", "torch", "cpu", "rtl"), all equal to the integer.
+
+``import edgedrnn`` needs only NumPy: the names that need PyTorch (:class:`DeltaGRU`,
+:func:`compile`) and the streaming :class:`Session` are imported on first use, and a missing
+extra is named in the error (see :mod:`edgedrnn.support.extras`).
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-from .compiler import QuantizationWarning, compile
-from .model import DeltaGRU, DeltaGRUState
-from .program import (
-    HardwareConfig,
-    HardwareLimitError,
-    Program,
-    ProgramFormatError,
-)
+from .config import VERSION as __version__
+from .config import HardwareConfig, HardwareLimitError
+from .program import Program, ProgramFormatError
 from .result import Result
 from .runner import InputClippedWarning, run
 
+#: Public names imported on first use: name -> (module, what needs it).
+_LAZY = {
+    "DeltaGRU": ("edgedrnn.model", "DeltaGRU"),
+    "DeltaGRUState": ("edgedrnn.model", "DeltaGRU"),
+    "compile": ("edgedrnn.compiler", "compile"),
+    "QuantizationWarning": ("edgedrnn.compiler", "compile"),
+    "Session": ("edgedrnn.session", "Session"),
+}
 
-def __getattr__(name: str):
-    if name == "Session":  # the streaming API lives with the cpu runtime
-        from .session import Session
 
-        return Session
-    raise AttributeError(f"module 'edgedrnn' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'edgedrnn' has no attribute {name!r}")
+    module, purpose = _LAZY[name]
+    from .support.extras import require
+
+    value = getattr(require(module, f"edgedrnn.{purpose}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import __version__
+from .config import VERSION as __version__
 from . import fixedpoint as fp
-from .program import HardwareConfig, HardwareLimitError, LayerLayout, Program
+from .config import HardwareConfig, HardwareLimitError
+from .program import LayerLayout, Program
 
 
 class QuantizationWarning(UserWarning):

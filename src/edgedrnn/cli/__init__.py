@@ -14,7 +14,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ..config import VERSION as __version__
 
     parser = argparse.ArgumentParser(
         prog="edgedrnn",

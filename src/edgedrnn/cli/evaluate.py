@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
     import torch
     from rich.console import Console
 
-    from ..evaluate import evaluate, plot, render_table
+    from ..tradeoff import evaluate, plot, render_table
     from ..train.checkpoint import load_model
 
     torch.set_num_threads(max(1, args.threads))

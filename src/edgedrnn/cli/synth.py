@@ -59,7 +59,7 @@ _PASS = re.compile(r"^\s*[\d.]+\s+Executing (.+?)(?: pass)?[.(]")
 def _run_one(args: argparse.Namespace, target: str, console) -> dict:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..program import HardwareConfig
+    from ..config import HardwareConfig
     from ..synth import accelerator, synthesize
 
     hw = HardwareConfig(num_pe=args.num_pe, bus_bits=args.bus_bits)  # validates

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -614,7 +614,7 @@ def _versions() -> dict[str, str]:
     import soundfile
     import soxr
 
-    from .. import __version__
+    from ..config import VERSION as __version__
 
     return {
         "edgedrnn": __version__,

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..backends.reference import ReferenceModel
 from ..hw import regmap
-from ..program import HardwareConfig, LayerLayout, Program
+from ..config import HardwareConfig
+from ..program import LayerLayout, Program
 
 
 class EmulatedTransport:

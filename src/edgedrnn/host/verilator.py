@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 from ..sim.build import build_model
 from ..sim.model import VerilatedModel
 

@@ -54,7 +54,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 from .axi import BURST_INCR, AXI4ReadSignature
 from .pe import KIND_BIAS, groups_max
 

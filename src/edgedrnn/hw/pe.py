@@ -45,7 +45,7 @@ every chunk is saturating after each column, exactly as datapath.md §5.
 Timing (ECP5-25F speed 6, nextpnr): the block-RAM read (clock-to-out 5.6-5.8 ns from the
 output latch) plus the route into the stage-3 register was the slowest path. Yosys does not
 use the DP16KD's output register, so :func:`edgedrnn.synth.synthesize` moves the stage-3
-registers into the RAMs after synthesis (:func:`edgedrnn.outreg.absorb_output_registers`):
+registers into the RAMs after synthesis (:func:`edgedrnn.synth.outreg.absorb_output_registers`):
 they have no reset and no enable for that, and the RAMs' read ports have no reset either (a
 bank that is not the chunk's is left out by a multiplexer in stage 3, not by resetting its
 output latch: how that reset acts on the output register is not relied on). The product is built in
@@ -70,7 +70,7 @@ from amaranth import Array, C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 
 #: Column kinds (command FIFO, delta FIFO).
 KIND_INPUT, KIND_HIDDEN, KIND_BIAS = 0, 1, 2
@@ -279,7 +279,7 @@ class PEArray(wiring.Component):
             ]
             # stages 2, 3: the four banks' read data: the RAM's output latch, then a plain
             # register with neither reset nor enable, which the ECP5 flow moves into the
-            # block RAM's output register (edgedrnn.outreg.absorb_output_registers)
+            # block RAM's output register (edgedrnn.synth.outreg.absorb_output_registers)
             rd3 = []
             wps = []
             for b in range(4):

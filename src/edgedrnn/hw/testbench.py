@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from amaranth.sim import Simulator
 
-from ..program import HardwareConfig, LayerLayout, Program
+from ..config import HardwareConfig
+
+from ..program import LayerLayout, Program
 from . import regmap
 from .top import EdgeDRNN
 

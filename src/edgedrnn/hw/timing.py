@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 
 #: Cycles of the activation pipeline and layer switch when a layer's h is short.
 LAYER_SWITCH_MIN = 20

@@ -35,7 +35,7 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 from . import regmap
 from .activation import LATENCY as ACT_LATENCY
 from .activation import Activation

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 from . import model as ours
 from . import original
 from .workload import Network, check_counts, dense_counts, occupancy_counts

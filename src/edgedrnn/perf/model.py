@@ -36,7 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..program import HardwareConfig, LayerLayout
+from ..config import HardwareConfig
+
+from ..program import LayerLayout
 from .workload import Network, check_counts
 
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ..program import HardwareConfig
+from ..config import HardwareConfig
 
 #: Name of the Verilog top module and prefix of the Verilated C++ class.
 TOP_NAME = "edgedrnn_top"

@@ -151,7 +151,7 @@ class SynthReport:
     #: the nextpnr options beyond device, netlist and report (clock, seed, timing options)
     pnr_options: list[str] = field(default_factory=list)
     #: ECP5: block-RAM read ports given the flip-flops behind them as output registers
-    #: (:func:`edgedrnn.outreg.absorb_output_registers`; ``ff`` counts what is left)
+    #: (:func:`edgedrnn.synth.outreg.absorb_output_registers`; ``ff`` counts what is left)
     ram_output_registers: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     tool_versions: dict[str, str] = field(default_factory=dict)
@@ -464,7 +464,7 @@ def synthesize(
         progress: called with a short description when a stage starts.
         on_line: called with every line of tool output (for a live pass display).
         output_registers: ECP5: move flip-flops that directly follow block-RAM reads into
-            the RAMs' output registers (:func:`edgedrnn.outreg.absorb_output_registers`);
+            the RAMs' output registers (:func:`edgedrnn.synth.outreg.absorb_output_registers`);
             netlist.json is the result, netlist-yosys.json Yosys' own netlist.
         timing_ripup: nextpnr's timing-driven rip-up (:data:`NEXTPNR_TIMING_RIPUP`); None:
             the device's default (:attr:`Device.timing_ripup`).
@@ -563,8 +563,8 @@ def synthesize(
 
 def accelerator(num_pe: int = 8, bus_bits: int = 64, **hw_options: Any) -> Any:
     """The EdgeDRNN top level for a configuration (needs :mod:`edgedrnn.hw.top`)."""
-    from .hw.top import EdgeDRNN
-    from .program import HardwareConfig
+    from ..hw.top import EdgeDRNN
+    from ..config import HardwareConfig
 
     return EdgeDRNN(HardwareConfig(num_pe=num_pe, bus_bits=bus_bits, **hw_options))
 

@@ -72,7 +72,7 @@ def test_model_matches_rtl_unequal_layers_narrow_bus():
 
 
 def _bench():
-    path = Path(__file__).parent.parent / "benchmarks" / "perf_model.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "perf_model.py"
     spec = importlib.util.spec_from_file_location("perf_model_bench", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

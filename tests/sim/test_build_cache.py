@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgedrnn.program import HardwareConfig
+from edgedrnn.config import HardwareConfig
 from edgedrnn.sim import build
 
 pytestmark = pytest.mark.skipif(shutil.which("verilator") is None, reason="no Verilator")

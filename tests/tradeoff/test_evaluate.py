@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edgedrnn.cli import main as cli_main
-from edgedrnn.evaluate import evaluate, plot, render_table, target_check
+from edgedrnn.tradeoff import evaluate, plot, render_table, target_check
 from edgedrnn.train import TrainConfig, train
 from edgedrnn.train.synthetic import make_task, num_outputs
 

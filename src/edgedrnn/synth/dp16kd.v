@@ -16,7 +16,7 @@
 // port's DO is a register that loads the latch on every edge with OCE high (it is never reset
 // here: edgedrnn only moves flip-flops into ports whose RST is tied to 0). Contents start as
 // INITVAL_xx give them. Chip selects (CSDECODE), GSR, inverted clocks or output enables and
-// the other widths are not modelled: edgedrnn.postsynth checks a netlist for them first.
+// the other widths are not modelled: edgedrnn.synth.postsynth checks a netlist for them first.
 
 module DP16KD(
   input DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0,

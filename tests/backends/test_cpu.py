@@ -17,49 +17,9 @@ import edgedrnn
 from edgedrnn import fixedpoint as fp
 from edgedrnn.backends import cpu, cpu_kernels
 from edgedrnn.compiler import QuantizedLayer, build_program
+from programs import assert_same, random_program
+from cpu_kernel_choice import KERNELS, assert_counts_close, float_reference, use_kernel
 from strategies import input_sequences, networks, threshold_schedules
-
-#: Both exact-mode column kernels run on any machine ("vnni" emulates vpdpbusd with portable
-#: vector code where the CPU lacks AVX-512 VNNI).
-KERNELS = ["vnni", "portable"]
-
-
-@contextmanager
-def use_kernel(kernel: str) -> Iterator[None]:
-    """Make ``kernel`` the cpu backend's exact-mode column kernel within the block."""
-    old = os.environ.get("EDGEDRNN_CPU_KERNEL")
-    os.environ["EDGEDRNN_CPU_KERNEL"] = kernel
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["EDGEDRNN_CPU_KERNEL"]
-        else:
-            os.environ["EDGEDRNN_CPU_KERNEL"] = old
-
-
-def random_program(rng, sizes, hw=None, theta_x=0, theta_h=0, wmax=127, wmin=-128):
-    """A Program with uniformly random int8 weights and biases in [wmin, wmax]."""
-    layers = []
-    for i, h in enumerate(sizes[1:]):
-        n_in = sizes[i]
-        layers.append(
-            QuantizedLayer(
-                w_ih=rng.integers(wmin, wmax + 1, (3 * h, n_in)).astype(np.int8),
-                w_hh=rng.integers(wmin, wmax + 1, (3 * h, h)).astype(np.int8),
-                bias=rng.integers(wmin, wmax + 1, (4, h)).astype(np.int8),
-                clipped_weights=0,
-                clipped_biases=0,
-            )
-        )
-    n = len(layers)
-    return build_program(layers, hw or edgedrnn.HardwareConfig(), [theta_x] * n, [theta_h] * n)
-
-
-def assert_same(a: edgedrnn.Result, b: edgedrnn.Result) -> None:
-    np.testing.assert_array_equal(a.outputs_q, b.outputs_q)
-    np.testing.assert_array_equal(a.nonzero, b.nonzero)
-    assert a.overflow == b.overflow
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -180,33 +140,6 @@ def test_tanh32_accuracy():
     out = np.empty_like(x)
     cpu_kernels.tanh32(x, out)
     assert np.max(np.abs(out.astype(np.float64) - np.tanh(x.astype(np.float64)))) < 1e-6
-
-
-def assert_counts_close(got: np.ndarray, want: np.ndarray) -> None:
-    """Float-mode delta counts ((T,) L, 2): equal until a step where a decision with |Δ|
-    within float32 rounding of Θ (or Δ a few ulps from 0 at Θ = 0) went differently in the
-    two float32 implementations; that step differs by at most 2 counts (the decision and
-    its echo in the next layer). After it the two delta networks follow different
-    trajectories, so later counts are not compared (nor are the outputs, see below)."""
-    assert got.shape == want.shape
-    got, want = got.reshape(-1, *got.shape[-2:]), want.reshape(-1, *want.shape[-2:])
-    steps = np.flatnonzero((got != want).any(axis=(1, 2)))
-    if steps.size:
-        t = steps[0]
-        diff = int(np.abs(got[t] - want[t]).sum())
-        assert diff <= 2, (int(t), got[t].tolist(), want[t].tolist())
-
-
-def float_reference(prog, x_q, theta_x=None, theta_h=None):
-    """DeltaGRU's float forward with the program's dequantized weights, thresholds in real units."""
-    m = edgedrnn.DeltaGRU.from_program(prog)
-    m.quantized = False
-    m.eval()
-    xf = torch.from_numpy(x_q.astype(np.float32) / 256)
-    with torch.no_grad():
-        y, _ = m(xf, theta_x=theta_x, theta_h=theta_h)
-    nz = m.last_nonzero.numpy()
-    return y.numpy(), nz[0] if nz.ndim == 4 else nz
 
 
 @settings(max_examples=30)

@@ -89,5 +89,5 @@ def test_generated_documents():
     assert "#define EDGEDRNN_CONFIG_NUM_PE_MASK 0x000000FFu" in h
     md = regmap.to_markdown()
     assert "| 0x014 | STATUS | RO |" in md
-    doc = Path(__file__).resolve().parents[1] / "docs" / "register-map.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "register-map.md"
     assert doc.read_text() == md, "docs/register-map.md is stale: regenerate with to_markdown()"

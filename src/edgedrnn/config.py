@@ -1,0 +1,63 @@
+"""The toolkit's version and :class:`HardwareConfig`, the parameters of one accelerator instance.
+
+Everything below the file format (the RTL in :mod:`edgedrnn.hw`, the cycle model, the
+simulators) takes its parameters from here, not from :mod:`edgedrnn.program`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: The toolkit's version; recorded in every Program and data-set cache it writes.
+VERSION = "0.1.0"
+
+
+class HardwareLimitError(ValueError):
+    """A network does not fit the hardware configuration it is compiled for."""
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and (n & (n - 1)) == 0
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """Parameters of one EdgeDRNN accelerator instance.
+
+    Args:
+        num_pe: processing elements (multiply-accumulates per cycle), a power of two 4..64.
+        bus_bits: width of the weight memory read port, a power of two 64..512.
+        max_layers: layers the controller can sequence.
+        max_input_size: largest input vector of layer 0.
+        max_hidden_size: largest hidden size of any layer (accumulator bank depth).
+        weight_memory_bytes: size of the DRAM region that holds the weight image.
+        clock_mhz: clock frequency used for latency figures.
+    """
+
+    num_pe: int = 8
+    bus_bits: int = 64
+    max_layers: int = 4
+    max_input_size: int = 1024
+    max_hidden_size: int = 1024
+    weight_memory_bytes: int = 1 << 26
+    clock_mhz: float = 125.0
+
+    def __post_init__(self) -> None:
+        if not (_is_pow2(self.num_pe) and 4 <= self.num_pe <= 64):
+            raise ValueError(f"num_pe must be a power of two in 4..64, got {self.num_pe}")
+        if not (_is_pow2(self.bus_bits) and 64 <= self.bus_bits <= 512):
+            raise ValueError(f"bus_bits must be a power of two in 64..512, got {self.bus_bits}")
+        for name in ("max_layers", "max_input_size", "max_hidden_size", "weight_memory_bytes"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.clock_mhz > 0:
+            raise ValueError(f"clock_mhz must be positive, got {self.clock_mhz}")
+
+    @property
+    def bus_bytes(self) -> int:
+        """Bytes (int8 weights) per bus word."""
+        return self.bus_bits // 8
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

