@@ -1,4 +1,4 @@
-"""Fixed-point formats of the EdgeDRNN datapath (shared/spec/datapath.md §1-6).
+"""Fixed-point formats of the EdgeDRNN datapath (docs/datapath.md §1-6).
 
 All integer helpers work on NumPy integer arrays (or Python ints) and compute in int64, wide
 enough that no intermediate wraps. Narrowing is always explicit and saturating; functions that

@@ -36,20 +36,24 @@ class MissingExtraError(ImportError):
 
 
 def require(module: str, purpose: str) -> ModuleType:
-    """Import ``module`` or raise :class:`MissingExtraError` saying which extra brings it.
+    """Import ``module`` or raise :class:`MissingExtraError` saying which extra to install.
 
     Args:
-        module: a dotted module name whose top-level package is in :data:`EXTRA_OF`.
+        module: any dotted module name: an optional dependency itself (``"torch"``) or a
+            module of edgedrnn that needs one (``"edgedrnn.model"``).
         purpose: what the caller needs it for, e.g. "the torch backend".
+
+    Raises:
+        MissingExtraError: the import failed because a package of :data:`EXTRA_OF` is
+            missing; other import errors propagate unchanged.
     """
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        top = module.split(".")[0]
-        if exc.name is None or exc.name.split(".")[0] != top:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in EXTRA_OF:
             raise
-        extra = EXTRA_OF.get(top, top)
         raise MissingExtraError(
-            f"{purpose} needs {top!r}, which is not installed; "
-            f"install it with `pip install 'edgedrnn[{extra}]'`"
+            f"{purpose} needs {missing!r}, which is not installed; "
+            f"install it with `pip install 'edgedrnn[{EXTRA_OF[missing]}]'`"
         ) from exc
