@@ -83,6 +83,27 @@ def test_report_numbers_and_targets(tmp_path):
     assert saved["headline"]["latency_us"] == h["latency_us"]
 
 
+def test_skipped_inputs_are_named_in_the_report(tmp_path):
+    synth = tmp_path / "synth"
+    (synth / "broken").mkdir(parents=True)
+    (synth / "broken" / "report.json").write_text("{not json")
+    (synth / "partial").mkdir()
+    (synth / "partial" / "report.json").write_text(json.dumps({"target": "xc7z007s"}))
+    validation = tmp_path / "perf_model.json"
+    validation.write_text("[1, 2]")
+    data = build_report(
+        tmp_path / "out", synth_dir=synth, validation=validation, plots=False, measure=False
+    )
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert data["synthesis"] == [] and data["validation"] is None
+    assert "_(no synthesis reports found; run `edgedrnn synth`, see below)_" in md
+    assert f"- `{synth / 'broken' / 'report.json'}` skipped: it could not be read" in md
+    assert f"- `{synth / 'partial' / 'report.json'}` skipped: it has no part, params" in md
+    assert f"validation data `{validation}` is not in the format" in md
+    assert "measuring it was turned off (`--no-measure`)" in md
+    assert len(data["skipped"]) == 4
+
+
 def test_report_cli(tmp_path, capsys):
     rc = cli_main(
         ["report", "-o", str(tmp_path), "--no-plots", "--no-measure", "--synth-dir", "none"]

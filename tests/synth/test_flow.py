@@ -74,6 +74,33 @@ def test_missing_tool_is_a_clear_error():
         find_tool("yowasp-not-a-tool")
 
 
+def test_report_from_build_reads_the_tools_outputs(tmp_path):
+    # a run directory as the flow leaves it: Yosys' stat, the output-register pass's list
+    # and nextpnr's report; then the same run with place and route failed
+    cells = {"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 40, "DP16KD": 2}
+    (tmp_path / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": cells}}))
+    ports = [{"ram": "r0", "port": "AB", "flip_flops": 24, "enable": "1"}]
+    (tmp_path / "outreg.json").write_text(json.dumps(ports))
+    fmax = {"clk": {"achieved": 131.5, "constraint": 125.0}, "x": {"achieved": 200.0}}
+    util = {"TRELLIS_FF": {"used": 16, "available": 24288}, "MULT18X18D": {"used": 0}}
+    pnr = {"fmax": fmax, "utilization": util}
+    (tmp_path / "nextpnr-report.json").write_text(json.dumps(pnr))
+    rep = report_from_build(tmp_path, "ecp5-25k", params={"num_pe": 8})
+    assert (rep.lut, rep.ff, rep.bram, rep.ram_output_registers) == (16, 16, 2.0, 1)
+    assert rep.cells["TRELLIS_FF"] == 16 and rep.params == {"num_pe": 8}
+    assert rep.fmax_mhz == 131.5 and rep.meets_timing is True
+    assert rep.pnr_utilization == {"TRELLIS_FF": {"used": 16, "available": 24288}}
+    (tmp_path / "nextpnr-report.json").unlink()
+    log = "Info: placing\nERROR: Design uses 30 MULT18X18D, device has 28\nmore\n"
+    (tmp_path / "nextpnr.log").write_text(log)
+    failed = report_from_build(tmp_path, "ecp5-25k")
+    assert failed.pnr_error == "ERROR: Design uses 30 MULT18X18D, device has 28"
+    assert failed.fmax_mhz is None and failed.meets_timing is False
+    assert "Place and route failed: ERROR: Design uses 30" in failed.table()
+    (tmp_path / "nextpnr.log").write_text("Info: routing\n")
+    assert report_from_build(tmp_path, "ecp5-25k").pnr_error == "nextpnr-ecp5 did not finish"
+
+
 def test_block_xc7(tmp_path):
     rep = synthesize(_block(), "xc7z007s", name="Activation", build_dir=tmp_path)
     assert rep.lut > 0 and rep.ff > 0

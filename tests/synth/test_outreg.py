@@ -4,7 +4,7 @@ The pass is checked on hand-made netlists (every condition that keeps a flip-flo
 the RAM), then on a real one: a small design synthesized by Yosys, the pass applied, and
 both netlists simulated with Verilator (edgedrnn.synth.postsynth + our DP16KD model) against the
 Amaranth simulation of the design, cycle by cycle. The whole accelerator's netlist runs
-against the reference in test_rtl_postsynth.py (slow).
+against the reference in test_postsynth_rtl.py (slow).
 """
 
 from __future__ import annotations
@@ -329,8 +329,8 @@ endmodule
 def test_netlist_with_output_registers_simulates_like_the_design(tmp_path):
     import json
 
-    from edgedrnn.synth.postsynth import simulation_verilog
     from edgedrnn.synth import find_tool, to_rtlil
+    from edgedrnn.synth.postsynth import simulation_verilog
 
     design = _read_register_design()
     (tmp_path / "design.il").write_text(to_rtlil(design))

@@ -44,8 +44,8 @@ def _run(library, program, x, tx, th, **sim):
 
 @pytest.fixture(scope="module")
 def netlist_library(tmp_path_factory):
-    from edgedrnn.synth.postsynth import simulation_verilog
     from edgedrnn.synth import accelerator, synthesize
+    from edgedrnn.synth.postsynth import simulation_verilog
 
     work = tmp_path_factory.mktemp("ecp5-25k")
     report = synthesize(

@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module in this package and defines
 ``register(subparsers) -> None``, which adds its parser and sets ``func`` (called with the
-parsed arguments, returning an exit code). Modules are discovered automatically.
+parsed arguments, returning an exit code). Modules are discovered automatically. A
+command that needs an optional extra which is not installed ends with a message naming the
+extra (:class:`edgedrnn.support.extras.MissingExtraError`) and exit code 1.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand found in this package."""
     from ..config import VERSION as __version__
 
     parser = argparse.ArgumentParser(
@@ -31,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``edgedrnn`` command with ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    from ..support.extras import MissingExtraError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -38,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except MissingExtraError as exc:
+        print(f"edgedrnn {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report",
         help="write the performance report: latency, GOp/s, DRAM traffic, synthesis table",

@@ -7,9 +7,13 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     from ..synth import DEVICES
 
     p = subparsers.add_parser(
@@ -56,37 +60,28 @@ def register(subparsers) -> None:
 _PASS = re.compile(r"^\s*[\d.]+\s+Executing (.+?)(?: pass)?[.(]")
 
 
-def _run_one(args: argparse.Namespace, target: str, console) -> dict:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
+def _run_one(args: argparse.Namespace, target: str, console: Console) -> dict:
     from ..config import HardwareConfig
+    from ..support.progress import Bars
     from ..synth import accelerator, synthesize
 
     hw = HardwareConfig(num_pe=args.num_pe, bus_bits=args.bus_bits)  # validates
     out = args.out / f"{target}-pe{hw.num_pe}-bus{hw.bus_bits}"
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TextColumn("[dim]{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(f"{target}: starting", detail="", total=None)
+    with Bars() as bars:
+        task = bars.add(f"{target}: starting", total=None)
 
         def stage(msg: str) -> None:
-            bar.update(task, description=f"{target}: {msg}", detail="")
+            bars.update(task, advance=0, description=f"{target}: {msg}", info="")
 
         def line(text: str) -> None:
             m = _PASS.match(text)
             if m:
-                bar.update(task, detail=m.group(1)[:60])
+                bars.update(task, advance=0, info=m.group(1)[:60])
             elif text.startswith("Info: ") and ("Running" in text or "Routing" in text):
-                bar.update(task, detail=text[6:66])
+                bars.update(task, advance=0, info=text[6:66])
 
-        design = accelerator(hw.num_pe, hw.bus_bits)
         report = synthesize(
-            design,
+            accelerator(hw.num_pe, hw.bus_bits),
             target,
             name=f"EdgeDRNN {hw.num_pe} PE, {hw.bus_bits}-bit bus",
             params={"num_pe": hw.num_pe, "bus_bits": hw.bus_bits},
@@ -99,7 +94,7 @@ def _run_one(args: argparse.Namespace, target: str, console) -> dict:
             progress=stage,
             on_line=line,
         )
-        bar.update(task, description=f"{target}: done", detail=str(out))
+        bars.update(task, advance=0, description=f"{target}: done", info=str(out))
     path = report.save(out / "report.json")
     if not args.json:
         console.print(report.table(), markup=False)

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from ..hw import regmap
     from ..sim.build import generate_verilog
+    from ..support.extras import require
+
+    require("amaranth", "generating the accelerator's Verilog")
 
     try:
         hw = HardwareConfig(

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import HardwareConfig
+from ..support.extras import require
 from .devices import DEVICES, Device
 from .outreg import absorb_output_registers
 from .reports import (
@@ -311,6 +312,5 @@ def accelerator(num_pe: int = 8, bus_bits: int = 64, **hw_options: Any) -> Any:
     **hw_options
         Further :class:`~edgedrnn.config.HardwareConfig` fields.
     """
-    from ..hw.top import EdgeDRNN
-
-    return EdgeDRNN(HardwareConfig(num_pe=num_pe, bus_bits=bus_bits, **hw_options))
+    top = require("edgedrnn.hw.top", "synthesizing the accelerator")
+    return top.EdgeDRNN(HardwareConfig(num_pe=num_pe, bus_bits=bus_bits, **hw_options))
