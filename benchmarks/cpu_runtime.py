@@ -50,11 +50,10 @@ import torch
 from numba import njit
 
 import edgedrnn
-from edgedrnn.backends import cpu
-from edgedrnn.backends import cpu_kernels as K
+from edgedrnn.pretrained import DIGITS_PROGRAM
 
 NETWORKS = {"2L-768H": (40, 768, 2), "2L-256H": (40, 256, 2)}
-PRETRAINED = Path(edgedrnn.__file__).parent / "pretrained" / "digits.edrnn"
+PRETRAINED = DIGITS_PROGRAM
 TARGETS = [1.0, 0.3, 0.1, 0.03, 0.0]
 #: Uniform weight range of the synthetic networks (PyTorch's default ±1/sqrt(H) would mostly
 #: round to 0 in Q1.7).
@@ -109,9 +108,8 @@ def make_program(input_size: int, hidden: int, layers: int) -> tuple:
 
 def occupancy(prog: edgedrnn.Program, x_q: np.ndarray, theta_q: int) -> float:
     """Passed columns / all columns over the sequence at Θx = Θh = theta_q."""
-    steps, L = x_q.shape[0], prog.num_layers
-    th = np.full((steps, L), theta_q, dtype=np.int64)
-    res = cpu.run_program(prog, x_q, th, th)
+    steps = x_q.shape[0]
+    res = edgedrnn.run(prog, x_q, backend="cpu", theta_x=theta_q / 256, theta_h=theta_q / 256)
     total = sum(lay.num_columns for lay in prog.layers) * steps
     return float(res.nonzero.sum() / total)
 
@@ -152,76 +150,36 @@ def median_time(fn, repeats: int) -> float:
 
 
 def bench_cpu(prog, x_q, theta_q, mode, repeats, warmup_steps):
-    """µs per step: (kernel over the sequence, Session.step), and passed columns per step."""
-    net = cpu.get_net(prog, mode)
-    steps, L = x_q.shape[0], prog.num_layers
-    tx = np.full((steps, L), theta_q, dtype=np.int64)
-    out_q = np.zeros((steps, prog.output_size), dtype=np.int16)
-    out_f = np.zeros((steps, prog.output_size), dtype=np.float32)
-    nz = np.zeros((steps, L, 2), dtype=np.int64)
-    xf = x_q.astype(np.float32) / 256
-    txf = tx.astype(np.float32) / 256
-    state = {}
+    """µs per step: (Session.run over the sequence, Session.step), passed columns per step.
 
-    def prime():
-        # run warmup_steps from reset so that the timed part is a steady state
-        st, sf = net.new_state()
-        w = x_q[:warmup_steps]
-        if mode == "exact":
-            K.run_exact(
-                net.W,
-                net.aux,
-                net.meta,
-                st,
-                w,
-                tx[:warmup_steps],
-                tx[:warmup_steps],
-                out_q[:warmup_steps],
-                nz[:warmup_steps],
-            )
-        else:
-            K.run_float(
-                net.W,
-                net.aux,
-                net.meta,
-                st,
-                sf,
-                xf[:warmup_steps],
-                txf[:warmup_steps],
-                txf[:warmup_steps],
-                out_f[:warmup_steps],
-                nz[:warmup_steps],
-            )
-        state["st"], state["sf"] = st, sf
+    ``Session.run`` runs the whole sequence in one call of the Numba kernel (no Python per
+    step); each timed run starts from the same steady state (``warmup_steps`` run untimed).
+    """
+    theta = theta_q / 256
+    inputs = x_q if mode == "exact" else x_q.astype(np.float32) / 256
+    body = inputs[warmup_steps:]
+    nonzero = []
 
-    body = slice(warmup_steps, steps)
+    def primed():
+        sess = edgedrnn.Session(prog, mode=mode, theta_x=theta, theta_h=theta)
+        sess.run(inputs[:warmup_steps])
+        return sess
 
-    def kernel():
-        st, sf = state["st"].copy(), None if state["sf"] is None else state["sf"].copy()
-        if mode == "exact":
-            K.run_exact(
-                net.W, net.aux, net.meta, st, x_q[body], tx[body], tx[body], out_q[body], nz[body]
-            )
-        else:
-            K.run_float(
-                net.W,
-                net.aux,
-                net.meta,
-                st,
-                sf,
-                xf[body],
-                txf[body],
-                txf[body],
-                out_f[body],
-                nz[body],
-            )
+    def timed_run():
+        sessions = [primed() for _ in range(repeats + 1)]  # untimed
+        times = []
+        for sess in sessions:
+            t0 = time.thread_time()
+            sess.run(body)
+            times.append(time.thread_time() - t0)
+            nonzero.append(sess.last_nonzero)
+        return statistics.median(times[1:])  # the first run compiles
 
-    prime()
-    t_kernel = median_time(kernel, repeats) / (steps - warmup_steps)
-    cols = float(nz[body].sum() / (steps - warmup_steps))
+    t_kernel = timed_run() / body.shape[0]
+    cols = float(occupancy_columns(prog, x_q, theta_q, warmup_steps))
 
-    sess = edgedrnn.Session(prog, mode=mode, theta_x=theta_q / 256, theta_h=theta_q / 256)
-    inputs = x_q if mode == "exact" else xf
+    sess = edgedrnn.Session(prog, mode=mode, theta_x=theta, theta_h=theta)
+    steps = x_q.shape[0]
 
     def session_run():
         sess.reset()
@@ -230,6 +188,12 @@ def bench_cpu(prog, x_q, theta_q, mode, repeats, warmup_steps):
 
     t_sess = median_time(session_run, max(1, repeats // 2)) / steps
     return t_kernel * 1e6, t_sess * 1e6, cols
+
+
+def occupancy_columns(prog, x_q, theta_q, warmup_steps):
+    """Mean passed-on columns per step after ``warmup_steps`` (the cpu backend's count)."""
+    res = edgedrnn.run(prog, x_q, backend="cpu", theta_x=theta_q / 256, theta_h=theta_q / 256)
+    return res.nonzero[warmup_steps:].sum() / (x_q.shape[0] - warmup_steps)
 
 
 def bench_torch(gru, x, repeats):
@@ -275,40 +239,27 @@ def torch_gru(prog: edgedrnn.Program) -> torch.nn.GRU:
 
 
 def time_kernel_utterances(prog, mode, utts, theta_x_q, theta_h_q, repeats):
-    """µs per step of the kernel over utterances each run from reset; passed columns."""
-    net = cpu.get_net(prog, mode)
-    L = prog.num_layers
-    jobs = []
-    for u in utts:
-        T = u.shape[0]
-        tx = np.ascontiguousarray(np.broadcast_to(theta_x_q, (T, L)), dtype=np.int64)
-        th = np.ascontiguousarray(np.broadcast_to(theta_h_q, (T, L)), dtype=np.int64)
-        nz = np.zeros((T, L, 2), dtype=np.int64)
-        if mode == "exact":
-            out = np.zeros((T, prog.output_size), dtype=np.int16)
-            jobs.append((u, tx, th, out, nz))
-        else:
-            out = np.zeros((T, prog.output_size), dtype=np.float32)
-            txf, thf = (tx / 256).astype(np.float32), (th / 256).astype(np.float32)
-            jobs.append((u.astype(np.float32) / 256, txf, thf, out, nz))
+    """µs per step of ``Session.run`` over utterances each run from reset; passed columns."""
+    inputs = [u if mode == "exact" else u.astype(np.float32) / 256 for u in utts]
+    theta_x, theta_h = list(theta_x_q / 256), list(theta_h_q / 256)
 
-    def run_all(states):
-        for (x, a, b, out, nz), (st, sf) in zip(jobs, states, strict=True):
-            if mode == "exact":
-                K.run_exact(net.W, net.aux, net.meta, st, x, a, b, out, nz)
-            else:
-                K.run_float(net.W, net.aux, net.meta, st, sf, x, a, b, out, nz)
+    def sessions():
+        return [edgedrnn.Session(prog, mode=mode, theta_x=theta_x, theta_h=theta_h) for _ in inputs]
 
-    run_all([net.new_state() for _ in jobs])  # warm-up (and compile)
+    def run_all(fresh):
+        return [sess.run(u) for sess, u in zip(fresh, inputs, strict=True)]
+
+    run_all(sessions())  # warm-up (and compile)
     times = []
     for _ in range(repeats):
-        states = [net.new_state() for _ in jobs]  # fresh (reset) states, made untimed
+        fresh = sessions()  # fresh (reset) sessions, made untimed
         t0 = time.thread_time()
-        run_all(states)
+        run_all(fresh)
         times.append(time.thread_time() - t0)
     steps = sum(u.shape[0] for u in utts)
-    cols = float(sum(job[4].sum() for job in jobs)) / steps
-    return statistics.median(times) / steps * 1e6, cols
+    per_layer = {"theta_x": np.array([theta_x]), "theta_h": np.array([theta_h])}  # (1, L)
+    cols = sum(edgedrnn.run(prog, u, backend="cpu", **per_layer).nonzero.sum() for u in utts)
+    return statistics.median(times) / steps * 1e6, float(cols) / steps
 
 
 def time_session_utterances(prog, mode, utts, theta_x_q, theta_h_q, repeats):
@@ -379,7 +330,7 @@ def real_rows(n_utts: int, repeats: int, bw_dram: float, bw_cache: dict) -> list
         L = prog.num_layers
         ex, ex_s, fl, fl_s, cols = bench_real(prog, utts, tq, th, repeats)
         steps = sum(u.shape[0] for u in utts)
-        net = cpu.get_net(prog, "exact")
+        net = edgedrnn.Session(prog).stream.net
         if net.weight_bytes not in bw_cache:
             bw_cache[net.weight_bytes] = read_bandwidth(net.weight_bytes, repeats)
         t_step, t_seq = bench_torch_utterances(torch_gru(prog), utts, max(1, repeats // 2))
@@ -468,7 +419,7 @@ def main(argv=None) -> dict:
         prog, gru = make_program(I, H, L)
         x = feature_sequence(args.steps, I)
         x_q = np.rint(x * 256).astype(np.int16)
-        net = cpu.get_net(prog, "exact")
+        net = edgedrnn.Session(prog).stream.net
         col_bytes = [net.column_bytes(layer) for layer in range(L)]
         bw_cache[net.weight_bytes] = read_bandwidth(net.weight_bytes, args.repeats)
         t_step, t_seq = bench_torch(gru, x, max(1, args.repeats // 2))
@@ -512,7 +463,7 @@ def main(argv=None) -> dict:
         "machine": cpu_model(),
         "numba": __import__("numba").__version__,
         "torch": torch.__version__,
-        "kernel": cpu.default_kernel(),
+        "kernel": edgedrnn.Session(edgedrnn.Program.load(PRETRAINED)).stream.net.kernel,
         "steps": args.steps,
         "warmup_steps": warm,
         "repeats": args.repeats,

@@ -110,7 +110,7 @@ def test_thresholds_per_layer_and_validation():
 def test_sessions_share_weights_not_state():
     prog = random_program(np.random.default_rng(1), [4, 8])
     a, b = edgedrnn.Session(prog), edgedrnn.Session(prog)
-    assert a._net is b._net
+    assert a.stream.net is b.stream.net
     a.step(np.ones(4))
     for _ in range(3):
         b.step(np.full(4, -2.0))  # must not disturb a

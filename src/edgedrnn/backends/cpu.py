@@ -17,6 +17,7 @@ Use :func:`edgedrnn.run` (``backend="cpu"``) for whole sequences and
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -25,6 +26,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..program import Program
 from ..result import Result
+from . import Backend, Stream
 from . import cpu_kernels as K
 
 MODES = ("exact", "float")
@@ -245,48 +247,143 @@ def get_net(program: Program, mode: str = "exact", kernel: str = "auto") -> CpuN
     return net
 
 
-def run_program(
-    program: Program,
-    x_q: np.ndarray,
-    theta_x_q: np.ndarray,
-    theta_h_q: np.ndarray,
-    mode: str = "exact",
-) -> Result:
-    """Run a whole sequence from reset; see :mod:`edgedrnn.backends`.
+class CpuStream(Stream):
+    """A stream on the cpu kernels: its own state arrays over a shared :class:`CpuNet`.
 
-    ``mode="float"`` returns a :class:`FloatResult` (float32 ``outputs``); its input is
-    ``x_q / 256`` and its thresholds ``theta / 256`` (real units).
+    Exact mode (:attr:`exact` True) steps raw Q8.8 int16 inputs; float mode also takes
+    float inputs in real units (int16 inputs are taken as ``x / 256``).
+
+    Attributes
+    ----------
+    net : CpuNet
+        The weight layout, shared by every stream of the same program and mode.
     """
-    net = get_net(program, mode)
-    x_q = np.ascontiguousarray(x_q, dtype=np.int16)
-    steps, L = x_q.shape[0], program.num_layers
-    tx = np.ascontiguousarray(np.broadcast_to(theta_x_q, (steps, L)), dtype=np.int64)
-    th = np.ascontiguousarray(np.broadcast_to(theta_h_q, (steps, L)), dtype=np.int64)
-    nz = np.zeros((steps, L, 2), dtype=np.int64)
-    st, sf = net.new_state()
-    if mode == "exact":
-        out = np.zeros((steps, program.output_size), dtype=np.int16)
-        K.run_exact(net.W, net.aux, net.meta, st, x_q, tx, th, out, nz)
-        return Result(outputs_q=out, nonzero=nz, overflow=bool(st[K.S_OVERFLOW]), backend="cpu")
-    xf = x_q.astype(np.float32) / np.float32(256.0)
-    outf = np.zeros((steps, program.output_size), dtype=np.float32)
-    K.run_float(
-        net.W,
-        net.aux,
-        net.meta,
-        st,
-        sf,
-        xf,
-        (tx / 256.0).astype(np.float32),
-        (th / 256.0).astype(np.float32),
-        outf,
-        nz,
-    )
-    q, clipped = fp.quantize(outf, fp.ACT_FRAC, fp.INT16_MIN, fp.INT16_MAX)
-    return FloatResult(
-        outputs_q=q.astype(np.int16),
-        nonzero=nz,
-        overflow=bool(clipped),
-        backend="cpu",
-        outputs_f=outf,
-    )
+
+    def __init__(self, net: CpuNet) -> None:
+        self.net = net
+        self.program = net.program
+        self.exact = net.mode == "exact"
+        self._tx = list(self.program.theta_x_q)
+        self._th = list(self.program.theta_h_q)
+        self._outq = np.zeros(self.program.output_size, dtype=np.int16)
+        self._outf = np.zeros(self.program.output_size, dtype=np.float32)
+        self.reset()
+
+    def set_thresholds(self, theta_x_q: Sequence[int], theta_h_q: Sequence[int]) -> None:
+        self._tx, self._th = list(theta_x_q), list(theta_h_q)
+        self.net.set_thresholds_q(self._st, self._sf, self._tx, self._th)
+
+    def reset(self) -> None:
+        self._st, self._sf = self.net.new_state()
+        self.net.set_thresholds_q(self._st, self._sf, self._tx, self._th)
+        self._outq[:] = 0
+        self._outf[:] = 0
+
+    def step(self, x: np.ndarray) -> None:
+        net = self.net
+        if self.exact:
+            K.step_exact_q(net.W, net.aux, net.meta, self._st, x, self._outq, self._outf)
+            return
+        if x.dtype == np.int16:
+            x = x.astype(np.float32) / np.float32(256.0)
+        elif x.dtype != np.float32:  # one compiled specialization
+            x = x.astype(np.float32)
+        if K.step_float(net.W, net.aux, net.meta, self._st, self._sf, x, self._outf) == 2:
+            raise ValueError("input contains NaN or inf (in float32)")
+
+    def run(self, x: np.ndarray, theta_x_q: np.ndarray, theta_h_q: np.ndarray) -> Result:
+        """Run a sequence (T, I) continuing the current state, thresholds (T, L) per step.
+
+        Exact mode returns a :class:`Result`; float mode a :class:`FloatResult` (float32
+        ``outputs``; its ``overflow`` says whether an output clipped when quantized). The
+        thresholds in effect afterwards are the last step's.
+        """
+        net, program = self.net, self.program
+        steps, L = x.shape[0], program.num_layers
+        tx = np.ascontiguousarray(np.broadcast_to(theta_x_q, (steps, L)), dtype=np.int64)
+        th = np.ascontiguousarray(np.broadcast_to(theta_h_q, (steps, L)), dtype=np.int64)
+        nz = np.zeros((steps, L, 2), dtype=np.int64)
+        self._tx, self._th = [int(v) for v in tx[-1]], [int(v) for v in th[-1]]
+        if self.exact:
+            out = np.zeros((steps, program.output_size), dtype=np.int16)
+            K.run_exact(net.W, net.aux, net.meta, self._st, x, tx, th, out, nz)
+            self._outq[:] = out[-1]
+            self._outf[:] = out[-1] * np.float32(1.0 / 256.0)
+            return Result(outputs_q=out, nonzero=nz, overflow=self.overflow, backend="cpu")
+        if x.dtype == np.int16:
+            x = x.astype(np.float32) / np.float32(256.0)
+        outf = np.zeros((steps, program.output_size), dtype=np.float32)
+        K.run_float(
+            net.W,
+            net.aux,
+            net.meta,
+            self._st,
+            self._sf,
+            np.ascontiguousarray(x, dtype=np.float32),
+            (tx / 256.0).astype(np.float32),
+            (th / 256.0).astype(np.float32),
+            outf,
+            nz,
+        )
+        self._outf[:] = outf[-1]
+        q, clipped = fp.quantize(outf, fp.ACT_FRAC, fp.INT16_MIN, fp.INT16_MAX)
+        return FloatResult(
+            outputs_q=q.astype(np.int16),
+            nonzero=nz,
+            overflow=bool(clipped),
+            backend="cpu",
+            outputs_f=outf,
+        )
+
+    @property
+    def outputs_q(self) -> np.ndarray:
+        if self.exact:
+            return self._outq
+        q, _ = fp.quantize(self._outf, fp.ACT_FRAC, fp.INT16_MIN, fp.INT16_MAX)
+        return q.astype(np.int16)
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self._outf
+
+    @property
+    def overflow(self) -> bool:
+        return bool(self._st[K.S_OVERFLOW])
+
+    @property
+    def nonzero(self) -> np.ndarray:
+        return self.net.nonzero(self._st)
+
+    def path_counts(self) -> dict[str, int]:
+        """How often each column path ran since the last reset (see :meth:`CpuNet.path_counts`)."""
+        return self.net.path_counts(self._st)
+
+
+class CpuBackend(Backend):
+    """The ``"cpu"`` backend. Options of ``run`` and ``open_stream``: ``mode`` (see
+    :data:`MODES`; default ``"exact"``)."""
+
+    name = "cpu"
+
+    def run(
+        self,
+        program: Program,
+        x_q: np.ndarray,
+        theta_x_q: np.ndarray,
+        theta_h_q: np.ndarray,
+        mode: str = "exact",
+    ) -> Result:
+        """Run a whole sequence from reset; see :meth:`edgedrnn.backends.Backend.run`.
+
+        ``mode="float"`` returns a :class:`FloatResult` (float32 ``outputs``); its input is
+        ``x_q / 256`` and its thresholds ``theta / 256`` (real units).
+        """
+        x_q = np.ascontiguousarray(x_q, dtype=np.int16)
+        return self.open_stream(program, mode=mode).run(x_q, theta_x_q, theta_h_q)
+
+    def open_stream(self, program: Program, mode: str = "exact") -> CpuStream:
+        """A :class:`CpuStream` of ``program`` in ``mode``, from reset."""
+        return CpuStream(get_net(program, mode))
+
+
+BACKEND = CpuBackend()

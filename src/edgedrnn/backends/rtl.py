@@ -32,6 +32,7 @@ from ..program import Program
 from ..result import Result
 from ..sim.build import build_model
 from ..sim.model import VerilatedModel
+from . import Backend
 
 _OPTIONS = {
     "mem_latency",
@@ -47,29 +48,38 @@ _OPTIONS = {
 }
 
 
-def run_program(
-    program: Program,
-    x_q: np.ndarray,
-    theta_x_q: np.ndarray,
-    theta_h_q: np.ndarray,
-    **options: Any,
-) -> Result:
-    """Run a whole sequence from reset on the Verilated RTL; see the module docstring."""
-    unknown = set(options) - _OPTIONS
-    if unknown:
-        raise TypeError(
-            f"unknown rtl backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
+class RtlBackend(Backend):
+    """The ``"rtl"`` backend: whole sequences on the Verilated RTL (no streaming)."""
+
+    name = "rtl"
+
+    def run(
+        self,
+        program: Program,
+        x_q: np.ndarray,
+        theta_x_q: np.ndarray,
+        theta_h_q: np.ndarray,
+        **options: Any,
+    ) -> Result:
+        """Run a whole sequence from reset on the Verilated RTL; see the module docstring."""
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise TypeError(
+                f"unknown rtl backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
+            )
+        weight_base = int(options.pop("weight_base", 0x10000))
+        library = build_model(program.hw)
+        with VerilatedModel(library, **options) as model:
+            driver = EdgeDRNNDriver(VerilatorTransport(model))
+            driver.configure(program, weight_base=weight_base)
+            out = driver.run(x_q, theta_x_q, theta_h_q)
+        return Result(
+            outputs_q=out.outputs_q,
+            nonzero=out.nonzero,
+            overflow=out.overflow,
+            cycles=out.cycles,
+            backend=self.name,
         )
-    weight_base = int(options.pop("weight_base", 0x10000))
-    library = build_model(program.hw)
-    with VerilatedModel(library, **options) as model:
-        driver = EdgeDRNNDriver(VerilatorTransport(model))
-        driver.configure(program, weight_base=weight_base)
-        out = driver.run(x_q, theta_x_q, theta_h_q)
-    return Result(
-        outputs_q=out.outputs_q,
-        nonzero=out.nonzero,
-        overflow=out.overflow,
-        cycles=out.cycles,
-        backend="rtl",
-    )
+
+
+BACKEND = RtlBackend()

@@ -12,9 +12,9 @@ from collections import deque
 
 import numpy as np
 
-from ..backends.reference import ReferenceModel
-from ..hw import regmap
 from ..config import HardwareConfig
+from ..datapath import ReferenceModel
+from ..hw import regmap
 from ..program import LayerLayout, Program
 
 
