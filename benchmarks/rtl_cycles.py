@@ -9,7 +9,7 @@ For 2-layer GRUs with 40 inputs and 16, 256 and 768 hidden units, at several thr
 * ``floor``: weight-bus beats the step must fetch: passed-on columns × beats per column,
   summed over layers (the bias column counts at step 0).
 * ``target``: 1.1 × floor + Σ_l (H_l / NUM_PE + 32), per step.
-* ``original``: the original design's model (/work/shared/spec/original-timing.md) on the
+* ``original``: the original design's model (``edgedrnn.perf.original``; docs/perf-model.md) on the
   same delta counts: Σ_l (1 + MAC_l + ACT_l), MAC_l = max(3H/8·nz_l + 9, 1 + I + H + 8),
   ACT_l = 5(H/8 + 1) + 1, nz_l including the bias at step 0.
 

@@ -1,6 +1,6 @@
 """``DeltaGRU``: a delta-network GRU in PyTorch, in float and fake-quantized modes.
 
-The module follows shared/spec/datapath.md: each layer keeps the last passed-on input (x̂) and
+The module follows docs/datapath.md: each layer keeps the last passed-on input (x̂) and
 hidden state (ĥ); only changes with ``|Δ| >= Θ`` are propagated, and their products with the
 weight columns are accumulated into four memories (r, u, cx, ch) that are never cleared between
 steps. With ``quantized=True`` every quantity is rounded and saturated exactly as the integer

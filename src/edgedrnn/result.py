@@ -11,7 +11,7 @@ from . import fixedpoint as fp
 
 @dataclass
 class Result:
-    """Outputs and statistics of one run (shared/spec/architecture.md).
+    """Outputs and statistics of one run (docs/api.md).
 
     Attributes:
         outputs_q: int16 (T, H_last): raw Q8.8 hidden state of the last layer at each step.

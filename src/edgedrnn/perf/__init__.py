@@ -1,7 +1,7 @@
 """Analytic performance model of EdgeDRNN: cycles, latency, DRAM traffic, effective GOp/s.
 
 * :mod:`edgedrnn.perf.model`: this project's RTL (validated against the ``rtl`` backend);
-* :mod:`edgedrnn.perf.original`: the original design (shared/spec/original-timing.md);
+* :mod:`edgedrnn.perf.original`: the original design (docs/perf-model.md, "The original design");
 * :mod:`edgedrnn.perf.estimate`: latency, throughput and DRAM figures for either;
 * :mod:`edgedrnn.perf.workload`: network sizes and delta counts (from a run or an occupancy).
 

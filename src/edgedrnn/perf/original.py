@@ -1,4 +1,4 @@
-"""Cycle model of the original EdgeDRNN design (shared/spec/original-timing.md).
+"""Cycle model of the original EdgeDRNN design (docs/perf-model.md, "The original design").
 
 Per step the original runs its layers strictly one after another::
 
