@@ -17,10 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from ..program import Program
+    from ..result import Result
+    from ..support.progress import Bars
+    from ..train.heads import SequenceModel
 
 ALL_BACKENDS = ("reference", "torch", "cpu", "rtl")
 
@@ -56,89 +65,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def delta_raster(program, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Which elements each layer passed on at each step, from the reference model.
+@dataclass
+class Utterance:
+    """One synthesized test utterance: its features and the choices behind it."""
 
-    Returns per layer ``(fired_x (T, I), fired_h (T, H))`` booleans: an element was passed on
-    exactly when its reference value (x̂ or ĥ) moved during the step (datapath.md §5).
-    """
-    from ..backends.reference import ReferenceModel
-    from ..runner import quantize_input
-
-    xq = quantize_input(x, program.input_size)
-    ref = ReferenceModel(program)
-    out = [
-        (np.zeros((len(xq), lay.input_size), bool), np.zeros((len(xq), lay.hidden_size), bool))
-        for lay in program.layers
-    ]
-    for t in range(len(xq)):
-        before = [(s.x_hat.copy(), s.h_hat.copy()) for s in ref.layers]
-        ref.step(xq[t])
-        for k, s in enumerate(ref.layers):
-            out[k][0][t] = s.x_hat != before[k][0]
-            out[k][1][t] = s.h_hat != before[k][1]
-    return out
+    x: np.ndarray
+    plan: dict[str, Any]
+    audio_s: float
 
 
-def draw_activity(path: Path, x: np.ndarray, raster, transcript: str, hop_ms: float) -> Path:
-    """Features and per-layer delta rasters of one utterance, one PNG."""
-    import matplotlib
+@dataclass
+class Runs:
+    """What the backends gave: results and seconds per backend, and why the others did not run."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    wanted: list[str]
+    results: dict[str, list[Result]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
 
-    layers = len(raster)
-    steps = x.shape[0]
-    fig, axes = plt.subplots(
-        2 + layers,
-        1,
-        figsize=(10, 2.2 + 2.2 * layers),
-        dpi=110,
-        sharex=True,
-        gridspec_kw={"height_ratios": [1.0] + [1.6] * layers + [0.8]},
-    )
-    ext = [0, steps * hop_ms / 1000.0]
-    axes[0].imshow(x.T, aspect="auto", origin="lower", cmap="magma", extent=[*ext, 0, x.shape[1]])
-    axes[0].set_ylabel("log-mel")
-    axes[0].set_title(f'"{transcript}": hidden deltas passed on (black = neuron fired)')
-    for k, (_fx, fh) in enumerate(raster):
-        ax = axes[1 + k]
-        ax.imshow(
-            fh.T,
-            aspect="auto",
-            origin="lower",
-            cmap="Greys",
-            interpolation="nearest",
-            extent=[*ext, 0, fh.shape[1]],
-        )
-        ax.set_ylabel(f"layer {k}\nhidden unit")
-    ax = axes[-1]
-    tt = np.arange(steps) * hop_ms / 1000.0
-    for k, (fx, fh) in enumerate(raster):
-        ax.plot(tt, fx.sum(1) + fh.sum(1), lw=0.8, label=f"layer {k}: Δx + Δh")
-    ax.set_ylabel("passed/step")
-    ax.set_xlabel("time (s)")
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    def equal(self, name: str, base: str) -> bool:
+        """Whether backend ``name`` gave the same integers as ``base`` on every utterance."""
+        pairs = zip(self.results[name], self.results[base], strict=False)
+        return all(a.same_as(b) for a, b in pairs)
 
 
 def main(args: argparse.Namespace) -> int:
     import torch
     from rich.console import Console
-    from rich.table import Table
-
-    import edgedrnn
-    from edgedrnn.backends import get_backend
 
     from ..data import spoken_digits as sd
-    from ..train.checkpoint import load_model
-    from ..train.ctc import greedy_decode, word_error_rate
-    from ..train.digits import featurize
-    from .evaluate import default_model_path
+    from ..support.progress import Bars
 
     t_start = time.time()
     torch.set_num_threads(max(1, args.threads))
@@ -146,68 +102,137 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    model_path = Path(args.model) if args.model else default_model_path()
-    model = load_model(model_path)
-    meta = model.metadata
-    program_file = model_path.with_suffix(".edrnn")
-    program = (
-        edgedrnn.Program.load(program_file)
-        if program_file.exists()
-        else edgedrnn.compile(model.rnn)
-    )
-    console.rule("[bold]EdgeDRNN demo: connected spoken digits")
-    console.print(
-        f"model: {model_path} ({model_path.stat().st_size / 1e3:.0f} kB) + "
-        f"{program_file.name} ({program_file.stat().st_size / 1e3:.0f} kB)"
-    )
-    console.print(program.summary())
-    if "command" in meta:
-        console.print(f"trained with: [dim]{meta['command']}[/dim]")
+    model_path, model, program = load_pretrained(console, args.model)
+    utts = synthesize(console, model.metadata, args.utterances, args.seed)
+    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
+    with Bars() as bars:
+        runs = run_backends(bars, program, utts, wanted, args.rtl_utterances)
+    full = [n for n in runs.results if len(runs.results[n]) == len(utts)]
+    if not full:
+        why = "only partial backend runs: add reference, torch or cpu" if runs.results else ""
+        console.print(f"[red]{why or 'no backend could run the program'}[/red]")
+        return 1
+    base = "reference" if "reference" in full else full[0]
+    refs, hyps, wer = transcripts(console, model, utts, runs.results[base])
+    nz, cols = deltas(console, program, runs.results[base])
+    all_equal = equality(console, runs, base)
+    cycles = rtl_cycles(console, program, runs)
+    with Bars() as bars:
+        task = bars.add("drawing the delta activity", total=None)
+        png = draw(program, utts[0], sd.decode(refs[0]), out / "delta_activity.png")
+        bars.update(task)
+    summary = {
+        "model": str(model_path),
+        "utterances": [
+            {
+                "voice": u.plan["voice"],
+                "spoken": sd.decode(r),
+                "decoded": sd.decode(h),
+                "steps": int(u.x.shape[0]),
+            }
+            for u, r, h in zip(utts, refs, hyps, strict=True)
+        ],
+        "wer": wer,
+        "deltas_per_step": nz.mean(axis=0).tolist(),
+        "columns_per_step": float(cols),
+        "backends": {
+            n: {"utterances": len(r), "seconds": runs.seconds[n], "equal": runs.equal(n, base)}
+            for n, r in runs.results.items()
+        },
+        "not_run": runs.missing,
+        "cycles": cycles,
+        "clock_mhz": program.hw.clock_mhz,
+        "picture": str(png),
+        "seconds": time.time() - t_start,
+    }
+    (out / "demo.json").write_text(json.dumps(summary, indent=1))
+    console.print(f"outputs: {png} (delta activity), {out / 'demo.json'} (summary)")
+    console.print(f"done in {time.time() - t_start:.0f} s")
+    return 0 if all_equal else 1
 
-    # ---------------------------------------------------------------- utterances
+
+def load_pretrained(console: Console, model_arg: str | None) -> tuple[Path, SequenceModel, Program]:
+    """The model (default: the shipped one) and its Program (compiled if none is stored)."""
+    from ..compiler import compile as compile_program
+    from ..pretrained import DIGITS_MODEL
+    from ..program import Program
+    from ..train.checkpoint import load_model
+
+    model_path = Path(model_arg) if model_arg else DIGITS_MODEL
+    model = load_model(model_path)
+    program_file = model_path.with_suffix(".edrnn")
+    stored = program_file.exists()
+    program = Program.load(program_file) if stored else compile_program(model.rnn)
+    console.rule("[bold]EdgeDRNN demo: connected spoken digits")
+    compiled = (
+        f"{program_file.name} ({program_file.stat().st_size / 1e3:.0f} kB)"
+        if stored
+        else "the Program compiled from it"
+    )
+    console.print(f"model: {model_path} ({model_path.stat().st_size / 1e3:.0f} kB) + {compiled}")
+    console.print(program.summary())
+    if "command" in model.metadata:
+        console.print(f"trained with: [dim]{model.metadata['command']}[/dim]")
+    return model_path, model, program
+
+
+def synthesize(console: Console, metadata: dict[str, Any], n: int, seed: int) -> list[Utterance]:
+    """``n`` unseen test-split utterances, featurized as the model's training data."""
+    from ..data import spoken_digits as sd
+    from ..train.datasets import featurize
+
     cfg = sd.SpokenDigitsConfig()
     utts = []
-    for i in range(args.utterances):
-        audio, plan = sd.make_utterance("test", i, seed=args.seed)
-        x = featurize(audio, meta)
-        utts.append({"x": x, "plan": plan, "audio_s": len(audio) / cfg.sample_rate})
+    for i in range(n):
+        audio, plan = sd.make_utterance("test", i, seed=seed)
+        utts.append(Utterance(featurize(audio, metadata), plan, len(audio) / cfg.sample_rate))
     console.print(
-        f"synthesized {len(utts)} unseen utterances (test-split voices, seed {args.seed}; "
-        f"{sum(u['x'].shape[0] for u in utts)} steps of {cfg.hop_ms:g} ms)"
+        f"synthesized {len(utts)} unseen utterances (test-split voices, seed {seed}; "
+        f"{sum(u.x.shape[0] for u in utts)} steps of {cfg.hop_ms:g} ms)"
     )
+    return utts
 
-    # ---------------------------------------------------------------- backends
-    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
-    available, missing = [], {}
+
+def run_backends(
+    bars: Bars, program: Program, utts: list[Utterance], wanted: list[str], rtl_utterances: int
+) -> Runs:
+    """Run every wanted backend that is available (the rtl one on the first utterances)."""
+    from ..backends import get_backend
+    from ..runner import run
+
+    runs = Runs(wanted)
     for name in wanted:
         try:
             get_backend(name)
-            available.append(name)
         except (ValueError, ImportError) as exc:
-            missing[name] = str(exc)
-    results: dict[str, list[Any]] = {}
-    timings: dict[str, float] = {}
-    for name in available:
-        t0 = time.time()
-        todo = utts[: max(1, args.rtl_utterances)] if name == "rtl" else utts
-        try:
-            with console.status(f"running {len(todo)} utterance(s) on the {name} backend..."):
-                results[name] = [edgedrnn.run(program, u["x"], backend=name) for u in todo]
-        except Exception as exc:
-            missing[name] = f"failed: {type(exc).__name__}: {exc}"
+            runs.missing[name] = str(exc)
             continue
-        timings[name] = time.time() - t0
-    if not results:
-        console.print("[red]no backend could run the program[/red]")
-        return 1
-    full = [n for n in results if len(results[n]) == len(utts)]
-    if not full:
-        console.print("[red]only partial backend runs: add reference, torch or cpu[/red]")
-        return 1
-    base_name = "reference" if "reference" in full else full[0]
-    base = results[base_name]
+        todo = utts[: max(1, rtl_utterances)] if name == "rtl" else utts
+        task = bars.add(f"{name} backend", total=len(todo))
+        t0 = time.time()
+        results = []
+        try:
+            for u in todo:
+                results.append(run(program, u.x, backend=name))
+                bars.update(task)
+        except Exception as exc:
+            runs.missing[name] = f"failed: {type(exc).__name__}: {exc}"
+            continue
+        runs.results[name] = results
+        runs.seconds[name] = time.time() - t0
+    return runs
 
-    # ---------------------------------------------------------------- transcripts
+
+def transcripts(
+    console: Console, model: SequenceModel, utts: list[Utterance], base: list[Result]
+) -> tuple[list[list[int]], list[list[int]], float]:
+    """Decode ``base``'s outputs on the host (float head + greedy CTC); print them and the WER."""
+    import torch
+    from rich.table import Table
+
+    from ..data import spoken_digits as sd
+    from ..train.ctc import edit_distance, greedy_decode, word_error_rate
+
     refs, hyps = [], []
     table = Table(title="transcripts (decoded on the host: float head + greedy CTC)")
     for col in ("#", "voice", "spoken", "decoded", "errors"):
@@ -216,15 +241,13 @@ def main(args: argparse.Namespace) -> int:
         with torch.no_grad():
             scores = model.head(torch.as_tensor(res.outputs, dtype=torch.float32))
         hyp = greedy_decode(scores)
-        ref = [int(k) for k in u["plan"]["labels"]]
+        ref = [int(k) for k in u.plan["labels"]]
         refs.append(ref)
         hyps.append(hyp)
-        from ..train.ctc import edit_distance
-
         err = edit_distance(ref, hyp)
         table.add_row(
             str(i),
-            u["plan"]["voice"],
+            u.plan["voice"],
             sd.decode(ref),
             sd.decode(hyp),
             "[green]0[/green]" if err == 0 else f"[red]{err}[/red]",
@@ -235,8 +258,13 @@ def main(args: argparse.Namespace) -> int:
         f"WER on these {len(utts)} utterances: [bold]{wer:.1f} %[/bold] "
         f"({sum(len(r) for r in refs)} words)"
     )
+    return refs, hyps, wer
 
-    # ---------------------------------------------------------------- deltas per layer
+
+def deltas(console: Console, program: Program, base: list[Result]) -> tuple[np.ndarray, float]:
+    """Deltas passed on per step and layer; returns them (sum T, L, 2) and columns per step."""
+    from rich.table import Table
+
     nz = np.concatenate([r.nonzero for r in base])  # (sum T, L, 2)
     sizes = [(lay.input_size, lay.hidden_size) for lay in program.layers]
     dt = Table(title=f"deltas passed on per step (Θx = {program.theta_x}, Θh = {program.theta_h})")
@@ -251,95 +279,75 @@ def main(args: argparse.Namespace) -> int:
             f"{1 - mx / i_sz:.1%}",
             f"{1 - mh / h_sz:.1%}",
         )
-    cols = nz.sum(axis=(1, 2)).mean()
+    cols = float(nz.sum(axis=(1, 2)).mean())
     dense_cols = sum(i + h for i, h in sizes)
     console.print(dt)
     console.print(
         f"weight columns fetched per step: {cols:.1f} of {dense_cols} "
         f"({dense_cols / max(cols, 1e-9):.1f}x fewer than a dense GRU)"
     )
+    return nz, cols
 
-    # ---------------------------------------------------------------- equality
-    bt = Table(title=f"the same Program on every backend (compared with {base_name})")
+
+def equality(console: Console, runs: Runs, base: str) -> bool:
+    """The table of backends compared with ``base``; True when all that ran are equal."""
+    from rich.table import Table
+
+    bt = Table(title=f"the same Program on every backend (compared with {base})")
     for col in ("backend", "utterances", "time (s)", "outputs and delta counts", "overflow"):
         bt.add_column(col)
     all_equal = True
-    for name in wanted:
-        if name in results:
-            same = all(a.same_as(b) for a, b in zip(results[name], base, strict=False))
-            all_equal &= same
-            bt.add_row(
-                name,
-                str(len(results[name])),
-                f"{timings[name]:.2f}",
-                "[green]equal[/green]" if same else "[red]DIFFERENT[/red]",
-                str(any(r.overflow for r in results[name])),
-            )
-        else:
-            bt.add_row(name, "-", "-", f"[yellow]not run: {missing[name]}[/yellow]", "-")
-    console.print(bt)
-
-    # ---------------------------------------------------------------- cycles
-    clock = program.hw.clock_mhz
-    cycles_info: dict[str, Any] | None = None
-    if "rtl" in results:
-        cyc = np.concatenate([r.cycles for r in results["rtl"]]).astype(np.float64)
-        cycles_info = {
-            "mean": float(cyc.mean()),
-            "min": int(cyc.min()),
-            "max": int(cyc.max()),
-            "latency_us_mean": float(cyc.mean() / clock),
-            "latency_us_max": float(cyc.max() / clock),
-        }
-        console.print(
-            f"RTL co-simulation ({len(results['rtl'])} utterance(s), {len(cyc)} steps): "
-            f"{cyc.mean():.0f} cycles per step on average "
-            f"(min {cyc.min():.0f}, max {cyc.max():.0f}) = {cyc.mean() / clock:.2f} µs per "
-            f"step at {clock:g} MHz (max {cyc.max() / clock:.2f} µs), "
-            f"{cfg.hop_ms * 1000 / (cyc.mean() / clock):.0f}x faster than real time "
-            f"({cfg.hop_ms:g} ms frames)"
+    for name in runs.wanted:
+        if name not in runs.results:
+            bt.add_row(name, "-", "-", f"[yellow]not run: {runs.missing[name]}[/yellow]", "-")
+            continue
+        same = runs.equal(name, base)
+        all_equal &= same
+        bt.add_row(
+            name,
+            str(len(runs.results[name])),
+            f"{runs.seconds[name]:.2f}",
+            "[green]equal[/green]" if same else "[red]DIFFERENT[/red]",
+            str(any(r.overflow for r in runs.results[name])),
         )
-    else:
+    console.print(bt)
+    return all_equal
+
+
+def rtl_cycles(console: Console, program: Program, runs: Runs) -> dict[str, Any] | None:
+    """Cycles per step and latency measured on the RTL co-simulation (None: it did not run)."""
+    from ..data.spoken_digits import SpokenDigitsConfig
+
+    if "rtl" not in runs.results:
         console.print(
             f"[yellow]cycles per step: the rtl backend did not run "
-            f"({missing.get('rtl', 'not requested')})[/yellow]"
+            f"({runs.missing.get('rtl', 'not requested')})[/yellow]"
         )
-
-    # ---------------------------------------------------------------- picture
-    with console.status("drawing the delta activity..."):
-        raster = delta_raster(program, utts[0]["x"])
-        png = draw_activity(
-            out / "delta_activity.png", utts[0]["x"], raster, sd.decode(refs[0]), cfg.hop_ms
-        )
-    summary = {
-        "model": str(model_path),
-        "utterances": [
-            {
-                "voice": u["plan"]["voice"],
-                "spoken": sd.decode(r),
-                "decoded": sd.decode(h),
-                "steps": int(u["x"].shape[0]),
-            }
-            for u, r, h in zip(utts, refs, hyps, strict=True)
-        ],
-        "wer": wer,
-        "deltas_per_step": nz.mean(axis=0).tolist(),
-        "columns_per_step": float(cols),
-        "backends": {
-            n: {
-                "utterances": len(results[n]),
-                "seconds": timings[n],
-                "equal": all(a.same_as(b) for a, b in zip(results[n], base, strict=False)),
-            }
-            for n in results
-        },
-        "not_run": missing,
-        "cycles": cycles_info,
-        "clock_mhz": clock,
-        "picture": str(png),
-        "seconds": time.time() - t_start,
+        return None
+    clock = program.hw.clock_mhz
+    hop_ms = SpokenDigitsConfig().hop_ms
+    cyc = np.concatenate([r.cycles for r in runs.results["rtl"]]).astype(np.float64)
+    console.print(
+        f"RTL co-simulation ({len(runs.results['rtl'])} utterance(s), {len(cyc)} steps): "
+        f"{cyc.mean():.0f} cycles per step on average "
+        f"(min {cyc.min():.0f}, max {cyc.max():.0f}) = {cyc.mean() / clock:.2f} µs per "
+        f"step at {clock:g} MHz (max {cyc.max() / clock:.2f} µs), "
+        f"{hop_ms * 1000 / (cyc.mean() / clock):.0f}x faster than real time "
+        f"({hop_ms:g} ms frames)"
+    )
+    return {
+        "mean": float(cyc.mean()),
+        "min": int(cyc.min()),
+        "max": int(cyc.max()),
+        "latency_us_mean": float(cyc.mean() / clock),
+        "latency_us_max": float(cyc.max() / clock),
     }
-    (out / "demo.json").write_text(json.dumps(summary, indent=1))
-    console.print(f"outputs: {png} (delta activity), {out / 'demo.json'} (summary)")
-    console.print(f"done in {time.time() - t_start:.0f} s")
-    return 0 if all_equal else 1
+
+
+def draw(program: Program, utt: Utterance, transcript: str, path: Path) -> Path:
+    """The delta activity of one utterance (:func:`edgedrnn.report.plots.plot_delta_activity`)."""
+    from ..data.spoken_digits import SpokenDigitsConfig
+    from ..report.plots import delta_raster, plot_delta_activity
+
+    raster = delta_raster(program, utt.x)
+    return plot_delta_activity(path, utt.x, raster, transcript, SpokenDigitsConfig().hop_ms)

@@ -48,42 +48,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def load_test_data(model, source: str | None, n_test: int):
-    """Test sequences prepared as the model's training data was (normalisation included)."""
-    from ..train.datasets import _apply, load_task_data
-
-    meta = model.metadata
-    data_meta = meta.get("data", {})
-    source = source or data_meta.get("source", "spoken-digits")
-    if source == "spoken-digits":
-        return load_task_data(
-            source,
-            n_train=data_meta.get("n_train", 2000),
-            n_val=1,
-            n_test=n_test,
-            seed=data_meta.get("seed", 0),
-            progress=False,
-        ).test
-    if source.endswith(".npz"):
-        from ..data.sequences import from_npz
-
-        return _apply(list(from_npz(source)), meta.get("normalization"))
-    return load_task_data(source, seed=data_meta.get("seed", 0)).test
-
-
 def main(args: argparse.Namespace) -> int:
     import torch
     from rich.console import Console
 
+    from ..pretrained import DIGITS_MODEL
     from ..tradeoff import evaluate, plot, render_table
     from ..train.checkpoint import load_model
+    from ..train.datasets import evaluation_data
 
     torch.set_num_threads(max(1, args.threads))
     console = Console(width=max(Console().width, 130))
-    path = Path(args.model) if args.model else default_model_path()
+    path = Path(args.model) if args.model else DIGITS_MODEL
     model = load_model(path)
     thetas = [float(t) for t in args.thetas.split(",") if t.strip()]
-    test = load_test_data(model, args.data, args.n_test)
+    test = evaluation_data(model.metadata, args.data, args.n_test)
     console.print(
         f"evaluating {path} on {len(test)} test sequences; the full test set runs on the "
         f"fast PyTorch path (quantized DeltaGRU, exact integers), the first {args.reference} "
@@ -116,8 +95,3 @@ def main(args: argparse.Namespace) -> int:
     )
     console.print(f"wrote {out / 'tradeoff.json'} and {png}")
     return 0 if ok else 1
-
-
-def default_model_path() -> Path:
-    """The pretrained model shipped in the package."""
-    return Path(__file__).resolve().parent.parent / "pretrained" / "digits.pt"

@@ -127,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     console.print(f"model: {out / 'model.pt'}; log: {out / 'log.jsonl'}")
     if args.export:
-        from .. import compile as compile_program
+        from ..compiler import compile as compile_program
 
         program = compile_program(model.rnn) if model.is_delta else None
         path = save_model(model, Path(args.export) / "model.pt", program)

@@ -5,6 +5,8 @@
 * :mod:`edgedrnn.data.sequences`: your own (T, I) arrays with frame, CTC, sequence or
   regression targets (:class:`SequenceDataset`, :func:`collate`, :func:`from_arrays`,
   :func:`from_npz`).
+* :mod:`edgedrnn.data.normalization`: per-feature normalisation with training statistics
+  (:class:`Normalization`), stored with a trained model.
 
 See ``docs/data.md``.
 """
@@ -12,11 +14,13 @@ See ``docs/data.md``.
 from __future__ import annotations
 
 from . import spoken_digits
+from .normalization import Normalization
 from .sequences import (
     FRAME_PAD,
     KINDS,
     Batch,
     DataError,
+    Sample,
     SequenceDataset,
     collate,
     from_arrays,
@@ -28,6 +32,8 @@ __all__ = [
     "KINDS",
     "Batch",
     "DataError",
+    "Normalization",
+    "Sample",
     "SequenceDataset",
     "collate",
     "from_arrays",

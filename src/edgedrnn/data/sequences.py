@@ -45,6 +45,9 @@ if TYPE_CHECKING:  # pragma: no cover
 Kind = Literal["frame", "ctc", "sequence", "regression"]
 KINDS: tuple[str, ...] = ("frame", "ctc", "sequence", "regression")
 
+#: One sequence and its target: ``(features (T, I) float32, target)`` (``ds[i]`` of a data set).
+Sample = tuple[np.ndarray, Any]
+
 #: Padding value of frame targets: ``torch.nn.CrossEntropyLoss``'s default ``ignore_index``.
 FRAME_PAD = -100
 
@@ -222,14 +225,14 @@ class SequenceDataset:
     def __len__(self) -> int:
         return len(self.features)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, Any]:
+    def __getitem__(self, i: int) -> Sample:
         return self.features[i], self.targets[i]
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, Any]]:
+    def __iter__(self) -> Iterator[Sample]:
         for i in range(len(self)):
             yield self[i]
 
-    def collate(self, items: Sequence[tuple[np.ndarray, Any]]) -> Batch:
+    def collate(self, items: Sequence[Sample]) -> Batch:
         """Pad a list of ``ds[i]`` items into a :class:`Batch` (``collate_fn`` for DataLoader)."""
         return collate(items, kind=self.kind)
 
@@ -261,7 +264,7 @@ class SequenceDataset:
         )
 
 
-def collate(items: Sequence[tuple[np.ndarray, Any]], kind: Kind = "ctc") -> Batch:
+def collate(items: Sequence[Sample], kind: Kind = "ctc") -> Batch:
     """Pad ``(features, target)`` pairs of one ``kind`` into a batch-first :class:`Batch`."""
     import torch
 

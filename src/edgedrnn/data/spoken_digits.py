@@ -39,16 +39,13 @@ versions, voices, per-utterance metadata and SHA-256 checksums; a matching cache
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import io
 import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -60,6 +57,10 @@ from typing import Any
 
 import numpy as np
 
+from ..support.cache import cache_home, locked, write_atomic
+from ..support.progress import Bars
+from ..support.tools import find_tool
+from .normalization import Normalization
 from .sequences import SequenceDataset
 
 #: The 11 words; token ``k`` (1..11) is ``VOCAB[k - 1]``.
@@ -97,7 +98,8 @@ _ESPEAK_RATE = 22050
 
 
 class EspeakError(RuntimeError):
-    """espeak-ng is missing or failed."""
+    """espeak-ng failed (a missing espeak-ng raises
+    :class:`edgedrnn.support.tools.ToolMissingError`)."""
 
 
 @dataclass(frozen=True)
@@ -183,13 +185,11 @@ def to_digits(labels: Sequence[int] | np.ndarray) -> str:
 
 
 def _espeak() -> str:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise EspeakError(
-            "espeak-ng is not installed; run `make setup` (it installs the Debian package "
-            "espeak-ng) or `sudo apt-get install espeak-ng`"
-        )
-    return exe
+    return find_tool(
+        "espeak-ng",
+        "`make setup` (it installs the Debian package espeak-ng) or "
+        "`sudo apt-get install espeak-ng`",
+    )
 
 
 @lru_cache(maxsize=1)
@@ -526,9 +526,7 @@ def _make_one(job: tuple[int, str, int, SpokenDigitsConfig, str]) -> tuple[dict,
     buf = io.BytesIO()
     sf.write(buf, pcm, cfg.sample_rate, subtype="PCM_16", format="WAV")
     data = buf.getvalue()
-    tmp = path.with_suffix(".wav.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     feats = logmel(audio, cfg)
     meta = dict(plan)
     meta.update(
@@ -559,13 +557,14 @@ def _config_key(seed: int, cfg: SpokenDigitsConfig) -> dict[str, Any]:
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Root of the cache: ``cache_dir``, else ``$EDGEDRNN_DATA``, else
-    ``~/.cache/edgedrnn/spoken_digits``."""
+    ``spoken_digits`` in the toolkit's cache (:func:`edgedrnn.support.cache.cache_home`,
+    ``~/.cache/edgedrnn/spoken_digits`` by default)."""
     if cache_dir is not None:
         return Path(cache_dir)
     env = os.environ.get("EDGEDRNN_DATA")
     if env:
         return Path(env)
-    return Path.home() / ".cache" / "edgedrnn" / "spoken_digits"
+    return cache_home("spoken_digits")
 
 
 def cache_path(
@@ -577,28 +576,6 @@ def cache_path(
     key = _config_key(seed, config or SpokenDigitsConfig())
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return cache_root(cache_dir) / digest
-
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def _sha256_file(path: Path) -> str:
@@ -677,29 +654,6 @@ def _read_split_features(folder: Path, manifest: dict[str, Any], split: str) -> 
     return np.split(data, np.cumsum(lengths)[:-1])
 
 
-def _progress(enabled: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=False,
-    )
-
-
 def _ensure(
     folder: Path,
     seed: int,
@@ -721,14 +675,14 @@ def _ensure(
     jobs = [(seed, split, i, cfg, str(folder)) for i in range(have, n)]
     new_meta: list[dict] = []
     new_feats: list[np.ndarray] = []
-    with _progress(progress) as bar:
-        task = bar.add_task(f"spoken digits [{split}]", total=len(jobs))
+    with Bars(progress) as bar:
+        task = bar.add(f"spoken digits [{split}]", total=len(jobs))
         if workers <= 1:
             results: Iterator[tuple[dict, np.ndarray]] = map(_make_one, jobs)
             for meta, f in results:
                 new_meta.append(meta)
                 new_feats.append(f)
-                bar.advance(task)
+                bar.update(task)
         else:
             import multiprocessing as mp
 
@@ -737,7 +691,7 @@ def _ensure(
                 for meta, f in pool.map(_make_one, jobs, chunksize=4):
                     new_meta.append(meta)
                     new_feats.append(f)
-                    bar.advance(task)
+                    bar.update(task)
     feats = feats + new_feats
     utts = utts + new_meta
     buf = io.BytesIO()
@@ -747,7 +701,7 @@ def _ensure(
         lengths=np.array([f.shape[0] for f in feats], dtype=np.int64),
     )
     data = buf.getvalue()
-    _write_atomic(folder / _features_file(split), data)
+    write_atomic(folder / _features_file(split), data)
     manifest["splits"][split] = {
         "n": len(utts),
         "features_file": _features_file(split),
@@ -755,7 +709,7 @@ def _ensure(
         "utterances": utts,
     }
     manifest["versions"] = _versions()
-    _write_atomic(folder / "manifest.json", json.dumps(manifest, indent=1).encode())
+    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=1).encode())
     return manifest, feats
 
 
@@ -784,7 +738,7 @@ def generate(
         raise ValueError(f"n must be >= 1, got {n}")
     workers = _default_workers() if workers is None else int(workers)
     folder = cache_path(seed, cache_dir, cfg)
-    with _locked(folder):
+    with locked(folder / ".lock"):
         _ensure(folder, seed, cfg, split, n, workers, progress)
     return folder
 
@@ -795,13 +749,6 @@ def _default_workers() -> int:
     except AttributeError:  # pragma: no cover
         cores = os.cpu_count() or 1
     return max(1, min(2, cores))
-
-
-def _stats(feats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    allf = np.concatenate(feats, axis=0).astype(np.float64)
-    mean = allf.mean(axis=0)
-    std = np.maximum(allf.std(axis=0), 1e-5)
-    return mean.astype(np.float32), std.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -853,7 +800,7 @@ class SpokenDigits(SequenceDataset):
 
     def normalize(self, raw: np.ndarray) -> np.ndarray:
         """Normalise raw :func:`logmel` features with this data set's training statistics."""
-        return ((np.asarray(raw, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
+        return Normalization(self.mean, self.std)(raw)
 
     def featurize(self, audio: np.ndarray) -> np.ndarray:
         """Normalised features of a waveform at ``sample_rate``, as in the data set."""
@@ -913,18 +860,15 @@ def load(
         raise ValueError(f"n and n_train must be >= 1, got n={n}, n_train={n_train}")
     workers = _default_workers() if workers is None else int(workers)
     folder = cache_path(seed, cache_dir, cfg)
-    with _locked(folder):
+    with locked(folder / ".lock"):
         n_need = max(n_train, n) if split == "train" else n_train
         manifest, train_feats = _ensure(folder, seed, cfg, "train", n_need, workers, progress)
         key = str(n_train)
-        stats = manifest["stats"].get(key)
-        if stats is None:
-            mean, std = _stats(train_feats[:n_train])
-            manifest["stats"][key] = {"mean": mean.tolist(), "std": std.tolist()}
-            _write_atomic(folder / "manifest.json", json.dumps(manifest, indent=1).encode())
-        else:
-            mean = np.array(stats["mean"], dtype=np.float32)
-            std = np.array(stats["std"], dtype=np.float32)
+        norm = Normalization.from_dict(manifest["stats"].get(key))
+        if norm is None:
+            norm = Normalization.fit(train_feats[:n_train])
+            manifest["stats"][key] = norm.to_dict()
+            write_atomic(folder / "manifest.json", json.dumps(manifest, indent=1).encode())
         if split == "train":
             raw = train_feats
         else:
@@ -932,13 +876,13 @@ def load(
     utts = manifest["splits"][split]["utterances"][:n]
     raw = raw[:n]
     return SpokenDigits(
-        features=[((f - mean) / std).astype(np.float32) for f in raw],
+        features=[norm(f) for f in raw],
         labels=[np.array(u["labels"], dtype=np.int64) for u in utts],
         transcripts=[u["transcript"] for u in utts],
         voices=[u["voice"] for u in utts],
         metadata=utts,
-        mean=mean,
-        std=std,
+        mean=norm.mean,
+        std=norm.std,
         split=split,
         seed=seed,
         n_train=n_train,

@@ -1,15 +1,21 @@
-"""The report's plots: latency and throughput against the hidden size at the paper's
-occupancy, and 2L-768H against occupancy (GOp/s, DRAM traffic reduction)."""
+"""Plots: the report's (latency and throughput against the hidden size at the paper's
+occupancy, 2L-768H against occupancy: GOp/s, DRAM traffic reduction) and the demo's delta
+activity of one utterance (which neurons fired when)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..support.extras import require
 from .rows import CONFIGS, PAPER
 
-__all__ = ["plot_report"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
+
+__all__ = ["delta_raster", "plot_delta_activity", "plot_report"]
 
 
 def plot_report(rows: list[dict[str, Any]], occ_paper: str, out: Path) -> list[str]:
@@ -130,3 +136,114 @@ def _occupancy_sweep(plt: Any, rows: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def delta_raster(program: Program, x: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Which elements each layer passed on at each step, from the golden model.
+
+    An element was passed on exactly when its reference value (x̂ or ĥ) moved during the
+    step (docs/datapath.md §5).
+
+    Parameters
+    ----------
+    program : Program
+        The network, at its own thresholds.
+    x : array_like
+        (T, I) input sequence (real values or raw Q8.8 int16).
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        Per layer ``(fired_x (T, I), fired_h (T, H))`` booleans.
+    """
+    from ..datapath import ReferenceModel
+    from ..datapath.inputs import quantize_input
+
+    xq = quantize_input(x, program.input_size)
+    ref = ReferenceModel(program)
+    out = [
+        (np.zeros((len(xq), lay.input_size), bool), np.zeros((len(xq), lay.hidden_size), bool))
+        for lay in program.layers
+    ]
+    for t in range(len(xq)):
+        before = [(s.x_hat.copy(), s.h_hat.copy()) for s in ref.layers]
+        ref.step(xq[t])
+        for k, s in enumerate(ref.layers):
+            out[k][0][t] = s.x_hat != before[k][0]
+            out[k][1][t] = s.h_hat != before[k][1]
+    return out
+
+
+def plot_delta_activity(
+    path: Path,
+    x: np.ndarray,
+    raster: list[tuple[np.ndarray, np.ndarray]],
+    transcript: str,
+    hop_ms: float,
+) -> Path:
+    """Features and per-layer delta rasters of one utterance, as one PNG.
+
+    Parameters
+    ----------
+    path : Path
+        The PNG to write (its folder is created).
+    x : ndarray
+        (T, I) features of the utterance.
+    raster : list of (ndarray, ndarray)
+        :func:`delta_raster` of the utterance.
+    transcript : str
+        The words spoken, for the title.
+    hop_ms : float
+        Milliseconds per step (the time axis).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    edgedrnn.support.extras.MissingExtraError
+        matplotlib (the ``plot`` extra) is not installed.
+    """
+    matplotlib = require("matplotlib", "drawing the delta activity")
+    matplotlib.use("Agg")
+    plt = require("matplotlib.pyplot", "drawing the delta activity")
+
+    layers = len(raster)
+    steps = x.shape[0]
+    fig, axes = plt.subplots(
+        2 + layers,
+        1,
+        figsize=(10, 2.2 + 2.2 * layers),
+        dpi=110,
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.0] + [1.6] * layers + [0.8]},
+    )
+    ext = [0, steps * hop_ms / 1000.0]
+    axes[0].imshow(x.T, aspect="auto", origin="lower", cmap="magma", extent=[*ext, 0, x.shape[1]])
+    axes[0].set_ylabel("log-mel")
+    axes[0].set_title(f'"{transcript}": hidden deltas passed on (black = neuron fired)')
+    for k, (_fx, fh) in enumerate(raster):
+        ax = axes[1 + k]
+        ax.imshow(
+            fh.T,
+            aspect="auto",
+            origin="lower",
+            cmap="Greys",
+            interpolation="nearest",
+            extent=[*ext, 0, fh.shape[1]],
+        )
+        ax.set_ylabel(f"layer {k}\nhidden unit")
+    ax = axes[-1]
+    tt = np.arange(steps) * hop_ms / 1000.0
+    for k, (fx, fh) in enumerate(raster):
+        ax.plot(tt, fx.sum(1) + fh.sum(1), lw=0.8, label=f"layer {k}: Δx + Δh")
+    ax.set_ylabel("passed/step")
+    ax.set_xlabel("time (s)")
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..pretrained import DIGITS_PROGRAM, FOLDER
 
 __all__ = [
     "MeasuredSparsity",
@@ -62,11 +63,6 @@ class MeasuredSparsity:
         return sum(vals) / len(vals)
 
 
-def _pretrained_dir() -> Path:
-    """The folder of the bundled trained models (``edgedrnn/pretrained``)."""
-    return Path(__file__).resolve().parent.parent / "pretrained"
-
-
 def measure_pretrained(n: int = 10, backend: str = "reference") -> MeasuredSparsity:
     """Occupancy of the bundled trained model (``pretrained/digits.edrnn``) on test data.
 
@@ -89,7 +85,7 @@ def measure_pretrained(n: int = 10, backend: str = "reference") -> MeasuredSpars
     from ..program import Program
     from ..runner import run
 
-    path = _pretrained_dir() / "digits.edrnn"
+    path = DIGITS_PROGRAM
     if not path.exists():
         raise NotMeasuredError(f"no bundled model at {path}")
     try:
@@ -131,7 +127,7 @@ def find_measured_sparsity() -> MeasuredSparsity | None:
     (``{"occupancy_x": [...], "occupancy_h": [...]}`` per layer, or ``temporal_sparsity``);
     None when there is none.
     """
-    root = _pretrained_dir()
+    root = FOLDER
     if not root.is_dir():
         return None
     for path in sorted(root.glob("*.json")):

@@ -2,24 +2,25 @@
 
 The build is keyed by a SHA-256 of the Verilog text, the harness sources, the Verilator
 version, the C++ compiler version and the build flags. Libraries live in
-``$EDGEDRNN_CACHE/verilator/<hash>/`` (default ``~/.cache/edgedrnn/verilator/<hash>/``).
-Concurrent builders (e.g. pytest-xdist workers) serialize on a lock file per hash and publish
-the finished directory with an atomic rename, so a half-built library is never seen.
+``$EDGEDRNN_CACHE/verilator/<hash>/`` (default ``~/.cache/edgedrnn/verilator/<hash>/``), a
+cache of :mod:`edgedrnn.support.cache`: concurrent builders (e.g. pytest-xdist workers)
+serialize on a lock file per hash and publish the finished directory with an atomic rename,
+so a half-built library is never seen.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from ..config import HardwareConfig
+from ..support.cache import cache_home, locked, make_temp_dir, publish_dir
+from ..support.tools import ToolMissingError, find_tool
 
 #: Name of the Verilog top module and prefix of the Verilated C++ class.
 TOP_NAME = "edgedrnn_top"
@@ -45,27 +46,23 @@ VERILATOR_FLAGS = (
 CXX_OPT = "-O1"
 
 
-class VerilatorNotFoundError(RuntimeError):
+class VerilatorNotFoundError(ToolMissingError):
     """Verilator is not installed (or not on PATH)."""
 
 
 def cache_root() -> Path:
     """Directory that holds the cached Verilator builds."""
-    env = os.environ.get("EDGEDRNN_CACHE")
-    base = Path(env) if env else Path.home() / ".cache" / "edgedrnn"
-    return base / "verilator"
+    return cache_home("verilator")
 
 
 def find_verilator() -> str:
     """Path of the ``verilator`` executable, or a clear error if it is missing."""
-    exe = shutil.which("verilator")
-    if exe is None:
-        raise VerilatorNotFoundError(
-            "the rtl backend needs Verilator (Debian package 'verilator', version 5.x), which "
-            "is not on PATH; install it with `sudo apt-get install verilator` or "
-            "`bash scripts/install-debian-packages.sh` (run by `make test`)"
-        )
-    return exe
+    return find_tool(
+        "verilator",
+        "`sudo apt-get install verilator` (Debian package 'verilator', version 5.x; the rtl "
+        "backend needs it) or `bash scripts/install-debian-packages.sh` (run by `make test`)",
+        VerilatorNotFoundError,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -158,21 +155,16 @@ def build_model(
     lib = final / LIB_NAME
     if lib.exists():
         return lib
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(root / f"{key}.lock"):
         if lib.exists():  # another process finished it while we waited
             return lib
-        tmp = Path(tempfile.mkdtemp(prefix=f"{key}.tmp-", dir=root))
+        tmp = make_temp_dir(root, key)
         try:
             _build_in(tmp, text, hw.bus_bits, jobs)
-            os.rename(tmp, final)
-        except OSError:
-            if not lib.exists():
-                raise
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        publish_dir(tmp, final)
     return lib
 
 

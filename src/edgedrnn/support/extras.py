@@ -38,14 +38,19 @@ class MissingExtraError(ImportError):
 def require(module: str, purpose: str) -> ModuleType:
     """Import ``module`` or raise :class:`MissingExtraError` saying which extra to install.
 
-    Args:
-        module: any dotted module name: an optional dependency itself (``"torch"``) or a
-            module of edgedrnn that needs one (``"edgedrnn.model"``).
-        purpose: what the caller needs it for, e.g. "the torch backend".
+    Parameters
+    ----------
+    module : str
+        Any dotted module name: an optional dependency itself (``"torch"``) or a module of
+        edgedrnn that needs one (``"edgedrnn.model"``).
+    purpose : str
+        What the caller needs it for, e.g. "the torch backend".
 
-    Raises:
-        MissingExtraError: the import failed because a package of :data:`EXTRA_OF` is
-            missing; other import errors propagate unchanged.
+    Raises
+    ------
+    MissingExtraError
+        The import failed because a package of :data:`EXTRA_OF` is missing; other import
+        errors propagate unchanged.
     """
     try:
         return importlib.import_module(module)

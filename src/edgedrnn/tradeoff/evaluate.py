@@ -25,15 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from ..compiler import compile as compile_program
+from ..data.sequences import Sample
+from ..runner import run
+from ..support.progress import Bars
 from ..train.heads import SequenceModel, metric_name, score
 from ..train.recipe import infer
 
-Sample = tuple[np.ndarray, Any]
-
 
 def _columns(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
-    from .. import compile as compile_program
-
     program = compile_program(model.rnn)
     strides = np.array([lay.column_stride for lay in program.layers], dtype=np.float64)
     allnz = np.concatenate(nonzero, axis=0).astype(np.float64)  # (sum T, L, 2)
@@ -60,9 +60,6 @@ def reference_check(
 ) -> dict[str, Any]:
     """Run the compiled Program on the reference backend for ``samples`` at Θ and compare
     with the fast path's outputs and delta counts (``fast`` from :func:`infer`)."""
-    from .. import compile as compile_program
-    from .. import run
-
     program = compile_program(model.rnn, theta_x=theta, theta_h=theta)
     equal = []
     preds = []
@@ -96,8 +93,6 @@ def evaluate(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Sweep ``thetas`` on ``test``; see the module docstring. The model must be a DeltaGRU."""
-    from ..train.log import Bars
-
     if not model.is_delta:
         raise ValueError("evaluate needs a DeltaGRU model (train it with `edgedrnn train`)")
     rnn = model.rnn

@@ -1,25 +1,26 @@
 """Data for training: the spoken-digits corpus, users' ``.npz`` files, synthetic tasks.
 
-Everything is reduced to lists of ``(x (T, I) float32, target)`` pairs (an
-:class:`edgedrnn.data.SequenceDataset` is one) plus a description: the task, the head size,
-the vocabulary and the feature normalisation, which is stored in the model's metadata so that
-evaluation and the demo prepare new inputs exactly as training did.
+Everything is reduced to lists of :data:`~edgedrnn.data.Sample` pairs ``(x (T, I) float32,
+target)`` (an :class:`edgedrnn.data.SequenceDataset` is one) plus a description: the task,
+the head size, the vocabulary and the feature normalisation
+(:class:`~edgedrnn.data.Normalization`), which is stored in the model's metadata so that
+evaluation (:func:`evaluation_data`) and the demo (:func:`featurize`) prepare new inputs exactly as
+training did.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..data.normalization import Normalization
+from ..data.sequences import Sample
 from . import synthetic
-
-#: SequenceDataset ``kind`` → training task.
-KIND_TO_TASK = {"ctc": "ctc", "sequence": "classify", "regression": "regress"}
-
-Sample = tuple[np.ndarray, Any]
+from .heads import TASK_OF_KIND
 
 
 @dataclass
@@ -34,24 +35,10 @@ class TaskData:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def normalization(samples: list[Sample]) -> dict[str, list[float]]:
-    """Per-feature mean and standard deviation over all frames of ``samples``."""
-    frames = np.concatenate([np.asarray(x, dtype=np.float64) for x, _ in samples])
-    std = frames.std(axis=0)
-    return {"mean": frames.mean(axis=0).tolist(), "std": np.maximum(std, 1e-3).tolist()}
-
-
-def normalize(x: np.ndarray, norm: dict[str, list[float]] | None) -> np.ndarray:
-    """Apply stored normalisation (``None``: unchanged) to one (T, I) array."""
-    if not norm:
-        return np.asarray(x, dtype=np.float32)
-    mean = np.asarray(norm["mean"], dtype=np.float64)
-    std = np.asarray(norm["std"], dtype=np.float64)
-    return ((np.asarray(x, dtype=np.float64) - mean) / std).astype(np.float32)
-
-
-def _apply(samples: list[Sample], norm: dict | None) -> list[Sample]:
-    return [(normalize(x, norm), y) for x, y in samples]
+def normalized(samples: list[Sample], metadata: dict[str, Any]) -> list[Sample]:
+    """``samples`` normalised as a model with ``metadata`` was trained (none stored: as is)."""
+    norm = Normalization.from_dict(metadata.get("normalization"))
+    return norm.samples(samples) if norm else list(samples)
 
 
 def _split(samples: list[Sample], frac: float, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -73,24 +60,24 @@ def from_npz_files(train: str, val: str | None, test: str | None, seed: int = 0)
     from ..data.sequences import from_npz
 
     tr = from_npz(train)
-    task = KIND_TO_TASK.get(tr.kind)
+    task = TASK_OF_KIND.get(tr.kind)
     if task is None:
         raise ValueError(
-            f"{train}: kind {tr.kind!r} is not trainable here; use one of {', '.join(KIND_TO_TASK)}"
+            f"{train}: kind {tr.kind!r} is not trainable here; use one of {', '.join(TASK_OF_KIND)}"
         )
     train_s = list(tr)
     val_s = list(from_npz(val, tr.kind)) if val else None
     if val_s is None:
         train_s, val_s = _split(train_s, 0.1, seed)
     test_s = list(from_npz(test, tr.kind)) if test else list(val_s)
-    norm = normalization(train_s)
-    meta = {"data": {"source": "npz", "train": str(train)}, "normalization": norm}
+    norm = Normalization.fit(x for x, _ in train_s)
+    meta = {"data": {"source": "npz", "train": str(train)}, "normalization": norm.to_dict()}
     return TaskData(
         task,
         _outputs(task, train_s),
-        _apply(train_s, norm),
-        _apply(val_s, norm),
-        _apply(test_s, norm),
+        norm.samples(train_s),
+        norm.samples(val_s),
+        norm.samples(test_s),
         meta,
     )
 
@@ -113,8 +100,6 @@ def synthetic_data(task: str, n: int = 256, seed: int = 0) -> TaskData:
 def load_task_data(source: str, **options: Any) -> TaskData:
     """``spoken-digits``, ``synthetic-{ctc,classify,regress}`` or a path to a ``.npz`` file."""
     if source == "spoken-digits":
-        from .digits import spoken_digits_data
-
         return spoken_digits_data(**options)
     if source.startswith("synthetic-"):
         return synthetic_data(source.split("-", 1)[1], seed=options.get("seed", 0))
@@ -126,3 +111,95 @@ def load_task_data(source: str, **options: Any) -> TaskData:
         f"unknown data source {source!r}: use spoken-digits, synthetic-ctc, "
         "synthetic-classify, synthetic-regress or a .npz file"
     )
+
+
+def evaluation_data(
+    metadata: dict[str, Any], source: str | None = None, n_test: int = 300
+) -> list[Sample]:
+    """Test sequences prepared as the training data of a model with ``metadata`` was.
+
+    Parameters
+    ----------
+    metadata:
+        The model's metadata (its ``"data"`` entry names the training data, its
+        ``"normalization"`` the statistics).
+    source:
+        ``spoken-digits``, ``synthetic-*`` or a ``.npz`` file (default: the training source).
+    n_test:
+        Spoken-digits test utterances.
+    """
+    data_meta = metadata.get("data", {})
+    source = source or data_meta.get("source", "spoken-digits")
+    if source == "spoken-digits":
+        return load_task_data(
+            source,
+            n_train=data_meta.get("n_train", 2000),
+            n_val=1,
+            n_test=n_test,
+            seed=data_meta.get("seed", 0),
+            progress=False,
+        ).test
+    if source.endswith(".npz"):
+        from ..data.sequences import from_npz
+
+        return normalized(list(from_npz(source)), metadata)
+    return load_task_data(source, seed=data_meta.get("seed", 0)).test
+
+
+# ------------------------------------------------------------------------------- spoken digits
+
+
+def spoken_digits_data(
+    n_train: int = 2000,
+    n_val: int = 300,
+    n_test: int = 300,
+    seed: int = 0,
+    progress: bool = True,
+    **_: Any,
+) -> TaskData:
+    """Connected spoken digits (CTC, 12 outputs), normalised with training statistics.
+
+    The metadata records the feature configuration, the normalisation (``mean``/``std`` of
+    the raw log-mel features), the vocabulary and the sizes, so that new utterances can be
+    prepared exactly as the training data (see :func:`featurize`).
+    """
+    from ..data import spoken_digits as sd
+
+    splits = sd.load_splits(n_train, n_val, n_test, seed=seed, progress=progress)
+    tr = splits["train"]
+    meta = {
+        "data": {
+            "source": "spoken-digits",
+            "seed": seed,
+            "n_train": n_train,
+            "n_val": n_val,
+            "n_test": n_test,
+            "generator_version": sd.GENERATOR_VERSION,
+        },
+        "features": dataclasses.asdict(tr.config),
+        "normalization": Normalization(tr.mean, tr.std).to_dict(),
+        "vocabulary": ["<blank>", *sd.VOCAB],
+    }
+    return TaskData(
+        "ctc",
+        sd.NUM_CLASSES,
+        list(tr),
+        list(splits["val"]),
+        list(splits["test"]),
+        meta,
+    )
+
+
+def featurize(audio: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
+    """Normalised features of a 16 kHz waveform as the model with ``metadata`` was trained on."""
+    from ..data import spoken_digits as sd
+
+    fields = {f.name for f in dataclasses.fields(sd.SpokenDigitsConfig)}
+    cfg = sd.SpokenDigitsConfig(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in metadata["features"].items()
+            if k in fields
+        }
+    )
+    return Normalization(**metadata["normalization"])(sd.logmel(audio, cfg))

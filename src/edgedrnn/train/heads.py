@@ -7,7 +7,7 @@ as in the paper: only the GRU layers go to the accelerator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,51 +15,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.sequences import Batch, Sample
+from ..data.sequences import collate as collate_kind
 from .ctc import greedy_decode, word_error_rate
 
 TASKS = ("ctc", "classify", "regress")
+#: Training task -> the :class:`~edgedrnn.data.SequenceDataset` ``kind`` of its targets.
+KIND_OF_TASK = {"ctc": "ctc", "classify": "sequence", "regress": "regression"}
+#: Data set ``kind`` -> the training task that learns it.
+TASK_OF_KIND = {kind: task for task, kind in KIND_OF_TASK.items()}
 
 
-@dataclass
-class Batch:
-    """A padded batch: x (B, T, I) float, lengths (B,), and the task's targets."""
-
-    x: torch.Tensor
-    lengths: torch.Tensor
-    targets: Any
-
-    def to(self, device: torch.device | str) -> Batch:
-        tg = self.targets
-        if isinstance(tg, torch.Tensor):
-            tg = tg.to(device)
-        return Batch(self.x.to(device), self.lengths.to(device), tg)
-
-
-def collate(samples: list[tuple[np.ndarray, Any]], task: str) -> Batch:
-    """Pad a list of ``(x (T, I), target)`` samples into a :class:`Batch`.
+def collate(samples: Sequence[Sample], task: str) -> Batch:
+    """Pad ``(x (T, I), target)`` samples of ``task`` into a :class:`~edgedrnn.data.Batch`.
 
     Targets: ``ctc`` a sequence of label ids (1..C-1; 0 is the blank), ``classify`` an int,
-    ``regress`` a float array (T, O).
+    ``regress`` a float array (T, O); batched by :func:`edgedrnn.data.collate` with the
+    task's kind.
     """
-    lengths = torch.tensor([len(x) for x, _ in samples], dtype=torch.long)
-    t_max, feat = int(lengths.max()), samples[0][0].shape[1]
-    x = torch.zeros(len(samples), t_max, feat, dtype=torch.float32)
-    for i, (xi, _) in enumerate(samples):
-        x[i, : len(xi)] = torch.as_tensor(np.asarray(xi, dtype=np.float32))
-    if task == "ctc":
-        targets = [list(map(int, y)) for _, y in samples]
-    elif task == "classify":
-        targets = torch.tensor([int(y) for _, y in samples], dtype=torch.long)
-    elif task == "regress":
-        out = np.asarray(samples[0][1]).reshape(len(samples[0][0]), -1).shape[1]
-        targets = torch.zeros(len(samples), t_max, out, dtype=torch.float32)
-        for i, (xi, yi) in enumerate(samples):
-            targets[i, : len(xi)] = torch.as_tensor(
-                np.asarray(yi, dtype=np.float32).reshape(len(xi), out)
-            )
-    else:
+    if task not in KIND_OF_TASK:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return Batch(x, lengths, targets)
+    return collate_kind(samples, kind=KIND_OF_TASK[task])  # type: ignore[arg-type]
 
 
 def valid_mask(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
@@ -107,9 +83,9 @@ class SequenceModel(nn.Module):
         mask = valid_mask(batch.lengths, scores.shape[1])
         if self.task == "ctc":
             logp = F.log_softmax(scores, dim=-1).transpose(0, 1)  # (T, B, C)
-            tg = batch.targets
-            flat = torch.tensor([k for t in tg for k in t], dtype=torch.long)
-            tlen = torch.tensor([len(t) for t in tg], dtype=torch.long)
+            assert batch.y_lengths is not None
+            tlen = batch.y_lengths
+            flat = torch.cat([batch.y[b, : int(n)] for b, n in enumerate(tlen)])
             return F.ctc_loss(
                 logp.float().cpu() if logp.device.type == "mps" else logp,
                 flat.to(logp.device),
@@ -119,8 +95,8 @@ class SequenceModel(nn.Module):
                 zero_infinity=True,
             )
         if self.task == "classify":
-            return F.cross_entropy(pooled(scores, mask), batch.targets)
-        err = (scores - batch.targets) ** 2
+            return F.cross_entropy(pooled(scores, mask), batch.y)
+        err = (scores - batch.y) ** 2
         return (err * mask[..., None]).sum() / (mask.sum() * scores.shape[-1]).clamp(min=1)
 
     def predict(self, scores: torch.Tensor, lengths: torch.Tensor) -> list[Any]:

@@ -1,21 +1,12 @@
-"""Per-epoch JSON log (one JSON object per line) and rich progress bars."""
+"""Per-epoch JSON log (one JSON object per line); the progress bars are
+:class:`edgedrnn.support.progress.Bars`."""
 
 from __future__ import annotations
 
 import json
 import time
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 
 class JsonLog:
@@ -35,41 +26,3 @@ class JsonLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-
-
-class Bars(AbstractContextManager):
-    """Rich progress bars for epochs and batches (silent when ``enabled`` is False)."""
-
-    def __init__(self, enabled: bool = True, verbose: bool = True) -> None:
-        self.enabled = enabled
-        self.verbose = verbose
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[info]}"),
-            transient=False,
-            disable=not enabled,
-        )
-
-    def __enter__(self) -> Bars:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
-
-    def add(self, description: str, total: int) -> int:
-        return self.progress.add_task(description, total=total, info="")
-
-    def update(self, task: int, advance: int = 1, info: str = "") -> None:
-        self.progress.update(task, advance=advance, info=info)
-
-    def remove(self, task: int) -> None:
-        self.progress.remove_task(task)
-
-    def print(self, *args: Any) -> None:
-        if self.verbose:
-            self.progress.console.print(*args)

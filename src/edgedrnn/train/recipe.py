@@ -26,16 +26,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.sequences import Sample
+from ..support.progress import Bars
 from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
 from .dense import DenseGRU
 from .heads import SequenceModel, collate, metric_name, score, valid_mask
-from .log import Bars, JsonLog
+from .log import JsonLog
 
 #: Largest and smallest Q1.7 weights: parameters are kept inside during training.
 W_MIN, W_MAX = -1.0, 127.0 / 128.0
 PHASES = ("dense", "delta")
-
-Sample = tuple[np.ndarray, Any]
 
 
 @dataclass
@@ -207,7 +207,7 @@ def train(
     ``max_epochs`` stops this call after that many epochs (returning None); a later call
     with ``resume=True`` continues where it stopped, exactly as if never interrupted.
     """
-    from .. import compile as compile_program
+    from ..compiler import compile as compile_program
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Sample = tuple[np.ndarray, object]
+from ..data.sequences import Sample
 
 
 def make_task(
