@@ -79,7 +79,7 @@ def rtl_cases(
     """(program, x, Θx schedule, Θh schedule, simulator timing) for an RTL co-simulation run
     on hardware ``hw``: a random network, input sequence, thresholds changing over the
     sequence, memory latency and stall probabilities."""
-    from edgedrnn.runner import threshold_schedule
+    from edgedrnn.datapath.inputs import threshold_schedule
 
     program = draw(networks(max_input=max_size, max_hidden=max_size, hw=hw))
     x = draw(input_sequences(program.input_size, max_steps=max_steps))

@@ -54,9 +54,7 @@ def test_root_holds_only_the_spine() -> None:
     assert len(modules) <= 10
 
 
-@pytest.mark.parametrize(
-    "pattern", ["*.py", "*.md", "*.cpp", "*.v", "*.toml", "Makefile", "*.sh"]
-)
+@pytest.mark.parametrize("pattern", ["*.py", "*.md", "*.cpp", "*.v", "*.toml", "Makefile", "*.sh"])
 def test_no_file_refers_to_the_steering_folder(pattern: str) -> None:
     files = [
         p

@@ -71,9 +71,9 @@ def test_rejects_unsupported_models_and_configs():
 def test_thresholds_come_from_model_or_arguments():
     m = edgedrnn.DeltaGRU(3, [4, 5], 2, theta_x=[0.1, 0.2], theta_h=0.5)
     p = edgedrnn.compile(m)
-    assert p.theta_x_q == [26, 51] and p.theta_h_q == [128, 128]
+    assert p.theta_x_q == (26, 51) and p.theta_h_q == (128, 128)
     p = edgedrnn.compile(m, theta_h=[0.0, 1.0])
-    assert p.theta_h_q == [0, 256]
+    assert p.theta_h_q == (0, 256)
     assert p.hidden_sizes == [4, 5] and p.num_weights == 3 * 4 * 7 + 3 * 5 * 9
 
 
@@ -85,3 +85,29 @@ def test_compiled_gru_and_deltagru_agree():
     assert a.weight_image == b.weight_image
     x = np.random.default_rng(0).normal(size=(10, 5))
     assert edgedrnn.run(a, x).same_as(edgedrnn.run(b, x))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"theta_x": [0.1, 0.2, 0.3]}, ValueError, r"theta_x: give a float or 2 per-layer"),
+        ({"theta_h": "high"}, ValueError, r"theta_h: thresholds must be numbers, got 'high'"),
+        ({"theta_x": float("nan")}, ValueError, "finite and non-negative"),
+        ({"hw": {"num_pe": 8}}, TypeError, r"takes an edgedrnn\.HardwareConfig, got dict"),
+    ],
+)
+def test_bad_compile_arguments_say_what_is_wrong(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        edgedrnn.compile(torch.nn.GRU(3, 4, 2), **kwargs)
+
+
+def test_bad_parameters_are_named():
+    gru = torch.nn.GRU(3, 4, 1)
+    with torch.no_grad():
+        gru.weight_hh_l0[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="weight_hh_l0 contains NaN"):
+        edgedrnn.compile(gru)
+    gru = torch.nn.GRU(3, 4, 1)
+    gru.weight_ih_l0 = torch.nn.Parameter(torch.zeros(12, 5))
+    with pytest.raises(ValueError, match=r"weight_ih_l0 has shape \(12, 5\), expected \(12, 3\)"):
+        edgedrnn.compile(gru)

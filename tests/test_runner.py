@@ -71,3 +71,22 @@ def test_unknown_backend_and_non_program(program):
         edgedrnn.run(program, np.zeros((1, 3)), backend="fpga")
     with pytest.raises(TypeError, match="needs a Program"):
         edgedrnn.run("net.edrnn", np.zeros((1, 3)))
+
+
+def test_python_ints_are_real_values_as_in_session_step(program):
+    """A list of Python ints is real values for run() as for Session.step (not raw Q8.8)."""
+    rows = [[1, 0, -2, 3]] * 3
+    ints = edgedrnn.run(program, [r[: program.input_size] for r in rows])
+    floats = edgedrnn.run(program, np.asarray(rows, dtype=float)[:, : program.input_size])
+    assert ints.same_as(floats)
+    s = edgedrnn.Session(program, backend="reference")
+    np.testing.assert_array_equal(s.step_q(rows[0][: program.input_size]), ints.outputs_q[0])
+
+
+@pytest.mark.parametrize(
+    ("theta", "match"),
+    [("0.1", "thresholds must be numbers"), ([[0.1, 0.2, 0.3]], "does not broadcast")],
+)
+def test_bad_threshold_schedules_say_what_is_wrong(program, theta, match):
+    with pytest.raises(ValueError, match=match):
+        edgedrnn.run(program, np.zeros((2, program.input_size)), theta_x=theta)

@@ -117,3 +117,83 @@ def test_sessions_share_weights_not_state():
     np.testing.assert_array_equal(
         a.step_q(np.ones(4)), edgedrnn.run(prog, np.ones((2, 4)), backend="cpu").outputs_q[-1]
     )
+
+
+# ------------------------------------------------------------ failed calls change nothing
+#: Calls that must fail, each with what it is given (a hostile user's inputs).
+BAD_CALLS = [
+    ("set_thresholds", {"theta_x": 0.5, "theta_h": -1}),
+    ("set_thresholds", {"theta_x": [0.1, 0.2, 0.3, 0.4], "theta_h": 0.1}),
+    ("set_thresholds", {"theta_x": "high"}),
+    ("set_thresholds", {"theta_h": float("nan")}),
+    ("set_thresholds", {"theta_x": 0.2, "theta_h": 200.0}),
+    ("step", {"x": "nan"}),
+    ("step", {"x": "wrong-shape"}),
+    ("step_q", {"x": "int32"}),
+    ("run", {"x": "empty"}),
+    ("run", {"x": "nan-late"}),
+]
+STREAMS = [("reference", "exact"), ("cpu", "exact"), ("cpu", "float")]
+
+
+def _bad_argument(kind: str, size: int):
+    return {
+        "nan": np.full(size, np.nan),
+        "wrong-shape": np.zeros(size + 1),
+        "int32": np.zeros(size, dtype=np.int32),
+        "empty": np.zeros((0, size)),
+        "nan-late": np.vstack([np.zeros((3, size)), np.full((1, size), np.inf)]),
+    }[kind]
+
+
+def _observe(session: edgedrnn.Session):
+    return (
+        session.steps,
+        session.theta_x,
+        session.theta_h,
+        session.overflow,
+        session.last_nonzero.tolist(),
+    )
+
+
+@pytest.mark.parametrize(("backend", "mode"), STREAMS)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data(), call=st.sampled_from(BAD_CALLS), before=st.integers(0, 6))
+def test_a_failed_call_changes_nothing(backend, mode, data, call, before):
+    """After any failed call, a Session's observable state and every later output equal a
+    clean Session's that never saw the call (every streaming backend)."""
+    prog = data.draw(networks(max_layers=2))
+    x = data.draw(input_sequences(prog.input_size, max_steps=12))
+    hit, clean = (edgedrnn.Session(prog, backend=backend, mode=mode) for _ in range(2))
+    for t in range(min(before, x.shape[0])):
+        np.testing.assert_array_equal(hit.step_q(x[t]), clean.step_q(x[t]))
+    name, kwargs = call
+    kwargs = {k: _bad_argument(v, prog.input_size) if k == "x" else v for k, v in kwargs.items()}
+    with pytest.raises((ValueError, TypeError)):
+        getattr(hit, name)(**kwargs)
+    assert _observe(hit) == _observe(clean)
+    for t in range(x.shape[0]):
+        np.testing.assert_array_equal(hit.step_q(x[t]), clean.step_q(x[t]))
+        assert _observe(hit) == _observe(clean)
+
+
+def test_steps_count_only_steps_that_ran():
+    prog = random_program(np.random.default_rng(2), [3, 5])
+    s = edgedrnn.Session(prog)
+    s.step(np.zeros(3))
+    with pytest.raises(ValueError):
+        s.step(np.full(3, np.nan))
+    with pytest.raises(ValueError):
+        s.run(np.zeros((0, 3)))
+    assert s.steps == 1
+    s.run(np.zeros((4, 3)))
+    assert s.steps == 5
+
+
+def test_run_and_session_validate_the_program():
+    prog = random_program(np.random.default_rng(3), [3, 5])
+    object.__setattr__(prog, "theta_x_q", (70000,))  # bypassing the frozen dataclass
+    with pytest.raises(edgedrnn.ProgramFormatError, match="outside 0..32767"):
+        edgedrnn.Session(prog)
+    with pytest.raises(edgedrnn.ProgramFormatError, match="outside 0..32767"):
+        edgedrnn.run(prog, np.zeros((2, 3)))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import VERSION as __version__
 from . import fixedpoint as fp
-from .config import HardwareConfig, HardwareLimitError
+from .config import VERSION, HardwareConfig, HardwareLimitError
+from .datapath.inputs import layer_thresholds
 from .program import LayerLayout, Program
 
 
@@ -78,23 +78,32 @@ def _gru_layers(model: torch.nn.Module) -> list[tuple]:
             raise ValueError("GRUs with projections are not supported")
     num_layers = int(model.num_layers)
     layers = []
+    n_in = int(model.input_size)
     for k in range(num_layers):
         w_ih = getattr(model, f"weight_ih_l{k}")
         w_hh = getattr(model, f"weight_hh_l{k}")
         b_ih = getattr(model, f"bias_ih_l{k}", None)
         b_hh = getattr(model, f"bias_hh_l{k}", None)
+        hidden = int(w_hh.shape[-1])
+        shapes = {
+            f"weight_ih_l{k}": (w_ih, (3 * hidden, n_in)),
+            f"weight_hh_l{k}": (w_hh, (3 * hidden, hidden)),
+            f"bias_ih_l{k}": (b_ih, (3 * hidden,)),
+            f"bias_hh_l{k}": (b_hh, (3 * hidden,)),
+        }
+        for name, (param, shape) in shapes.items():
+            if param is None:
+                continue
+            if tuple(param.shape) != shape:
+                raise ValueError(
+                    f"{name} has shape {tuple(param.shape)}, expected {shape} "
+                    f"(layer {k}: {n_in} inputs, {hidden} hidden units)"
+                )
+            if not bool(torch.isfinite(param.detach()).all()):
+                raise ValueError(f"{name} contains NaN or inf; the model cannot be compiled")
         layers.append((w_ih, w_hh, b_ih, b_hh))
+        n_in = hidden
     return layers
-
-
-def _thresholds(values, num_layers: int, name: str) -> list[int]:
-    vals = np.broadcast_to(np.asarray(values, dtype=np.float64), (num_layers,))
-    if np.any(~np.isfinite(vals)) or np.any(vals < 0):
-        raise ValueError(f"{name} must be finite and non-negative, got {list(vals)}")
-    q, clipped = fp.quantize(vals, fp.ACT_FRAC, 0, fp.INT16_MAX)
-    if clipped:
-        raise ValueError(f"{name} {list(vals)} exceeds the Q8.8 range (< 128.0)")
-    return [int(v) for v in q]
 
 
 def build_program(
@@ -173,7 +182,12 @@ def compile(
         HardwareLimitError: the network does not fit ``hw``.
         ValueError: unsupported model (bidirectional GRU, ...), bad thresholds.
     """
-    hw = hw or HardwareConfig()
+    hw = HardwareConfig() if hw is None else hw
+    if not isinstance(hw, HardwareConfig):
+        raise TypeError(
+            f"compile(hw=...) takes an edgedrnn.HardwareConfig, got {type(hw).__name__}; "
+            "e.g. hw=edgedrnn.HardwareConfig(num_pe=16)"
+        )
     from .model import DeltaGRU
 
     if not isinstance(model, torch.nn.GRU | DeltaGRU):
@@ -195,7 +209,7 @@ def compile(
     tx = theta_x if theta_x is not None else getattr(model, "theta_x", 0.0)
     th = theta_h if theta_h is not None else getattr(model, "theta_h", 0.0)
     meta = {
-        "edgedrnn_version": __version__,
+        "edgedrnn_version": VERSION,
         "source": type(model).__name__,
         "clipped_weights": n_w,
         "clipped_biases": n_b,
@@ -203,7 +217,7 @@ def compile(
     return build_program(
         quantized,
         hw,
-        _thresholds(tx, num_layers, "theta_x"),
-        _thresholds(th, num_layers, "theta_h"),
+        layer_thresholds(tx, num_layers, "theta_x"),
+        layer_thresholds(th, num_layers, "theta_h"),
         meta,
     )

@@ -21,6 +21,18 @@ def _is_pow2(n: int) -> bool:
     return n > 0 and (n & (n - 1)) == 0
 
 
+#: Bounds of the integer fields (the register map's CONFIG fields and a 32-bit weight
+#: address space).
+LIMITS = {
+    "num_pe": (4, 64),
+    "bus_bits": (64, 512),
+    "max_layers": (1, 60),  # layer register blocks in the 4 KiB register space
+    "max_input_size": (1, 1 << 15),
+    "max_hidden_size": (1, 1 << 15),
+    "weight_memory_bytes": (1, 1 << 32),
+}
+
+
 @dataclass(frozen=True)
 class HardwareConfig:
     """Parameters of one EdgeDRNN accelerator instance.
@@ -44,15 +56,23 @@ class HardwareConfig:
     clock_mhz: float = 125.0
 
     def __post_init__(self) -> None:
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(
+                    f"HardwareConfig.{name} must be an int, got {type(value).__name__} {value!r}"
+                )
+            if not low <= value <= high:
+                raise ValueError(f"HardwareConfig.{name} must be in {low}..{high}, got {value}")
         if not (_is_pow2(self.num_pe) and 4 <= self.num_pe <= 64):
             raise ValueError(f"num_pe must be a power of two in 4..64, got {self.num_pe}")
         if not (_is_pow2(self.bus_bits) and 64 <= self.bus_bits <= 512):
             raise ValueError(f"bus_bits must be a power of two in 64..512, got {self.bus_bits}")
-        for name in ("max_layers", "max_input_size", "max_hidden_size", "weight_memory_bytes"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not self.clock_mhz > 0:
-            raise ValueError(f"clock_mhz must be positive, got {self.clock_mhz}")
+        clock = self.clock_mhz
+        if isinstance(clock, bool) or not isinstance(clock, int | float):
+            raise TypeError(f"HardwareConfig.clock_mhz must be a number, got {clock!r}")
+        if not 0 < clock < 10_000:
+            raise ValueError(f"HardwareConfig.clock_mhz must be in (0, 10000), got {clock}")
 
     @property
     def bus_bytes(self) -> int:

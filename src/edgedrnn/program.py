@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import fixedpoint as fp
-from .config import HardwareConfig, HardwareLimitError
+from .config import LIMITS, HardwareConfig, HardwareLimitError
 
 #: Program file format version written by this edgedrnn (and the newest one it reads).
 FORMAT_VERSION = 1
@@ -40,7 +40,13 @@ _HEADER = struct.Struct("<8sHHIQ32s")  # magic, version, reserved, meta len, ima
 
 
 class ProgramFormatError(ValueError):
-    """A program file is truncated, corrupted, foreign or from a newer edgedrnn."""
+    """A program file is truncated, corrupted, foreign or from a newer edgedrnn, or a
+    Program's fields are inconsistent."""
+
+
+def _is_int(value: Any) -> bool:
+    """An int that is not a bool (NumPy integers included)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
 
 
 @dataclass(frozen=True)
@@ -101,21 +107,38 @@ class LayerWeights:
     bias: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class Program:
     """A compiled EdgeDRNN network. Create with :func:`edgedrnn.compile`; run with
     :func:`edgedrnn.run`; persist with :meth:`save` / :meth:`load`.
 
     Thresholds are per layer, raw Q8.8 integers (``theta_x_q``, ``theta_h_q``).
+
+    A Program is immutable: its fields cannot be reassigned, the layers and thresholds are
+    tuples and the weight image is ``bytes``, so a backend that caches what it derives from
+    a Program can never serve stale weights. Construction validates it (:meth:`validate`):
+    ``dataclasses.replace(program, hw=...)`` with a configuration the layout was not planned
+    for raises the same error :meth:`load` gives. Only ``metadata`` (free-form information,
+    never read by a backend) is a plain dict.
     """
 
     hw: HardwareConfig
-    layers: list[LayerLayout]
-    theta_x_q: list[int]
-    theta_h_q: list[int]
+    layers: tuple[LayerLayout, ...]
+    theta_x_q: tuple[int, ...]
+    theta_h_q: tuple[int, ...]
     weight_image: bytes
     metadata: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        for name in ("layers", "theta_x_q", "theta_h_q"):
+            value = getattr(self, name)
+            if not isinstance(value, list | tuple):
+                raise ProgramFormatError(
+                    f"Program.{name} must be a sequence, got {type(value).__name__}"
+                )
+            object.__setattr__(self, name, tuple(value))
+        self.validate()
 
     # ----------------------------------------------------------------- shape
     @property
@@ -208,12 +231,6 @@ class Program:
         digest = hashlib.sha256(head + meta + self.weight_image).digest()
         return head + digest + meta + self.weight_image
 
-    def save(self, path: str | Path) -> Path:
-        """Write the program to ``path``; returns the path."""
-        path = Path(path)
-        path.write_bytes(self.to_bytes())
-        return path
-
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> Program:
         """Parse and validate a program file's contents."""
@@ -227,7 +244,11 @@ class Program:
                 f"{source}: truncated program file: {len(data)} bytes, shorter than the "
                 f"{_HEADER.size}-byte header"
             )
-        _, version, _, meta_len, image_len, digest = _HEADER.unpack_from(data)
+        _, version, reserved, meta_len, image_len, digest = _HEADER.unpack_from(data)
+        if reserved != 0:
+            raise ProgramFormatError(
+                f"{source}: corrupted program file: reserved header field is {reserved}, not 0"
+            )
         if version > FORMAT_VERSION:
             raise ProgramFormatError(
                 f"{source}: program file format version {version} is newer than this edgedrnn "
@@ -253,32 +274,67 @@ class Program:
                 f"{source}: corrupted program file: SHA-256 checksum mismatch (the file was "
                 f"modified or damaged after it was written)"
             )
+        doc = _parse_metadata(meta, source)
         try:
-            doc = json.loads(meta)
-            hw = HardwareConfig(**doc["hardware"])
-            layers = [LayerLayout(**d) for d in doc["layers"]]
-            prog = cls(
-                hw=hw,
-                layers=layers,
-                theta_x_q=[int(t) for t in doc["theta_x_q"]],
-                theta_h_q=[int(t) for t in doc["theta_h_q"]],
+            return cls(
+                hw=HardwareConfig(**doc["hardware"]),
+                layers=[LayerLayout(**d) for d in doc["layers"]],
+                theta_x_q=doc["theta_x_q"],
+                theta_h_q=doc["theta_h_q"],
                 weight_image=bytes(image),
-                metadata=dict(doc.get("metadata", {})),
-                format_version=int(doc["format_version"]),
+                metadata=doc["metadata"],
+                format_version=doc["format_version"],
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProgramFormatError(f"{source}: invalid program metadata: {exc}") from exc
-        prog.validate()
-        return prog
+        except (TypeError, ValueError) as exc:  # HardwareLimitError and our own included
+            raise ProgramFormatError(f"{source}: invalid program: {exc}") from exc
 
     @classmethod
     def load(cls, path: str | Path) -> Program:
-        """Read and validate a program file; raises :class:`ProgramFormatError` on bad files."""
+        """Read and validate a program file; raises :class:`ProgramFormatError` on bad files.
+
+        The header is read first: a foreign file is refused after 8 bytes, and a file whose
+        size differs from the one its header announces is refused before it is read whole.
+        """
         path = Path(path)
-        return cls.from_bytes(path.read_bytes(), source=str(path))
+        if path.is_dir():
+            raise ProgramFormatError(f"{path}: is a directory, not a program file")
+        try:
+            with path.open("rb") as f:
+                head = f.read(_HEADER.size)
+                if head[: len(MAGIC)] == MAGIC and len(head) == _HEADER.size:
+                    _, _, _, meta_len, image_len, _ = _HEADER.unpack(head)
+                    size = path.stat().st_size
+                    if size != _HEADER.size + meta_len + image_len:
+                        raise ProgramFormatError(
+                            f"{path}: truncated or corrupted program file: {size} bytes, the "
+                            f"header announces {_HEADER.size + meta_len + image_len}"
+                        )
+                    head += f.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"program file not found: {path}") from None
+        return cls.from_bytes(head, source=str(path))
+
+    def save(self, path: str | Path) -> Path:
+        """Validate the program and write it to ``path``; returns the path."""
+        self.validate()
+        path = Path(path)
+        path.write_bytes(self.to_bytes())
+        return path
 
     def validate(self) -> None:
-        """Check internal consistency and the hardware limits; raise a clear error if broken."""
+        """Check types, internal consistency and the hardware limits.
+
+        Run by construction, :func:`edgedrnn.run`, :class:`edgedrnn.Session`, :meth:`save`
+        and :meth:`load`, so each refuses a broken Program with the same message.
+
+        Raises
+        ------
+        ProgramFormatError
+            A field of the wrong type or an inconsistent layout, size or threshold.
+        HardwareLimitError
+            The network exceeds its own hardware configuration.
+        """
+        self._validate_types()
         hw = self.hw
         if not self.layers:
             raise HardwareLimitError("a program needs at least one layer")
@@ -323,6 +379,45 @@ class Program:
                 if not 0 <= t <= fp.INT16_MAX:
                     raise ProgramFormatError(f"{name} {t} outside 0..32767 (raw Q8.8)")
 
+    def _validate_types(self) -> None:
+        """Each field of the type it is documented with (bool is no int)."""
+        if not isinstance(self.hw, HardwareConfig):
+            raise ProgramFormatError(
+                f"Program.hw must be a HardwareConfig, got {type(self.hw).__name__}"
+            )
+        if not isinstance(self.weight_image, bytes):
+            raise ProgramFormatError(
+                f"Program.weight_image must be bytes, got {type(self.weight_image).__name__}"
+            )
+        if not isinstance(self.metadata, dict):
+            raise ProgramFormatError(
+                f"Program.metadata must be a dict, got {type(self.metadata).__name__}"
+            )
+        if not _is_int(self.format_version) or not 1 <= self.format_version <= FORMAT_VERSION:
+            raise ProgramFormatError(
+                f"Program.format_version must be an int in 1..{FORMAT_VERSION}, "
+                f"got {self.format_version!r}"
+            )
+        for i, lay in enumerate(self.layers):
+            if not isinstance(lay, LayerLayout):
+                raise ProgramFormatError(
+                    f"Program.layers[{i}] must be a LayerLayout, got {type(lay).__name__}"
+                )
+            for name, value in asdict(lay).items():
+                if not _is_int(value) or value < 0:
+                    raise ProgramFormatError(
+                        f"layers[{i}].{name} must be a non-negative int, got {value!r}"
+                    )
+            if lay.input_size < 1 or lay.hidden_size < 1:
+                raise ProgramFormatError(
+                    f"layers[{i}]: input and hidden sizes must be at least 1, got "
+                    f"{lay.input_size} and {lay.hidden_size}"
+                )
+        for name in ("theta_x_q", "theta_h_q"):
+            for t in getattr(self, name):
+                if not _is_int(t):
+                    raise ProgramFormatError(f"{name} must hold ints (raw Q8.8), got {t!r}")
+
     def summary(self) -> str:
         """One line per layer: sizes, thresholds and image bytes."""
         lines = [
@@ -341,3 +436,67 @@ class Program:
     def __repr__(self) -> str:
         sizes = "-".join(str(h) for h in self.hidden_sizes)
         return f"Program(I={self.input_size}, H={sizes}, hw={self.hw})"
+
+
+#: The metadata document's keys and their JSON types (docs/program-format.md).
+_SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "format_version": int,
+    "hardware": dict,
+    "layers": list,
+    "theta_x_q": list,
+    "theta_h_q": list,
+}
+_HARDWARE_KEYS = {f for f in HardwareConfig.__dataclass_fields__}
+_LAYER_KEYS = {f for f in LayerLayout.__dataclass_fields__}
+
+
+def _parse_metadata(meta: bytes, source: str) -> dict[str, Any]:
+    """The metadata JSON, checked against :data:`_SCHEMA`: keys, types and list lengths.
+
+    Bounds (sizes, hardware limits, thresholds) are checked when the Program is built.
+    """
+
+    def bad(field_name: str, why: str) -> ProgramFormatError:
+        return ProgramFormatError(f"{source}: invalid program metadata: {field_name} {why}")
+
+    try:
+        doc = json.loads(meta)
+    except RecursionError:
+        raise bad("document", "is nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad("document", f"is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise bad("document", f"must be a JSON object, got {type(doc).__name__}")
+    for key, kind in _SCHEMA.items():
+        if key not in doc:
+            raise bad(key, "is missing")
+        value = doc[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise bad(key, f"must be a JSON {kind.__name__}, got {type(value).__name__}")
+    doc.setdefault("metadata", {})
+    if not isinstance(doc["metadata"], dict):
+        raise bad("metadata", f"must be a JSON object, got {type(doc['metadata']).__name__}")
+    _check_object(doc["hardware"], _HARDWARE_KEYS, "hardware", bad)
+    most = LIMITS["max_layers"][1]
+    if not 1 <= len(doc["layers"]) <= most:
+        raise bad("layers", f"must list 1..{most} layers, got {len(doc['layers'])}")
+    for i, layer in enumerate(doc["layers"]):
+        _check_object(layer, _LAYER_KEYS, f"layers[{i}]", bad)
+    for key in ("theta_x_q", "theta_h_q"):
+        if len(doc[key]) != len(doc["layers"]):
+            raise bad(key, f"must give one threshold per layer ({len(doc['layers'])})")
+    return doc
+
+
+def _check_object(obj: Any, keys: set[str], where: str, bad: Any) -> None:
+    """A JSON object with exactly ``keys``; numbers (ints, or the clock as a float) only."""
+    if not isinstance(obj, dict):
+        raise bad(where, f"must be a JSON object, got {type(obj).__name__}")
+    if set(obj) != keys:
+        missing, extra = sorted(keys - set(obj)), sorted(set(obj) - keys)
+        raise bad(where, f"has missing keys {missing} / unknown keys {extra}")
+    for key, value in obj.items():
+        allowed = (int, float) if key == "clock_mhz" else (int,)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            kinds = " or ".join(t.__name__ for t in allowed)
+            raise bad(f"{where}.{key}", f"must be a JSON {kinds}, got {value!r}")

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .backends import Stream, get_backend
+from .datapath.inputs import check_input, layer_thresholds, quantize_input
 from .program import Program
-from .runner import check_input, layer_thresholds, quantize_input
 
 
 class Session:
@@ -67,6 +67,7 @@ class Session:
     ) -> None:
         if not isinstance(program, Program):
             raise TypeError(f"Session needs a Program, got {type(program).__name__}")
+        program.validate()
         self.program = program
         self.backend = backend
         self.mode = mode
@@ -94,11 +95,11 @@ class Session:
     ) -> None:
         """Change thresholds (real units, a float or one per layer) from the next step on."""
         layers = self.program.num_layers
-        if theta_x is not None:
-            self._tx = layer_thresholds(theta_x, layers, "theta_x")
-        if theta_h is not None:
-            self._th = layer_thresholds(theta_h, layers, "theta_h")
-        self.stream.set_thresholds(self._tx, self._th)
+        # validate both before changing either: a failed call changes nothing
+        tx = self._tx if theta_x is None else layer_thresholds(theta_x, layers, "theta_x")
+        th = self._th if theta_h is None else layer_thresholds(theta_h, layers, "theta_h")
+        self.stream.set_thresholds(tx, th)
+        self._tx, self._th = tx, th
 
     @property
     def theta_x(self) -> list[float]:

@@ -211,3 +211,22 @@ def test_exact_long_sequences_slow(kernel, seed, sizes, wmax, theta, walk):
     with use_kernel(kernel):
         got = edgedrnn.run(prog, x, backend="cpu", theta_x=tx, theta_h=th)
     assert_same(got, ref)
+
+
+def test_no_stale_weights_after_replace():
+    """A Program cannot change under the cpu backend's cache: fields are frozen, and a
+    replaced Program (new weights) is a new object with its own cached layout."""
+    import dataclasses
+
+    from programs import random_program
+
+    rng = np.random.default_rng(8)
+    a = random_program(rng, [3, 6])
+    b = random_program(rng, [3, 6])
+    x = rng.normal(0, 1, (5, 3))
+    edgedrnn.run(a, x, backend="cpu")  # cache a's layout
+    swapped = dataclasses.replace(a, weight_image=b.weight_image)
+    got = edgedrnn.run(swapped, x, backend="cpu")
+    assert got.same_as(edgedrnn.run(b, x, backend="reference"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.weight_image = b.weight_image

@@ -12,7 +12,7 @@ from edgedrnn.backends.reference import run_program
 from edgedrnn.host import DriverError, EdgeDRNNDriver, Transport
 from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
-from edgedrnn.runner import threshold_schedule
+from edgedrnn.datapath.inputs import threshold_schedule
 from strategies import input_sequences, networks, threshold_schedules
 
 
@@ -142,3 +142,35 @@ def test_overflow_and_clear() -> None:
     assert out.overflow == ref.overflow is True
     drv.clear_status()
     assert not drv.overflow
+
+
+def test_driver_takes_inputs_as_run_does() -> None:
+    """Float inputs are quantized (round half to even, saturation) exactly as run() does;
+    other dtypes and NaN are refused with run()'s messages."""
+    prog = _program()
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1, (6, prog.input_size))
+    x[2, 1] = 300.0  # clips, with a warning
+    drv = EdgeDRNNDriver(EmulatedTransport(prog.hw))
+    drv.configure(prog)
+    with pytest.warns(edgedrnn.InputClippedWarning):
+        out = drv.run(x)
+    with pytest.warns(edgedrnn.InputClippedWarning):
+        ref = edgedrnn.run(prog, x)
+    np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
+    with pytest.raises(TypeError, match="dtype int32"):
+        drv.step(np.zeros(prog.input_size, dtype=np.int32))
+    with pytest.raises(ValueError, match="NaN"):
+        drv.step(np.full(prog.input_size, np.nan))
+    with pytest.raises(ValueError, match="NaN"):
+        drv.run(np.full((2, prog.input_size), np.nan))
+
+
+def test_driver_checks_the_device_limits() -> None:
+    import torch
+
+    small = edgedrnn.HardwareConfig(max_hidden_size=8, max_input_size=4)
+    for gru, match in ((torch.nn.GRU(4, 16), "hidden size 16"), (torch.nn.GRU(6, 8), "input")):
+        drv = EdgeDRNNDriver(EmulatedTransport(small))
+        with pytest.raises(DriverError, match=match):
+            drv.configure(edgedrnn.compile(gru))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..datapath.inputs import quantize_input
 from ..hw import regmap
 from ..program import Program
 from .transport import Transport
@@ -154,6 +156,17 @@ class EdgeDRNNDriver:
                 f"program has {program.num_layers} layers, the device sequences at most "
                 f"{info.max_layers}"
             )
+        if program.input_size > info.max_input_size:
+            raise DriverError(
+                f"program input size {program.input_size} exceeds the device's "
+                f"max_input_size={info.max_input_size}"
+            )
+        widest = max(program.hidden_sizes)
+        if widest > info.max_hidden_size:
+            raise DriverError(
+                f"program hidden size {widest} exceeds the device's "
+                f"max_hidden_size={info.max_hidden_size}"
+            )
 
     def configure(
         self,
@@ -201,13 +214,15 @@ class EdgeDRNNDriver:
         return self.program
 
     # ---------------------------------------------------------------- steps
-    def step(self, x_q: np.ndarray) -> np.ndarray:
-        """Run one time step on raw Q8.8 input (I,); returns the last layer's h, int16."""
+    def step(self, x: Any) -> np.ndarray:
+        """Run one time step; returns the last layer's h as raw Q8.8 int16 (H_last,).
+
+        ``x``: one input vector (I,), taken as :func:`edgedrnn.run` takes inputs (float real
+        values, quantized; int16 raw Q8.8; :func:`~edgedrnn.datapath.inputs.quantize_input`).
+        """
         prog = self._require_program()
-        x = np.asarray(x_q)
-        if x.shape != (prog.input_size,):
-            raise ValueError(f"step input must have shape ({prog.input_size},), got {x.shape}")
-        self.transport.write_stream(x.astype(np.int16))
+        x = quantize_input(x, prog.input_size, step=True, stacklevel=2)
+        self.transport.write_stream(x)
         data, last = self.transport.read_stream(prog.output_size)
         n = prog.output_size
         if not last[n - 1] or last[: n - 1].any():
@@ -234,14 +249,16 @@ class EdgeDRNNDriver:
 
     def run(
         self,
-        x_q: np.ndarray,
+        x: Any,
         theta_x_q: np.ndarray | None = None,
         theta_h_q: np.ndarray | None = None,
     ) -> RunOutput:
         """Run a sequence (T, I) from the current state, with optional per-step per-layer
-        thresholds (T, L); collects outputs, deltas passed on, cycles and the overflow flag."""
+        raw Q8.8 thresholds (T, L); collects outputs, deltas passed on, cycles and the
+        overflow flag. ``x`` is taken as :func:`edgedrnn.run` takes it (float real values or
+        int16 raw Q8.8)."""
         prog = self._require_program()
-        x = np.asarray(x_q, dtype=np.int16)
+        x = quantize_input(x, prog.input_size, stacklevel=2)
         steps = x.shape[0]
         out = np.zeros((steps, prog.output_size), dtype=np.int16)
         nz = np.zeros((steps, prog.num_layers, 2), dtype=np.int64)
