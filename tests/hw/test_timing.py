@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from edgedrnn import HardwareConfig
-from edgedrnn.hw.testbench import Stalls, random_program, simulate
 from edgedrnn.hw.timing import step_cycles, step_cycles_min
+from programs import random_program
+from simulation import Stalls, simulate
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,7 @@ from edgedrnn.hw.timing import step_cycles, step_cycles_min
 def test_model_matches_rtl(pe, bus, I, hs, lat):
     hw = HardwareConfig(pe, bus, len(hs), max(I, 8), max(hs))
     rng = np.random.default_rng(pe + bus)
-    prog = random_program(hw, I, hs, rng, weight_max=10)
+    prog = random_program(rng, [I, *hs], hw, wmax=10, wmin=-11)
     T = 6
     x = np.cumsum(rng.integers(-50, 50, size=(T, I)), axis=0)
     tx = np.array([[0] * len(hs)] * 2 + [[40] * len(hs)] * 2 + [[30000] * len(hs)] * 2)

@@ -1,4 +1,5 @@
-"""The RTL top level in the Amaranth simulator against the integer reference model.
+"""The RTL top level in the Amaranth simulator, run by the host driver, against the integer
+reference model.
 
 Random tiny networks (random int8 weights), random Θ changing between steps, saturating
 inputs, random stalls on every bus. Outputs, per-step nonzero counts and the overflow flag
@@ -14,8 +15,9 @@ from amaranth.back import verilog
 from edgedrnn import HardwareConfig
 from edgedrnn.backends.reference import ReferenceModel
 from edgedrnn.hw import regmap
-from edgedrnn.hw.testbench import Stalls, random_program, simulate
 from edgedrnn.hw.top import EdgeDRNN
+from programs import random_program
+from simulation import Stalls, simulate
 
 
 def _reference(prog, x, tx, th):
@@ -29,7 +31,7 @@ def _reference(prog, x, tx, th):
 
 def _check(hw, input_size, hidden, steps, seed, stalls, *, wmax=127, xmax=600, theta_max=80):
     rng = np.random.default_rng(seed)
-    prog = random_program(hw, input_size, hidden, rng, weight_max=wmax)
+    prog = random_program(rng, [input_size, *hidden], hw, wmax=wmax, wmin=-wmax - 1)
     L = len(hidden)
     x = rng.integers(-xmax, xmax + 1, size=(steps, input_size))
     # hold some inputs so that thresholds matter, and change Θ mid-sequence
@@ -101,7 +103,7 @@ def test_top_long_random(seed):
 
 def _plain(hw, i, hs, steps, seed, **kw):
     rng = np.random.default_rng(seed)
-    prog = random_program(hw, i, hs, rng, weight_max=30, theta_x=10, theta_h=20)
+    prog = random_program(rng, [i, *hs], hw, theta_x=10, theta_h=20, wmax=30, wmin=-31)
     x = rng.integers(-500, 500, size=(steps, i))
     pre = rng.integers(-500, 500, size=(3, i))
     tx = np.tile(prog.theta_x_q, (steps, 1))

@@ -11,9 +11,10 @@ import numpy as np
 class Transport(Protocol):
     """Moves data between the host and one EdgeDRNN instance; knows nothing of registers.
 
-    Implementations: :class:`edgedrnn.host.verilator.VerilatorTransport` (co-simulation),
-    :class:`edgedrnn.host.emulator.EmulatedTransport` (pure Python); a board transport would
-    map these onto e.g. ``/dev/mem`` + DMA.
+    Implementations: :class:`edgedrnn.host.verilator.VerilatorTransport` (Verilator
+    co-simulation), :class:`edgedrnn.host.amaranth_sim.AmaranthTransport` (the Amaranth
+    simulator), :class:`edgedrnn.host.emulator.EmulatedTransport` (pure Python); a board
+    transport would map these onto e.g. ``/dev/mem`` + DMA.
     """
 
     def read_reg(self, addr: int) -> int:
