@@ -302,19 +302,3 @@ def test_make_utterance_matches_the_data_set(splits):
     np.testing.assert_array_equal(audio, ds.audio(1))
     assert plan["transcript"] == ds.transcripts[1] and plan["voice"] == ds.voices[1]
     np.testing.assert_allclose(ds.featurize(audio), ds.features[1], atol=1e-5)
-
-
-def test_cli_generates_summarises_and_verifies(splits, cache, capsys):
-    from edgedrnn.cli import main
-
-    argv = ["data", "--split", "val", "--n", str(N_VAL), "--n-train", str(N_TRAIN)]
-    argv += ["--seed", "3", "--cache-dir", str(cache), "--verify", "--no-progress"]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert f"all {N_VAL} WAV checksums match" in out
-    assert splits["val"].folder.name in out.replace("\n", "")
-    assert main(["data", "--voices"]) == 0
-    out = " ".join(capsys.readouterr().out.split())  # undo rich's line wrapping
-    for variant in sd.variant_split()["test"]:
-        assert variant in out
-    assert main(["data", "--n", "3"]) == 2  # --n needs one split

@@ -1,45 +1,24 @@
-"""``evaluate``: the threshold sweep's table, JSON, plot and reference check."""
+"""The trade-off evaluation: the threshold sweep's rows, table, plot and reference check."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-import torch
 
-from edgedrnn.cli import main as cli_main
 from edgedrnn.tradeoff import evaluate, plot, render_table, target_check
-from edgedrnn.train import TrainConfig, train
-from edgedrnn.train.synthetic import make_task, num_outputs
+from edgedrnn.train.synthetic import make_task
+from training import tiny_regression_model
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("eval")
-    cfg = TrainConfig(
-        task="regress",
-        num_outputs=num_outputs("regress"),
-        hidden_size=16,
-        num_layers=2,
-        dense_epochs=3,
-        delta_epochs=1,
-        batch_size=16,
-        delta_batch_size=32,
-        lr=1e-2,
-        theta_x=0.05,
-        theta_h=0.05,
-        threads=1,
-        device="cpu",
-    )
-    meta = {"data": {"source": "synthetic-regress", "seed": 0}}
-    tr, va = make_task("regress", 64, seed=0), make_task("regress", 16, seed=1)
-    model = train(cfg, tr, va, out, meta, progress=False)
-    return model, make_task("regress", 12, seed=2), out
+    return tiny_regression_model(out), make_task("regress", 12, seed=2)
 
 
 def test_sweep_rows(trained, tmp_path):
-    model, test, _ = trained
+    model, test = trained
     res = evaluate(model, test, [0.0, 0.1, 0.5], n_reference=2)
     rows = res["rows"]
     assert [r["theta"] for r in rows] == [0.0, 0.1, 0.5]
@@ -84,27 +63,3 @@ def test_target_check_logic():
     res["rows"][2]["wer"] = 3.01
     assert not target_check(res)["met"]
     assert not target_check({"metric": "wer", "rows": res["rows"][1:]})["met"]
-
-
-def test_cli_evaluate_writes_json_and_plot(trained, tmp_path):
-    _, _, out = trained
-    rc = cli_main(
-        [
-            "evaluate",
-            str(out / "model.pt"),
-            "--thetas",
-            "0,0.2",
-            "--reference",
-            "1",
-            "--out",
-            str(tmp_path),
-            "--quiet",
-            "--threads",
-            "1",
-        ]
-    )
-    assert rc == 0
-    res = json.loads((tmp_path / "tradeoff.json").read_text())
-    assert [r["theta"] for r in res["rows"]] == [0.0, 0.2]
-    assert res["rows"][1]["reference"]["equal"]
-    assert (tmp_path / "tradeoff.png").exists()

@@ -118,7 +118,7 @@ def main(args: argparse.Namespace) -> int:
     all_equal = equality(console, runs, base)
     cycles = rtl_cycles(console, program, runs)
     with Bars() as bars:
-        task = bars.add("drawing the delta activity", total=None)
+        task = bars.add("drawing the delta activity", total=1)
         png = draw(program, utts[0], sd.decode(refs[0]), out / "delta_activity.png")
         bars.update(task)
     summary = {

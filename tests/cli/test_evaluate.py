@@ -1,0 +1,32 @@
+"""``edgedrnn evaluate``: JSON and plot of the sweep for a trained model file."""
+
+from __future__ import annotations
+
+import json
+
+from edgedrnn.cli import main as cli_main
+from training import tiny_regression_model
+
+
+def test_cli_evaluate_writes_json_and_plot(tmp_path):
+    tiny_regression_model(tmp_path / "run")
+    rc = cli_main(
+        [
+            "evaluate",
+            str(tmp_path / "run" / "model.pt"),
+            "--thetas",
+            "0,0.2",
+            "--reference",
+            "1",
+            "--out",
+            str(tmp_path / "eval"),
+            "--quiet",
+            "--threads",
+            "1",
+        ]
+    )
+    assert rc == 0
+    res = json.loads((tmp_path / "eval" / "tradeoff.json").read_text())
+    assert [r["theta"] for r in res["rows"]] == [0.0, 0.2]
+    assert res["rows"][1]["reference"]["equal"]
+    assert (tmp_path / "eval" / "tradeoff.png").exists()
