@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -73,6 +72,6 @@ class Normalization:
         """Normalised float32 copy of one ``(T, I)`` array."""
         return ((np.asarray(x, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
 
-    def samples(self, samples: Iterable[tuple[np.ndarray, Any]]) -> list[Sample]:
+    def samples(self, samples: Iterable[Sample]) -> list[Sample]:
         """``(x, target)`` pairs with every ``x`` normalised."""
         return [(self(x), y) for x, y in samples]
