@@ -88,9 +88,8 @@ for name in ("torch", "amaranth", "matplotlib", "librosa", "soundfile", "yowasp_
 import numpy as np
 import edgedrnn
 from edgedrnn.support.extras import MissingExtraError
-from importlib import resources
-path = resources.files("edgedrnn").joinpath("pretrained/digits.edrnn")
-program = edgedrnn.Program.from_bytes(path.read_bytes())
+from edgedrnn.pretrained import DIGITS_PROGRAM
+program = edgedrnn.Program.load(DIGITS_PROGRAM)
 x = np.random.default_rng(0).normal(0, 0.5, (12, program.input_size))
 ref = edgedrnn.run(program, x, backend="reference")
 cpu = edgedrnn.run(program, x, backend="cpu")
