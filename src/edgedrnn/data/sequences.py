@@ -60,11 +60,16 @@ class DataError(ValueError):
 class Batch:
     """A padded batch made by :func:`collate` (all torch tensors, batch first).
 
-    Attributes:
-        x: float32 ``(B, T_max, I)`` features, zero-padded after each sequence's end.
-        lengths: int64 ``(B,)`` number of valid frames of each sequence.
-        y: targets, shaped by the data set's ``kind`` (see the module docstring).
-        y_lengths: int64 ``(B,)`` label-sequence lengths for ``"ctc"``, else ``None``.
+    Attributes
+    ----------
+    x
+        float32 ``(B, T_max, I)`` features, zero-padded after each sequence's end.
+    lengths
+        int64 ``(B,)`` number of valid frames of each sequence.
+    y
+        Targets, shaped by the data set's ``kind`` (see the module docstring).
+    y_lengths
+        int64 ``(B,)`` label-sequence lengths for ``"ctc"``, else ``None``.
     """
 
     x: torch.Tensor
@@ -195,13 +200,19 @@ def _check_targets(kind: str, features: list[np.ndarray], targets: Sequence[Any]
 class SequenceDataset:
     """Variable-length (T, I) feature sequences with validated targets.
 
-    Args:
-        features: one float array ``(T_n, I)`` per sequence (or a 3-D array ``(N, T, I)``).
-        targets: one target per sequence, as ``kind`` says (see the module docstring).
-        kind: ``"frame"``, ``"ctc"``, ``"sequence"`` or ``"regression"``.
+    Parameters
+    ----------
+    features
+        One float array ``(T_n, I)`` per sequence (or a 3-D array ``(N, T, I)``).
+    targets
+        One target per sequence, as ``kind`` says (see the module docstring).
+    kind
+        ``"frame"``, ``"ctc"``, ``"sequence"`` or ``"regression"``.
 
-    Raises:
-        DataError: with the index of the offending sequence and what to change.
+    Raises
+    ------
+    DataError
+        With the index of the offending sequence and what to change.
 
     ``len(ds)``, ``ds[i] -> (features, target)`` and iteration work as for any map-style
     dataset; :meth:`collate` makes padded torch batches for a ``DataLoader``.

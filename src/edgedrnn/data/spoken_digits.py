@@ -321,16 +321,25 @@ def synthesize_utterance(
 ) -> np.ndarray:
     """Speak a digit string with espeak-ng and return a float32 waveform at ``sample_rate``.
 
-    Args:
-        words: ``"three oh seven"``, ``"307"``, a list of words, or tokens 1..11.
-        voice: espeak ``-v`` argument, a base voice with an optional variant (``"en-us+f3"``).
-        rate_wpm, pitch: espeak ``-s`` (words per minute) and ``-p`` (0-99).
-        gaps_ms: pause after each digit but the last (0 = run together); default none.
-        lead_s, trail_s: silence before and after the speech (espeak's own is trimmed).
-        level_dbfs: peak level of the speech.
-        noise: ``None``, ``"white"``, ``"pink"`` or ``"brown"``, added at ``snr_db`` dB SNR
-            relative to the power of the speech.
-        seed: seeds the noise.
+    Parameters
+    ----------
+    words
+        ``"three oh seven"``, ``"307"``, a list of words, or tokens 1..11.
+    voice
+        espeak ``-v`` argument, a base voice with an optional variant (``"en-us+f3"``).
+    rate_wpm, pitch
+        espeak ``-s`` (words per minute) and ``-p`` (0-99).
+    gaps_ms
+        Pause after each digit but the last (0 = run together); default none.
+    lead_s, trail_s
+        Silence before and after the speech (espeak's own is trimmed).
+    level_dbfs
+        Peak level of the speech.
+    noise
+        ``None``, ``"white"``, ``"pink"`` or ``"brown"``, added at ``snr_db`` dB SNR
+        relative to the power of the speech.
+    seed
+        Seeds the noise.
 
     The result lies on the 16-bit PCM grid (``k / 32767``), so writing it to a 16-bit WAV
     file and reading it back gives the same numbers.
@@ -759,14 +768,22 @@ def _default_workers() -> int:
 class SpokenDigits(SequenceDataset):
     """One split of the spoken-digits data set; a CTC :class:`SequenceDataset`.
 
-    Attributes:
-        features: float32 ``(T, 40)`` log-mel arrays, normalised with ``mean``/``std``.
-        labels: int64 token arrays (1..11; also available as ``targets``).
-        transcripts: the words spoken, e.g. ``"three oh seven"``.
-        voices: espeak voice of each utterance (``"en-gb-scotland+f3"``).
-        metadata: per-utterance dicts from the manifest (rate, pitch, gaps, noise, SNR...).
-        mean, std: float32 ``(40,)`` statistics of the training split used to normalise.
-        split, seed, n_train, folder, config: where it came from.
+    Attributes
+    ----------
+    features
+        float32 ``(T, 40)`` log-mel arrays, normalised with ``mean``/``std``.
+    labels
+        int64 token arrays (1..11; also available as ``targets``).
+    transcripts
+        The words spoken, e.g. ``"three oh seven"``.
+    voices
+        espeak voice of each utterance (``"en-gb-scotland+f3"``).
+    metadata
+        Per-utterance dicts from the manifest (rate, pitch, gaps, noise, SNR...).
+    mean, std
+        float32 ``(40,)`` statistics of the training split used to normalise.
+    split, seed, n_train, folder, config
+        Where it came from.
     """
 
     features: list[np.ndarray]
@@ -837,17 +854,26 @@ def load(
 ) -> SpokenDigits:
     """Load (generating and caching on first use) the first ``n`` utterances of ``split``.
 
-    Args:
-        split: ``"train"``, ``"val"`` or ``"test"``.
-        n: utterances to return; default 2000 / 300 / 300, and ``n_train`` for ``"train"``.
-        seed: seeds everything; same seed, same data, bit for bit.
-        n_train: the features are normalised with the mean and standard deviation of the
-            first ``n_train`` training utterances (default 2000), generated if needed. Use
-            the same ``n_train`` for all splits of one experiment (:func:`load_splits` does).
-        cache_dir: cache root (default ``$EDGEDRNN_DATA`` or ``~/.cache/edgedrnn/spoken_digits``).
-        config: synthesis and feature settings (default :class:`SpokenDigitsConfig()`).
-        workers: generation processes (default up to 2).
-        progress: show a progress bar while generating.
+    Parameters
+    ----------
+    split
+        ``"train"``, ``"val"`` or ``"test"``.
+    n
+        Utterances to return; default 2000 / 300 / 300, and ``n_train`` for ``"train"``.
+    seed
+        Seeds everything; same seed, same data, bit for bit.
+    n_train
+        The features are normalised with the mean and standard deviation of the
+        first ``n_train`` training utterances (default 2000), generated if needed. Use
+        the same ``n_train`` for all splits of one experiment (:func:`load_splits` does).
+    cache_dir
+        Cache root (default: :func:`cache_root`).
+    config
+        Synthesis and feature settings (default :class:`SpokenDigitsConfig()`).
+    workers
+        Generation processes (default up to 2).
+    progress
+        Show a progress bar while generating.
     """
     cfg = config or SpokenDigitsConfig()
     if split not in SPLITS:

@@ -46,11 +46,16 @@ def valid_mask(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
 class SequenceModel(nn.Module):
     """A GRU core (``nn.GRU`` or ``DeltaGRU``, batch-first) and a float linear head.
 
-    Args:
-        rnn: the recurrent core.
-        head: ``nn.Linear(H_last, num_outputs)``.
-        task: ``"ctc"``, ``"classify"`` or ``"regress"``.
-        metadata: JSON-able description (features, normalisation, vocabulary, command...).
+    Parameters
+    ----------
+    rnn
+        The recurrent core.
+    head
+        ``nn.Linear(H_last, num_outputs)``.
+    task
+        ``"ctc"``, ``"classify"`` or ``"regress"``.
+    metadata
+        JSON-able description (features, normalisation, vocabulary, command...).
     """
 
     def __init__(self, rnn: nn.Module, head: nn.Linear, task: str, metadata: dict | None = None):
