@@ -11,7 +11,6 @@ import torch
 
 import edgedrnn
 
-
 #: Both exact-mode column kernels run on any machine ("vnni" emulates vpdpbusd with portable
 #: vector code where the CPU lacks AVX-512 VNNI).
 KERNELS = ["vnni", "portable"]

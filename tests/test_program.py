@@ -164,7 +164,7 @@ def _with_metadata(data: bytes, meta, raw: bytes | None = None) -> bytes:
     import hashlib
     import json
 
-    meta_len, image_len = struct.unpack_from("<IQ", data, 12)
+    (meta_len,) = struct.unpack_from("<I", data, 12)
     image = data[56 + meta_len :]
     body = raw if raw is not None else json.dumps(meta).encode()
     head = struct.pack("<8sHHIQ", data[:8], 1, 0, len(body), len(image))

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import edgedrnn
-from strategies import input_sequences, networks
 from cpu_kernel_choice import KERNELS, assert_counts_close, float_reference, use_kernel
 from programs import random_program
+from strategies import input_sequences, networks
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -10,7 +10,6 @@ extra is named in the error (see :mod:`edgedrnn.support.extras`).
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from .config import VERSION as __version__

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -14,11 +11,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import edgedrnn
+from cpu_kernel_choice import KERNELS, assert_counts_close, float_reference, use_kernel
 from edgedrnn import fixedpoint as fp
 from edgedrnn.backends import cpu, cpu_kernels
-from edgedrnn.compiler import QuantizedLayer, build_program
 from programs import assert_same, random_program
-from cpu_kernel_choice import KERNELS, assert_counts_close, float_reference, use_kernel
 from strategies import input_sequences, networks, threshold_schedules
 
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from numba import njit
 
 import edgedrnn
+from cpu_kernel_choice import KERNELS, use_kernel
 from edgedrnn import fixedpoint as fp
 from edgedrnn.backends import cpu
 from edgedrnn.backends import cpu_kernels as K
-from cpu_kernel_choice import KERNELS, use_kernel
 from programs import assert_same, random_program
 
 

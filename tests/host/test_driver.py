@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 import edgedrnn
 from edgedrnn.backends.reference import run_program
+from edgedrnn.datapath.inputs import threshold_schedule
 from edgedrnn.host import DriverError, EdgeDRNNDriver, Transport
 from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
-from edgedrnn.datapath.inputs import threshold_schedule
 from strategies import input_sequences, networks, threshold_schedules
 
 
