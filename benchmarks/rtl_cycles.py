@@ -6,12 +6,13 @@ For 2-layer GRUs with 40 inputs and 16, 256 and 768 hidden units, at several thr
 (NUM_PE and bus width from the command line, default 8 PEs and 64 bits as the original):
 
 * ``rtl``: mean STEP_CYCLES per step.
-* ``floor``: weight-bus beats the step must fetch: passed-on columns × beats per column,
-  summed over layers (the bias column counts at step 0).
+* ``floor``: weight-bus beats the step must fetch: the weight bytes of
+  ``edgedrnn.perf.rtl.dram_bytes`` (passed-on columns, the bias column at step 0) over the
+  bus width.
 * ``target``: 1.1 × floor + Σ_l (H_l / NUM_PE + 32), per step.
-* ``original``: the original design's model (``edgedrnn.perf.original``; docs/perf-model.md) on the
-  same delta counts: Σ_l (1 + MAC_l + ACT_l), MAC_l = max(3H/8·nz_l + 9, 1 + I + H + 8),
-  ACT_l = 5(H/8 + 1) + 1, nz_l including the bias at step 0.
+* ``original``: the original design's model (``edgedrnn.perf.original``, docs/perf-model.md)
+  on the same delta counts, as the original is built: 8 PEs on a 64-bit bus, the bias column
+  at step 0.
 
 Writes JSON to ``build/bench/rtl_cycles.json``. Run::
 
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 import edgedrnn
+from edgedrnn.perf import Network, original, rtl
 
 INPUTS = 40
 NETS = {"2L-16H": (16, 300), "2L-256H": (256, 200), "2L-768H": (768, 100)}
@@ -50,23 +52,11 @@ def make_input(steps: int, seed: int = 0) -> np.ndarray:
 def per_step_models(program: edgedrnn.Program, nonzero: np.ndarray) -> dict[str, np.ndarray]:
     """Floor, target and original-design cycles per step from the delta counts (T, L, 2)."""
     hw = program.hw
-    steps = nonzero.shape[0]
-    floor = np.zeros(steps)
-    overhead = 0.0
-    original = np.zeros(steps)
-    for layer, lay in enumerate(program.layers):
-        h, i = lay.hidden_size, lay.input_size
-        cols = nonzero[:, layer, :].sum(axis=1).astype(np.float64)
-        beats = cols * (lay.column_stride // hw.bus_bytes)
-        beats[0] += lay.bias_stride // hw.bus_bytes
-        floor += beats
-        overhead += h / hw.num_pe + 32
-        nz = cols.copy()
-        nz[0] += 1  # the bias, at the first step after reset
-        mac = np.maximum(3 * h / 8 * nz + 9, 1 + i + h + 8)
-        act = 5 * (h / 8 + 1) + 1
-        original += 1 + mac + act
-    return {"floor": floor, "target": 1.1 * floor + overhead, "original": original}
+    net = Network.from_program(program)
+    floor = rtl.dram_bytes(net, nonzero, hw, from_reset=True) / hw.bus_bytes
+    overhead = sum(lay.hidden_size / hw.num_pe + 32 for lay in program.layers)
+    old = original.step_cycles(net, nonzero, num_pe=8, bus_bits=64, from_reset=True)
+    return {"floor": floor, "target": 1.1 * floor + overhead, "original": old}
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""The analytic performance models: original design, ours, and the derived figures."""
+"""The analytic performance models: the original design, the RTL's, and the derived figures."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import edgedrnn
-from edgedrnn.perf import Network, dense_counts, estimate, occupancy_counts, original
-from edgedrnn.perf import model as ours
+from edgedrnn.perf import Network, dense_counts, estimate, occupancy_counts, original, rtl
 
 
 # ------------------------------------------------------------------ original design
@@ -26,7 +25,7 @@ def test_original_matches_measured_floor_of_the_spec():
 def test_original_paper_operating_point_costs():
     # original-timing.md: at 2L-768H a passed-on delta costs 288 cycles, the encoder floor is
     # about 830 + 1550 cycles and the activations 2 x 486 cycles per step
-    assert original.column_cycles(768) == 288
+    assert original.column_stream_cycles(768) == 288
     assert original.activation_cycles(768) == 486
     assert abs(original.scan_floor(40, 768) - 830) < 20
     assert abs(original.scan_floor(768, 768) - 1550) < 10
@@ -53,7 +52,7 @@ def test_bias_column_streamed_only_after_reset():
     net = Network.stacked(8, 16, 1)
     c = np.array([[[3, 5]], [[3, 5]]])
     with_reset = original.step_cycles(net, c, from_reset=True)
-    assert with_reset[0] - with_reset[1] == original.column_cycles(16)
+    assert with_reset[0] - with_reset[1] == original.column_stream_cycles(16)
     steady = original.step_cycles(net, c, from_reset=False)
     assert steady[0] == steady[1] == with_reset[1]
 
@@ -86,10 +85,62 @@ def test_dense_dram_bytes_equal_the_weight_image(num_pe, bus_bits):
     gru = torch.nn.GRU(13, 37, num_layers=2)
     prog = edgedrnn.compile(gru, hw=hw)
     net = Network.from_program(prog)
-    first = ours.dram_bytes(net, dense_counts(net), hw, from_reset=True)[0]
+    first = rtl.dram_bytes(net, dense_counts(net), hw, from_reset=True)[0]
     assert first == len(prog.weight_image)
-    steady = ours.dram_bytes(net, dense_counts(net), hw, from_reset=False)[0]
+    steady = rtl.dram_bytes(net, dense_counts(net), hw, from_reset=False)[0]
     assert steady == len(prog.weight_image) - sum(lay.bias_stride for lay in prog.layers)
+
+
+# ------------------------------------------------------------------ the RTL's model
+def test_rtl_step_without_columns_is_the_closed_form():
+    # 2L-16H, 8 inputs, 8 PEs: I + ⌈H/P⌉ (layer 0's scan) + SCAN_TAIL - 1, the layer switch,
+    # ⌈I/P⌉ + ⌈H/P⌉ (layer 1's scan) + SCAN_TAIL - 1, then ACT_TO_OUT + H - 1: 70 cycles
+    # (measured on the RTL; tests/hw/test_timing.py checks such steps exactly)
+    net = Network.stacked(8, 16, 2)
+    hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
+    zero = np.zeros((1, 2, 2))
+    lo, hi = rtl.step_cycle_bounds(net, zero, hw, from_reset=False)
+    expected = rtl.step_cycles(net, zero, hw, from_reset=False)
+    assert lo[0] == hi[0] == expected[0] == 70
+    switch = rtl.layer_switch(16, 8)
+    tail = rtl.SCAN_TAIL - 1
+    assert (8 + 2 + tail) + switch + (2 + 2 + tail) + rtl.ACT_TO_OUT + 16 - 1 == 70
+
+
+def test_rtl_one_column_costs_its_pipeline():
+    # one input column at x_0 of layer 0 (fetch-bound): ACT starts ISSUE_TO_AR + Lm + c - 1 +
+    # BEAT_TO_ACT cycles after the issue (measured: 81 cycles at Lm = 1, 84 at Lm = 4)
+    net = Network.stacked(8, 16, 2)
+    hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
+    one = np.array([[[1, 0], [0, 0]]])
+    for lm, measured in ((1, 81), (4, 84)):
+        lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm)
+        assert lo[0] == measured
+    assert rtl.column_cycles(hw, 16) == 6 and rtl.column_cycles(hw, 16, bias=True) == 8
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    layers=st.integers(1, 3),
+    n_in=st.integers(1, 96),
+    n_h=st.integers(1, 200),
+    pe=st.sampled_from([4, 8, 16, 32]),
+    bus=st.sampled_from([64, 128, 256, 512]),
+    lm=st.integers(1, 16),
+    from_reset=st.booleans(),
+    data=st.data(),
+)
+def test_rtl_expected_lies_between_the_bounds(layers, n_in, n_h, pe, bus, lm, from_reset, data):
+    net = Network.stacked(n_in, n_h, layers)
+    hw = edgedrnn.HardwareConfig(num_pe=pe, bus_bits=bus)
+    counts = np.array(
+        [[data.draw(st.integers(0, int(s))) for s in row] for row in net.sizes_array]
+    )[None]
+    lo, hi = rtl.step_cycle_bounds(net, counts, hw, from_reset, lm)
+    mid = rtl.step_cycles(net, counts, hw, from_reset, lm)
+    assert lo[0] <= mid[0] <= hi[0]
+    if counts.sum() == 0 and not from_reset:
+        assert lo[0] == hi[0] == mid[0]
 
 
 # ------------------------------------------------------------------ derived figures
@@ -127,14 +178,14 @@ def test_models_monotonic_in_deltas(layers, n_in, n_h, pe, bus, data):
     b = a.copy()
     b[li, k] = min(b[li, k] + 1, sizes[li, k])
     ca, cb = a[None], b[None]
-    assert ours.step_cycles(net, cb, hw)[0] >= ours.step_cycles(net, ca, hw)[0]
-    assert ours.dram_bytes(net, cb, hw)[0] >= ours.dram_bytes(net, ca, hw)[0]
+    assert rtl.step_cycles(net, cb, hw)[0] >= rtl.step_cycles(net, ca, hw)[0]
+    assert rtl.dram_bytes(net, cb, hw)[0] >= rtl.dram_bytes(net, ca, hw)[0]
     assert original.step_cycles(net, cb, pe, bus)[0] >= original.step_cycles(net, ca, pe, bus)[0]
     # the dense step is the slowest
     d = dense_counts(net)
     assert (
-        ours.step_cycles(net, d, hw, from_reset=False)[0]
-        >= ours.step_cycles(net, cb, hw, from_reset=False)[0]
+        rtl.step_cycles(net, d, hw, from_reset=False)[0]
+        >= rtl.step_cycles(net, cb, hw, from_reset=False)[0]
     )
 
 

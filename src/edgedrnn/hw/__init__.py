@@ -5,8 +5,8 @@
 * Blocks: :mod:`.axi` (bus signatures), :mod:`.csr` (AXI4-Lite register block),
   :mod:`.encoder` (delta encoder), :mod:`.fetch` (weight fetch, AXI4 read master),
   :mod:`.pe` (PE array and accumulator banks), :mod:`.activation` (activation unit).
-* :mod:`.timing`: the cycle model of the design; :mod:`.testbench`: Amaranth-simulator
-  harness (bus models, host sequence, random programs) used by ``tests/test_hw_*.py``.
+* :mod:`.pipeline`: the pipeline depths and latencies, from which the RTL's cycle model
+  (:mod:`edgedrnn.perf.rtl`) is derived.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Analytic performance model of EdgeDRNN: cycles, latency, DRAM traffic, effective GOp/s.
 
-* :mod:`edgedrnn.perf.model`: this project's RTL (validated against the ``rtl`` backend);
+* :mod:`edgedrnn.perf.rtl`: this project's RTL, the one cycle model of :mod:`edgedrnn.hw`
+  (derived from :mod:`edgedrnn.hw.pipeline`, validated against the ``rtl`` backend);
 * :mod:`edgedrnn.perf.original`: the original design (docs/perf-model.md, "The original design");
 * :mod:`edgedrnn.perf.estimate`: latency, throughput and DRAM figures for either;
 * :mod:`edgedrnn.perf.workload`: network sizes and delta counts (from a run or an occupancy).
@@ -16,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+from . import original, rtl
 from .estimate import DESIGNS, Estimate, estimate, make_hw
 from .workload import Network, check_counts, dense_counts, occupancy_counts
 
@@ -28,4 +30,6 @@ __all__ = [
     "estimate",
     "make_hw",
     "occupancy_counts",
+    "original",
+    "rtl",
 ]

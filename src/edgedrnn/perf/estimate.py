@@ -1,7 +1,8 @@
 """Performance estimates: cycles, latency, DRAM traffic and effective throughput.
 
-:func:`estimate` puts a cycle model (ours, :mod:`edgedrnn.perf.model`, or the original design's,
-:mod:`edgedrnn.perf.original`) together with a workload and a clock, and derives:
+:func:`estimate` puts a cycle model (this project's RTL, :mod:`edgedrnn.perf.rtl`, or the
+original design's, :mod:`edgedrnn.perf.original`) together with a workload and a clock, and
+derives:
 
 * latency per step = cycles / f_clk;
 * effective throughput (the paper's definition) = 2 × weights / latency, in GOp/s: the dense
@@ -18,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..config import HardwareConfig
-from . import model as ours
-from . import original
+from . import original, rtl
 from .workload import Network, check_counts, dense_counts, occupancy_counts
 
 DESIGNS = ("edgedrnn", "original")
@@ -34,7 +34,7 @@ def _cycles(
     mem_latency: int = 1,
 ):
     if design == "edgedrnn":
-        return ours.step_cycles(net, counts, hw, from_reset=from_reset, mem_latency=mem_latency)
+        return rtl.step_cycles(net, counts, hw, from_reset=from_reset, mem_latency=mem_latency)
     if design == "original":
         return original.step_cycles(net, counts, hw.num_pe, hw.bus_bits, from_reset=from_reset)
     raise ValueError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
@@ -42,7 +42,7 @@ def _cycles(
 
 def _dram(design: str, net: Network, counts: np.ndarray, hw: HardwareConfig, from_reset: bool):
     if design == "edgedrnn":
-        return ours.dram_bytes(net, counts, hw, from_reset=from_reset)
+        return rtl.dram_bytes(net, counts, hw, from_reset=from_reset)
     return original.dram_bytes(net, counts, hw.bus_bits, from_reset=from_reset)
 
 

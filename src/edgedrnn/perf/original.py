@@ -30,7 +30,7 @@ SCAN_OVERHEAD = 8
 ACT_PHASES = 5
 
 
-def column_cycles(hidden: int, bus_bits: int = 64, stream_efficiency: float = 1.0) -> float:
+def column_stream_cycles(hidden: int, bus_bits: int = 64, stream_efficiency: float = 1.0) -> float:
     """Cycles to stream one weight column of 3H int8 weights (the original has no b_hn row)."""
     if not 0 < stream_efficiency <= 1:
         raise ValueError(f"stream_efficiency must be in (0, 1], got {stream_efficiency}")
@@ -73,7 +73,7 @@ def step_cycles(
         if from_reset and steps:
             n = n.copy()
             n[0] += 1
-        col = column_cycles(n_h, bus_bits, stream_efficiency)
+        col = column_stream_cycles(n_h, bus_bits, stream_efficiency)
         mac = np.maximum(col * n + MAC_OVERHEAD, scan_floor(n_in, n_h))
         total += 1 + mac + activation_cycles(n_h, num_pe)
     return total
