@@ -18,14 +18,13 @@ import argparse
 import importlib.util
 import json
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import edgedrnn
 from edgedrnn.perf import estimate
+from edgedrnn.perf.workload import seeded_program
 
 _spec = importlib.util.spec_from_file_location(
     "rtl_cycles", Path(__file__).with_name("rtl_cycles.py")
@@ -47,12 +46,8 @@ CASES = [(name, h, steps, 8, 64) for name, (h, steps) in rtl_bench.NETS.items()]
 def run_case(name: str, hidden: int, steps: int, num_pe: int, bus_bits: int, theta: float):
     """Compile the benchmark's model, run it on the rtl backend; returns (program, result)."""
     hw = edgedrnn.HardwareConfig(num_pe=num_pe, bus_bits=bus_bits)
-    torch.manual_seed(0)
-    model = edgedrnn.DeltaGRU(INPUTS, [hidden, hidden], 2)
+    program = seeded_program(INPUTS, [hidden, hidden], hw, theta)
     x = rtl_bench.make_input(steps)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", edgedrnn.QuantizationWarning)
-        program = edgedrnn.compile(model, hw=hw, theta_x=theta, theta_h=theta)
     return program, edgedrnn.run(program, x, backend="rtl")
 
 

@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import edgedrnn
 from edgedrnn.perf import Network, original, rtl
+from edgedrnn.perf.workload import seeded_program
 
 INPUTS = 40
 NETS = {"2L-16H": (16, 300), "2L-256H": (256, 200), "2L-768H": (768, 100)}
@@ -84,13 +83,9 @@ def main() -> int:
         hidden, steps = NETS[name]
         if args.quick:
             steps = max(20, steps // 4)
-        torch.manual_seed(0)
-        model = edgedrnn.DeltaGRU(INPUTS, [hidden, hidden], 2)
         x = make_input(steps)
         for theta in THETAS:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", edgedrnn.QuantizationWarning)
-                program = edgedrnn.compile(model, hw=hw, theta_x=theta, theta_h=theta)
+            program = seeded_program(INPUTS, [hidden, hidden], hw, theta)
             t0 = time.perf_counter()
             res = edgedrnn.run(program, x, backend="rtl", mem_latency=args.mem_latency)
             wall = time.perf_counter() - t0

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import edgedrnn
 from edgedrnn.perf import estimate
+from edgedrnn.perf.workload import seeded_program
 
 pytestmark = pytest.mark.skipif(shutil.which("verilator") is None, reason="needs Verilator")
 
@@ -37,17 +36,9 @@ def _inputs(steps: int, n: int, seed: int = 0) -> np.ndarray:
     ) + rng.normal(0, 0.02, (steps, n))
 
 
-def _program(sizes: list[int], inputs: int, hw, theta: float, seed: int = 0):
-    torch.manual_seed(seed)
-    model = edgedrnn.DeltaGRU(inputs, sizes, len(sizes))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", edgedrnn.QuantizationWarning)
-        return edgedrnn.compile(model, hw=hw, theta_x=theta, theta_h=theta)
-
-
 @pytest.mark.parametrize("theta", [0.0, 0.1, 0.25])
 def test_model_matches_rtl_2l16h(theta):
-    program = _program([16, 16], 40, _hw(8), theta)
+    program = seeded_program(40, [16, 16], _hw(8), theta)
     res = edgedrnn.run(program, _inputs(60, 40), backend="rtl")
     est = estimate(program, res)
     rtl = res.cycles.astype(np.float64)
@@ -64,7 +55,7 @@ def test_model_matches_rtl_2l16h(theta):
 
 def test_model_matches_rtl_unequal_layers_narrow_bus():
     # 16 PEs on a 64-bit bus (two beats per chunk), three layers of different sizes
-    program = _program([40, 24, 33], 12, _hw(16), 0.05, seed=1)
+    program = seeded_program(12, [40, 24, 33], _hw(16), 0.05, seed=1)
     res = edgedrnn.run(program, _inputs(40, 12, seed=3), backend="rtl")
     est = estimate(program, res)
     rtl = res.cycles.astype(np.float64)

@@ -4,14 +4,23 @@ A workload is the network's layer sizes ``[(I_0, H_0), (I_1, H_1), ...]`` plus, 
 time step, how many input and hidden deltas each layer passed on: an array ``(T, L, 2)`` exactly
 like :attr:`edgedrnn.Result.nonzero` (bias column not counted). Counts come either from a run
 (any backend) or from an occupancy assumption (fraction of elements passed on).
+:func:`seeded_program` builds the benchmark networks themselves.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..support.extras import require
+
+if TYPE_CHECKING:
+    from ..config import HardwareConfig
+    from ..program import Program
 
 Sizes = Sequence[tuple[int, int]]
 
@@ -112,3 +121,40 @@ def check_counts(net: Network, counts) -> np.ndarray:
     if np.any(c < 0) or np.any(c > net.sizes_array[None]):
         raise ValueError("delta counts must lie between 0 and the layer's (I, H) sizes")
     return c
+
+
+def seeded_program(
+    input_size: int,
+    hidden_sizes: Sequence[int],
+    hw: HardwareConfig | None = None,
+    theta: float = 0.0,
+    seed: int = 0,
+) -> Program:
+    """The benchmark networks: a :class:`~edgedrnn.model.DeltaGRU` with PyTorch's default
+    initialisation after ``torch.manual_seed(seed)``, compiled at Θx = Θh = ``theta``.
+
+    Weights that clip in Q1.7 do so silently (no
+    :class:`~edgedrnn.compiler.QuantizationWarning`). Needs the ``train`` extra; reseeds
+    PyTorch's global generator.
+
+    Parameters
+    ----------
+    input_size:
+        Inputs of layer 0.
+    hidden_sizes:
+        Hidden units per layer.
+    hw:
+        The accelerator configuration (default ``HardwareConfig()``).
+    theta:
+        Both thresholds of every layer, in real units.
+    seed:
+        The PyTorch seed the weights are drawn with.
+    """
+    torch = require("torch", "building a benchmark network")
+    compiler = require("edgedrnn.compiler", "building a benchmark network")
+    model = require("edgedrnn.model", "building a benchmark network")
+    torch.manual_seed(seed)
+    net = model.DeltaGRU(input_size, list(hidden_sizes), len(hidden_sizes))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiler.QuantizationWarning)
+        return compiler.compile(net, hw=hw, theta_x=theta, theta_h=theta)
