@@ -25,14 +25,15 @@ class EmulatedTransport:
         hw: the hardware configuration to report in CONFIG.
     """
 
-    _LAYER_RW = ("INPUT_SIZE", "HIDDEN_SIZE", "ROWS_PER_GATE", "BIAS_ADDR", "COLUMN_ADDR")
-    _LAYER_RW += ("COLUMN_STRIDE", "THETA_X", "THETA_H")
-
     def __init__(self, hw: HardwareConfig) -> None:
         self.hw = hw
         self.memory = bytearray()
         self.log: list[tuple[str, int, int]] = []
-        self._names = {v: k for k, v in regmap.all_addresses(hw.max_layers).items()}
+        registers = regmap.all_registers(hw.max_layers)
+        self._names = {addr: name for name, (_, _, addr) in registers.items()}
+        self._layer_of = {name: layer for name, (_, layer, _) in registers.items()}
+        #: Names of the registers that hold what the host writes (access "RW" in regmap).
+        self._stored = {name for name, (reg, _, _) in registers.items() if reg.access == "RW"}
         self._soft_reset()
 
     # ----------------------------------------------------------- internals
@@ -117,9 +118,8 @@ class EmulatedTransport:
         elif name == "STEP_COUNT":
             value = self.step_count
         elif name.endswith(("_NZ_X", "_NZ_H")):
-            layer = int(name[5 : name.index("_")])
-            value = int(self.nz[layer, 0 if name.endswith("X") else 1])
-        elif name in ("NUM_LAYERS", "WEIGHT_BASE") or name.endswith(self._LAYER_RW):
+            value = int(self.nz[self._layer_of[name], 0 if name.endswith("X") else 1])
+        elif name in self._stored:
             value = self.regs.get(name, 0)
         self.log.append(("r", addr, value))
         return value
@@ -137,7 +137,7 @@ class EmulatedTransport:
                 self._maybe_step()
         elif name == "STATUS_CLEAR":
             self.status &= ~value
-        elif name in ("NUM_LAYERS", "WEIGHT_BASE") or name.endswith(self._LAYER_RW):
+        elif name in self._stored:
             self.regs[name] = value & 0xFFFFFFFF
 
     def write_stream(self, values: np.ndarray) -> None:

@@ -205,10 +205,17 @@ def config_value(
 
 def all_addresses(max_layers: int) -> dict[str, int]:
     """Every register's name (layer ones as ``LAYER{l}_NAME``) → address, for ``max_layers``."""
-    out = {r.name: r.addr for r in GLOBAL_REGISTERS}
+    return {name: addr for name, (_, _, addr) in all_registers(max_layers).items()}
+
+
+def all_registers(max_layers: int) -> dict[str, tuple[Register, int | None, int]]:
+    """Every register's name (layer ones as ``LAYER{l}_NAME``) → (register, layer, address)."""
+    out: dict[str, tuple[Register, int | None, int]] = {
+        r.name: (r, None, r.addr) for r in GLOBAL_REGISTERS
+    }
     for layer in range(max_layers):
         for r in LAYER_REGISTERS:
-            out[f"LAYER{layer}_{r.name}"] = r.address(layer)
+            out[f"LAYER{layer}_{r.name}"] = (r, layer, r.address(layer))
     return out
 
 
