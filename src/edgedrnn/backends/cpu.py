@@ -288,7 +288,8 @@ class CpuStream(Stream):
             x = x.astype(np.float32) / np.float32(256.0)
         elif x.dtype != np.float32:  # one compiled specialization
             x = x.astype(np.float32)
-        if K.step_float(net.W, net.aux, net.meta, self._st, self._sf, x, self._outf) == 2:
+        status = K.step_float(net.W, net.aux, net.meta, self._st, self._sf, x, self._outf)
+        if status == K.STEP_NOT_FINITE:
             raise ValueError("input contains NaN or inf (in float32)")
 
     def run(self, x: np.ndarray, theta_x_q: np.ndarray, theta_h_q: np.ndarray) -> Result:

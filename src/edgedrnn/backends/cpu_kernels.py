@@ -49,6 +49,8 @@ G_KIND, G_GRP, G_BUF = 8, 9, 10
 S_OVERFLOW, S_REFRESH, S_GROUP1, S_GROUP2, S_SINGLE, S_SAT, S_TAIL = 0, 1, 2, 3, 4, 5, 6
 #: Words at the start of ``st`` (the flag and the counters above).
 S_HEADER = 8
+#: What a Session step kernel returns: it ran, or its input was not finite (nothing ran).
+STEP_OK, STEP_NOT_FINITE = 0, 1
 # G_KIND: the weight layout and column kernel of a CpuNet
 KIND_PORTABLE, KIND_VNNI = 0, 1
 #: Columns added in one register-resident pass of the VNNI kernel (4 quads of 4 columns).
@@ -831,47 +833,16 @@ def _step_exact(W, aux, meta, st, x):
 
 
 @njit(cache=True, nogil=True)
-def _quantize_into(xf, xq):
-    """Float → Q8.8 (round half to even, saturate). Returns 0, 1 (clipped) or 2 (NaN/inf)."""
-    status = 0
-    for j in range(xf.shape[0]):
-        v = np.float64(xf[j])
-        if not np.isfinite(v):
-            return 2
-        r = np.rint(v * 256.0)
-        if r > 32767.0:
-            r = 32767.0
-            status = 1
-        elif r < -32768.0:
-            r = -32768.0
-            status = 1
-        xq[j] = np.int32(r)
-    return status
-
-
-@njit(cache=True, nogil=True)
 def step_exact_q(W, aux, meta, st, x, out, outf):
-    """Session step on raw int16 input; writes h as int16 to ``out`` and h / 256 to ``outf``."""
+    """Session step on raw int16 input; writes h as int16 to ``out`` and h / 256 to ``outf``.
+
+    Returns :data:`STEP_OK`.
+    """
     h = _step_exact(W, aux, meta, st, x)
     for i in range(out.shape[0]):
         out[i] = h[i]
         outf[i] = np.float32(h[i]) * np.float32(1.0 / 256.0)
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def step_exact_f(W, aux, meta, st, x, out, xq):
-    """Session step on float input (quantized here); writes h / 256 (float32) to ``out``.
-
-    Returns the quantization status (see :func:`_quantize_into`); on status 2 nothing runs.
-    """
-    status = _quantize_into(x, xq)
-    if status == 2:
-        return 2
-    h = _step_exact(W, aux, meta, st, xq)
-    for i in range(out.shape[0]):
-        out[i] = np.float32(h[i]) * np.float32(1.0 / 256.0)
-    return status
+    return STEP_OK
 
 
 @njit(cache=True, nogil=True)
@@ -1055,14 +1026,18 @@ def _step_float(W, aux, meta, st, sf, x):
 
 @njit(cache=True, nogil=True)
 def step_float(W, aux, meta, st, sf, x, out):
-    """Session step in float mode; writes h (float32) to ``out``; returns 2 on NaN/inf."""
+    """Session step in float mode; writes h (float32) to ``out``.
+
+    Returns :data:`STEP_OK`, or :data:`STEP_NOT_FINITE` (and runs nothing) when an input is
+    NaN or inf, e.g. a finite float64 that overflowed float32.
+    """
     for j in range(x.shape[0]):
         if not np.isfinite(x[j]):
-            return 2
+            return STEP_NOT_FINITE
     h = _step_float(W, aux, meta, st, sf, x)
     for i in range(out.shape[0]):
         out[i] = h[i]
-    return 0
+    return STEP_OK
 
 
 @njit(cache=True, nogil=True)
