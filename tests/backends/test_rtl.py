@@ -19,7 +19,7 @@ from edgedrnn.backends.reference import run_program as reference_run
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
 from edgedrnn.sim.build import VerilatorNotFoundError, build_model, find_verilator
-from edgedrnn.sim.model import VerilatedModel
+from edgedrnn.sim.verilated import VerilatedModel
 from strategies import rtl_cases
 
 needs_verilator = pytest.mark.skipif(

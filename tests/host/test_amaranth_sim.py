@@ -9,7 +9,7 @@ from edgedrnn import HardwareConfig
 from edgedrnn.backends.reference import run_program
 from edgedrnn.host import EdgeDRNNDriver, Transport
 from edgedrnn.host.amaranth_sim import AmaranthTransport, Stalls
-from edgedrnn.sim.model import SimError
+from edgedrnn.sim.verilated import SimError
 from programs import random_program
 
 HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=8)

@@ -93,7 +93,7 @@ def test_cache_hit_does_not_rebuild_and_key_follows_content(concurrent, monkeypa
 
 
 def test_built_library_runs_the_harness(concurrent) -> None:
-    from edgedrnn.sim.model import SimError, VerilatedModel
+    from edgedrnn.sim.verilated import SimError, VerilatedModel
 
     _, paths = concurrent
     with VerilatedModel(paths[0], timeout=50) as model:

@@ -22,7 +22,7 @@ from edgedrnn.backends.reference import run_program as reference_run
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
 from edgedrnn.sim.build import build_model
-from edgedrnn.sim.model import VerilatedModel
+from edgedrnn.sim.verilated import VerilatedModel
 from strategies import rtl_cases
 
 pytestmark = [

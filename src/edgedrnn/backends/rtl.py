@@ -31,7 +31,7 @@ from ..host.verilator import VerilatorTransport
 from ..program import Program
 from ..result import Result
 from ..sim.build import build_model
-from ..sim.model import VerilatedModel
+from ..sim.verilated import VerilatedModel
 from . import Backend
 
 _OPTIONS = {

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import HardwareConfig
-from ..sim.model import SimError
+from ..sim.verilated import SimError
 from ..support.extras import require
 
 #: Simulated clock period in seconds (only the time axis of waveform dumps depends on it).
@@ -87,7 +87,7 @@ class AmaranthTransport:
         Timing of the bus models (default: no stalls, ``mem_latency`` 2).
     timeout:
         Cycles a single register access, stream read or :meth:`run` may take before
-        :class:`~edgedrnn.sim.model.SimError`.
+        :class:`~edgedrnn.sim.verilated.SimError`.
     vcd:
         Path of a waveform dump (written until :meth:`close`).
 

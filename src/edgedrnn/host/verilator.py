@@ -10,14 +10,14 @@ import numpy as np
 
 from ..config import HardwareConfig
 from ..sim.build import build_model
-from ..sim.model import VerilatedModel
+from ..sim.verilated import VerilatedModel
 
 
 class VerilatorTransport:
     """Transport to a Verilated EdgeDRNN.
 
     Args:
-        model: a :class:`~edgedrnn.sim.model.VerilatedModel`.
+        model: a :class:`~edgedrnn.sim.verilated.VerilatedModel`.
     """
 
     def __init__(self, model: VerilatedModel) -> None:
@@ -27,7 +27,7 @@ class VerilatorTransport:
     def for_hardware(cls, hw: HardwareConfig, **options: Any) -> VerilatorTransport:
         """Build (or fetch from the cache) the model for ``hw`` and connect to it.
 
-        ``options`` go to :class:`~edgedrnn.sim.model.VerilatedModel` (``seed``,
+        ``options`` go to :class:`~edgedrnn.sim.verilated.VerilatedModel` (``seed``,
         ``mem_latency``, ``mem_stall``, ``stream_stall``, ...).
         """
         return cls(VerilatedModel(build_model(hw), **options))
