@@ -6,8 +6,11 @@ parsed arguments, returning an exit code). Modules are discovered automatically;
 argument types and checks are in :mod:`edgedrnn.cli._args`.
 
 No command ends with a traceback. Bad arguments, files and data end with one line
-``edgedrnn CMD: error: ...`` that says the fix, and exit code 2; a missing optional extra
-names the extra (:class:`edgedrnn.support.extras.MissingExtraError`), exit code 1; anything
+``edgedrnn CMD: error: ...`` that says the fix, and exit code 2, found before any long work
+starts (argument types and checks in :mod:`edgedrnn.cli._args`); a missing optional extra
+or external program says how to install it
+(:class:`~edgedrnn.support.extras.MissingExtraError`,
+:class:`~edgedrnn.support.tools.ToolMissingError`), exit code 1; anything
 else is reported as an internal error, exit code 1. ``--debug`` (or ``EDGEDRNN_DEBUG=1``)
 shows the traceback instead, for bug reports.
 """
@@ -24,8 +27,9 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand found in this package."""
     from ..config import VERSION as __version__
+    from ._args import Parser
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="edgedrnn",
         description="EdgeDRNN toolkit: delta-network GRUs from PyTorch to FPGA and CPU.",
     )
@@ -47,10 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``edgedrnn`` command with ``argv`` (default: ``sys.argv[1:]``); the exit code."""
     from ..support.extras import MissingExtraError
+    from ..support.tools import ToolMissingError
     from ._args import UsageError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line argument error
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -61,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except MissingExtraError as exc:
+    except (MissingExtraError, ToolMissingError) as exc:
         if debug:
             raise
-        print(f"{name}: {exc}", file=sys.stderr)
+        print(f"{name}: {_one_line(exc)}", file=sys.stderr)
         return 1
     except (UsageError, ValueError, OSError) as exc:
         if debug:

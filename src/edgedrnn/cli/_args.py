@@ -12,8 +12,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..train.heads import SequenceModel
 
 #: Thresholds are Q8.8 values below 128 (docs/datapath.md).
 THETA_MAX = 128.0
@@ -21,6 +26,40 @@ THETA_MAX = 128.0
 
 class UsageError(Exception):
     """The command line asks for something that cannot be done; the message says the fix."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the help already names it.
+
+    Flags (default False) and options without a default (None) show none.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)
+
+
+class RawDescriptionHelpFormatter(argparse.RawDescriptionHelpFormatter, HelpFormatter):
+    """:class:`HelpFormatter` that keeps the description's own line breaks."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``PROG: error: MESSAGE (see PROG --help)``.
+
+    Subparsers made with ``add_subparsers`` are of this class too; their help shows defaults
+    (:class:`HelpFormatter`) unless another ``formatter_class`` is given.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line (no usage block) and exit with code 2."""
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
 
 
 def positive_int(text: str) -> int:
@@ -42,6 +81,28 @@ def non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed: an int of at least 0."""
+    return non_negative_int(text)
+
+
+def power_of_two(text: str) -> int:
+    """A power of two of at least 1 (sizes the CONFIG register reports as log2)."""
+    value = positive_int(text)
+    if value & (value - 1):
+        up = 1 << (value - 1).bit_length()
+        raise argparse.ArgumentTypeError(f"must be a power of two, got {value}; e.g. {up}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite float of at least 0 (penalty weights)."""
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
@@ -73,6 +134,67 @@ def thresholds(text: str) -> list[float]:
     return [threshold(p) for p in parts]
 
 
+def identifier(text: str) -> str:
+    """A Verilog/C identifier: a letter or ``_``, then letters, digits and ``_``."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise argparse.ArgumentTypeError(
+            f"must be an identifier (letters, digits, _; not starting with a digit), got {text!r}"
+        )
+    return text
+
+
+def backends(text: str) -> list[str]:
+    """A comma-separated list of backend names, e.g. ``reference,cpu`` (at least one)."""
+    from ..backends import BACKENDS
+
+    names = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(n == "" for n in names):
+        raise argparse.ArgumentTypeError(
+            f"give comma-separated backends from {','.join(BACKENDS)}; got {text!r}"
+        )
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+#: Named data sources (besides ``.npz`` files) and the task each one trains.
+DATA_SOURCES = {
+    "spoken-digits": "ctc",
+    "synthetic-ctc": "ctc",
+    "synthetic-classify": "classify",
+    "synthetic-regress": "regress",
+}
+#: Feature width of the synthetic tasks (:func:`edgedrnn.train.synthetic.make_task`).
+SYNTHETIC_INPUT_SIZE = 8
+
+
+def data_source(text: str) -> str:
+    """A data source: one of :data:`DATA_SOURCES` or an existing ``.npz`` file."""
+    if text in DATA_SOURCES:
+        return text
+    if Path(text).suffix != ".npz":
+        raise argparse.ArgumentTypeError(
+            f"unknown data source {text!r}; use {', '.join(DATA_SOURCES)} or a .npz file"
+        )
+    try:
+        input_file(text, "a data set (.npz)", (".npz",))
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def npz_file(text: str) -> str:
+    """An existing ``.npz`` file."""
+    try:
+        input_file(text, "a data set (.npz)", (".npz",))
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)
@@ -83,8 +205,15 @@ def _float(text: str) -> float:
     return value
 
 
-def output_dir(path: str | Path) -> Path:
+def output_dir(path: str | Path, flag: str = "--out") -> Path:
     """Create ``path`` (and its parents) if needed and check it is a writable folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder named on the command line.
+    flag : str
+        The option that named it, for the message.
 
     Raises
     ------
@@ -93,15 +222,15 @@ def output_dir(path: str | Path) -> Path:
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise UsageError(f"output folder {path} is a file; choose another --out")
+        raise UsageError(f"output folder {path} is a file; choose another {flag}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(
-            f"cannot create output folder {path} ({exc.strerror}); choose another --out"
+            f"cannot create output folder {path} ({exc.strerror}); choose another {flag}"
         ) from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"output folder {path} is not writable; choose another --out")
+        raise UsageError(f"output folder {path} is not writable; choose another {flag}")
     return path
 
 
@@ -138,12 +267,107 @@ def _is_torch_file(path: Path) -> bool:
 
 
 def torch_device(name: str) -> str:
-    """``auto``, ``cpu`` or ``cuda`` (only where CUDA is available)."""
-    if name not in ("auto", "cpu", "cuda") and not name.startswith("cuda:"):
-        raise UsageError(f"--device must be auto, cpu or cuda, got {name!r}")
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (only where that CUDA device exists)."""
+    index = name.removeprefix("cuda:")
+    if name not in ("auto", "cpu", "cuda") and not (name.startswith("cuda:") and index.isdigit()):
+        raise UsageError(f"--device must be auto, cpu, cuda or cuda:N, got {name!r}")
     if name.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
-            raise UsageError("--device cuda: no CUDA device is available here; use --device cpu")
+            raise UsageError(f"--device {name}: no CUDA device is available here; use --device cpu")
+        if index.isdigit() and int(index) >= torch.cuda.device_count():
+            raise UsageError(
+                f"--device {name}: this machine has {torch.cuda.device_count()} CUDA "
+                "device(s); use --device cuda"
+            )
     return name
+
+
+def model_file(path: str | Path) -> tuple[Path, SequenceModel]:
+    """Load a model file (``.pt`` written by ``edgedrnn train``); refuse anything else.
+
+    Raises
+    ------
+    UsageError
+        Missing, a folder, another kind of file (a ``.edrnn`` Program, an image...), or a
+        PyTorch file that is not an edgedrnn model.
+    """
+    from ..train.checkpoint import load_model
+
+    what = "a model file (.pt, written by edgedrnn train)"
+    path = Path(path)
+    if path.suffix == ".edrnn" and path.is_file():
+        raise UsageError(
+            f"{path} is a compiled Program, not a model; give the model .pt saved beside it"
+        )
+    input_file(path, what, (".pt",))
+    try:
+        model = load_model(path)
+    except OSError:
+        raise
+    except Exception as exc:  # torch.load's errors are of many kinds (pickle, zip, runtime)
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise UsageError(f"{path} is not {what}: {reason}") from exc
+    return path, model
+
+
+def data_task_and_width(source: str) -> tuple[str | None, int | None]:
+    """The task (ctc / classify / regress) and feature width of a data source, if known.
+
+    Reads only the headers of a ``.npz`` file; None where the source does not say.
+    """
+    import numpy as np
+
+    if source in DATA_SOURCES:
+        if source == "spoken-digits":
+            from ..data.spoken_digits import SpokenDigitsConfig
+
+            return "ctc", SpokenDigitsConfig().n_mels
+        return DATA_SOURCES[source], SYNTHETIC_INPUT_SIZE
+    from ..train.heads import TASK_OF_KIND
+
+    try:
+        with np.load(source, allow_pickle=False) as z:
+            kind = str(z["kind"]) if "kind" in z.files else None
+            width = None
+            if "features.npy" in z.zip.namelist():
+                with z.zip.open("features.npy") as f:
+                    fmt = np.lib.format
+                    read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+                    header = read.get(fmt.read_magic(f))
+                    shape = header(f)[0] if header else ()
+                width = int(shape[-1]) if len(shape) >= 2 else None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"{source} is not a readable .npz data set ({exc})") from None
+    return (TASK_OF_KIND.get(kind) if kind else None), width
+
+
+def check_data_for_model(model: SequenceModel, source: str) -> None:
+    """Refuse a data source whose task or feature width differs from the model's.
+
+    Raises
+    ------
+    UsageError
+        E.g. a classification model on CTC data, or 8 features for a 40-input model.
+    """
+    task, width = data_task_and_width(source)
+    if task is not None and task != model.task:
+        raise UsageError(
+            f"the model is a {model.task} model but {source} is {task} data; give --data "
+            f"of the model's task (it was trained on "
+            f"{model.metadata.get('data', {}).get('source', 'unknown data')})"
+        )
+    expected = int(model.rnn.input_size)
+    if width is not None and width != expected:
+        raise UsageError(
+            f"the model takes {expected} features per step but {source} has {width}; "
+            "give --data with the model's features"
+        )
+
+
+def cache_folder(cache_dir: str | Path | None, flag: str = "--cache-dir or $EDGEDRNN_DATA") -> Path:
+    """The spoken-digits cache root (created, and checked writable: generation locks it)."""
+    from ..data.spoken_digits import cache_root
+
+    return output_dir(cache_root(cache_dir), flag)

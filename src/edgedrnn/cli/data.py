@@ -18,6 +18,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``data`` subcommand."""
+    from ._args import positive_int, seed
+
     p = subparsers.add_parser(
         "data",
         help="generate/cache the spoken-digits data set and print a summary",
@@ -30,27 +32,36 @@ def register(subparsers: Any) -> None:
         "--split",
         choices=["train", "val", "test", "all"],
         default="all",
-        help="which split to make (default: all three)",
+        help="which split to make (all: the three)",
     )
     p.add_argument(
-        "--n", type=int, default=None, help="utterances of --split (default 2000/300/300)"
+        "--n",
+        type=positive_int,
+        default=None,
+        help="utterances of --split, which must then be train, val or test (default 2000/300/300)",
     )
     p.add_argument(
         "--n-train",
-        type=int,
+        type=positive_int,
         default=None,
         help=(
             "training utterances whose statistics normalise the features "
             "(default: --n with --split train, else 2000)"
         ),
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the data set (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the data set")
     p.add_argument(
         "--cache-dir",
         default=None,
-        help="cache root (default $EDGEDRNN_DATA or ~/.cache/edgedrnn/spoken_digits)",
+        help="cache root, a writable folder "
+        "(default $EDGEDRNN_DATA or ~/.cache/edgedrnn/spoken_digits)",
     )
-    p.add_argument("--workers", type=int, default=None, help="generation processes (default 2)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="generation processes (default: up to 2)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verify", action="store_true", help="check every WAV's SHA-256")
     p.add_argument("--voices", action="store_true", help="print the voice split and exit")
@@ -83,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..data import spoken_digits as sd
+    from ._args import UsageError, cache_folder
 
     console = Console()
     if args.voices:
@@ -96,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     splits = list(sd.SPLITS) if args.split == "all" else [args.split]
     if args.n is not None and args.split == "all":
-        console.print("[red]--n needs --split train|val|test[/]")
-        return 2
+        raise UsageError(f"--n {args.n} needs one split: add --split train, val or test")
+    cache_folder(args.cache_dir)
     n_train = args.n_train
     if n_train is None and args.split == "train" and args.n is not None:
         n_train = args.n

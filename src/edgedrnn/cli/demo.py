@@ -35,33 +35,42 @@ ALL_BACKENDS = ("reference", "torch", "cpu", "rtl")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ._args import RawDescriptionHelpFormatter, backends, positive_int, seed
+
     p = sub.add_parser(
         "demo",
         help="decode unseen spoken digits with the pretrained DeltaGRU on every backend",
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", default=None, help="model .pt (default: the pretrained one)")
-    p.add_argument("-n", "--utterances", type=int, default=5, help="utterances to synthesize")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="spoken-digits model .pt (default: the pretrained one shipped with edgedrnn)",
+    )
+    p.add_argument(
+        "-n", "--utterances", type=positive_int, default=5, help="utterances to synthesize"
+    )
     p.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=1000,
         help="seed of the synthesized utterances (the data sets use 0)",
     )
     p.add_argument(
         "--backends",
+        type=backends,
         default=",".join(ALL_BACKENDS),
-        help="comma-separated backends to run (default: all four)",
+        help="comma-separated backends to run",
     )
     p.add_argument(
         "--rtl-utterances",
-        type=int,
+        type=positive_int,
         default=1,
-        help="utterances also run on the (slow) RTL co-simulation (default 1)",
+        help="utterances also run on the (slow) RTL co-simulation",
     )
-    p.add_argument("--out", default="build/demo", help="output folder (default build/demo)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default="build/demo", help="output folder")
+    p.add_argument("--threads", type=positive_int, default=2, help="CPU threads")
     p.set_defaults(func=main)
 
 
@@ -90,6 +99,10 @@ class Runs:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ._args import output_dir
+
+    out = output_dir(args.out)  # first: a bad --out fails in a moment, not after the run
+
     import torch
     from rich.console import Console
 
@@ -97,14 +110,12 @@ def main(args: argparse.Namespace) -> int:
     from ..support.progress import Bars
 
     t_start = time.time()
-    torch.set_num_threads(max(1, args.threads))
+    torch.set_num_threads(args.threads)
     console = Console()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
 
     model_path, model, program = load_pretrained(console, args.model)
     utts = synthesize(console, model.metadata, args.utterances, args.seed)
-    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
+    wanted = args.backends
     with Bars() as bars:
         runs = run_backends(bars, program, utts, wanted, args.rtl_utterances)
     full = [n for n in runs.results if len(runs.results[n]) == len(utts)]
@@ -156,10 +167,16 @@ def load_pretrained(console: Console, model_arg: str | None) -> tuple[Path, Sequ
     from ..compiler import compile as compile_program
     from ..pretrained import DIGITS_MODEL
     from ..program import Program
-    from ..train.checkpoint import load_model
+    from ._args import UsageError, model_file
 
-    model_path = Path(model_arg) if model_arg else DIGITS_MODEL
-    model = load_model(model_path)
+    model_path, model = model_file(model_arg or DIGITS_MODEL)
+    source = model.metadata.get("data", {}).get("source")
+    if not model.is_delta or source != "spoken-digits":
+        kind = "DeltaGRU" if model.is_delta else "dense GRU"
+        raise UsageError(
+            f"{model_path} is a {kind} trained on {source or 'unknown data'}; the demo needs "
+            "a DeltaGRU trained on spoken-digits (edgedrnn train --data spoken-digits)"
+        )
     program_file = model_path.with_suffix(".edrnn")
     stored = program_file.exists()
     program = Program.load(program_file) if stored else compile_program(model.rnn)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ._args import data_source, non_negative_int, positive_int, thresholds
+
     p = sub.add_parser(
         "evaluate",
         help="sweep thresholds Θ: WER/accuracy, temporal sparsity, weight columns fetched",
@@ -22,29 +23,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "model",
         nargs="?",
         default=None,
-        help="model .pt (default: the pretrained model shipped with edgedrnn)",
+        help="model .pt written by edgedrnn train (default: the pretrained model shipped "
+        "with edgedrnn)",
     )
     p.add_argument(
         "--thetas",
+        type=thresholds,
         default="0,0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5",
-        help="comma-separated thresholds (real units); start with 0",
+        help="comma-separated thresholds in [0, 128) (real units); start with 0, the "
+        "baseline of the column reduction",
     )
     p.add_argument(
         "--data",
+        type=data_source,
         default=None,
-        help="test data: spoken-digits (default for a spoken-digits model), "
-        "synthetic-*, or a .npz file",
+        help="test data of the model's task: spoken-digits, synthetic-ctc, "
+        "synthetic-classify, synthetic-regress or a .npz file (default: the model's "
+        "training data)",
     )
-    p.add_argument("--n-test", type=int, default=300, help="spoken-digits test utterances")
+    p.add_argument("--n-test", type=positive_int, default=300, help="spoken-digits test utterances")
     p.add_argument(
         "--reference",
-        type=int,
+        type=non_negative_int,
         default=2,
         help="test sequences also run on the reference backend per Θ (slow)",
     )
     p.add_argument("--out", default="build/evaluate", help="folder for JSON and plot")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--threads", type=positive_int, default=2, help="CPU threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=main)
 
 
@@ -54,15 +60,38 @@ def main(args: argparse.Namespace) -> int:
 
     from ..pretrained import DIGITS_MODEL
     from ..tradeoff import evaluate, plot, render_table
-    from ..train.checkpoint import load_model
     from ..train.datasets import evaluation_data
+    from ._args import (
+        UsageError,
+        cache_folder,
+        check_data_for_model,
+        data_source,
+        model_file,
+        output_dir,
+    )
 
-    torch.set_num_threads(max(1, args.threads))
+    torch.set_num_threads(args.threads)
     console = Console(width=max(Console().width, 130))
-    path = Path(args.model) if args.model else DIGITS_MODEL
-    model = load_model(path)
-    thetas = [float(t) for t in args.thetas.split(",") if t.strip()]
-    test = evaluation_data(model.metadata, args.data, args.n_test)
+    path, model = model_file(args.model or DIGITS_MODEL)
+    if not model.is_delta:
+        raise UsageError(
+            f"{path} is a dense GRU; evaluate needs a DeltaGRU (train with delta epochs)"
+        )
+    source = args.data or model.metadata.get("data", {}).get("source", "spoken-digits")
+    if source == "npz":
+        raise UsageError(f"{path} was trained on a .npz file: give its test data, --data FILE.npz")
+    try:
+        data_source(source)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{path}: its training data {exc}; give --data") from None
+    check_data_for_model(model, source)
+    out = output_dir(args.out)
+    if source == "spoken-digits":
+        cache_folder(None, "data cache folder ($EDGEDRNN_DATA)")
+    thetas = args.thetas
+    test = evaluation_data(model.metadata, source, args.n_test)
+    if not test:
+        raise UsageError(f"{source} has no test sequences")
     console.print(
         f"evaluating {path} on {len(test)} test sequences; the full test set runs on the "
         f"fast PyTorch path (quantized DeltaGRU, exact integers), the first {args.reference} "
@@ -70,8 +99,6 @@ def main(args: argparse.Namespace) -> int:
     )
     result = evaluate(model, test, thetas, n_reference=args.reference, progress=not args.quiet)
     result["model"] = str(path)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     png = plot(result, out / "tradeoff.png")
     result["plot"] = str(png)
     (out / "tradeoff.json").write_text(json.dumps(result, indent=1))

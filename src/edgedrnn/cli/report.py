@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+#: Where ``edgedrnn synth`` and ``benchmarks/perf_model.py`` write by default.
+SYNTH_DIR = Path("build/synth")
+VALIDATION = Path("build/bench/perf_model.json")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -17,18 +21,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "(from `edgedrnn synth`) and the model's validation against RTL cycles."
         ),
     )
-    p.add_argument("-o", "--out", type=Path, default=Path("build/report"), help="output dir")
+    p.add_argument("-o", "--out", type=Path, default=Path("build/report"), help="output folder")
     p.add_argument(
         "--synth-dir",
         type=Path,
-        default=Path("build/synth"),
-        help="where `edgedrnn synth` wrote its reports (default: build/synth)",
+        default=None,
+        help=f"folder where `edgedrnn synth` wrote its reports (default: {SYNTH_DIR}, "
+        "skipped when absent)",
     )
     p.add_argument(
         "--validation",
         type=Path,
-        default=Path("build/bench/perf_model.json"),
-        help="model-vs-RTL JSON from benchmarks/perf_model.py",
+        default=None,
+        help=f"model-vs-RTL JSON from benchmarks/perf_model.py (default: {VALIDATION}, "
+        "skipped when absent)",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument(
@@ -39,13 +45,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The synthesis folder and validation file: a default may be absent, a given one not."""
+    from ._args import UsageError, input_file
+
+    synth_dir, validation = args.synth_dir, args.validation
+    if synth_dir is None:
+        synth_dir = SYNTH_DIR
+    elif not synth_dir.is_dir():
+        why = "is a file" if synth_dir.exists() else "does not exist"
+        raise UsageError(
+            f"--synth-dir {synth_dir} {why}; give the folder `edgedrnn synth -o` wrote"
+        )
+    if validation is None:
+        validation = VALIDATION
+    else:
+        input_file(validation, "the JSON of benchmarks/perf_model.py (.json)", (".json",))
+    return synth_dir, validation
+
+
 def main(args: argparse.Namespace) -> int:
+    from ._args import output_dir
+
+    synth_dir, validation = _inputs(args)
+    out = output_dir(args.out)
+
     from ..report import build_report
 
     data = build_report(
-        args.out,
-        synth_dir=args.synth_dir,
-        validation=args.validation,
+        out,
+        synth_dir=synth_dir,
+        validation=validation,
         plots=not args.no_plots,
         measure=not args.no_measure,
     )
@@ -56,5 +86,5 @@ def main(args: argparse.Namespace) -> int:
         f"DRAM {h['dram_reduction']:.1f}x less than dense "
         f"(original design: {h['original_latency_us']:.1f} us)"
     )
-    print(f"wrote {args.out / 'report.md'}, report.json and {len(data['plots'])} plots")
+    print(f"wrote {out / 'report.md'}, report.json and {len(data['plots'])} plots")
     return 0

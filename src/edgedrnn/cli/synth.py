@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ..config import HardwareConfig
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from ..synth import DEVICES
+    from ._args import positive_float, positive_int, power_of_two, seed
 
     p = subparsers.add_parser(
         "synth",
@@ -33,12 +36,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=sorted(DEVICES),
         help="FPGA(s) to synthesize for (default: xc7z007s)",
     )
-    p.add_argument("--num-pe", type=int, default=8, help="processing elements (default: 8)")
-    p.add_argument("--bus-bits", type=int, default=64, help="weight bus width (default: 64)")
-    p.add_argument("--freq", type=float, default=125.0, help="clock target in MHz (default 125)")
+    p.add_argument(
+        "--num-pe",
+        type=power_of_two,
+        default=8,
+        help="processing elements, a power of two in 4..64",
+    )
+    p.add_argument(
+        "--bus-bits",
+        type=power_of_two,
+        default=64,
+        help="weight bus width, a power of two in 64..512",
+    )
+    p.add_argument("--freq", type=positive_float, default=125.0, help="clock target in MHz")
     p.add_argument("--no-pnr", action="store_true", help="ECP5: stop after Yosys (no Fmax)")
-    p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default: 1)")
-    p.add_argument("--threads", type=int, default=1, help="nextpnr threads (default: 1)")
+    p.add_argument("--seed", type=seed, default=1, help="nextpnr placement seed")
+    p.add_argument("--threads", type=positive_int, default=1, help="nextpnr threads")
     p.add_argument(
         "--tmg-ripup",
         action=argparse.BooleanOptionalAction,
@@ -60,12 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 _PASS = re.compile(r"^\s*[\d.]+\s+Executing (.+?)(?: pass)?[.(]")
 
 
-def _run_one(args: argparse.Namespace, target: str, console: Console) -> dict:
-    from ..config import HardwareConfig
+def _run_one(args: argparse.Namespace, hw: HardwareConfig, target: str, console: Console) -> dict:
     from ..support.progress import Bars
     from ..synth import accelerator, synthesize
 
-    hw = HardwareConfig(num_pe=args.num_pe, bus_bits=args.bus_bits)  # validates
     out = args.out / f"{target}-pe{hw.num_pe}-bus{hw.bus_bits}"
     with Bars() as bars:
         task = bars.add(f"{target}: starting", total=None)
@@ -105,13 +116,20 @@ def _run_one(args: argparse.Namespace, target: str, console: Console) -> dict:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from ..config import HardwareConfig
     from ..synth import SynthesisError, ToolMissingError
+    from ._args import UsageError, output_dir
 
+    try:
+        hw = HardwareConfig(num_pe=args.num_pe, bus_bits=args.bus_bits, clock_mhz=args.freq)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; see --help for the ranges") from None
+    output_dir(args.out)
     console = Console(stderr=args.json)
     reports, failed = [], 0
-    for target in args.target:
+    for target in dict.fromkeys(args.target):
         try:
-            reports.append(_run_one(args, target, console))
+            reports.append(_run_one(args, hw, target, console))
         except ToolMissingError as exc:
             print(f"edgedrnn synth: {exc}", file=sys.stderr)
             return 1

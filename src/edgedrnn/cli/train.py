@@ -8,6 +8,17 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ._args import (
+        data_source,
+        non_negative_float,
+        non_negative_int,
+        npz_file,
+        positive_float,
+        positive_int,
+        seed,
+        threshold,
+    )
+
     p = sub.add_parser(
         "train",
         help="train a DeltaGRU (dense GRU first, then delta thresholds + QAT)",
@@ -20,41 +31,69 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--data",
+        type=data_source,
         default="spoken-digits",
         help="spoken-digits | synthetic-ctc | synthetic-classify | synthetic-regress "
         "| a .npz file (edgedrnn.data.from_npz layout, kind stored)",
     )
-    p.add_argument("--val", help="validation .npz (with --data FILE.npz; default: 10%% split)")
-    p.add_argument("--test", help="test .npz (with --data FILE.npz)")
-    p.add_argument("--n-train", type=int, default=2000, help="spoken-digits training utterances")
-    p.add_argument("--n-val", type=int, default=300)
-    p.add_argument("--n-test", type=int, default=300)
-    p.add_argument("--out", default="build/train", help="output folder (default build/train)")
-    p.add_argument("--hidden", type=int, default=256, help="hidden units per layer")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--dense-epochs", type=int, default=20)
-    p.add_argument("--delta-epochs", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--val",
+        type=npz_file,
+        help="validation .npz (with --data FILE.npz; default: a 10%% split of it)",
+    )
+    p.add_argument("--test", type=npz_file, help="test .npz (with --data FILE.npz)")
+    p.add_argument(
+        "--n-train", type=positive_int, default=2000, help="spoken-digits training utterances"
+    )
+    p.add_argument(
+        "--n-val", type=positive_int, default=300, help="spoken-digits validation utterances"
+    )
+    p.add_argument("--n-test", type=positive_int, default=300, help="spoken-digits test utterances")
+    p.add_argument("--out", default="build/train", help="output folder")
+    p.add_argument("--hidden", type=positive_int, default=256, help="hidden units per layer")
+    p.add_argument("--layers", type=positive_int, default=2, help="GRU layers")
+    p.add_argument(
+        "--dense-epochs", type=non_negative_int, default=20, help="epochs as a dense GRU"
+    )
+    p.add_argument(
+        "--delta-epochs",
+        type=non_negative_int,
+        default=4,
+        help="epochs as a DeltaGRU (thresholds, QAT)",
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, help="batch size of the dense phase"
+    )
     p.add_argument(
         "--delta-batch-size",
-        type=int,
+        type=positive_int,
         default=128,
         help="batch size of the delta/QAT phase (its per-step loop favours large)",
     )
-    p.add_argument("--lr", type=float, default=3e-3, help="dense-phase learning rate")
-    p.add_argument("--delta-lr", type=float, default=5e-4, help="delta/QAT learning rate")
-    p.add_argument("--theta-x", type=float, default=0.1, help="Θx of the delta phase")
-    p.add_argument("--theta-h", type=float, default=0.1, help="Θh of the delta phase")
+    p.add_argument("--lr", type=positive_float, default=3e-3, help="dense-phase learning rate")
+    p.add_argument("--delta-lr", type=positive_float, default=5e-4, help="delta/QAT learning rate")
+    p.add_argument(
+        "--theta-x", type=threshold, default=0.1, help="Θx of the delta phase, in [0, 128)"
+    )
+    p.add_argument(
+        "--theta-h", type=threshold, default=0.1, help="Θh of the delta phase, in [0, 128)"
+    )
     p.add_argument("--no-quantize", action="store_true", help="delta phase in float (no QAT)")
     p.add_argument(
         "--l1-delta",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="weight of the L1 penalty on hidden-state changes (sparsity)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (CUDA if available) | cpu | cuda")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads (torch.set_num_threads)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of initialisation and batch order")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA if available) | cpu | cuda | cuda:N",
+    )
+    p.add_argument(
+        "--threads", type=positive_int, default=2, help="CPU threads (torch.set_num_threads)"
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument(
         "--export",
@@ -76,6 +115,66 @@ def canonical_command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+def check(args: argparse.Namespace) -> None:
+    """Refuse what would fail only after the data is loaded or the training done.
+
+    Raises
+    ------
+    UsageError
+        ``--val``/``--test`` without ``--data FILE.npz``, nothing to train, a quantized
+        network larger than the default accelerator (the final compile would fail), an
+        unusable ``--device``, or output folders that cannot be written.
+    """
+    from ..config import HardwareConfig
+    from ..train.heads import TASK_OF_KIND
+    from ._args import (
+        UsageError,
+        cache_folder,
+        data_task_and_width,
+        output_dir,
+        torch_device,
+    )
+
+    npz = args.data.endswith(".npz")
+    for flag in ("val", "test"):
+        if getattr(args, flag) and not npz:
+            raise UsageError(f"--{flag} needs --data FILE.npz (the training data of that layout)")
+    if args.dense_epochs == 0 and args.delta_epochs == 0:
+        raise UsageError("--dense-epochs 0 and --delta-epochs 0 train nothing; give one above 0")
+    hw = HardwareConfig()
+    if not args.no_quantize:
+        if args.hidden > hw.max_hidden_size:
+            raise UsageError(
+                f"--hidden {args.hidden} does not fit the accelerator "
+                f"(max_hidden_size {hw.max_hidden_size}); use --hidden {hw.max_hidden_size} or "
+                "less, or --no-quantize (then no Program is compiled)"
+            )
+        if args.layers > hw.max_layers:
+            raise UsageError(
+                f"--layers {args.layers} does not fit the accelerator "
+                f"(max_layers {hw.max_layers}); use --layers {hw.max_layers} or less, "
+                "or --no-quantize (then no Program is compiled)"
+            )
+    if npz:
+        task, width = data_task_and_width(args.data)
+        if task is None:
+            raise UsageError(
+                f"{args.data} stores no trainable 'kind' (one of {', '.join(TASK_OF_KIND)}); "
+                "save it with edgedrnn.data.SequenceDataset.save_npz"
+            )
+        if width is not None and width > hw.max_input_size and not args.no_quantize:
+            raise UsageError(
+                f"{args.data} has {width} features per step, more than the accelerator's "
+                f"max_input_size {hw.max_input_size}; reduce them or use --no-quantize"
+            )
+    torch_device(args.device)
+    output_dir(args.out)
+    if args.export:
+        output_dir(args.export, "--export")
+    if args.data == "spoken-digits":
+        cache_folder(None, "data cache folder ($EDGEDRNN_DATA)")
+
+
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -84,6 +183,9 @@ def main(args: argparse.Namespace) -> int:
     from ..train.recipe import TrainConfig, train
 
     console = Console()
+    check(args)
+    if args.resume and not (Path(args.out) / "last.pt").exists():
+        console.print(f"--resume: no {Path(args.out) / 'last.pt'} yet; starting from scratch")
     command = canonical_command(args)
     data = load_task_data(
         args.data,

@@ -14,32 +14,51 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import HardwareConfig
-
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ._args import identifier, positive_int, power_of_two
+
     p = sub.add_parser(
         "verilog",
         help="generate the accelerator's Verilog, register map (Markdown) and C header",
         description="Write the accelerator's Verilog (top module edgedrnn_top), the register "
-        "map (register-map.md) and a C header (edgedrnn_regs.h) for your own FPGA flow.",
+        "map (register-map.md) and a C header (edgedrnn_regs.h) for your own FPGA flow. "
+        "--max-hidden and --max-input must be powers of two: the CONFIG register reports "
+        "them as log2, so the driver reads exactly these limits (other values are refused, "
+        "not rounded).",
     )
-    p.add_argument("--num-pe", type=int, default=8, help="processing elements (4..64)")
-    p.add_argument("--bus-bits", type=int, default=64, help="weight bus width (64..512)")
-    p.add_argument("--max-layers", type=int, default=4, help="layers the controller sequences")
-    p.add_argument("--max-hidden", type=int, default=1024, help="largest hidden size")
-    p.add_argument("--max-input", type=int, default=1024, help="largest input size of layer 0")
-    p.add_argument("--name", default="edgedrnn_top", help="Verilog top module name")
-    p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output directory")
+    p.add_argument(
+        "--num-pe", type=power_of_two, default=8, help="processing elements, a power of two 4..64"
+    )
+    p.add_argument(
+        "--bus-bits", type=power_of_two, default=64, help="weight bus width, a power of two 64..512"
+    )
+    p.add_argument(
+        "--max-layers", type=positive_int, default=4, help="layers the controller sequences"
+    )
+    p.add_argument(
+        "--max-hidden",
+        type=power_of_two,
+        default=1024,
+        help="largest hidden size, a power of two",
+    )
+    p.add_argument(
+        "--max-input",
+        type=power_of_two,
+        default=1024,
+        help="largest input size of layer 0, a power of two",
+    )
+    p.add_argument(
+        "--name", type=identifier, default="edgedrnn_top", help="Verilog top module name"
+    )
+    p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..hw import regmap
-    from ..sim.build import generate_verilog
+    from ..config import HardwareConfig
     from ..support.extras import require
-
-    require("amaranth", "generating the accelerator's Verilog")
+    from ._args import UsageError, output_dir
 
     try:
         hw = HardwareConfig(
@@ -50,10 +69,13 @@ def main(args: argparse.Namespace) -> int:
             max_input_size=args.max_input,
         )
     except ValueError as exc:
-        print(f"edgedrnn verilog: {exc}")
-        return 2
-    out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"{exc}; see --help for the ranges") from None
+    out = output_dir(args.output, "-o/--output")
+    require("amaranth", "generating the accelerator's Verilog")
+
+    from ..hw import regmap
+    from ..sim.build import generate_verilog
+
     files = {
         f"{args.name}.v": generate_verilog(hw, name=args.name),
         "register-map.md": regmap.to_markdown(),
