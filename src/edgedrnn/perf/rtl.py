@@ -12,9 +12,10 @@ the first step after a reset only) issued at ``B_l``, and the first / last passe
 at ``e_first`` / ``e_last``::
 
     A_l     = max(S_l − 1 + SCAN_TAIL,  stream_l − 1 + BEAT_TO_ACT)          (ACT starts)
-    stream_l = max(e_start + ISSUE_TO_AR + Lm + [bias]·b_l + n_l·c_l,        (weight stream
-                  e_last + ISSUE_TO_AR + Lm + c_l)                           ends; n_l > 0)
-    e_start = B_l (first step after a reset) else e_first
+    stream_l = max(max(bias_l, e_first + ISSUE_TO_AR + Lm) + n_l·c_l,      (weight stream
+                   e_last + ISSUE_TO_AR + Lm + k·c_l)                        ends; n_l > 0)
+    bias_l   = B_l + ISSUE_TO_AR + Lm + b_l   (first step after a reset; else −∞, and
+                                              stream_l = bias_l when n_l = 0)
     F_l+1 − A_l = LAYER_SWITCH(H_l) = max(⌈H_l/P⌉ + ACT_DONE + LAYER_SETUP_CYCLES,
                                           ACT_TO_H + AVAIL_DELAY)
     STEP_CYCLES = A_L−1 + ACT_TO_OUT + H_L−1 − 1                             (one h_out per beat)
@@ -23,9 +24,9 @@ at ``e_first`` / ``e_last``::
 layer 0's inputs one per cycle and every other part a row group of P per cycle; the encoder's
 serializer sends one passed delta per cycle, so a part of N elements with k passed takes
 ``max(⌈N/P⌉, k)`` cycles. :func:`step_cycles` places the passed deltas at their expected
-positions (spread uniformly over each part's scan); :func:`step_cycle_bounds` at the earliest
-and the latest positions the scan allows, which bound STEP_CYCLES (equal, and exact, when no
-column is read).
+positions (spread uniformly over each part's scan, ``k = 1`` column at the last one);
+:func:`step_cycle_bounds` all at the earliest and all at the latest position the scan allows
+(``k = n_l``), which bound STEP_CYCLES (equal, and exact, when no column is read).
 """
 
 from __future__ import annotations
@@ -175,16 +176,17 @@ def _step(
         col = column_cycles(hw, lay.rows_per_gate)
         b = column_cycles(hw, lay.rows_per_gate, bias=True)
         prev_h = net.layers[li - 1][1] if li else 0
-        start = np.where(bias > 0, bias_issue(li, prev_h, p), first)
         lead = ISSUE_TO_AR + mem_latency
-        # the columns stream back to back from the first request on, but none starts before
-        # its delta is issued: the last position holds one column (expected) or all of them
-        # (the bounds, where every passed delta sits at one position)
+        # the bias column (issued in LSETUP2) streams first; the passed columns follow back to
+        # back, the first of them not before its delta's issue + lead, none before its own:
+        # the last position holds one column (expected) or all of them (the bounds, where
+        # every passed delta sits at one position)
+        bias_end = np.where(bias > 0, bias_issue(li, prev_h, p) + lead + b, -np.inf)
         tail = np.minimum(n, 1) if place == "expected" else n
-        stream = np.maximum(
-            start + lead + bias * b + n * col, np.where(n > 0, last + lead + tail * col, -np.inf)
+        columns_end = np.maximum(
+            np.maximum(bias_end, first + lead) + n * col, last + lead + tail * col
         )
-        stream = np.where((n == 0) & (bias == 0), -np.inf, stream)
+        stream = np.where(n > 0, columns_end, bias_end)
         act = np.maximum(sx + sh - 1 + SCAN_TAIL, stream - 1 + BEAT_TO_ACT)
         total += act
         if li < net.num_layers - 1:
