@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..config import HardwareConfig
     from ..train.heads import SequenceModel
 
 #: Thresholds are Q8.8 values below 128 (docs/datapath.md).
@@ -282,6 +283,36 @@ def torch_device(name: str) -> str:
                 "device(s); use --device cuda"
             )
     return name
+
+
+#: The option that sets each :class:`~edgedrnn.HardwareConfig` field.
+HARDWARE_FLAGS = {
+    "num_pe": "--num-pe",
+    "bus_bits": "--bus-bits",
+    "max_layers": "--max-layers",
+    "max_hidden_size": "--max-hidden",
+    "max_input_size": "--max-input",
+    "clock_mhz": "--freq",
+}
+
+
+def hardware_config(**fields: Any) -> HardwareConfig:
+    """``HardwareConfig(**fields)``; its complaint names the option (``--num-pe``...).
+
+    Raises
+    ------
+    UsageError
+        The configuration is out of range.
+    """
+    from ..config import HardwareConfig
+
+    try:
+        return HardwareConfig(**fields)
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
+        for name in fields:
+            text = re.sub(rf"\b(HardwareConfig\.)?{name}\b", HARDWARE_FLAGS[name], text)
+        raise UsageError(text) from None
 
 
 def model_file(path: str | Path) -> tuple[Path, SequenceModel]:

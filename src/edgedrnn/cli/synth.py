@@ -116,14 +116,10 @@ def _run_one(args: argparse.Namespace, hw: HardwareConfig, target: str, console:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ..config import HardwareConfig
     from ..synth import SynthesisError, ToolMissingError
-    from ._args import UsageError, output_dir
+    from ._args import hardware_config, output_dir
 
-    try:
-        hw = HardwareConfig(num_pe=args.num_pe, bus_bits=args.bus_bits, clock_mhz=args.freq)
-    except ValueError as exc:
-        raise UsageError(f"{exc}; see --help for the ranges") from None
+    hw = hardware_config(num_pe=args.num_pe, bus_bits=args.bus_bits, clock_mhz=args.freq)
     output_dir(args.out)
     console = Console(stderr=args.json)
     reports, failed = [], 0

@@ -56,20 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..config import HardwareConfig
     from ..support.extras import require
-    from ._args import UsageError, output_dir
+    from ._args import hardware_config, output_dir
 
-    try:
-        hw = HardwareConfig(
-            num_pe=args.num_pe,
-            bus_bits=args.bus_bits,
-            max_layers=args.max_layers,
-            max_hidden_size=args.max_hidden,
-            max_input_size=args.max_input,
-        )
-    except ValueError as exc:
-        raise UsageError(f"{exc}; see --help for the ranges") from None
+    hw = hardware_config(
+        num_pe=args.num_pe,
+        bus_bits=args.bus_bits,
+        max_layers=args.max_layers,
+        max_hidden_size=args.max_hidden,
+        max_input_size=args.max_input,
+    )
     out = output_dir(args.output, "-o/--output")
     require("amaranth", "generating the accelerator's Verilog")
 

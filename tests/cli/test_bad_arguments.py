@@ -1,0 +1,228 @@
+"""Bad arguments, files and folders: one line with the fix, exit code 2, before any work.
+
+Every case must fail before data is generated, a model trained or hardware built, so the
+whole table runs in seconds. ``{name}`` in an argument is a path made by the ``paths``
+fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from edgedrnn.cli import main
+from edgedrnn.cli._args import UsageError
+from edgedrnn.model import DeltaGRU
+from edgedrnn.pretrained import DIGITS_MODEL
+from edgedrnn.train.checkpoint import save_model
+from edgedrnn.train.dense import DenseGRU
+from edgedrnn.train.heads import SequenceModel
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory) -> dict[str, str]:
+    """Files and folders the cases name: a plain file, a PNG, foreign data, small models."""
+    tmp = tmp_path_factory.mktemp("bad")
+    (tmp / "file").write_text("not a folder")
+    (tmp / "dir").mkdir()
+    (tmp / "image.png").write_bytes(PNG)
+    (tmp / "image.pt").write_bytes(PNG)
+    torch.save({"weights": torch.zeros(2)}, tmp / "other.pt")
+    x = np.zeros((3, 5, 40), np.float32)
+    np.savez(tmp / "regress.npz", features=x, targets=np.zeros((3, 5, 2)), kind="regression")
+    np.savez(tmp / "nokind.npz", features=x, targets=np.zeros(3, np.int64))
+    meta = {"data": {"source": "synthetic-classify"}}
+    delta = SequenceModel(DeltaGRU(8, 8, 1), nn.Linear(8, 4), "classify", meta)
+    save_model(delta, tmp / "classify.pt")
+    dense = SequenceModel(DenseGRU(8, 8, 1), nn.Linear(8, 4), "classify", meta)
+    save_model(dense, tmp / "dense.pt")
+    names = ["file", "dir", "image.png", "image.pt", "other.pt", "regress.npz", "nokind.npz"]
+    out = {n.replace(".", "_"): str(tmp / n) for n in names}
+    out |= {"classify": str(tmp / "classify.pt"), "dense": str(tmp / "dense.pt")}
+    out |= {"edrnn": str(DIGITS_MODEL.with_suffix(".edrnn")), "tmp": str(tmp)}
+    out["missing"] = str(tmp / "missing")
+    return out
+
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+
+CASES = [
+    # data
+    (["data", "--n", "-5"], "argument --n: must be at least 1, got -5"),
+    (["data", "--n", "3"], "--n 3 needs one split: add --split train, val or test"),
+    (["data", "--n", "two", "--split", "val"], "expected a whole number, got 'two'"),
+    (["data", "--workers", "0"], "--workers: must be at least 1"),
+    (["data", "--seed", "-1"], "--seed: must be 0 or more"),
+    (["data", "--split", "dev"], "invalid choice: 'dev'"),
+    (
+        ["data", "--split", "test", "--n", "2", "--cache-dir", "{file}/cache"],
+        "cannot create output folder",
+    ),
+    (["data", "--cache-dir", "{file}"], "is a file; choose another --cache-dir"),
+    # demo
+    (["demo", "-n", "0"], "argument -n/--utterances: must be at least 1, got 0"),
+    (["demo", "--out", "{file}/out"], "cannot create output folder"),
+    (["demo", "--out", "{file}"], "is a file; choose another --out"),
+    (["demo", "--model", "{missing}.pt"], "no such file; expected a model file (.pt"),
+    (["demo", "--model", "{image_png}"], "is not a model file (.pt"),
+    (["demo", "--model", "{image_pt}"], "is not a PyTorch file"),
+    (["demo", "--model", "{other_pt}"], "not an edgedrnn model file"),
+    (["demo", "--model", "{edrnn}"], "is a compiled Program, not a model"),
+    (["demo", "--model", "{dir}"], "is a folder"),
+    (["demo", "--model", "{classify}"], "the demo needs a DeltaGRU trained on spoken-digits"),
+    (["demo", "--backends", "gpu"], "unknown backend 'gpu'"),
+    (["demo", "--backends", ""], "give comma-separated backends"),
+    (["demo", "--rtl-utterances", "0"], "--rtl-utterances: must be at least 1"),
+    (["demo", "--threads", "0"], "--threads: must be at least 1"),
+    # evaluate
+    (["evaluate", "--thetas", ""], "give comma-separated thresholds"),
+    (["evaluate", "--thetas", "0,,0.1"], "give comma-separated thresholds"),
+    (["evaluate", "--thetas", "0,-0.1"], "a threshold must be in [0, 128)"),
+    (["evaluate", "--thetas", "0,nan"], "expected a finite number, got nan"),
+    (["evaluate", "--thetas", "0,inf"], "expected a finite number, got inf"),
+    (["evaluate", "--thetas", "0,200"], "a threshold must be in [0, 128)"),
+    (["evaluate", "--thetas", "0,abc"], "expected a number, got 'abc'"),
+    (["evaluate", "{image_png}"], "is not a model file (.pt"),
+    (["evaluate", "{edrnn}"], "is a compiled Program, not a model"),
+    (["evaluate", "{missing}.pt"], "no such file"),
+    (["evaluate", "{dense}"], "evaluate needs a DeltaGRU"),
+    (["evaluate", "--data", "synthetic-classify"], "is a ctc model but synthetic-classify is"),
+    (["evaluate", "--data", "{regress_npz}"], "is a ctc model but"),
+    (["evaluate", "{classify}", "--data", "spoken-digits"], "is a classify model but"),
+    (["evaluate", "--data", "synthetic-ctc"], "takes 40 features per step but synthetic-ctc"),
+    (["evaluate", "--data", "{missing}.npz"], "no such file; expected a data set (.npz)"),
+    (["evaluate", "--data", "mnist"], "unknown data source 'mnist'"),
+    (["evaluate", "--out", "{file}/out"], "cannot create output folder"),
+    (["evaluate", "--n-test", "0"], "--n-test: must be at least 1"),
+    (["evaluate", "--reference", "-1"], "--reference: must be 0 or more"),
+    # train
+    (["train", "--layers", "0"], "argument --layers: must be at least 1, got 0"),
+    (["train", "--hidden", "-1"], "argument --hidden: must be at least 1, got -1"),
+    (["train", "--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+    (["train", "--delta-batch-size", "0"], "must be at least 1, got 0"),
+    (["train", "--dense-epochs", "-1"], "must be 0 or more"),
+    (["train", "--dense-epochs", "0", "--delta-epochs", "0"], "train nothing"),
+    (["train", "--lr", "0"], "argument --lr: must be above 0"),
+    (["train", "--lr", "nan"], "expected a finite number"),
+    (["train", "--theta-x", "-1"], "a threshold must be in [0, 128)"),
+    (["train", "--theta-h", "NaN"], "expected a finite number"),
+    (["train", "--l1-delta", "-0.5"], "must be 0 or more"),
+    (["train", "--hidden", "2000"], "does not fit the accelerator (max_hidden_size 1024)"),
+    (["train", "--layers", "5"], "does not fit the accelerator (max_layers 4)"),
+    pytest.param(
+        ["train", "--device", "cuda", "--data", "synthetic-ctc", "--out", "{tmp}/t"],
+        "no CUDA device is available here; use --device cpu",
+        marks=NO_CUDA,
+    ),
+    (["train", "--device", "tpu"], "--device must be auto, cpu, cuda or cuda:N"),
+    (["train", "--data", "mnist"], "unknown data source 'mnist'"),
+    (["train", "--data", "{image_png}"], "unknown data source"),
+    (["train", "--data", "{missing}.npz"], "no such file"),
+    (["train", "--data", "{nokind_npz}", "--out", "{tmp}/t"], "stores no trainable 'kind'"),
+    (["train", "--val", "{regress_npz}"], "--val needs --data FILE.npz"),
+    (["train", "--test", "{image_png}"], "is not a data set (.npz)"),
+    (["train", "--data", "synthetic-ctc", "--out", "{file}/out"], "cannot create output folder"),
+    (
+        ["train", "--data", "synthetic-ctc", "--out", "{tmp}/t", "--export", "{file}"],
+        "is a file; choose another --export",
+    ),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    # verilog
+    (["verilog", "--max-hidden", "1000"], "must be a power of two, got 1000; e.g. 1024"),
+    (["verilog", "--max-input", "40"], "must be a power of two, got 40; e.g. 64"),
+    (["verilog", "--num-pe", "3"], "must be a power of two, got 3"),
+    (["verilog", "--num-pe", "128"], "--num-pe must be in 4..64, got 128"),
+    (["verilog", "--max-hidden", "65536"], "--max-hidden must be in 1..32768, got 65536"),
+    (["verilog", "--max-layers", "0"], "must be at least 1"),
+    (["verilog", "--name", "1top"], "must be an identifier"),
+    (["verilog", "-o", "{file}"], "is a file; choose another -o/--output"),
+    # synth
+    (["synth", "--num-pe", "128"], "--num-pe must be in 4..64, got 128"),
+    (["synth", "--bus-bits", "100"], "must be a power of two, got 100; e.g. 128"),
+    (["synth", "--freq", "0"], "argument --freq: must be above 0"),
+    (["synth", "--freq", "1e6"], "--freq must be in (0, 10000), got 1000000.0"),
+    (["synth", "--target", "xc9"], "invalid choice: 'xc9'"),
+    (["synth", "--threads", "0"], "must be at least 1"),
+    (["synth", "-o", "{file}"], "is a file; choose another --out"),
+    # report
+    (["report", "-o", "{file}/out"], "cannot create output folder"),
+    (["report", "--synth-dir", "{missing}"], "does not exist; give the folder"),
+    (["report", "--synth-dir", "{file}"], "is a file; give the folder"),
+    (["report", "--validation", "{image_png}"], "is not the JSON of benchmarks/perf_model.py"),
+    (["report", "--validation", "{missing}.json"], "no such file"),
+    # the command itself
+    (["nosuch"], "invalid choice: 'nosuch'"),
+]
+
+
+def _argv(argv: list[str], paths: dict[str, str]) -> list[str]:
+    return [a.format(**paths) for a in argv]
+
+
+def _id(value: object) -> str:
+    return " ".join(value)[:60] if isinstance(value, list) else "-"
+
+
+@pytest.mark.parametrize(("argv", "fragment"), CASES, ids=_id)
+def test_bad_argument_gives_one_line_and_exit_code_2(argv, fragment, paths, capsys):
+    rc = main(_argv(argv, paths))
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2, err
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    command = "edgedrnn" if argv == ["nosuch"] else f"edgedrnn {argv[0]}"
+    assert lines[0].startswith(f"{command}: error: "), err
+    assert fragment in lines[0]
+
+
+def test_debug_shows_the_traceback(paths, monkeypatch):
+    argv = ["demo", "--out", f"{paths['file']}/out"]
+    with pytest.raises(UsageError, match="cannot create output folder"):
+        main(["--debug", *argv])
+    monkeypatch.setenv("EDGEDRNN_DEBUG", "1")
+    with pytest.raises(UsageError, match="cannot create output folder"):
+        main(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--out", "{out}"],
+        ["evaluate", "--out", "{out}"],
+        ["train", "--data", "synthetic-ctc", "--out", "{out}"],
+        ["data", "--split", "test", "--n", "1", "--cache-dir", "{out}"],
+        ["report", "-o", "{out}"],
+        ["synth", "-o", "{out}"],
+        ["verilog", "-o", "{out}"],
+    ],
+    ids=lambda v: v[0],
+)
+@pytest.mark.parametrize("kind", ["impossible", "read-only"])
+def test_bad_output_folder_fails_at_once(argv, kind, tmp_path, capsys):
+    if kind == "impossible":
+        (tmp_path / "file").write_text("")
+        out = tmp_path / "file" / "out"
+        fragment = "cannot create output folder"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        out = tmp_path / "ro"
+        out.mkdir()
+        out.chmod(0o500)
+        fragment = "is not writable"
+    t0 = time.perf_counter()
+    rc = main([a.format(out=out) for a in argv])
+    seconds = time.perf_counter() - t0
+    err = capsys.readouterr().err
+    assert rc == 2 and fragment in err, err
+    assert seconds < 3.0  # checked before the work (the demo used to fail after 25 s)
+    assert not any(Path(out).glob("*")) if Path(out).is_dir() else True
