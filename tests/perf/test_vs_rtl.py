@@ -1,4 +1,5 @@
-"""The performance model against the RTL's measured cycles (Verilator co-simulation).
+"""The RTL's cycle model (edgedrnn.perf.rtl) against the measured cycles (Verilator
+co-simulation): the expected cycles through ``estimate``, and the bounds.
 
 Small networks here (the instances of the rtl tests, so the Verilator builds are shared); the
 benchmark networks (2L-16H/256H/768H at every Θ) are in benchmarks/perf_model.py and, behind
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 
 import edgedrnn
-from edgedrnn.perf import estimate
+from edgedrnn.perf import Network, estimate
+from edgedrnn.perf.rtl import step_cycle_bounds
 from edgedrnn.perf.workload import seeded_program
 
 pytestmark = pytest.mark.skipif(shutil.which("verilator") is None, reason="needs Verilator")
@@ -36,6 +38,12 @@ def _inputs(steps: int, n: int, seed: int = 0) -> np.ndarray:
     ) + rng.normal(0, 0.02, (steps, n))
 
 
+def _assert_within_bounds(program, res) -> None:
+    # the co-simulation's memory answers without stalls, as the bounds assume
+    lo, hi = step_cycle_bounds(Network.from_program(program), res.nonzero, program.hw)
+    assert np.all((lo <= res.cycles) & (res.cycles <= hi)), (lo, res.cycles, hi)
+
+
 @pytest.mark.parametrize("theta", [0.0, 0.1, 0.25])
 def test_model_matches_rtl_2l16h(theta):
     program = seeded_program(40, [16, 16], _hw(8), theta)
@@ -48,6 +56,7 @@ def test_model_matches_rtl_2l16h(theta):
         # streams the bias columns) within 1%, the first within 2%
         assert np.all(np.abs(est.cycles - rtl)[1:] <= 0.01 * rtl[1:])
         assert abs(est.cycles[0] - rtl[0]) <= 0.02 * rtl[0]
+    _assert_within_bounds(program, res)
     # the original design's model on the same counts is an independent, different number
     old = estimate(program, res, design="original")
     assert not np.allclose(old.cycles, est.cycles)
@@ -60,6 +69,7 @@ def test_model_matches_rtl_unequal_layers_narrow_bus():
     est = estimate(program, res)
     rtl = res.cycles.astype(np.float64)
     assert abs(est.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
+    _assert_within_bounds(program, res)
 
 
 def _bench():
