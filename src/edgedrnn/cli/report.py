@@ -26,15 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--synth-dir",
         type=Path,
         default=None,
-        help=f"folder where `edgedrnn synth` wrote its reports (default: {SYNTH_DIR}, "
-        "skipped when absent)",
+        help=f"folder where `edgedrnn synth` wrote its reports; none: no synthesis table "
+        f"(default: {SYNTH_DIR}, skipped when absent)",
     )
     p.add_argument(
         "--validation",
         type=Path,
         default=None,
-        help=f"model-vs-RTL JSON from benchmarks/perf_model.py (default: {VALIDATION}, "
-        "skipped when absent)",
+        help="model-vs-RTL JSON from benchmarks/perf_model.py; none: no validation table "
+        f"(default: {VALIDATION}, skipped when absent)",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument(
@@ -45,13 +45,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
-    """The synthesis folder and validation file: a default may be absent, a given one not."""
+def _inputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """The synthesis folder and validation file (None: ``none``, no table).
+
+    A default may be absent (its table is skipped); one named on the command line must exist.
+    """
     from ._args import UsageError, input_file
 
     synth_dir, validation = args.synth_dir, args.validation
     if synth_dir is None:
         synth_dir = SYNTH_DIR
+    elif str(synth_dir).lower() == "none":
+        synth_dir = None
     elif not synth_dir.is_dir():
         why = "is a file" if synth_dir.exists() else "does not exist"
         raise UsageError(
@@ -59,6 +64,8 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Path]:
         )
     if validation is None:
         validation = VALIDATION
+    elif str(validation).lower() == "none":
+        validation = None
     else:
         input_file(validation, "the JSON of benchmarks/perf_model.py (.json)", (".json",))
     return synth_dir, validation
