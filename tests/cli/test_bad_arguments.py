@@ -44,9 +44,10 @@ def paths(tmp_path_factory) -> dict[str, str]:
     save_model(delta, tmp / "classify.pt")
     dense = SequenceModel(DenseGRU(8, 8, 1), nn.Linear(8, 4), "classify", meta)
     save_model(dense, tmp / "dense.pt")
+    (tmp / "lonely.pt").write_bytes(DIGITS_MODEL.read_bytes())  # without its .edrnn
     names = ["file", "dir", "image.png", "image.pt", "other.pt", "regress.npz", "nokind.npz"]
     out = {n.replace(".", "_"): str(tmp / n) for n in names}
-    out |= {"classify": str(tmp / "classify.pt"), "dense": str(tmp / "dense.pt")}
+    out |= {n: str(tmp / f"{n}.pt") for n in ("classify", "dense", "lonely")}
     out |= {"edrnn": str(DIGITS_MODEL.with_suffix(".edrnn")), "tmp": str(tmp)}
     out["missing"] = str(tmp / "missing")
     return out
@@ -81,6 +82,7 @@ CASES = [
     (["demo", "--backends", "gpu"], "unknown backend 'gpu'"),
     (["demo", "--backends", ""], "give comma-separated backends"),
     (["demo", "--rtl-utterances", "0"], "--rtl-utterances: must be at least 1"),
+    (["demo", "--backends", "rtl"], "--backends rtl alone runs 1 of the 5 utterances"),
     (["demo", "--threads", "0"], "--threads: must be at least 1"),
     # evaluate
     (["evaluate", "--thetas", ""], "give comma-separated thresholds"),
@@ -94,6 +96,7 @@ CASES = [
     (["evaluate", "{edrnn}"], "is a compiled Program, not a model"),
     (["evaluate", "{missing}.pt"], "no such file"),
     (["evaluate", "{dense}"], "evaluate needs a DeltaGRU"),
+    (["evaluate", "{lonely}"], "digits.edrnn; an exported model needs the Program"),
     (["evaluate", "--data", "synthetic-classify"], "is a ctc model but synthetic-classify is"),
     (["evaluate", "--data", "{regress_npz}"], "is a ctc model but"),
     (["evaluate", "{classify}", "--data", "spoken-digits"], "is a classify model but"),

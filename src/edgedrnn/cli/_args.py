@@ -335,6 +335,12 @@ def model_file(path: str | Path) -> tuple[Path, SequenceModel]:
     input_file(path, what, (".pt",))
     try:
         model = load_model(path)
+    except FileNotFoundError as exc:  # an exported model's Program (.edrnn) is not beside it
+        missing = f"no such file {exc.filename}" if exc.filename else str(exc)
+        raise UsageError(
+            f"{path}: {missing}; an exported model needs the Program (.edrnn) saved with it, "
+            "in the same folder"
+        ) from None
     except OSError:
         raise
     except Exception as exc:  # torch.load's errors are of many kinds (pickle, zip, runtime)

@@ -99,8 +99,13 @@ class Runs:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ._args import output_dir
+    from ._args import UsageError, output_dir
 
+    if args.backends == ["rtl"] and args.utterances > args.rtl_utterances:
+        raise UsageError(
+            f"--backends rtl alone runs {args.rtl_utterances} of the {args.utterances} "
+            "utterances; add reference, torch or cpu, or make -n and --rtl-utterances equal"
+        )
     out = output_dir(args.out)  # first: a bad --out fails in a moment, not after the run
 
     import torch
