@@ -7,7 +7,8 @@ import pytest
 from amaranth.sim import Simulator
 
 from edgedrnn import fixedpoint as fp
-from edgedrnn.hw.activation import LATENCY, Activation, bucket_rom, step_table
+from edgedrnn.hw.activation import Activation, bucket_rom, step_table
+from edgedrnn.hw.pipeline import ACT_LATENCY
 
 
 def _model(mr, mu, mcx, mch, hp):
@@ -38,7 +39,7 @@ def _run(mr, mu, mcx, mch, hp):
 
     async def bench(ctx):
         got = 0
-        for t in range(n + LATENCY):
+        for t in range(n + ACT_LATENCY):
             if t < n:
                 ctx.set(dut.i_valid, 1)
                 ctx.set(dut.m_r, int(mr[t]))
@@ -49,7 +50,7 @@ def _run(mr, mu, mcx, mch, hp):
             else:
                 ctx.set(dut.i_valid, 0)
             if ctx.get(dut.o_valid):
-                assert t - got == LATENCY
+                assert t - got == ACT_LATENCY
                 out_h[got] = ctx.get(dut.o_h)
                 out_o[got] = ctx.get(dut.o_overflow)
                 got += 1

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgedrnn import HardwareConfig
-from edgedrnn.hw.fetch import LATENCY, WeightFetch, index_bits, stride_bits
+from edgedrnn.hw.fetch import WeightFetch, index_bits, stride_bits
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
+from edgedrnn.hw.pipeline import FETCH_LATENCY
 
 
 def split(addr, beats, bb):
@@ -153,7 +154,7 @@ def test_fetch_throughput_and_latency():
     # one-burst columns: one request accepted and one AR issued per cycle
     reqs = [(KIND_INPUT, k) for k in range(20)]
     exp, acc, arc = _check(hw, reqs, 3, 4, 0x800, 0x1000, 3 * bb, p_valid=1.0, p_ready=1.0, seed=1)
-    assert arc[0] - acc[0] == LATENCY
+    assert arc[0] - acc[0] == FETCH_LATENCY
     assert acc == list(range(acc[0], acc[0] + len(reqs)))
     assert _burst_runs(arc)
     # split columns (2-3 bursts each, near 4 KiB boundaries) and single ones mixed
@@ -162,12 +163,12 @@ def test_fetch_throughput_and_latency():
         exp, acc, arc = _check(
             hw, reqs, col_beats, 2, 0x7F0, 0x0FF8, stride, p_valid=1.0, p_ready=1.0, seed=2
         )
-        assert arc[0] - acc[0] == LATENCY
+        assert arc[0] - acc[0] == FETCH_LATENCY
         assert _burst_runs(arc)
         # requests are taken as fast as the ARs go out: the gap before request i is at most
-        # max(2, bursts of the column then being split, LATENCY + 1 requests earlier)
+        # max(2, bursts of the column then being split, FETCH_LATENCY + 1 requests earlier)
         for i in range(1, len(acc)):
-            window = exp[max(0, i - LATENCY - 2) : i]
+            window = exp[max(0, i - FETCH_LATENCY - 2) : i]
             assert acc[i] - acc[i - 1] <= max(2, max(len(c) for c in window))
 
 

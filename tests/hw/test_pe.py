@@ -10,14 +10,8 @@ from amaranth.sim import Simulator
 
 from edgedrnn import HardwareConfig
 from edgedrnn import fixedpoint as fp
-from edgedrnn.hw.pe import (
-    ACT_READ_LATENCY,
-    DRAIN,
-    KIND_BIAS,
-    KIND_HIDDEN,
-    KIND_INPUT,
-    PEArray,
-)
+from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray
+from edgedrnn.hw.pipeline import PE_ACT_READ_LATENCY, PE_DRAIN
 
 
 def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=()):
@@ -75,7 +69,7 @@ def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=()):
         ctx.set(dut.clr_en, 0)
         for g in range(groups):
             ctx.set(dut.act_addr, base + g)
-            await ctx.tick().repeat(ACT_READ_LATENCY)
+            await ctx.tick().repeat(PE_ACT_READ_LATENCY)
             for bank, port in enumerate((dut.act_r, dut.act_u, dut.act_cx, dut.act_ch)):
                 for lane in range(P):
                     got[bank, g * P + lane] = ctx.get(port[lane])
@@ -129,7 +123,7 @@ def test_pe_accumulates_columns(pe, bus):
     np.testing.assert_array_equal(acc, ref)
     assert (np.abs(ref) == fp.ACC_MAX).any()  # saturation exercised
     assert ovf == clipped
-    assert drain == DRAIN
+    assert drain == PE_DRAIN
 
 
 @pytest.mark.parametrize(
@@ -154,7 +148,7 @@ def test_pe_back_to_back_small_groups(pe, bus, groups, p_beat):
     acc, ovf, drain = _run(hw, rows, cols, layer=0, seed=groups, p_cmd=1.0, p_beat=p_beat)
     np.testing.assert_array_equal(acc, ref)
     assert ovf == clipped
-    assert drain == DRAIN
+    assert drain == PE_DRAIN
 
 
 def test_pe_min_sum_saturates():

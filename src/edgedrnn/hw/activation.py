@@ -2,9 +2,10 @@
 
 Inputs (one neuron per cycle when ``i_valid``): the four accumulators ``m_r``, ``m_u``,
 ``m_cx``, ``m_ch`` (int24) and the neuron's previous output ``h_prev`` (int16), all sampled
-with ``i_valid``. Exactly :data:`LATENCY` cycles later ``o_valid`` is high with ``o_h``;
-``o_overflow`` is high in that cycle when any int16 narrowing of that neuron saturated. The
-pipeline never stalls (the controller reserves room downstream before it issues a neuron).
+with ``i_valid``. Exactly :data:`~edgedrnn.hw.pipeline.ACT_LATENCY` cycles later ``o_valid``
+is high with ``o_h``; ``o_overflow`` is high in that cycle when any int16 narrowing of that
+neuron saturated. The pipeline never stalls (the controller reserves room downstream before
+it issues a neuron).
 
 **Tables as steps.** SIG and TANH are staircases: ``table(v) = below + 16·#{k : v ≥ t_k}``
 with 16 (SIG) / 32 (TANH) thresholds ``t_k`` (:func:`step_table`). Consecutive thresholds
@@ -49,9 +50,8 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixedpoint as fp
-
-#: Cycles from ``i_valid`` to ``o_valid``.
-LATENCY = 8
+from .common import delay
+from .pipeline import ACT_LATENCY
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,26 @@ class _Lookup:
 
 
 class Activation(wiring.Component):
-    """The pipelined activation unit (see the module docstring)."""
+    """The pipelined activation unit (see the module docstring).
+
+    Latency: :data:`~edgedrnn.hw.pipeline.ACT_LATENCY` cycles from ``i_valid`` to
+    ``o_valid``, one neuron per cycle, never stalls.
+
+    Interface attributes
+    --------------------
+    i_valid : In(1)
+        A neuron's inputs are valid.
+    m_r, m_u, m_cx, m_ch : In(signed(24))
+        Its four accumulators.
+    h_prev : In(signed(16))
+        Its previous output.
+    o_valid : Out(1)
+        ``o_h`` and ``o_overflow`` are valid.
+    o_h : Out(signed(16))
+        The new h.
+    o_overflow : Out(1)
+        An int16 narrowing of the neuron saturated.
+    """
 
     i_valid: In(1)
     m_r: In(signed(24))
@@ -220,9 +239,9 @@ class Activation(wiring.Component):
         def reg(shape, name):
             return Signal(shape, name=name, reset_less=True)
 
-        valid = [Signal(name=f"v{i}") for i in range(LATENCY - 1)]
-        m.d.sync += valid[0].eq(self.i_valid)
-        m.d.sync += [valid[i].eq(valid[i - 1]) for i in range(1, LATENCY - 1)]
+        # S0 .. S6 hold a neuron (``valid``), S7 is the output register (``o_valid``)
+        assert ACT_LATENCY == 8, "the stages S0 to S7 below"
+        valid = delay(m, self.i_valid, ACT_LATENCY - 1, "v")
 
         # S0: input registers
         mr0, mu0, mch0, mcx0 = (reg(signed(24), n) for n in ("mr0", "mu0", "mch0", "mcx0"))

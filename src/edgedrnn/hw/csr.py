@@ -22,38 +22,71 @@ LAYER_RW = [r for r in regmap.LAYER_REGISTERS if r.access == "RW"]
 LAYER_RO = [r for r in regmap.LAYER_REGISTERS if r.access == "RO"]
 
 
+def core_signature(max_layers: int) -> wiring.Signature:
+    """The register block's core side, as the block sees it (``Out``: to the core).
+
+    ``num_layers``, ``weight_base`` and the per-layer RW registers (arrays of ``max_layers``
+    words, named after the layer registers in lower case) out; CTRL pulses ``start``,
+    ``reset_state``, ``soft_reset`` and the status bits ``running``, ``overflow``, ``error``
+    out; ``busy``, the pulses ``set_overflow``, ``set_error``, the counters ``step_cycles``,
+    ``step_count`` and the per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
+    """
+    arr = data.ArrayLayout(unsigned(32), max_layers)
+    members = {
+        "num_layers": Out(32),
+        "weight_base": Out(32),
+        "start": Out(1),
+        "reset_state": Out(1),
+        "soft_reset": Out(1),
+        "running": Out(1),
+        "overflow": Out(1),
+        "error": Out(1),
+        "busy": In(1),
+        "set_overflow": In(1),
+        "set_error": In(1),
+        "step_cycles": In(32),
+        "step_count": In(32),
+    }
+    for r in LAYER_RW + LAYER_RO:
+        members[r.name.lower()] = (Out if r.access == "RW" else In)(arr)
+    return wiring.Signature(members)
+
+
+def connect_core(m: Module, block: RegisterBlock, core) -> None:
+    """Connect ``block``'s core side to ``core``, an ``In(core_signature(L))`` member."""
+    for name, member in core_signature(block.max_layers).members.items():
+        ours, theirs = getattr(block, name), getattr(core, name)
+        if member.flow == Out:
+            m.d.comb += theirs.eq(ours)
+        else:
+            m.d.comb += ours.eq(theirs)
+
+
 class RegisterBlock(wiring.Component):
     """The AXI4-Lite slave and register file.
 
-    Ports (besides ``bus``): ``num_layers``, ``weight_base`` and per-layer arrays named after the
-    layer registers in lower case (``input_size[l]``, ``theta_x[l]``, ...) as outputs; pulses
-    ``start``, ``reset_state``, ``soft_reset``; inputs ``busy``, ``set_overflow``,
-    ``set_error``, ``step_cycles``, ``step_count``, ``nz_x[l]``, ``nz_h[l]``; output
-    ``running``.
+    Parameters
+    ----------
+    max_layers : int
+        Layers the per-layer register arrays hold.
+    config_value : int
+        The read-only CONFIG register.
+
+    Interface attributes
+    --------------------
+    bus : In(AXI4LiteSignature(12, 32))
+        The host's register bus.
+    num_layers, weight_base, input_size[l], ... : Out
+        The members of :func:`core_signature`: the RW registers, CTRL pulses and status bits
+        out; ``busy``, ``set_overflow``, ``set_error``, the counters and ``nz_x[l]``,
+        ``nz_h[l]`` in. A CTRL pulse is high the cycle after the write's handshake.
     """
 
     def __init__(self, max_layers: int, config_value: int) -> None:
         self.max_layers = max_layers
         self.config_value = config_value
-        arr = data.ArrayLayout(unsigned(32), max_layers)
-        members = {
-            "bus": In(AXI4LiteSignature(regmap.ADDR_BITS, 32)),
-            "num_layers": Out(32),
-            "weight_base": Out(32),
-            "start": Out(1),
-            "reset_state": Out(1),
-            "soft_reset": Out(1),
-            "running": Out(1),
-            "overflow": Out(1),
-            "error": Out(1),
-            "busy": In(1),
-            "set_overflow": In(1),
-            "set_error": In(1),
-            "step_cycles": In(32),
-            "step_count": In(32),
-        }
-        for r in LAYER_RW + LAYER_RO:
-            members[r.name.lower()] = (Out if r.access == "RW" else In)(arr)
+        members = {"bus": In(AXI4LiteSignature(regmap.ADDR_BITS, 32))}
+        members.update(core_signature(max_layers).members)
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:

@@ -33,23 +33,27 @@ data to a register)::
 Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2) counts the groups
 that left the encoder this cycle (dropped in E4, or taken from the group FIFO by the
 serializer); a sender that has at most ``depth`` groups issued and not retired can never
-overflow the FIFO (:data:`STAGES` of them can be in the pipeline registers at once, in
+overflow the FIFO (ENCODER_STAGES of them can be in the pipeline registers at once, in
 flight to the FIFO). ``idle`` is high when no group is inside.
 """
 
-from amaranth import Module, Mux, Signal, Value, signed, unsigned
+from types import SimpleNamespace
+
+from amaranth import Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixedpoint as fp
+from .common import delay
 from .pe import KIND_BIAS, KIND_INPUT
+from .pipeline import (
+    ENCODER_GROUP_FIFO_DEPTH,
+    ENCODER_GROUP_FIFO_LATENCY,
+    ENCODER_SERIALIZER_STAGES,
+    ENCODER_STAGES,
+)
 
 DELTA_LAYOUT = data.StructLayout({"delta": signed(16), "kind": unsigned(2), "index": unsigned(16)})
-
-#: Pipeline registers between ``elem`` and the group FIFO (E0 to E3).
-STAGES = 4
-#: Default depth of the group FIFO (groups with passed lanes waiting to be serialized).
-GROUP_FIFO_DEPTH = 8
 
 
 def group_layout(lanes: int) -> data.StructLayout:
@@ -68,10 +72,48 @@ def group_layout(lanes: int) -> data.StructLayout:
     )
 
 
-class DeltaEncoder(wiring.Component):
-    """Threshold compare of a row group per cycle, passed deltas out one per cycle."""
+def _lowest(m: Module, bits: Value, lanes: int) -> Signal:
+    """Index of the lowest set bit of ``bits`` (0 when none is set)."""
+    index = Signal(range(lanes))
+    for k in reversed(range(lanes)):
+        with m.If(bits[k]):
+            m.d.comb += index.eq(k)
+    return index
 
-    def __init__(self, lanes: int, depth: int = GROUP_FIFO_DEPTH) -> None:
+
+class DeltaEncoder(wiring.Component):
+    """Threshold compare of a row group per cycle, passed deltas out one per cycle.
+
+    Latency: a group on ``elem`` in cycle t writes its references (``ref_we``) in cycle t +
+    ENCODER_STAGES; its first passed delta is on ``out`` in cycle t + ENCODER_LATENCY when the
+    group FIFO and the serializer are empty (:mod:`edgedrnn.hw.pipeline`).
+
+    Parameters
+    ----------
+    lanes : int
+        NUM_PE: elements per row group.
+    depth : int
+        Entries of the group FIFO (the sender's credits).
+
+    Interface attributes
+    --------------------
+    elem : In(stream.Signature(group_layout(lanes)))
+        Row groups (always ready, see *Flow control*).
+    theta_x, theta_h : In(16)
+        The thresholds of input and hidden columns.
+    out : Out(stream.Signature(DELTA_LAYOUT))
+        Passed deltas (Δ, kind, index), one per cycle, in ascending order.
+    ref_we, ref_addr, ref_new : Out
+        The reference write of a group: lane mask, reference word, new references.
+    overflow : Out(1)
+        A subtraction of a valid lane saturated.
+    retired : Out(range(3))
+        Groups that left the encoder this cycle.
+    idle : Out(1)
+        No group inside.
+    """
+
+    def __init__(self, lanes: int, depth: int = ENCODER_GROUP_FIFO_DEPTH) -> None:
         self.lanes = lanes
         self.depth = depth
         super().__init__(
@@ -91,31 +133,29 @@ class DeltaEncoder(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        m.d.comb += self.elem.ready.eq(1)  # never stalls (see Flow control)
+        v = delay(m, self.elem.valid, ENCODER_STAGES, "v")  # E0 .. E3 hold a group
+        e = self._compare(m, v)
+        load = self._serialize(m, v, e)
+        m.d.comb += [
+            self.retired.eq((v[-1] & ~e.any3) + load),
+            self.idle.eq(~Cat(*v).any() & e.fifo_empty & ~self.out.valid),
+        ]
+        return m
+
+    def _compare(self, m: Module, v: list) -> SimpleNamespace:
+        """E0 to E3: the threshold compare of a row group, its pass mask, new references."""
         P = self.lanes
         e = self.elem.payload
-        sel_bits = max(1, (P - 1).bit_length())
-
-        def lowest(bits: Value) -> Signal:
-            """Index of the lowest set bit of ``bits`` (0 when none is set)."""
-            index = Signal(range(P))
-            for k in reversed(range(P)):
-                with m.If(bits[k]):
-                    m.d.comb += index.eq(k)
-            return index
-
         # E0: input registers
-        m.d.comb += self.elem.ready.eq(1)  # never stalls (see Flow control)
-        v0 = Signal()
         g0 = Signal(group_layout(P))
         th0 = Signal(16)
         m.d.sync += [
-            v0.eq(self.elem.valid),
             g0.eq(e),
             th0.eq(Mux(e.kind == KIND_INPUT, self.theta_x, self.theta_h)),
         ]
 
         # E1: Δ = sat16(value - ref)
-        v1 = Signal()
         d1 = Signal(data.ArrayLayout(signed(16), P))
         ref1 = Signal(data.ArrayLayout(signed(16), P))
         clip1 = Signal(P)
@@ -134,7 +174,6 @@ class DeltaEncoder(wiring.Component):
                 ref1[k].eq(g0.refs[k]),
             ]
         m.d.sync += [
-            v1.eq(v0),
             th1.eq(th0),
             thm1.eq(th0 - 1),
             mask1.eq(g0.mask),
@@ -144,7 +183,7 @@ class DeltaEncoder(wiring.Component):
         ]
 
         # E2: per-lane pass decision, new references
-        v2, bias2, ovf2 = Signal(), Signal(), Signal()
+        bias2, ovf2 = Signal(), Signal()
         pass2, mask2 = Signal(P), Signal(P)
         delta2 = Signal(data.ArrayLayout(signed(16), P))
         ref_new2 = Signal(data.ArrayLayout(signed(16), P))
@@ -160,42 +199,43 @@ class DeltaEncoder(wiring.Component):
                 ref_new2[k].eq(ref1[k] + d1[k]),
             ]
         m.d.sync += [
-            v2.eq(v1),
             mask2.eq(mask1),
             bias2.eq(is_bias1),
-            ovf2.eq(v1 & ~is_bias1 & (clip1 & mask1).any()),
+            ovf2.eq(v[1] & ~is_bias1 & (clip1 & mask1).any()),
             kind2.eq(kind1),
             base2.eq(base1),
             addr2.eq(addr1),
         ]
 
         # E3: pass mask of the group
-        v3, any3, bias3, ovf3 = Signal(), Signal(), Signal(), Signal()
-        pm3 = Signal(P)
-        delta3 = Signal(data.ArrayLayout(signed(16), P))
-        ref_new3 = Signal(data.ArrayLayout(signed(16), P))
-        kind3, base3, addr3 = Signal(2), Signal(16), Signal(16)
+        s = SimpleNamespace(any3=Signal(), bias3=Signal(), ovf3=Signal(), pm3=Signal(P))
+        s.delta3 = Signal(data.ArrayLayout(signed(16), P))
+        s.ref_new3 = Signal(data.ArrayLayout(signed(16), P))
+        s.kind3, s.base3, s.addr3 = Signal(2), Signal(16), Signal(16)
         pmask = Signal(P)
         m.d.comb += pmask.eq(Mux(bias2, mask2, pass2 & mask2))
         m.d.sync += [
-            v3.eq(v2),
-            pm3.eq(pmask),
-            any3.eq(v2 & pmask.any()),
-            bias3.eq(bias2),
-            ovf3.eq(ovf2),
-            delta3.eq(delta2),
-            ref_new3.eq(ref_new2),
-            kind3.eq(kind2),
-            base3.eq(base2),
-            addr3.eq(addr2),
+            s.pm3.eq(pmask),
+            s.any3.eq(v[2] & pmask.any()),
+            s.bias3.eq(bias2),
+            s.ovf3.eq(ovf2),
+            s.delta3.eq(delta2),
+            s.ref_new3.eq(ref_new2),
+            s.kind3.eq(kind2),
+            s.base3.eq(base2),
+            s.addr3.eq(addr2),
         ]
+        return s
 
-        # E4: reference write, group FIFO
+    def _serialize(self, m: Module, v: list, s: SimpleNamespace) -> Signal:
+        """E4 (reference write, group FIFO) and S (serializer); returns the FIFO's pop."""
+        P = self.lanes
+        sel_bits = max(1, (P - 1).bit_length())
         m.d.comb += [
-            self.ref_we.eq(Mux(v3 & ~bias3, pm3, 0)),
-            self.ref_addr.eq(addr3),
-            self.ref_new.eq(ref_new3),
-            self.overflow.eq(ovf3),
+            self.ref_we.eq(Mux(v[-1] & ~s.bias3, s.pm3, 0)),
+            self.ref_addr.eq(s.addr3),
+            self.ref_new.eq(s.ref_new3),
+            self.overflow.eq(s.ovf3),
         ]
         entry = data.StructLayout(
             {
@@ -208,21 +248,24 @@ class DeltaEncoder(wiring.Component):
             }
         )
         m.submodules.groups = gfifo = fifo.SyncFIFO(width=entry.size, depth=self.depth)
+        assert ENCODER_GROUP_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: readable the next cycle"
         w = Signal(entry)
         m.d.comb += [
-            w.mask.eq(pm3),
-            w.single.eq((pm3 & (pm3 - 1)) == 0),
-            w.first.eq(lowest(pm3)),
-            w.delta.eq(delta3),
-            w.kind.eq(kind3),
-            w.base.eq(base3),
+            w.mask.eq(s.pm3),
+            w.single.eq((s.pm3 & (s.pm3 - 1)) == 0),
+            w.first.eq(_lowest(m, s.pm3, P)),
+            w.delta.eq(s.delta3),
+            w.kind.eq(s.kind3),
+            w.base.eq(s.base3),
             gfifo.w_data.eq(w),
-            gfifo.w_en.eq(any3),
+            gfifo.w_en.eq(s.any3),
         ]
+        s.fifo_empty = gfifo.level == 0
 
         # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
         # ``sel`` (the lowest bit of hold) are kept in registers, so the head group's FIFO read
         # enable is two gates deep and the output lane select starts at a flip-flop.
+        assert ENCODER_SERIALIZER_STAGES == 1, "the head group is held in one register"
         hold = Signal(P)
         h_any, h_last = Signal(), Signal()
         h_delta = Signal(data.ArrayLayout(signed(16), P))
@@ -237,7 +280,7 @@ class DeltaEncoder(wiring.Component):
         ]
         rest = Signal(P)  # hold without its lowest bit
         m.d.comb += rest.eq(hold & (hold - 1))
-        rest_first = lowest(rest)
+        rest_first = _lowest(m, rest, P)
         with m.If(self.out.ready & h_any):
             m.d.sync += [
                 hold.eq(rest),
@@ -261,8 +304,4 @@ class DeltaEncoder(wiring.Component):
                 h_kind.eq(head.kind),
                 h_base.eq(head.base),
             ]
-        m.d.comb += [
-            self.retired.eq((v3 & ~any3) + load),
-            self.idle.eq(~v0 & ~v1 & ~v2 & ~v3 & (gfifo.level == 0) & ~h_any),
-        ]
-        return m
+        return load

@@ -42,13 +42,15 @@ levels, ≥ 150 MHz on ECP5 speed 6)::
     N    the rest of the column being split (splitter form)
 
 S1–S3 collapse bubbles (a stage loads when it is empty or moves on). The first ``arvalid``
-comes :data:`LATENCY` cycles after the request handshake (no stalls). Throughput: one burst per
-cycle while ``arready`` (a split column's bursts back to back, a one-burst column per cycle);
-requests are accepted every cycle while the ARs keep up, else one per column's bursts (the skid
-register costs a cycle after a stall).
+comes :data:`~edgedrnn.hw.pipeline.FETCH_LATENCY` cycles after the request handshake (no
+stalls). Throughput: one burst per cycle while ``arready`` (a split column's bursts back to
+back, a one-burst column per cycle); requests are accepted every cycle while the ARs keep up,
+else one per column's bursts (the skid register costs a cycle after a stall).
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
@@ -56,12 +58,11 @@ from amaranth.lib.wiring import In, Out
 
 from ..config import HardwareConfig
 from .axi import BURST_INCR, AXI4ReadSignature
-from .pe import KIND_BIAS, groups_max
+from .common import groups_max
+from .pe import KIND_BIAS
+from .pipeline import FETCH_LATENCY
 
 REQ_LAYOUT = data.StructLayout({"index": unsigned(16), "kind": unsigned(2)})
-
-#: Cycles from a request handshake to its first ``arvalid`` (no stalls): S1, S2, S3, C.
-LATENCY = 4
 
 
 def stride_bits(hw: HardwareConfig) -> int:
@@ -75,7 +76,31 @@ def index_bits(hw: HardwareConfig) -> int:
 
 
 class WeightFetch(wiring.Component):
-    """Column requests in, AXI4 AR bursts out (see module docstring)."""
+    """Column requests in, AXI4 AR bursts out (see module docstring).
+
+    Latency: a request accepted in cycle t has its first burst on ``ar`` (``arvalid``) in
+    cycle t + :data:`~edgedrnn.hw.pipeline.FETCH_LATENCY` when nothing stalls.
+
+    Parameters
+    ----------
+    hw : HardwareConfig
+        The instance's parameters (bus width, the multiplier's operand widths).
+
+    Interface attributes
+    --------------------
+    req : In(stream.Signature(REQ_LAYOUT))
+        Column requests (kind, index).
+    col_beats, bias_beats : In(16)
+        Bus words of a column and of the bias column (layer constants, ≥ 1).
+    bias_addr, col_addr, stride : In(32)
+        Byte addresses of the bias column and of column 0, and the column stride.
+    ar : Out(AXI4ReadSignature(32, bus_bits))
+        The AR channel (driven) and the R channel (watched for ``rresp`` only).
+    idle : Out(1)
+        Every accepted request has issued all its bursts (a register).
+    error : Out(1)
+        A non-OKAY ``rresp`` on an accepted beat.
+    """
 
     def __init__(self, hw: HardwareConfig) -> None:
         self.hw = hw
@@ -96,14 +121,15 @@ class WeightFetch(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         hw = self.hw
+        f = SimpleNamespace()
         bb = hw.bus_bytes
-        lg = bb.bit_length() - 1
-        page = 4096 // bb  # beats in 4 KiB
-        cmax = min(256, page)  # the longest burst: never crosses a multiple of it in a page
-        lm = cmax.bit_length() - 1
-        two = page == 2 * cmax  # 64-bit bus: 512-beat pages
+        f.lg = lg = bb.bit_length() - 1
+        f.page = page = 4096 // bb  # beats in 4 KiB
+        f.cmax = cmax = min(256, page)  # the longest burst: never crosses a multiple of it
+        f.lm = lm = cmax.bit_length() - 1
+        f.two = two = page == 2 * cmax  # 64-bit bus: 512-beat pages
         assert page in (cmax, 2 * cmax)
-        aw = 32 - lg  # word address bits
+        f.aw = aw = 32 - lg  # word address bits
         ar = self.ar
         req = self.req
 
@@ -113,47 +139,52 @@ class WeightFetch(wiring.Component):
         fields = {"addr": unsigned(aw), "rm1": unsigned(16), "cm1": unsigned(lm)}
         if two:
             fields["tm1"] = unsigned(lm + 1)
-        col = data.StructLayout(fields)
+        f.col = data.StructLayout(fields)
 
-        # ------------------------------------------------ request skid + S1, S2, S3
-        sk_v = Signal()
-        sk_idx = Signal(16)
-        sk_bias = Signal()
-        v1 = Signal()
-        idx1 = Signal(16)
-        bias1 = Signal()
+        # request skid + S1, S2, S3
+        f.sk_v, f.sk_idx, f.sk_bias = Signal(), Signal(16), Signal()
+        f.v1, f.idx1, f.bias1 = Signal(), Signal(16), Signal()
         ws = max(1, stride_bits(hw) - lg)
-        st1 = Signal(ws)  # stride in words
-        st3 = Signal(ws + 2)  # 3 · stride in words
-        nd = (index_bits(hw) + 1) // 2  # radix-4 digits of the index
-        h = (nd + 1) // 2  # digits in the lower partial product
-        v2 = Signal()
-        a2 = Signal(aw)  # base word address
-        rm1_2 = Signal(16)  # beats − 1
-        lo2 = Signal(ws + 2 * h)  # Σ_{k<h} digit_k · stride · 4^k
-        hi2 = Signal(ws + 2 * (nd - h))  # Σ_{k≥h} digit_k · stride · 4^(k−h)
-        v3 = Signal()
-        s3 = Signal(col)
+        f.nd = nd = (index_bits(hw) + 1) // 2  # radix-4 digits of the index
+        f.h = h = (nd + 1) // 2  # digits in the lower partial product
+        f.st1 = Signal(ws)  # stride in words
+        f.st3 = Signal(ws + 2)  # 3 · stride in words
+        f.v2 = Signal()
+        f.a2 = Signal(aw)  # base word address
+        f.rm1_2 = Signal(16)  # beats − 1
+        f.lo2 = Signal(ws + 2 * h)  # Σ_{k<h} digit_k · stride · 4^k
+        f.hi2 = Signal(ws + 2 * (nd - h))  # Σ_{k≥h} digit_k · stride · 4^(k−h)
+        f.v3 = Signal()
+        f.s3 = Signal(f.col)
         # splitter: N (rest of the column) and C (the AR registers)
-        nv = Signal()
-        n = Signal(col)
-        cv = Signal()
-        c_addr = Signal(aw)
-        c_len = Signal(8)
-        idle = Signal(init=1)
+        f.nv, f.n = Signal(), Signal(f.col)
+        f.cv, f.c_addr, f.c_len = Signal(), Signal(aw), Signal(8)
+        f.idle = Signal(init=1)
+        f.pop3, f.en3, f.en2, f.en1 = Signal(), Signal(), Signal(), Signal()
 
         m.d.comb += [
-            ar.araddr.eq(Cat(Const(0, lg), c_addr)),
-            ar.arlen.eq(c_len),
+            ar.araddr.eq(Cat(Const(0, lg), f.c_addr)),
+            ar.arlen.eq(f.c_len),
             ar.arsize.eq(lg),
             ar.arburst.eq(BURST_INCR),
-            ar.arvalid.eq(cv),
-            req.ready.eq(~sk_v),
-            self.idle.eq(idle),
+            ar.arvalid.eq(f.cv),
+            req.ready.eq(~f.sk_v),
+            self.idle.eq(f.idle),
             self.error.eq(ar.rvalid & ar.rready & (ar.rresp != 0)),
         ]
+        # the register stages from a request to its first AR
+        stages = [self._bursts, self._column_start, self._products, self._operands]  # C to S1
+        assert len(stages) == FETCH_LATENCY
+        for build in stages:
+            build(m, f)
+        self._valids(m, f)
+        return m
 
-        # --- splitter step, computed for both sources (N if it holds a column, else S3) and
+    def _bursts(self, m: Module, f: SimpleNamespace) -> None:
+        """C (the AR registers) and N (the rest of the column being split)."""
+        cmax, lm, page, two = f.cmax, f.lm, f.page, f.two
+
+        # the splitter step, computed for both sources (N if it holds a column, else S3) and
         # selected after the carry chains
         def step(src, tag):
             """(arlen, more, rest of the column) for the next burst of ``src``."""
@@ -161,7 +192,7 @@ class WeightFetch(wiring.Component):
             m.d.comb += diff.eq((Cat(Const(0, 1), src.rm1) - Cat(Const(1, 1), src.cm1))[1:])
             more = Signal(name=f"more_{tag}")  # left > candidate: the column goes on
             length = Signal(8, name=f"len_{tag}")
-            rest = Signal(col, name=f"rest_{tag}")
+            rest = Signal(f.col, name=f"rest_{tag}")
             m.d.comb += [
                 more.eq(~diff[16]),
                 length.eq(Mux(more, src.cm1, src.rm1[:8])),
@@ -178,94 +209,101 @@ class WeightFetch(wiring.Component):
                 m.d.comb += rest.cm1.eq(cmax - 1)
             return length, more, rest
 
-        len_n, more_n, rest_n = step(n, "n")
-        len_3, more_3, rest_3 = step(s3, "s3")
-        more = Mux(nv, more_n, more_3)
+        len_n, more_n, rest_n = step(f.n, "n")
+        len_3, more_3, rest_3 = step(f.s3, "s3")
+        f.more = Mux(f.nv, more_n, more_3)
 
-        c_free = ~cv | ar.arready
-        src_v = nv | v3
-        take = Signal()
-        pop3, en3, en2, en1 = Signal(), Signal(), Signal(), Signal()
-        acc = req.valid & ~sk_v
+        f.c_free = ~f.cv | self.ar.arready
+        f.src_v = f.nv | f.v3
+        f.take = Signal()
         m.d.comb += [
-            take.eq(c_free & src_v),
-            pop3.eq(take & ~nv),
-            en3.eq(~v3 | pop3),
-            en2.eq(~v2 | en3),
-            en1.eq(~v1 | en2),
+            f.take.eq(f.c_free & f.src_v),
+            f.pop3.eq(f.take & ~f.nv),
+            f.en3.eq(~f.v3 | f.pop3),
+            f.en2.eq(~f.v2 | f.en3),
+            f.en1.eq(~f.v1 | f.en2),
         ]
-        with m.If(take):
+        with m.If(f.take):
             m.d.sync += [
-                c_addr.eq(Mux(nv, n.addr, s3.addr)),
-                c_len.eq(Mux(nv, len_n, len_3)),
-                n.eq(Mux(nv, rest_n, rest_3)),
+                f.c_addr.eq(Mux(f.nv, f.n.addr, f.s3.addr)),
+                f.c_len.eq(Mux(f.nv, len_n, len_3)),
+                f.n.eq(Mux(f.nv, rest_n, rest_3)),
             ]
 
-        # --- S3: column start from the product
-        base = Signal(aw)
-        m.d.comb += base.eq(a2 + lo2 + (hi2 << 2 * h))
+    def _column_start(self, m: Module, f: SimpleNamespace) -> None:
+        """S3: the column in splitter form, from the partial products (S2)."""
+        cmax, lm, page = f.cmax, f.lm, f.page
+        base = Signal(f.aw)
+        m.d.comb += base.eq(f.a2 + f.lo2 + (f.hi2 << 2 * f.h))
         y = base[:lm]  # beats past the last multiple of cmax (beats to the boundary: cmax − y)
-        with m.If(en3):
-            m.d.sync += [
-                s3.addr.eq(base),
-                s3.rm1.eq(rm1_2),
-            ]
-            if two:
+        with m.If(f.en3):
+            m.d.sync += [f.s3.addr.eq(base), f.s3.rm1.eq(f.rm1_2)]
+            if f.two:
                 hi = base[lm]  # in the page's second half: the boundary is < 256 beats away
                 m.d.sync += [
-                    s3.cm1.eq(Mux(hi, ~y, cmax - 1)),
-                    s3.tm1.eq(Mux(hi, page - 1, ~y)),
+                    f.s3.cm1.eq(Mux(hi, ~y, cmax - 1)),
+                    f.s3.tm1.eq(Mux(hi, page - 1, ~y)),
                 ]
             else:
-                m.d.sync += s3.cm1.eq(~y)
+                m.d.sync += f.s3.cm1.eq(~y)
 
-        # --- S2: the product; S1: operands
-        sw = self.stride[lg : stride_bits(hw)]
-        m.d.sync += [st1.eq(sw), st3.eq(sw + (sw << 1))]
+    def _products(self, m: Module, f: SimpleNamespace) -> None:
+        """S2: the two partial products, the base address and beats − 1 of the column."""
+        lg, h = f.lg, f.h
 
         def pp(k):
-            d = idx1[2 * k : 2 * k + 2]
+            d = f.idx1[2 * k : 2 * k + 2]
             p = (
-                Mux(d[1], Mux(d[0], st3, st1 << 1), Mux(d[0], st1, 0))
+                Mux(d[1], Mux(d[0], f.st3, f.st1 << 1), Mux(d[0], f.st1, 0))
                 if len(d) == 2
-                else Mux(d[0], st1, 0)
+                else Mux(d[0], f.st1, 0)
             )
-            return Mux(bias1, 0, p)
+            return Mux(f.bias1, 0, p)
 
-        with m.If(en2):
+        with m.If(f.en2):
             m.d.sync += [
-                lo2.eq(sum(pp(k) << 2 * k for k in range(h))),
-                hi2.eq(sum(pp(k) << 2 * (k - h) for k in range(h, nd))),
-                a2.eq(Mux(bias1, self.bias_addr[lg:], self.col_addr[lg:])),
-                rm1_2.eq(Mux(bias1, self.bias_beats, self.col_beats) - 1),
+                f.lo2.eq(sum(pp(k) << 2 * k for k in range(h))),
+                f.hi2.eq(sum(pp(k) << 2 * (k - h) for k in range(h, f.nd))),
+                f.a2.eq(Mux(f.bias1, self.bias_addr[lg:], self.col_addr[lg:])),
+                f.rm1_2.eq(Mux(f.bias1, self.bias_beats, self.col_beats) - 1),
             ]
-        with m.If(en1):
-            m.d.sync += [
-                idx1.eq(Mux(sk_v, sk_idx, req.payload.index)),
-                bias1.eq(Mux(sk_v, sk_bias, req.payload.kind == KIND_BIAS)),
-            ]
-        with m.If(~sk_v):
-            m.d.sync += [sk_idx.eq(req.payload.index), sk_bias.eq(req.payload.kind == KIND_BIAS)]
 
-        # --- valid bits (next state named, so that idle is a register)
+    def _operands(self, m: Module, f: SimpleNamespace) -> None:
+        """S1: the index and is-bias (from the request or the skid register); the stride."""
+        req = self.req
+        sw = self.stride[f.lg : stride_bits(self.hw)]
+        m.d.sync += [f.st1.eq(sw), f.st3.eq(sw + (sw << 1))]
+        with m.If(f.en1):
+            m.d.sync += [
+                f.idx1.eq(Mux(f.sk_v, f.sk_idx, req.payload.index)),
+                f.bias1.eq(Mux(f.sk_v, f.sk_bias, req.payload.kind == KIND_BIAS)),
+            ]
+        with m.If(~f.sk_v):
+            m.d.sync += [
+                f.sk_idx.eq(req.payload.index),
+                f.sk_bias.eq(req.payload.kind == KIND_BIAS),
+            ]
+
+    def _valids(self, m: Module, f: SimpleNamespace) -> None:
+        """The stages' valid bits (next state named, so that ``idle`` is a register)."""
+        acc = self.req.valid & ~f.sk_v
         sk_v_n, v1_n, v2_n, v3_n, nv_n, cv_n = (
             Signal(name=f"{s}_next") for s in ("sk_v", "v1", "v2", "v3", "nv", "cv")
         )
         m.d.comb += [
-            sk_v_n.eq((sk_v | acc) & ~en1),
-            v1_n.eq(Mux(en1, sk_v | acc, v1)),
-            v2_n.eq(Mux(en2, v1, v2)),
-            v3_n.eq(Mux(en3, v2, v3)),
-            nv_n.eq(Mux(take, more, nv)),
-            cv_n.eq(Mux(c_free, src_v, cv)),
+            sk_v_n.eq((f.sk_v | acc) & ~f.en1),
+            v1_n.eq(Mux(f.en1, f.sk_v | acc, f.v1)),
+            v2_n.eq(Mux(f.en2, f.v1, f.v2)),
+            v3_n.eq(Mux(f.en3, f.v2, f.v3)),
+            nv_n.eq(Mux(f.take, f.more, f.nv)),
+            cv_n.eq(Mux(f.c_free, f.src_v, f.cv)),
         ]
         m.d.sync += [
-            sk_v.eq(sk_v_n),
-            v1.eq(v1_n),
-            v2.eq(v2_n),
-            v3.eq(v3_n),
-            nv.eq(nv_n),
-            cv.eq(cv_n),
-            idle.eq(~(v1_n | v2_n | v3_n | cv_n)),  # sk_v implies v1, nv implies cv
+            f.sk_v.eq(sk_v_n),
+            f.v1.eq(v1_n),
+            f.v2.eq(v2_n),
+            f.v3.eq(v3_n),
+            f.nv.eq(nv_n),
+            f.cv.eq(cv_n),
+            f.idle.eq(~(v1_n | v2_n | v3_n | cv_n)),  # sk_v implies v1, nv implies cv
         ]
-        return m

@@ -53,45 +53,75 @@ logic: with one MULT18X18D per lane, the placer kept the multipliers' registers 
 accumulators, ~3 ns of routing from the DSP rows on each side (93.8 MHz for the whole
 design).
 
-Interface timing: ``act_addr`` reads a row group's four banks, all lanes, for the
-activation units; the data appear :data:`ACT_READ_LATENCY` = 2 cycles later on ``act_r``...
-``act_ch`` (arrays of NUM_PE), straight from registers (valid while ``idle``).
-``clr_en``/``clr_addr`` zero one address of every bank; they are registered, so the word is
-written :data:`CLEAR_DELAY` cycle later (``idle`` is low meanwhile). ``idle`` goes high
-:data:`DRAIN` cycles after a column's last beat handshake; ``overflow`` (a pulse per clipped
-chunk, from registers through a NUM_PE-input OR) is raised no later than that cycle. The layer
-constants (``groups``, ``col_beats``, ``bias_beats``, ``base``) must be stable while the
-array is not idle.
+The stage numbers are :mod:`edgedrnn.hw.pipeline`'s: PE_READ_STAGE (1), PE_BANK_READ_STAGES
+(2, 3) and PE_WRITE_STAGE (6); the control shift registers (valid, bank, address) are built
+from them, and the forwarding compares the read stage with the stages after the bank reads.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from amaranth import Array, C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import HardwareConfig
+from .common import groups_max
+from .pipeline import (
+    PE_ACT_READ_LATENCY,
+    PE_BANK_READ_STAGES,
+    PE_CLEAR_DELAY,
+    PE_READ_STAGE,
+    PE_WRITE_STAGE,
+)
+
+__all__ = ["CMD_LAYOUT", "KIND_BIAS", "KIND_HIDDEN", "KIND_INPUT", "PEArray"]
 
 #: Column kinds (command FIFO, delta FIFO).
 KIND_INPUT, KIND_HIDDEN, KIND_BIAS = 0, 1, 2
 
 CMD_LAYOUT = data.StructLayout({"delta": signed(16), "kind": unsigned(2)})
 
-#: Cycles from ``act_addr`` to the data on ``act_r``... ``act_ch`` (was 1).
-ACT_READ_LATENCY = 2
-#: Cycles from ``clr_en``/``clr_addr`` to the cycle whose end writes the zeros (was 0).
-CLEAR_DELAY = 1
-#: Cycles from a column's last beat handshake until ``idle`` is high again (was 3).
-DRAIN = 7
-
-
-def groups_max(hw: HardwareConfig) -> int:
-    """Row groups per gate block for the largest hidden size."""
-    return -(-hw.max_hidden_size // hw.num_pe)
+#: Stages of the accumulate pipeline after the bank reads: the accumulator select, the sum,
+#: the saturation (whose end writes the bank).
+_ACC_STAGES = 3
+#: Stages whose chunks are ahead of a reading chunk and not yet written: it takes their result.
+_FORWARD = range(PE_READ_STAGE + PE_BANK_READ_STAGES + 1, PE_WRITE_STAGE + 1)
 
 
 class PEArray(wiring.Component):
-    """NUM_PE multiply-accumulate lanes and the accumulator banks (see module docstring)."""
+    """NUM_PE multiply-accumulate lanes and the accumulator banks (see module docstring).
+
+    Latency: ``act_r``... ``act_ch`` hold the banks at ``act_addr`` of PE_ACT_READ_LATENCY
+    cycles before (from registers, valid while ``idle``); ``clr_en``/``clr_addr`` zero one
+    word of every bank through PE_CLEAR_DELAY registers (``idle`` is low meanwhile); ``idle``
+    goes high PE_DRAIN cycles after a column's last beat handshake, and ``overflow`` (a pulse
+    per clipped chunk, from registers through a NUM_PE-input OR) is raised no later.
+
+    Parameters
+    ----------
+    hw : HardwareConfig
+        The instance's parameters.
+
+    Interface attributes
+    --------------------
+    cmd : In(stream.Signature(CMD_LAYOUT))
+        A column's Δ and kind, before its beats.
+    beats : In(stream.Signature(bus_bits))
+        The columns' bus words, in command order.
+    groups, col_beats, bias_beats, base : In
+        Layer constants (row groups per gate block, bus words of a column and of the bias
+        column, the layer's first accumulator word); stable while the array is not idle.
+    idle, overflow : Out(1)
+        No column in the array; a lane's sum saturated.
+    act_addr : In(range(depth))
+        Accumulator word read for the activation units.
+    act_r, act_u, act_cx, act_ch : Out(ArrayLayout(signed(24), P))
+        The four banks at ``act_addr``.
+    clr_en, clr_addr : In
+        Zero word ``clr_addr`` of every bank.
+    """
 
     def __init__(self, hw: HardwareConfig) -> None:
         self.hw = hw
@@ -120,22 +150,70 @@ class PEArray(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        hw = self.hw
-        P, BB = hw.num_pe, hw.bus_bytes
+        P = self.hw.num_pe
         aw = range(self.depth + self.gmax)
+        assert PE_WRITE_STAGE == PE_READ_STAGE + PE_BANK_READ_STAGES + _ACC_STAGES
+        assert PE_ACT_READ_LATENCY == PE_BANK_READ_STAGES
+        c = self._chunker(m, aw)
 
-        # ------------------------------------------------------------ chunker (stage 0)
-        busy = Signal()
-        delta = Signal(signed(16))
-        delta3 = Signal(signed(18))  # 3·Δ for the digit products, computed once per column
+        # ------------------------------------------------ control, stages 1..PE_WRITE_STAGE
+        W = PE_WRITE_STAGE
+        v = [None] + [Signal(name=f"v{k}") for k in range(1, W + 1)]
+        bank = [c.bank0] + [Signal(2, name=f"bank{k}") for k in range(1, W + 1)]
+        addr = [c.addr0] + [Signal(aw, name=f"addr{k}") for k in range(1, W + 1)]
+        m.d.sync += [v[1].eq(c.issue), *(v[k].eq(v[k - 1]) for k in range(2, W + 1))]
+        m.d.sync += [bank[k].eq(bank[k - 1]) for k in range(1, W + 1)]
+        m.d.sync += [addr[k].eq(addr[k - 1]) for k in range(1, W + 1)]
+        # the write port's registers (a clear goes through them too: PE_CLEAR_DELAY)
+        assert PE_CLEAR_DELAY == 1
+        c.wen = Signal(4, name=f"wen{W}")
+        c.waddr = Signal(aw, name=f"waddr{W}")
+        m.d.sync += [
+            c.wen.eq(Mux(self.clr_en, 0b1111, Mux(v[W - 1], 1 << bank[W - 1], 0))),
+            c.waddr.eq(Mux(self.clr_en, self.clr_addr, addr[W - 1])),
+        ]
+        # A chunk reads (end of stage 1) before the writes (end of stage 6) of the chunks
+        # 3, 4 and 5 cycles ahead of it; when one of them has the same bank and address, its
+        # result is forwarded instead of the RAM data. Compared in stage 1, against stages
+        # 4, 5 and 6.
+        r = PE_READ_STAGE
+        c.f2 = Signal(len(_FORWARD))  # [0]: from 3 ahead, [1]: 4 ahead, [2]: 5 ahead; stage 2
+        m.d.sync += c.f2.eq(
+            Cat(*(v[r] & v[k] & (bank[r] == bank[k]) & (addr[r] == addr[k]) for k in _FORWARD))
+        )
+        c.fw3 = Signal()  # forwarding: the RAM data are stale; stage 3
+        m.d.sync += c.fw3.eq(c.f2.any())
+        c.w1 = Signal(8 * P)
+        c.d1 = Signal(signed(16))
+        c.d1_3 = Signal(signed(18))
+        m.d.sync += [c.w1.eq(c.chunk), c.d1.eq(c.delta), c.d1_3.eq(c.delta3)]
+        c.rd_addr = Signal(aw)
+        m.d.comb += c.rd_addr.eq(Mux(v[r], addr[r], self.act_addr))
+        c.v, c.bank = v, bank
+        clip = Signal(P)
+        for lane in range(P):
+            self._lane(m, c, lane, clip)
+        m.d.comb += [
+            self.overflow.eq(clip.any()),
+            self.idle.eq(~c.busy & ~Cat(*v[1:W]).any() & (c.wen == 0)),
+        ]
+        return m
+
+    def _chunker(self, m: Module, aw: range) -> SimpleNamespace:
+        """Stage 0: commands and beats into chunks of NUM_PE weights, with bank and address."""
+        P, BB = self.hw.num_pe, self.hw.bus_bytes
+        c = SimpleNamespace()
+        c.busy = busy = Signal()
+        c.delta = delta = Signal(signed(16))
+        c.delta3 = delta3 = Signal(signed(18))  # 3·Δ for the digit products, once per column
         kind = Signal(2)
         beats_left = Signal(16)  # beats of the column after the current one
         last_beat = Signal()  # == (beats_left == 0)
         gate = Signal(3)
-        addr0 = Signal(aw)  # base + row group
+        c.addr0 = addr0 = Signal(aw)  # base + row group
         grp_left = Signal(range(self.gmax + 1))  # row groups of the gate block after this one
         grp_last = Signal()  # == (grp_left == 0)
-        chunk = Signal(8 * P)
+        c.chunk = chunk = Signal(8 * P)
         chunk_valid = Signal()
         beat_taken = Signal()
         finishing = Signal()
@@ -212,129 +290,100 @@ class PEArray(wiring.Component):
             if BB >= P and BB // P > 1:
                 m.d.sync += sub.eq(0)
 
-        issue = Signal()
-        bank0 = Signal(2)
+        c.issue = Signal()
+        c.bank0 = Signal(2)
         m.d.comb += [
-            issue.eq(chunk_valid & Mux(bias, gate < 4, gate < 3)),
-            bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate)),
+            c.issue.eq(chunk_valid & Mux(bias, gate < 4, gate < 3)),
+            c.bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate)),
         ]
+        return c
 
-        # ------------------------------------------------------------ control, stages 1..6
-        v = [None] + [Signal(name=f"v{k}") for k in range(1, 7)]
-        bank = [bank0] + [Signal(2, name=f"bank{k}") for k in range(1, 7)]
-        addr = [addr0] + [Signal(aw, name=f"addr{k}") for k in range(1, 7)]
-        m.d.sync += [v[1].eq(issue), *(v[k].eq(v[k - 1]) for k in range(2, 7))]
-        m.d.sync += [bank[k].eq(bank[k - 1]) for k in range(1, 7)]
-        m.d.sync += [addr[k].eq(addr[k - 1]) for k in range(1, 7)]
-        # stage 6: the write port's registers (a clear goes through them too)
-        wen6 = Signal(4)
-        waddr6 = Signal(aw)
-        m.d.sync += [
-            wen6.eq(Mux(self.clr_en, 0b1111, Mux(v[5], 1 << bank[5], 0))),
-            waddr6.eq(Mux(self.clr_en, self.clr_addr, addr[5])),
-        ]
-        # A chunk reads (end of stage 1) before the writes (end of stage 6) of the chunks
-        # 3, 4 and 5 cycles ahead of it; when one of them has the same bank and address, its
-        # result is forwarded instead of the RAM data. Compared in stage 1, against stages
-        # 4, 5 and 6.
-        f2 = Signal(3)  # [0]: from 3 ahead, [1]: 4 ahead, [2]: 5 ahead; stage 2
-        m.d.sync += f2.eq(
-            Cat(*(v[1] & v[k] & (bank[1] == bank[k]) & (addr[1] == addr[k]) for k in (4, 5, 6)))
-        )
-        fw3 = Signal()  # forwarding: the RAM data are stale; stage 3
-        m.d.sync += fw3.eq(f2.any())
-        w1 = Signal(8 * P)
-        d1 = Signal(signed(16))
-        d1_3 = Signal(signed(18))
-        m.d.sync += [w1.eq(chunk), d1.eq(delta), d1_3.eq(delta3)]
-
+    def _lane(self, m: Module, c: SimpleNamespace, lane: int, clip: Signal) -> None:
+        """Stages 2..6 of one lane: the product, the four banks, the sum and its saturation."""
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
-        rd_addr = Signal(aw)
-        m.d.comb += rd_addr.eq(Mux(v[1], addr[1], self.act_addr))
-        clip6 = Signal(P)
-        for lane in range(P):
-            # stages 2..4: the product w·Δ in logic (no DSP: on the 25F the multiplier rows
-            # are far from the accumulators' block RAMs, ~3 ns of routing each way). w is
-            # four radix-4 digits, the top one signed: w·Δ = Σ_k 4^k·(digit_k·Δ), each term
-            # a choice among {0, Δ, 2Δ, 3Δ} (3Δ registered with the command) or, for the top
-            # digit, {-2Δ, -Δ, 0, Δ}. Stage 2: two pairs of terms added; stage 3: the pairs.
-            w = w1.word_select(lane, 8)
-            terms = []
-            for k in range(4):
-                dg = w[2 * k : 2 * k + 2]
-                if k < 3:
-                    t = Mux(dg[1], Mux(dg[0], d1_3, d1 << 1), Mux(dg[0], d1, 0))
-                else:
-                    t = Mux(dg[1], Mux(dg[0], -d1, -(d1 << 1)), Mux(dg[0], d1, 0))
-                terms.append(t)
-            lo2 = Signal(signed(21), name=f"plo2_{lane}")
-            hi2 = Signal(signed(21), name=f"phi2_{lane}")
-            prod3 = Signal(signed(24), name=f"prod3_{lane}")
-            prod4 = Signal(signed(24), name=f"prod4_{lane}")
-            m.d.sync += [
-                lo2.eq(terms[0] + (terms[1] << 2)),
-                hi2.eq(terms[2] + (terms[3] << 2)),
-                prod3.eq(lo2 + (hi2 << 4)),
-                prod4.eq(prod3),
-            ]
-            # stages 2, 3: the four banks' read data: the RAM's output latch, then a plain
-            # register with neither reset nor enable, which the ECP5 flow moves into the
-            # block RAM's output register (edgedrnn.synth.outreg.absorb_output_registers)
-            rd3 = []
-            wps = []
-            for b in range(4):
-                mem = memory.Memory(
-                    shape=signed(24), depth=self.depth, init=[], attrs={"no_rw_check": 1}
-                )
-                m.submodules[f"acc_l{lane}_b{b}"] = mem
-                # asynchronous port + register: Yosys merges both into the block RAM's read
-                # port and, with no_rw_check, adds no collision logic
-                rp = mem.read_port(domain="comb")
-                wps.append(mem.write_port())
-                rdat2 = Signal(signed(24), name=f"rdat2_l{lane}_b{b}", reset_less=True)
-                r3 = Signal(signed(24), name=f"rd3_l{lane}_b{b}", reset_less=True)
-                m.d.comb += [rp.addr.eq(rd_addr), act_out[b][lane].eq(r3)]
-                m.d.sync += [rdat2.eq(rp.data), r3.eq(rdat2)]
-                rd3.append(r3)
-            # forwarded results, 0 unless forwarding: from 3 ahead the live saturated sum,
-            # from 4 ahead the write data, from 5 ahead the write data one cycle later
-            g3 = [Signal(signed(24), name=f"g3{k}_{lane}") for k in range(3)]
-            wd7 = Signal(signed(24), name=f"wd7_{lane}")
-            # stage 4: the accumulator
-            acc4 = Signal(signed(24), name=f"acc4_{lane}")
-            # the chunk's bank's read data (stage 3), or 0 when a result is forwarded
-            m.d.sync += acc4.eq(Mux(fw3, 0, Array(rd3)[bank[3]]) | g3[0] | g3[1] | g3[2])
-            # stage 5: the sum (25 bits)
-            s = Signal(signed(25), name=f"sum5_{lane}")
-            m.d.sync += s.eq(acc4 + prod4)
-            # its low 23 bits are 0: the borrow out of s[:23] - 1 (a carry chain, no LUT tree)
-            z5 = Signal(name=f"z5_{lane}")
-            m.d.comb += z5.eq((Cat(s[:23], C(0, 1)) - 1)[23])
-            # stage 5 -> 6: saturate to ±(2^23 - 1) from the sum's top bits; -2^23 (top bits
-            # 11, low bits 0) is the one sum below -(2^23 - 1) they let through
-            ovf = s[24] ^ s[23]
-            is_min = s[24] & s[23] & z5
-            sat = Signal(signed(24), name=f"sat5_{lane}")
-            m.d.comb += sat.eq(
-                Cat(s[0] | ovf | is_min, Mux(ovf, (~s[24]).replicate(22), s[1:23]), s[24])
-            )
-            wd6 = Signal(signed(24), name=f"wd6_{lane}")
-            m.d.sync += [
-                wd6.eq(Mux(self.clr_en, 0, sat)),
-                wd7.eq(wd6),
-                clip6[lane].eq(v[5] & (ovf | is_min)),
-                g3[0].eq(Mux(f2[0], sat, 0)),
-                g3[1].eq(Mux(f2[1], wd6, 0)),
-                g3[2].eq(Mux(f2[2], wd7, 0)),
-            ]
-            for b in range(4):
-                m.d.comb += [
-                    wps[b].addr.eq(waddr6),
-                    wps[b].data.eq(wd6),
-                    wps[b].en.eq(wen6[b]),
-                ]
-        m.d.comb += [
-            self.overflow.eq(clip6.any()),
-            self.idle.eq(~busy & ~(v[1] | v[2] | v[3] | v[4] | v[5]) & (wen6 == 0)),
+        d1, d1_3 = c.d1, c.d1_3
+        # stages 2..4: the product w·Δ in logic (no DSP: on the 25F the multiplier rows are
+        # far from the accumulators' block RAMs, ~3 ns of routing each way). w is four
+        # radix-4 digits, the top one signed: w·Δ = Σ_k 4^k·(digit_k·Δ), each term a choice
+        # among {0, Δ, 2Δ, 3Δ} (3Δ registered with the command) or, for the top digit,
+        # {-2Δ, -Δ, 0, Δ}. Stage 2: two pairs of terms added; stage 3: the pairs.
+        w = c.w1.word_select(lane, 8)
+        terms = []
+        for k in range(4):
+            dg = w[2 * k : 2 * k + 2]
+            if k < 3:
+                t = Mux(dg[1], Mux(dg[0], d1_3, d1 << 1), Mux(dg[0], d1, 0))
+            else:
+                t = Mux(dg[1], Mux(dg[0], -d1, -(d1 << 1)), Mux(dg[0], d1, 0))
+            terms.append(t)
+        lo2 = Signal(signed(21), name=f"plo2_{lane}")
+        hi2 = Signal(signed(21), name=f"phi2_{lane}")
+        prod3 = Signal(signed(24), name=f"prod3_{lane}")
+        prod4 = Signal(signed(24), name=f"prod4_{lane}")
+        m.d.sync += [
+            lo2.eq(terms[0] + (terms[1] << 2)),
+            hi2.eq(terms[2] + (terms[3] << 2)),
+            prod3.eq(lo2 + (hi2 << 4)),
+            prod4.eq(prod3),
         ]
-        return m
+        # stages 2, 3 (PE_BANK_READ_STAGES): the four banks' read data: the RAM's output
+        # latch, then a plain register with neither reset nor enable, which the ECP5 flow
+        # moves into the block RAM's output register
+        # (edgedrnn.synth.outreg.absorb_output_registers)
+        rd3 = []
+        wps = []
+        for b in range(4):
+            mem = memory.Memory(
+                shape=signed(24), depth=self.depth, init=[], attrs={"no_rw_check": 1}
+            )
+            m.submodules[f"acc_l{lane}_b{b}"] = mem
+            # asynchronous port + registers: Yosys merges the first into the block RAM's read
+            # port and, with no_rw_check, adds no collision logic
+            rp = mem.read_port(domain="comb")
+            wps.append(mem.write_port())
+            prev = rp.data
+            for k in range(PE_BANK_READ_STAGES):
+                stage = PE_READ_STAGE + 1 + k
+                reg = Signal(signed(24), name=f"rdat{stage}_l{lane}_b{b}", reset_less=True)
+                m.d.sync += reg.eq(prev)
+                prev = reg
+            m.d.comb += [rp.addr.eq(c.rd_addr), act_out[b][lane].eq(prev)]
+            rd3.append(prev)
+        # forwarded results, 0 unless forwarding: from 3 ahead the live saturated sum,
+        # from 4 ahead the write data, from 5 ahead the write data one cycle later
+        g3 = [Signal(signed(24), name=f"g3{k}_{lane}") for k in range(len(_FORWARD))]
+        wd7 = Signal(signed(24), name=f"wd7_{lane}")
+        # stage 4: the accumulator
+        acc4 = Signal(signed(24), name=f"acc4_{lane}")
+        # the chunk's bank's read data (stage 3), or 0 when a result is forwarded
+        m.d.sync += acc4.eq(
+            Mux(c.fw3, 0, Array(rd3)[c.bank[PE_READ_STAGE + PE_BANK_READ_STAGES]])
+            | g3[0]
+            | g3[1]
+            | g3[2]
+        )
+        # stage 5: the sum (25 bits)
+        s = Signal(signed(25), name=f"sum5_{lane}")
+        m.d.sync += s.eq(acc4 + prod4)
+        # its low 23 bits are 0: the borrow out of s[:23] - 1 (a carry chain, no LUT tree)
+        z5 = Signal(name=f"z5_{lane}")
+        m.d.comb += z5.eq((Cat(s[:23], C(0, 1)) - 1)[23])
+        # stage 5 -> 6: saturate to ±(2^23 - 1) from the sum's top bits; -2^23 (top bits
+        # 11, low bits 0) is the one sum below -(2^23 - 1) they let through
+        ovf = s[24] ^ s[23]
+        is_min = s[24] & s[23] & z5
+        sat = Signal(signed(24), name=f"sat5_{lane}")
+        m.d.comb += sat.eq(
+            Cat(s[0] | ovf | is_min, Mux(ovf, (~s[24]).replicate(22), s[1:23]), s[24])
+        )
+        wd6 = Signal(signed(24), name=f"wd6_{lane}")
+        m.d.sync += [
+            wd6.eq(Mux(self.clr_en, 0, sat)),
+            wd7.eq(wd6),
+            clip[lane].eq(c.v[PE_WRITE_STAGE - 1] & (ovf | is_min)),
+            g3[0].eq(Mux(c.f2[0], sat, 0)),
+            g3[1].eq(Mux(c.f2[1], wd6, 0)),
+            g3[2].eq(Mux(c.f2[2], wd7, 0)),
+        ]
+        for b in range(4):
+            m.d.comb += [wps[b].addr.eq(c.waddr), wps[b].data.eq(wd6), wps[b].en.eq(c.wen[b])]

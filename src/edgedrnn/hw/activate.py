@@ -1,0 +1,210 @@
+"""Activation side: the layer's accumulators through NUM_PE activation units into new h.
+
+In ACT the issue (A0) reads a row group per cycle: its four accumulators of every lane from
+the PE array (``acc_addr``) and its previous h from the h memory (``h_addr``). The
+accumulators come out of the PE array's registers at A2 (PE_ACT_READ_LATENCY); h_prev, read
+in STATE_READ_LATENCY, is registered to match; the units register both on entry
+(:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The last layer issues only
+while the output FIFO has an entry reserved for the row group (``room``, ``reserve``).
+
+The h writer keeps its own copy of the layer's h base, size, last-lane mask and last-layer
+flag (loaded with the layer in ``start``): the next layer may already be scanning while this
+layer's last row groups are still in the activation pipeline. A row group's new h goes to
+the h memory (the lanes that exist) and, for the last layer, to the output side. ``avail``
+counts the row groups written and not yet taken by the next layer's scan.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..config import HardwareConfig
+from .activation import Activation
+from .common import StateMap, clog2, delay, layer_constants
+from .output import entry_layout
+from .pipeline import ACT_ISSUE_LATENCY, ACT_LATENCY, STATE_READ_LATENCY
+
+
+class ActivationArray(wiring.Component):
+    """The activation issue, NUM_PE activation units and the h writer (see module docstring).
+
+    Latency: a row group issued in cycle t (A0) has its new h on ``h_we``/``h_wdata`` and
+    ``new_h`` in cycle t + ACT_ISSUE_LATENCY + ACT_LATENCY
+    (:mod:`edgedrnn.hw.pipeline`); ``avail`` counts it from the next cycle.
+
+    Parameters
+    ----------
+    hw : HardwareConfig
+        The instance's parameters.
+
+    Interface attributes
+    --------------------
+    layer : In(layer_constants(hw))
+        The controller's layer registers (``g_hid``, ``n_hid``, ``h_base``, ``acc_base``,
+        ``mask_hid_last``, ``last_layer``).
+    start : In(1)
+        Load the layer: its row groups to issue, the read pointers and the h writer.
+    run : In(1)
+        The controller is in ACT: issue a row group per cycle while any is left (for the
+        last layer only while ``room``).
+    room : In(1)
+        The output side has room for another row group.
+    reserve : Out(1)
+        A row group of the last layer is issued.
+    left : Out(1)
+        Row groups of the layer are still to issue (a register).
+    drained : Out(1)
+        No row group is issued now or in the activation pipeline.
+    acc_addr : Out(range(depth + 1))
+        The PE array's ``act_addr`` (the row group's accumulator word).
+    acc_r, acc_u, acc_cx, acc_ch : In(ArrayLayout(signed(24), P))
+        The PE array's accumulators, PE_ACT_READ_LATENCY cycles after ``acc_addr``.
+    h_addr : Out(clog2(depth))
+        The h memory's read address in ACT.
+    h_prev : In(ArrayLayout(signed(16), P))
+        The h memory's read data.
+    h_we, h_waddr, h_wdata : Out
+        The h memory write of a row group's new h (lane mask, word, values).
+    new_h : Out(stream.Signature(entry_layout(P), always_ready=True))
+        New h of the last layer for the output side.
+    take : In(1)
+        The next layer's scan takes a row group of new h.
+    avail : Out(1)
+        A row group of new h is written and not yet taken (a register).
+    overflow : Out(1)
+        An activation of a lane that exists saturated.
+    idle : Out(1)
+        Nothing is issued or in flight.
+    """
+
+    def __init__(self, hw: HardwareConfig) -> None:
+        self.hw = hw
+        self.map = sm = StateMap.of(hw)
+        P = hw.num_pe
+        acc = data.ArrayLayout(signed(24), P)
+        word = data.ArrayLayout(signed(16), P)
+        h_addr = clog2(sm.h_depth)
+        super().__init__(
+            {
+                "layer": In(layer_constants(hw)),
+                "start": In(1),
+                "run": In(1),
+                "room": In(1),
+                "reserve": Out(1),
+                "left": Out(1),
+                "drained": Out(1),
+                "acc_addr": Out(range(sm.h_depth + 1)),
+                "acc_r": In(acc),
+                "acc_u": In(acc),
+                "acc_cx": In(acc),
+                "acc_ch": In(acc),
+                "h_addr": Out(h_addr),
+                "h_prev": In(word),
+                "h_we": Out(P),
+                "h_waddr": Out(h_addr),
+                "h_wdata": Out(word),
+                "new_h": Out(stream.Signature(entry_layout(P), always_ready=True)),
+                "take": In(1),
+                "avail": Out(1),
+                "overflow": Out(1),
+                "idle": Out(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        P, lay = self.hw.num_pe, self.layer
+        ones = (1 << P) - 1
+
+        # A0: issue a row group; A1, A2: the reads come back
+        ga = Signal(16)  # row groups still to issue
+        ga_nz = Signal()  # ga != 0, kept in a register (it gates the issue enable)
+        h_act_ptr = Signal.like(self.h_addr)
+        acc_act_ptr = Signal.like(self.acc_addr)
+        inflight = Signal(range(ACT_ISSUE_LATENCY + ACT_LATENCY + 1))
+        act_issue = Signal()
+        issued = delay(m, act_issue, ACT_ISSUE_LATENCY, "act_v")
+        h_prev = delay(m, self.h_prev, ACT_ISSUE_LATENCY - STATE_READ_LATENCY, "h_prev")[-1]
+        m.d.comb += [self.h_addr.eq(h_act_ptr), self.acc_addr.eq(acc_act_ptr)]
+        with m.If(self.run & ga_nz & (self.room | ~lay.last_layer)):
+            m.d.comb += act_issue.eq(1)
+            m.d.sync += [
+                ga.eq(ga - 1),
+                ga_nz.eq(ga != 1),
+                h_act_ptr.eq(h_act_ptr + 1),
+                acc_act_ptr.eq(acc_act_ptr + 1),
+            ]
+
+        units = []
+        for k in range(P):
+            unit = Activation()
+            m.submodules[f"act{k}"] = unit
+            units.append(unit)
+            m.d.comb += [
+                unit.i_valid.eq(issued[-1]),
+                unit.m_r.eq(self.acc_r[k]),
+                unit.m_u.eq(self.acc_u[k]),
+                unit.m_cx.eq(self.acc_cx[k]),
+                unit.m_ch.eq(self.acc_ch[k]),
+                unit.h_prev.eq(h_prev[k]),
+            ]
+        o_valid = units[0].o_valid
+        m.d.sync += inflight.eq(inflight + act_issue - o_valid)
+        m.d.comb += [
+            self.reserve.eq(act_issue & lay.last_layer),
+            self.left.eq(ga_nz),
+            self.drained.eq((inflight == 0) & ~act_issue),
+            self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
+        ]
+
+        # row groups of new h the next layer's scan may read (layer > 0 waits for them);
+        # up/down counter: both neighbours computed from the register, the enables only select
+        avail = Signal(16)
+        avail_up, avail_dn = Signal.like(avail), Signal.like(avail)
+        m.d.comb += [avail_up.eq(avail + 1), avail_dn.eq(avail - 1)]
+        with m.If(o_valid & ~self.take):
+            m.d.sync += [avail.eq(avail_up), self.avail.eq(1)]
+        with m.Elif(self.take & ~o_valid):
+            m.d.sync += [avail.eq(avail_dn), self.avail.eq(avail != 1)]
+
+        # the h writer, with its own copy of the layer constants
+        wr_ptr = Signal.like(self.h_waddr)
+        wr_rem = Signal(16)  # elements of h still to come out (this one included)
+        wr_last = Signal()
+        wr_mask_last = Signal(P)
+        out_mask = Signal(P)
+        rem_le_p = Signal()
+        m.d.comb += [
+            rem_le_p.eq(wr_rem <= P),
+            out_mask.eq(Mux(rem_le_p, wr_mask_last, ones)),
+        ]
+        with m.If(o_valid):
+            m.d.sync += [wr_ptr.eq(wr_ptr + 1), wr_rem.eq(wr_rem - P)]
+        entry = self.new_h.payload
+        m.d.comb += [
+            self.overflow.eq(o_valid & (Cat(*[u.o_overflow for u in units]) & out_mask).any()),
+            self.h_waddr.eq(wr_ptr),
+            self.h_we.eq(Mux(o_valid, out_mask, 0)),
+            entry.last_lane.eq(Mux(rem_le_p, wr_rem - 1, P - 1)),
+            entry.last.eq(rem_le_p),
+            self.new_h.valid.eq(o_valid & wr_last),
+        ]
+        for k, unit in enumerate(units):
+            m.d.comb += [self.h_wdata[k].eq(unit.o_h), entry.h[k].eq(unit.o_h)]
+
+        with m.If(self.start):
+            m.d.sync += [
+                ga.eq(lay.g_hid),
+                ga_nz.eq(1),  # g_hid >= 1
+                avail.eq(0),
+                self.avail.eq(0),
+                h_act_ptr.eq(lay.h_base),
+                acc_act_ptr.eq(lay.acc_base),
+                wr_ptr.eq(lay.h_base),
+                wr_rem.eq(lay.n_hid),
+                wr_mask_last.eq(lay.mask_hid_last),
+                wr_last.eq(lay.last_layer),
+            ]
+        return m

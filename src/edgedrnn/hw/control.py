@@ -1,0 +1,462 @@
+"""Controller: the configuration check, the per-step sequence, the layer registers, counters.
+
+Per step (layers in order; docs/rtl.md, *Controller*)::
+
+    IDLE ─x_in─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X ─▶ SCAN_H ─▶ DRAIN ─▶ ACT ─┐
+                           ▲                       └▶ BIAS ─┘                           │
+                           └──── next layer, as soon as its last row group is issued ◀──┤
+                                                                      DONE ─▶ IDLE ◀────┘
+    SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE   RESET_STATE (in IDLE) ─▶ CLEAR ─▶ IDLE
+
+* CHECK waits CHECK_CYCLES for the registered configuration check (:class:`ConfigCheck`) and
+  latches Θ of every layer (a Θ write applies from the next step).
+* LSTART latches the layer's registers (one multiplexer level from the register block);
+  LSETUP and LSETUP2 derive the rest (row groups, beats per column, addresses, the lane mask
+  of the last row group), so no path crosses both; LSETUP loads the scan's pointers, LSETUP2
+  queues the bias column (first step after a reset only; BIAS waits for a scan credit).
+* SCAN_X, SCAN_H: the scan issues (:class:`~edgedrnn.hw.scan.Scan`) until it is ``done``.
+* DRAIN waits for the datapath to be idle (IDLE_STAGES registers behind the blocks' idle
+  terms) and stores the layer's delta counts.
+* ACT: the activation side issues the layer's row groups; after the last one the next layer
+  starts, or (last layer) DONE waits for the output to drain.
+* FLUSH lets the datapath drain (AXI bursts in flight, the activation pipeline) while the
+  output side discards; CLEAR zeroes one word of every state memory and accumulator bank
+  per cycle (through CLEAR_WRITE_DELAY registers).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..config import HardwareConfig
+from .common import StateMap, clog2, delay, layer_constants
+from .csr import core_signature
+from .fetch import stride_bits
+from .pipeline import CHECK_CYCLES, CLEAR_WRITE_DELAY, CONFIG_CHECK_STAGES, IDLE_STAGES
+
+
+class ConfigCheck(wiring.Component):
+    """The configuration checks of a step (STATUS.ERROR when they fail), registered.
+
+    Every elementary comparison is registered on its own, then their conjunction per layer and
+    over the layers: ``ok`` reflects the inputs of CONFIG_CHECK_STAGES cycles before.
+    Checked: ``1 ≤ num_layers ≤ max_layers``, ``weight_base`` a multiple of the bus width in
+    bytes; per used layer ``1 ≤ input_size ≤ max_input_size`` (layer 0) or ``= hidden_size``
+    of the layer before, ``1 ≤ hidden_size ≤ max_hidden_size``, ``rows_per_gate ≥
+    hidden_size``, a multiple of NUM_PE and at most ``groups_max · NUM_PE``; ``column_stride``
+    a multiple of the bus width and below ``2^stride_bits``.
+
+    Parameters
+    ----------
+    hw : HardwareConfig
+        The instance's parameters.
+
+    Interface attributes
+    --------------------
+    num_layers, weight_base : In(32)
+        Global registers.
+    input_size, hidden_size, rows_per_gate, column_stride : In(ArrayLayout(unsigned(32), L))
+        Per-layer registers.
+    ok : Out(1)
+        The configuration is valid (a register).
+    """
+
+    def __init__(self, hw: HardwareConfig) -> None:
+        self.hw = hw
+        arr = data.ArrayLayout(unsigned(32), hw.max_layers)
+        super().__init__(
+            {
+                "num_layers": In(32),
+                "weight_base": In(32),
+                "input_size": In(arr),
+                "hidden_size": In(arr),
+                "rows_per_gate": In(arr),
+                "column_stride": In(arr),
+                "ok": Out(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        hw = self.hw
+        L, P = hw.max_layers, hw.num_pe
+        lg_p, lg_bb = clog2(P), clog2(hw.bus_bytes)
+        gmax = StateMap.of(hw).gmax
+        glob = [self.num_layers >= 1, self.num_layers <= L]
+        if lg_bb:
+            glob.append(self.weight_base[:lg_bb] == 0)
+        per_layer = []
+        for i in range(L):
+            isz, hsz = self.input_size[i], self.hidden_size[i]
+            rpg, stride = self.rows_per_gate[i], self.column_stride[i]
+            terms = [
+                isz >= 1,
+                isz <= (hw.max_input_size if i == 0 else hw.max_hidden_size),
+                hsz >= 1,
+                hsz <= hw.max_hidden_size,
+                rpg >= hsz,
+                rpg <= gmax * P,
+                rpg[:lg_p] == 0 if lg_p else Const(1),
+                stride[:lg_bb] == 0 if lg_bb else Const(1),
+                stride < (1 << stride_bits(hw)),
+            ]
+            if i > 0:
+                terms.append(isz == self.hidden_size[i - 1])
+            per_layer.append((self.num_layers > i, terms))
+        # stage 1: every term
+        glob_r = Signal(len(glob))
+        m.d.sync += glob_r.eq(Cat(*glob))
+        layer_ok = []
+        for i, (used, terms) in enumerate(per_layer):
+            used_r = Signal(name=f"cfg_used{i}")
+            terms_r = Signal(len(terms), name=f"cfg_terms{i}")
+            m.d.sync += [used_r.eq(used), terms_r.eq(Cat(*terms))]
+            layer_ok.append(~used_r | terms_r.all())
+        # stage 2: the conjunction
+        m.d.sync += self.ok.eq(glob_r.all() & Cat(*layer_ok).all())
+        assert CONFIG_CHECK_STAGES == 2, "terms, then their conjunction"
+        return m
+
+
+class Controller(wiring.Component):
+    """The controller FSM, the layer registers, the counters and status (module docstring).
+
+    Latency: a step's first scan issue comes CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after
+    the cycle IDLE sees ``x_valid`` (:mod:`edgedrnn.hw.pipeline`); DRAIN sees ``idle`` of
+    IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
+    CLEAR_WRITE_DELAY.
+
+    Parameters
+    ----------
+    hw : HardwareConfig
+        The instance's parameters.
+    idle_terms : int
+        Idle terms of the datapath blocks (the width of ``idle``).
+
+    Interface attributes
+    --------------------
+    regs : In(core_signature(max_layers))
+        The register block's core side.
+    x_valid : In(1)
+        ``x_in`` has an element (a step may start).
+    idle : In(idle_terms)
+        Each datapath block's idle term.
+    overflow, fetch_error : In(1)
+        Saturation of any block; a non-OKAY read response (to STATUS, registered / as is).
+    layer : Out(layer_constants(hw))
+        The layer registers.
+    setup, start, bias, scan_x, scan_h : Out(1)
+        Scan control (:class:`~edgedrnn.hw.scan.Scan`).
+    scan_ready, scan_done, step_start : In(1)
+        The scan's credit, end of vector, first ``x_in`` element of the step.
+    sent_x, sent_h : In(1)
+        An input / hidden delta is queued (the layer's NZ counts).
+    act_start, act_run : Out(1)
+        Load the activation side (DRAIN's exit); ACT.
+    act_left, act_drained : In(1)
+        Row groups are left to issue; nothing is issued or in the activation pipeline.
+    flush, clear : Out(1)
+        The output side discards (FLUSH, CLEAR); drops its reservations (end of CLEAR).
+    out_empty, out_last : In(1)
+        The output FIFO is empty; the step's final ``h_out`` beat is accepted.
+    clr_en, clr_addr : Out
+        Zero this word of the state memories and the accumulator banks.
+    """
+
+    def __init__(self, hw: HardwareConfig, idle_terms: int) -> None:
+        self.hw = hw
+        self.map = sm = StateMap.of(hw)
+        super().__init__(
+            {
+                "regs": In(core_signature(hw.max_layers)),
+                "x_valid": In(1),
+                "idle": In(idle_terms),
+                "overflow": In(1),
+                "fetch_error": In(1),
+                "layer": Out(layer_constants(hw), init={"layer0": 1}),
+                "setup": Out(1),
+                "start": Out(1),
+                "bias": Out(1),
+                "scan_x": Out(1),
+                "scan_h": Out(1),
+                "scan_ready": In(1),
+                "scan_done": In(1),
+                "step_start": In(1),
+                "sent_x": In(1),
+                "sent_h": In(1),
+                "act_start": Out(1),
+                "act_run": Out(1),
+                "act_left": In(1),
+                "act_drained": In(1),
+                "flush": Out(1),
+                "clear": Out(1),
+                "out_empty": In(1),
+                "out_last": In(1),
+                "clr_en": Out(1),
+                "clr_addr": Out(range(sm.clear_depth + 1)),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        L = self.hw.max_layers
+        regs = self.regs
+        m.submodules.check = check = ConfigCheck(self.hw)
+        for name in ("num_layers", "weight_base", "input_size", "hidden_size"):
+            m.d.comb += getattr(check, name).eq(getattr(regs, name))
+        m.d.comb += [
+            check.rows_per_gate.eq(regs.rows_per_gate),
+            check.column_stride.eq(regs.column_stride),
+        ]
+        s = self._status(m)
+        s.cfg_ok = check.ok
+        with m.FSM(name="ctrl") as fsm:
+            self._step_states(m, s)
+            self._layer_states(m, s)
+            self._reset_states(m, s)
+        with m.If(regs.soft_reset):
+            m.d.sync += s.step_cycles.eq(0)
+            for i in range(L):
+                m.d.sync += [s.nz_x[i].eq(0), s.nz_h[i].eq(0)]
+        m.d.comb += regs.busy.eq(~fsm.ongoing("IDLE"))
+        return m
+
+    def _status(self, m: Module) -> SimpleNamespace:
+        """Counters, pending resets, status pulses and the controller's own registers."""
+        L = self.hw.max_layers
+        regs = self.regs
+        s = SimpleNamespace()
+        s.layer = Signal(range(max(L, 2)))
+        s.thx = [Signal(16, name=f"thx{i}") for i in range(L)]  # Θ of the step
+        s.thh = [Signal(16, name=f"thh{i}") for i in range(L)]
+        s.bias_sent = Signal(L)
+        s.step_cycles, s.step_count, s.cyc = Signal(32), Signal(32), Signal(32)
+        s.counting = Signal()
+        s.nz_x = [Signal(16, name=f"nz_x{i}") for i in range(L)]
+        s.nz_h = [Signal(16, name=f"nz_h{i}") for i in range(L)]
+        s.cnt_x, s.cnt_h = Signal(16), Signal(16)
+        m.d.comb += [regs.step_cycles.eq(s.step_cycles), regs.step_count.eq(s.step_count)]
+        for i in range(L):
+            m.d.comb += [regs.nz_x[i].eq(s.nz_x[i]), regs.nz_h[i].eq(s.nz_h[i])]
+        with m.If(s.counting):
+            m.d.sync += s.cyc.eq(s.cyc + 1)
+        s.pend_reset_state, s.pend_soft = Signal(), Signal()
+        with m.If(regs.reset_state):
+            m.d.sync += s.pend_reset_state.eq(1)
+        with m.If(regs.soft_reset):
+            m.d.sync += s.pend_soft.eq(1)
+        with m.If(self.sent_x):
+            m.d.sync += s.cnt_x.eq(s.cnt_x + 1)
+        with m.If(self.sent_h):
+            m.d.sync += s.cnt_h.eq(s.cnt_h + 1)
+        with m.If(self.out_last):
+            m.d.sync += [
+                s.step_cycles.eq(s.cyc + 1),
+                s.step_count.eq(s.step_count + 1),
+                s.counting.eq(0),
+            ]
+        ovf_r = Signal()
+        m.d.sync += ovf_r.eq(self.overflow)
+        m.d.comb += [regs.set_overflow.eq(ovf_r), regs.set_error.eq(self.fetch_error)]
+
+        # the datapath is idle: each block's term registered, then their conjunction
+        idle_terms = delay(m, self.idle, IDLE_STAGES - 1, "idle_terms")[-1]
+        s.datapath_idle = Signal()
+        m.d.sync += s.datapath_idle.eq(idle_terms.all())
+        assert IDLE_STAGES == 2, "the terms, then their conjunction"
+
+        # CLEAR counts the words; the writes lag by CLEAR_WRITE_DELAY registers
+        s.clr_addr = Signal(range(self.map.clear_depth + 1))
+        s.clr_en = Signal()
+        clr = delay(m, Cat(s.clr_en, s.clr_addr), CLEAR_WRITE_DELAY, "clr")[-1]
+        m.d.comb += [self.clr_en.eq(clr[0]), self.clr_addr.eq(clr[1:])]
+        return s
+
+    def _abort_on_soft_reset(self, m: Module, s: SimpleNamespace) -> None:
+        with m.If(s.pend_soft):
+            m.next = "FLUSH"
+
+    def _step_states(self, m: Module, s: SimpleNamespace) -> None:
+        """IDLE, CHECK, DONE: a step starts, and ends when its output has left."""
+        regs, lay = self.regs, self.layer
+        check_wait = Signal(range(CHECK_CYCLES))
+        with m.State("IDLE"):
+            with m.If(s.pend_soft | regs.soft_reset):
+                m.next = "FLUSH"
+            with m.Elif(s.pend_reset_state | regs.reset_state):
+                m.next = "CLEAR"
+            with m.Elif(regs.running & self.x_valid):
+                m.d.sync += check_wait.eq(0)
+                m.next = "CHECK"
+
+        with m.State("CHECK"):
+            # the registered configuration check sees the registers of two cycles ago
+            m.d.sync += check_wait.eq(check_wait + 1)
+            with m.If(check_wait == CHECK_CYCLES - 1):
+                with m.If(s.cfg_ok):
+                    # Θ of every layer is latched once per step
+                    m.d.sync += [
+                        s.layer.eq(0),
+                        lay.layer0.eq(1),
+                        lay.ref_base.eq(0),
+                        lay.h_base.eq(0),
+                        lay.acc_base.eq(0),
+                    ]
+                    for i in range(self.hw.max_layers):
+                        m.d.sync += [
+                            s.thx[i].eq(regs.theta_x[i][:16]),
+                            s.thh[i].eq(regs.theta_h[i][:16]),
+                        ]
+                    m.next = "LSTART"
+                with m.Else():
+                    m.d.comb += regs.set_error.eq(1)
+                    m.next = "IDLE"
+
+        with m.State("DONE"):
+            with m.If(self.out_empty & ~s.counting):
+                m.next = "IDLE"
+            self._abort_on_soft_reset(m, s)
+
+    def _layer_states(self, m: Module, s: SimpleNamespace) -> None:
+        """LSTART to ACT: one layer (see the module docstring)."""
+        hw, regs, lay, sm = self.hw, self.regs, self.layer, self.map
+        P = hw.num_pe
+        lg_p, lg_bb = clog2(P), clog2(hw.bus_bytes)
+        rpg, rpg3 = Signal(16), Signal(18)
+        lay_bias, lay_col = Signal(32), Signal(32)
+        g_in = Signal(16)
+
+        def last_lanes(size):
+            """Lanes of the last row group of a vector of ``size`` (≥ 1) elements."""
+            rest = size[:lg_p] if lg_p else Const(0, 1)
+            return Mux(rest == 0, (1 << P) - 1, (Const(1, P + 1) << rest) - 1)
+
+        def start_scan_x():
+            m.d.comb += self.start.eq(1)
+            m.next = "SCAN_X"
+
+        def send_bias():
+            """Queue the bias column (first step after a reset), then go on to SCAN_X."""
+            sent = s.bias_sent.bit_select(s.layer, 1)
+            with m.If(sent):
+                start_scan_x()
+            with m.Elif(self.scan_ready):
+                m.d.comb += self.bias.eq(1)
+                m.d.sync += sent.eq(1)
+                start_scan_x()
+            with m.Else():
+                m.next = "BIAS"
+
+        with m.State("LSTART"):
+            m.d.sync += [
+                lay.n_in.eq(regs.input_size[s.layer]),
+                lay.n_hid.eq(regs.hidden_size[s.layer]),
+                rpg.eq(regs.rows_per_gate[s.layer]),
+                lay_bias.eq(regs.bias_addr[s.layer]),
+                lay_col.eq(regs.column_addr[s.layer]),
+                lay.stride.eq(regs.column_stride[s.layer]),
+                lay.theta_x.eq(Array(s.thx)[s.layer]),
+                lay.theta_h.eq(Array(s.thh)[s.layer]),
+                lay.last_layer.eq(s.layer == regs.num_layers - 1),
+                s.cnt_x.eq(0),
+                s.cnt_h.eq(0),
+            ]
+            m.next = "LSETUP"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("LSETUP"):
+            m.d.comb += self.setup.eq(1)
+            m.d.sync += [
+                g_in.eq((lay.n_in + P - 1) >> lg_p),
+                lay.g_hid.eq((lay.n_hid + P - 1) >> lg_p),
+                lay.n_in_m1.eq(lay.n_in - 1),
+                lay.groups.eq(rpg >> lg_p),
+                rpg3.eq(rpg + (rpg << 1)),  # adds, not a multiplier (DSP)
+                lay.bias_beats.eq(((rpg << 2) + hw.bus_bytes - 1) >> lg_bb),
+                lay.bias_addr.eq(regs.weight_base + lay_bias),
+                lay.col_addr.eq(regs.weight_base + lay_col),
+                lay.mask_in_last.eq(last_lanes(lay.n_in)),
+                lay.mask_hid_last.eq(last_lanes(lay.n_hid)),
+            ]
+            m.next = "LSETUP2"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("LSETUP2"):
+            m.d.sync += [
+                lay.g_in_m1.eq(g_in - 1),
+                lay.g_hid_m1.eq(lay.g_hid - 1),
+                lay.col_beats.eq((rpg3 + hw.bus_bytes - 1) >> lg_bb),
+            ]
+            send_bias()
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("BIAS"):
+            send_bias()
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("SCAN_X"):
+            m.d.comb += self.scan_x.eq(1)
+            with m.If(self.step_start):
+                m.d.sync += [s.cyc.eq(0), s.counting.eq(1)]
+            with m.If(self.scan_done):
+                m.next = "SCAN_H"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("SCAN_H"):
+            m.d.comb += self.scan_h.eq(1)
+            with m.If(self.scan_done):
+                m.next = "DRAIN"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("DRAIN"):
+            with m.If(s.datapath_idle):
+                m.d.comb += self.act_start.eq(1)
+                m.d.sync += [
+                    Array(s.nz_x)[s.layer].eq(s.cnt_x),
+                    Array(s.nz_h)[s.layer].eq(s.cnt_h),
+                ]
+                m.next = "ACT"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("ACT"):
+            m.d.comb += self.act_run.eq(1)
+            with m.If(~lay.last_layer & ~self.act_left):
+                # all row groups issued: the next layer starts; its scan of row group j
+                # waits for this layer's h of row group j (the activation side's ``avail``)
+                m.d.sync += [
+                    s.layer.eq(s.layer + 1),
+                    lay.layer0.eq(0),
+                    lay.ref_base.eq(lay.ref_base + sm.refg),
+                    lay.h_base.eq(lay.h_base + sm.gmax),
+                    lay.hin_base.eq(lay.h_base),
+                    lay.acc_base.eq(lay.acc_base + sm.gmax),
+                ]
+                m.next = "LSTART"
+            with m.If(lay.last_layer & ~self.act_left & self.act_drained):
+                m.next = "DONE"
+            self._abort_on_soft_reset(m, s)
+
+    def _reset_states(self, m: Module, s: SimpleNamespace) -> None:
+        """FLUSH, CLEAR: SOFT_RESET and RESET_STATE."""
+        with m.State("FLUSH"):
+            m.d.comb += self.flush.eq(1)
+            with m.If(s.datapath_idle):
+                m.d.sync += [s.pend_soft.eq(0), s.counting.eq(0)]
+                m.next = "CLEAR"
+
+        with m.State("CLEAR"):
+            m.d.comb += [s.clr_en.eq(1), self.flush.eq(1)]
+            m.d.sync += s.clr_addr.eq(s.clr_addr + 1)
+            with m.If(s.clr_addr == self.map.clear_depth - 1):
+                m.d.comb += self.clear.eq(1)
+                m.d.sync += [
+                    s.clr_addr.eq(0),
+                    s.bias_sent.eq(0),
+                    s.pend_reset_state.eq(0),
+                    s.step_count.eq(0),
+                ]
+                m.next = "IDLE"

@@ -1,0 +1,148 @@
+"""Output side: the last layer's new h, a row group at a time, out one element per beat.
+
+New h of the last layer comes in a row group per entry (``h[P]``, the entry's last valid
+lane and whether it ends the vector) into the output FIFO; the serializer moves the head
+entry into a register (``ob``) and sends it on ``h_out`` one element per beat, ``last`` on
+the vector's final beat. Whether the beat is the entry's last is a register too, so the
+FIFO's read enable is one gate from registers and the ``h_out.ready`` port.
+
+The entry stream has no back-pressure: the activation issue reserves an entry per row group
+it issues (``reserve``) and issues only while ``room`` (a register: fewer than
+OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet popped). ``flush`` (FLUSH,
+CLEAR) acts FLUSH_DELAY cycle later, from a register rather than the controller's decode:
+``h_out`` invalid, no new entries, the FIFO drained. ``clear`` (the end of CLEAR) drops the
+reservations.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed, unsigned
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .common import delay
+from .pipeline import (
+    FLUSH_DELAY,
+    OUT_FIFO_DEPTH,
+    OUT_FIFO_LATENCY,
+    OUT_FIFO_SLACK,
+    OUT_SERIALIZER_STAGES,
+)
+
+#: Payload of the top level's ``h_out`` stream.
+H_OUT_LAYOUT = data.StructLayout({"data": signed(16), "last": unsigned(1)})
+
+
+def entry_layout(lanes: int) -> data.StructLayout:
+    """A row group of new h: ``h[lanes]``, its last valid lane, whether the vector ends."""
+    return data.StructLayout(
+        {
+            "h": data.ArrayLayout(signed(16), lanes),
+            "last_lane": range(lanes),
+            "last": unsigned(1),
+        }
+    )
+
+
+class Output(wiring.Component):
+    """The output FIFO, its reservations and the serializer (see the module docstring).
+
+    Latency: an entry written in cycle t has its first element on ``h_out`` (valid) in cycle
+    t + :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO and ``ob`` are empty.
+
+    Parameters
+    ----------
+    lanes : int
+        NUM_PE: elements per entry.
+
+    Interface attributes
+    --------------------
+    entry : In(stream.Signature(entry_layout(lanes), always_ready=True))
+        New h of the last layer, a row group per entry (reserved beforehand).
+    reserve : In(1)
+        A row group of the last layer is issued to the activation units: one entry reserved.
+    room : Out(1)
+        Another entry may be reserved (a register).
+    flush : In(1)
+        Discard: from FLUSH_DELAY cycles later ``h_out`` is invalid, entries are dropped and
+        the FIFO is drained.
+    clear : In(1)
+        Drop all reservations (the FIFO is empty).
+    empty : Out(1)
+        The FIFO is empty.
+    h_out : Out(stream.Signature(H_OUT_LAYOUT))
+        One element per beat, ``last`` on the vector's final one.
+    last : Out(1)
+        The vector's final beat is accepted.
+    """
+
+    def __init__(self, lanes: int) -> None:
+        self.lanes = lanes
+        super().__init__(
+            {
+                "entry": In(stream.Signature(entry_layout(lanes), always_ready=True)),
+                "reserve": In(1),
+                "room": Out(1),
+                "flush": In(1),
+                "clear": In(1),
+                "empty": Out(1),
+                "h_out": Out(stream.Signature(H_OUT_LAYOUT)),
+                "last": Out(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        P = self.lanes
+        layout = entry_layout(P)
+        h_out = self.h_out
+        m.submodules.out_fifo = ofifo = fifo.SyncFIFO(width=layout.size, depth=OUT_FIFO_DEPTH)
+        assert OUT_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: a write is readable the next cycle"
+        flush_r = delay(m, self.flush, FLUSH_DELAY, "flush_r")[-1]
+        m.d.comb += [
+            ofifo.w_en.eq(self.entry.valid & ~flush_r),
+            ofifo.w_data.eq(self.entry.payload.as_value()),
+            self.empty.eq(ofifo.level == 0),
+        ]
+
+        # serializer: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO
+        assert OUT_SERIALIZER_STAGES == 1, "the head entry is held in one register"
+        ob = Signal(layout, reset_less=True)
+        ob_valid = Signal()
+        ob_lastbeat = Signal()  # o_lane == ob.last_lane
+        o_lane = Signal(range(P))
+        head = data.View(layout, ofifo.r_data)
+        m.d.comb += [
+            h_out.payload.data.eq(ob.h[o_lane]),
+            h_out.payload.last.eq(ob.last & ob_lastbeat),
+            h_out.valid.eq(ob_valid & ~flush_r),
+        ]
+        out_pop = Signal()
+        send = Signal()
+        m.d.comb += [send.eq(h_out.valid & h_out.ready), self.last.eq(send & h_out.payload.last)]
+        with m.If(flush_r):
+            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
+            m.d.sync += [ob_valid.eq(0), o_lane.eq(0)]
+        with m.Else():
+            with m.If(send):
+                with m.If(ob_lastbeat):
+                    m.d.sync += [ob_valid.eq(0), o_lane.eq(0)]
+                with m.Else():
+                    m.d.sync += [o_lane.eq(o_lane + 1), ob_lastbeat.eq(o_lane + 1 == ob.last_lane)]
+            with m.If(ofifo.r_rdy & (~ob_valid | (send & ob_lastbeat))):
+                m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1)]
+                m.d.sync += [
+                    ob.eq(head),
+                    ob_valid.eq(1),
+                    o_lane.eq(0),
+                    ob_lastbeat.eq(head.last_lane == 0),
+                ]
+
+        # entries reserved by issued row groups and not yet popped
+        resv = Signal(range(OUT_FIFO_DEPTH + 1))
+        resv_next = Signal.like(resv)
+        m.d.comb += resv_next.eq(resv + self.reserve - out_pop)
+        m.d.sync += [resv.eq(resv_next), self.room.eq(resv_next < OUT_FIFO_DEPTH - OUT_FIFO_SLACK)]
+        with m.If(self.clear):
+            m.d.sync += [resv.eq(0), self.room.eq(1)]
+        return m

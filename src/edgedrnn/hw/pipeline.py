@@ -1,0 +1,92 @@
+"""Pipeline depths and latencies of the EdgeDRNN RTL, in clock cycles (docs/rtl.md).
+
+One named constant per pipeline depth, latency or FIFO depth in :mod:`edgedrnn.hw`. The RTL
+components build their pipelines from these numbers (delay lines are generated from them;
+blocks whose stages are distinct logic check that the stages they build add up to them), so
+this module is the single truth that the cycle model (:mod:`edgedrnn.perf.rtl`) reads. Pure
+Python: importing it needs no Amaranth.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- controller (control.py)
+#: Register stages of the configuration check (each comparison, then their conjunction).
+CONFIG_CHECK_STAGES = 2
+#: Cycles the controller spends in CHECK: the check's stages plus the cycle it is sampled in.
+CHECK_CYCLES = CONFIG_CHECK_STAGES + 1
+#: Cycles from LSTART to the layer's first scan issue (LSTART, LSETUP, LSETUP2).
+LAYER_SETUP_CYCLES = 3
+#: Register stages of "the datapath is idle" (each block's idle term, then their conjunction).
+IDLE_STAGES = 2
+#: Cycles from the FLUSH/CLEAR decode to the output side's flush (a register).
+FLUSH_DELAY = 1
+#: Cycles from a CLEAR count to the state memories' zero write (registered address/enable).
+CLEAR_WRITE_DELAY = 1
+
+# ---------------------------------------------------------------- scan (scan.py)
+#: Cycles from a state-memory read address (scan stage S0) to its data (S1): lib.memory.
+STATE_READ_LATENCY = 1
+#: Register stages behind the state memories' read data, before the encoder's input (S2).
+SCAN_DATA_STAGES = 1
+#: Cycles from a scan issue (S0) to the row group on the encoder's input (S2).
+SCAN_LATENCY = STATE_READ_LATENCY + SCAN_DATA_STAGES
+
+# ---------------------------------------------------------------- delta encoder (encoder.py)
+#: Register stages between the encoder's ``elem`` input and its group FIFO (E0 to E3).
+ENCODER_STAGES = 4
+#: Entries of the encoder's group FIFO (row groups with passed lanes).
+ENCODER_GROUP_FIFO_DEPTH = 8
+#: Cycles from a group FIFO write (E4) to its head being readable (a ``lib.fifo.SyncFIFO``).
+ENCODER_GROUP_FIFO_LATENCY = 1
+#: Register stages of the encoder's serializer (the head group's hold register).
+ENCODER_SERIALIZER_STAGES = 1
+#: Cycles from a group with a passed lane on ``elem`` to its first delta on ``out``.
+ENCODER_LATENCY = ENCODER_STAGES + ENCODER_GROUP_FIFO_LATENCY + ENCODER_SERIALIZER_STAGES
+
+# ---------------------------------------------------------------- column queues (queues.py)
+#: Entries of the delta FIFO (encoder → weight fetch and command FIFO).
+DELTA_FIFO_DEPTH = 16
+#: Delta FIFO entries kept free: the encoder's ``ready`` is a registered "room" flag.
+DELTA_FIFO_SLACK = 2
+#: Entries of the command FIFO (Δ and kind of each fetched column, for the PE array).
+CMD_FIFO_DEPTH = 16
+#: Cycles from a delta FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``; the
+#: command FIFO is one too).
+DELTA_FIFO_LATENCY = 2
+
+# ---------------------------------------------------------------- weight fetch (fetch.py)
+#: Cycles from a fetch request handshake to its first ``arvalid`` (S1, S2, S3, C).
+FETCH_LATENCY = 4
+
+# ---------------------------------------------------------------- PE array (pe.py)
+#: Accumulate pipeline stage whose end reads the chunk's accumulator (address registered).
+PE_READ_STAGE = 1
+#: Register stages behind an accumulator bank's read port (output latch, output register).
+PE_BANK_READ_STAGES = 2
+#: Accumulate pipeline stage whose end writes the saturated sum back to the bank.
+PE_WRITE_STAGE = 6
+#: Cycles from ``act_addr`` to the accumulators on ``act_r``... ``act_ch``.
+PE_ACT_READ_LATENCY = PE_BANK_READ_STAGES
+#: Cycles from ``clr_en``/``clr_addr`` to the cycle whose end writes the zeros.
+PE_CLEAR_DELAY = 1
+#: Cycles from a column's last beat handshake until the PE array's ``idle`` is high again.
+PE_DRAIN = PE_WRITE_STAGE + 1
+
+# ---------------------------------------------------------------- activation (activation.py)
+#: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S7).
+ACT_LATENCY = 8
+#: Cycles from an activation issue (A0: read addresses) to the units' input (A2)
+#: (activate.py: the accumulators come from the PE array, h_prev from the h memory).
+ACT_ISSUE_LATENCY = PE_ACT_READ_LATENCY
+
+# ---------------------------------------------------------------- output side (output.py)
+#: Entries of the output FIFO (row groups of the last layer's new h).
+OUT_FIFO_DEPTH = 8
+#: Output FIFO entries kept free: the activation issue's "room" flag is a register.
+OUT_FIFO_SLACK = 2
+#: Cycles from an output FIFO write to its head being readable (a ``lib.fifo.SyncFIFO``).
+OUT_FIFO_LATENCY = 1
+#: Register stages of the output serializer (the head entry's register ``ob``).
+OUT_SERIALIZER_STAGES = 1
+#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat.
+OUTPUT_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES

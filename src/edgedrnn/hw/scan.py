@@ -1,0 +1,273 @@
+"""Scan: the state memories and the pipeline that reads them into the delta encoder.
+
+The x̂/ĥ (reference) memory and the h memory hold one row group of NUM_PE elements per word
+(:class:`~edgedrnn.hw.common.StateMap`). Per layer the scan issues, one per cycle while the
+controller holds the phase:
+
+* the bias column (``bias``: lane 0 of a ``KIND_BIAS`` group, first step after a reset);
+* ``scan_x``: layer 0 takes ``x_in`` one element per cycle (its lane of the x̂ row group;
+  the x̂ word is read for a row group's first element and kept for the others); a layer
+  l > 0 reads layer l-1's new h a row group per cycle, each as soon as the activation side
+  has written it (``avail``, ``take``);
+* ``scan_h``: the layer's previous h, a row group per cycle.
+
+Pipeline (docs/rtl.md, *Delta encoder*)::
+
+    S0  issue: read addresses from registers (pointers), the group's fields registered
+    S1  the block RAMs' read data (STATE_READ_LATENCY)
+    S2  the read data registered once more, right at the RAMs (SCAN_DATA_STAGES): ``elem``
+
+The encoder never stalls: S0 issues only with a credit (``ready``, a register: fewer than
+``credits`` groups issued and not yet ``retired``). The memories' write ports take the
+encoder's reference update, the activation side's new h and CLEAR's zero words (CLEAR wins).
+No read ever needs a word written in the same cycle (the activation side reads h only in
+ACT, when nothing is scanned), so the memories carry ``no_rw_check``.
+"""
+
+from __future__ import annotations
+
+from amaranth import Const, Module, Mux, Signal, signed
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..config import HardwareConfig
+from .common import StateMap, clog2, delay, layer_constants
+from .encoder import group_layout
+from .pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
+from .pipeline import (
+    ENCODER_GROUP_FIFO_DEPTH,
+    SCAN_DATA_STAGES,
+    SCAN_LATENCY,
+    STATE_READ_LATENCY,
+)
+
+
+class Scan(wiring.Component):
+    """The state memories and the scan pipeline (see the module docstring).
+
+    Latency: a group issued in cycle t (S0) is on ``elem`` in cycle t +
+    :data:`~edgedrnn.hw.pipeline.SCAN_LATENCY`; ``h_data`` is the h word at ``act_addr``
+    :data:`~edgedrnn.hw.pipeline.STATE_READ_LATENCY` cycle later.
+
+    Parameters
+    ----------
+    hw : HardwareConfig
+        The instance's parameters.
+    credits : int
+        Groups that may be issued and not yet retired (the encoder's group-FIFO depth).
+
+    Interface attributes
+    --------------------
+    layer : In(layer_constants(hw))
+        The controller's layer registers (sizes, lane masks, word bases).
+    setup, start : In(1)
+        Load the layer's read pointers (LSETUP); restart the element count (to SCAN_X).
+    bias : In(1)
+        Issue the bias group (only while ``ready``).
+    scan_x, scan_h : In(1)
+        The controller is in SCAN_X / SCAN_H: issue while ``ready`` (and, in SCAN_X, while
+        ``x_in`` is valid for layer 0 or ``avail`` for a layer > 0).
+    x_in : In(stream.Signature(signed(16)))
+        Layer 0's inputs, one element per beat.
+    avail : In(1)
+        A row group of the previous layer's new h is written and not yet taken.
+    take : Out(1)
+        A row group of the previous layer's h is issued.
+    done : Out(1)
+        The vector's last element or row group is issued (SCAN_X, SCAN_H).
+    step_start : Out(1)
+        The first ``x_in`` element of a step is taken.
+    ready : Out(1)
+        Credit: a group may be issued (a register).
+    elem : Out(stream.Signature(group_layout(P)))
+        Row groups for the encoder (``ready`` is not looked at: the credit covers it).
+    retired : In(range(3))
+        Groups that left the encoder this cycle.
+    ref_we, ref_addr, ref_new : In
+        The encoder's reference write (lane mask, word, new references).
+    act_sel, act_addr : In
+        ACT: the h memory is read at ``act_addr`` instead of the scan's pointer.
+    h_data : Out(ArrayLayout(signed(16), P))
+        The h memory's read data.
+    h_we, h_addr, h_wdata : In
+        The activation side's h write (lane mask, word, new h).
+    clr_en, clr_addr : In
+        Write zeros to word ``clr_addr`` of both memories.
+    idle : Out(1)
+        No group in S0 to S2.
+    """
+
+    def __init__(self, hw: HardwareConfig, credits: int = ENCODER_GROUP_FIFO_DEPTH) -> None:
+        self.hw = hw
+        self.map = sm = StateMap.of(hw)
+        self.credits = credits
+        P = hw.num_pe
+        word = data.ArrayLayout(signed(16), P)
+        h_addr = clog2(sm.h_depth)
+        super().__init__(
+            {
+                "layer": In(layer_constants(hw)),
+                "setup": In(1),
+                "start": In(1),
+                "bias": In(1),
+                "scan_x": In(1),
+                "scan_h": In(1),
+                "x_in": In(stream.Signature(signed(16))),
+                "avail": In(1),
+                "take": Out(1),
+                "done": Out(1),
+                "step_start": Out(1),
+                "ready": Out(1),
+                "elem": Out(stream.Signature(group_layout(P))),
+                "retired": In(range(3)),
+                "ref_we": In(P),
+                "ref_addr": In(16),
+                "ref_new": In(word),
+                "act_sel": In(1),
+                "act_addr": In(h_addr),
+                "h_data": Out(word),
+                "h_we": In(P),
+                "h_addr": In(h_addr),
+                "h_wdata": In(word),
+                "clr_en": In(1),
+                "clr_addr": In(range(sm.clear_depth + 1)),
+                "idle": Out(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        P, sm, lay = self.hw.num_pe, self.map, self.layer
+        lg_p = clog2(P)
+        word = data.ArrayLayout(signed(16), P)
+        ones = (1 << P) - 1
+
+        # state memories (synchronous read ports: STATE_READ_LATENCY = 1)
+        assert STATE_READ_LATENCY == 1, "lib.memory read ports in the sync domain"
+        attrs = {"no_rw_check": 1}
+        ref_mem = memory.Memory(shape=word, depth=sm.ref_depth, init=[], attrs=attrs)
+        h_mem = memory.Memory(shape=word, depth=sm.h_depth, init=[], attrs=attrs)
+        m.submodules.ref_mem, m.submodules.h_mem = ref_mem, h_mem
+        ref_rd, ref_wr = ref_mem.read_port(), ref_mem.write_port(granularity=1)
+        h_rd, h_wr = h_mem.read_port(), h_mem.write_port(granularity=1)
+
+        # S0: issue from registered pointers, with a credit
+        j = Signal(17)  # layer 0 inputs: element index; otherwise row group index
+        ref_ptr = Signal.like(ref_rd.addr)  # next reference word to read
+        h_ptr = Signal.like(h_rd.addr)  # next h word to read
+        s1_kind, s1_mask, s1_base = Signal(2), Signal(P), Signal(16)
+        s1_from_x = Signal()
+        # layer 0: the x̂ word is read for the first element of a row group and kept for the
+        # others (their lanes are not written meanwhile); the re-reads, which may meet the
+        # write-back of an earlier element of the same word, are ignored
+        s1_reuse = Signal()
+        s1_x = Signal(signed(16))
+        s1_ref_addr = Signal.like(ref_rd.addr)
+        issue = Signal()
+        used = Signal(range(self.credits + 2))
+        used_next = Signal.like(used)
+        m.d.comb += used_next.eq(used + issue - self.retired)
+        m.d.sync += [used.eq(used_next), self.ready.eq(used_next < self.credits)]
+        s1_valid, s2_valid = delay(m, issue, SCAN_LATENCY, "scan_v")
+        m.d.comb += [
+            ref_rd.en.eq(1),
+            h_rd.en.eq(1),
+            ref_rd.addr.eq(ref_ptr),
+            h_rd.addr.eq(Mux(self.act_sel, self.act_addr, h_ptr)),
+        ]
+
+        def put(kind, mask, base, *, from_x=0, reuse=0, ref=True):
+            """Issue a group: its fields into S1 (``ref``: with the reference word read)."""
+            m.d.comb += issue.eq(1)
+            m.d.sync += [
+                s1_kind.eq(kind),
+                s1_mask.eq(mask),
+                s1_base.eq(base),
+                s1_from_x.eq(from_x),
+                s1_reuse.eq(reuse),
+            ]
+            if ref:
+                m.d.sync += s1_ref_addr.eq(ref_ptr)
+
+        def row_group(kind, last, mask_last, base):
+            """Issue row group ``j`` of a vector whose last row group is ``last``."""
+            put(kind, Mux(j == last, mask_last, ones), base)
+            m.d.sync += [j.eq(j + 1), ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
+
+        def input_done(last):
+            """After the input vector's last element: on to the layer's ĥ and previous h."""
+            with m.If(j == last):
+                m.d.comb += self.done.eq(1)
+                m.d.sync += [j.eq(0), ref_ptr.eq(lay.ref_base + sm.gx), h_ptr.eq(lay.h_base)]
+
+        with m.If(self.setup):
+            m.d.sync += [ref_ptr.eq(lay.ref_base), h_ptr.eq(lay.hin_base)]
+        with m.If(self.start):
+            m.d.sync += j.eq(0)
+        with m.If(self.bias):
+            put(KIND_BIAS, 1, 0, ref=False)
+        with m.If(self.scan_x & lay.layer0 & self.ready & self.x_in.valid):
+            # one x_in element per cycle, into its lane of the x̂ row group
+            m.d.comb += [self.x_in.ready.eq(1), self.step_start.eq(j == 0)]
+            lane = j[:lg_p] if lg_p else Const(0, 1)
+            put(
+                KIND_INPUT,
+                Const(1, P) << lane if lg_p else 1,
+                j & ~(P - 1),
+                from_x=1,
+                reuse=lane != 0 if lg_p else 0,
+            )
+            m.d.sync += [s1_x.eq(self.x_in.payload), j.eq(j + 1)]
+            with m.If(lane == P - 1):
+                m.d.sync += ref_ptr.eq(ref_ptr + 1)
+            input_done(lay.n_in_m1)
+        with m.If(self.scan_x & ~lay.layer0 & self.ready & self.avail):
+            m.d.comb += self.take.eq(1)
+            row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p)
+            input_done(lay.g_in_m1)
+        with m.If(self.scan_h & self.ready):
+            row_group(KIND_HIDDEN, lay.g_hid_m1, lay.mask_hid_last, lay.n_in + (j << lg_p))
+            with m.If(j == lay.g_hid_m1):
+                m.d.comb += self.done.eq(1)
+
+        # S2: the read data registered once more, right at the block RAMs (their 5.8 ns
+        # clock-to-out leaves no time for the route to the encoder in the same cycle)
+        assert SCAN_DATA_STAGES == 1, "S2 is one register stage"
+        s2 = Signal(group_layout(P), reset_less=True)  # data only, s2_valid qualifies it
+        m.d.sync += [
+            s2.values.eq(h_rd.data),
+            s2.x.eq(s1_x),
+            s2.from_x.eq(s1_from_x),
+            s2.kind.eq(s1_kind),
+            s2.mask.eq(s1_mask),
+            s2.base.eq(s1_base),
+            s2.addr.eq(s1_ref_addr),
+        ]
+        with m.If(s1_valid & ~s1_reuse):
+            m.d.sync += s2.refs.eq(ref_rd.data)
+        m.d.comb += [
+            self.elem.valid.eq(s2_valid),
+            self.elem.payload.eq(s2),
+            self.h_data.eq(h_rd.data),
+            self.idle.eq(~issue & ~s1_valid & ~s2_valid),
+        ]
+
+        # write ports: the encoder's reference update, the new h; CLEAR's zeros win
+        m.d.comb += [
+            ref_wr.addr.eq(self.ref_addr),
+            ref_wr.data.eq(self.ref_new),
+            ref_wr.en.eq(self.ref_we),
+            h_wr.addr.eq(self.h_addr),
+            h_wr.data.eq(self.h_wdata),
+            h_wr.en.eq(self.h_we),
+        ]
+        with m.If(self.clr_en):
+            m.d.comb += [
+                ref_wr.addr.eq(self.clr_addr),
+                ref_wr.data.eq(0),
+                ref_wr.en.eq(ones),
+                h_wr.addr.eq(self.clr_addr),
+                h_wr.data.eq(0),
+                h_wr.en.eq(ones),
+            ]
+        return m
