@@ -232,5 +232,5 @@ def test_load_reads_the_header_first(program, tmp_path):
         Program.load(damaged)
     with pytest.raises(ProgramFormatError, match="is a directory"):
         Program.load(tmp_path)
-    with pytest.raises(FileNotFoundError, match="program file not found"):
+    with pytest.raises(FileNotFoundError, match="program file not found.*missing.edrnn"):
         Program.load(tmp_path / "missing.edrnn")

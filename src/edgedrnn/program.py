@@ -21,6 +21,7 @@ Weight image layout (docs/program-format.md has the full description):
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import struct
@@ -311,7 +312,7 @@ class Program:
                         )
                     head += f.read()
         except FileNotFoundError:
-            raise FileNotFoundError(f"program file not found: {path}") from None
+            raise FileNotFoundError(errno.ENOENT, "program file not found", str(path)) from None
         return cls.from_bytes(head, source=str(path))
 
     def save(self, path: str | Path) -> Path:
