@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from edgedrnn import fixedpoint as fp
 from edgedrnn.hw.encoder import DeltaEncoder
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
+from edgedrnn.hw.pipeline import ENCODER_LATENCY, ENCODER_STAGES
 
 
 def _expected(groups, tx, th):
@@ -128,6 +129,44 @@ def test_encoder_theta_zero_passes_every_change_and_bias_ignores_theta():
     assert out == [(256, KIND_BIAS, 0), (1, KIND_INPUT, 1), (-3, KIND_INPUT, 2)]
     out, _, _ = _run(lanes, groups, 30000, 30000, 0)
     assert out == [(256, KIND_BIAS, 0)]
+
+
+def test_encoder_latency():
+    """A group with passed lanes: the reference write ENCODER_STAGES cycles after it came in,
+    its first delta ENCODER_LATENCY cycles after, the next lanes one per cycle; a group with
+    none passed is retired in the cycle of its reference write."""
+    dut = DeltaEncoder(4)
+
+    async def bench(ctx):
+        ctx.set(dut.out.ready, 1)
+        ctx.set(dut.theta_h, 10)
+        ctx.set(dut.elem.payload, {"values": [0, 50, 3, -50], "refs": [0] * 4, "x": 0,
+                                   "from_x": 0, "mask": 0b1111, "kind": KIND_HIDDEN,
+                                   "base": 8, "addr": 5})  # fmt: skip
+        ctx.set(dut.elem.valid, 1)
+        we, outs, retired = [], [], []
+        for cycle in range(ENCODER_LATENCY + 4):
+            if ctx.get(dut.ref_we):
+                we.append((cycle, ctx.get(dut.ref_we), ctx.get(dut.ref_addr)))
+            if ctx.get(dut.out.valid):
+                outs.append((cycle, ctx.get(dut.out.payload.delta), ctx.get(dut.out.payload.index)))
+            retired.append(ctx.get(dut.retired))
+            await ctx.tick()
+            if cycle == 0:  # the second group: no lane passes
+                ctx.set(dut.elem.payload.values, [0, 0, 0, 0])
+            elif cycle == 1:
+                ctx.set(dut.elem.valid, 0)
+        assert we == [(ENCODER_STAGES, 0b1010, 5)]
+        assert outs == [(ENCODER_LATENCY, 50, 9), (ENCODER_LATENCY + 1, -50, 11)]
+        # in one cycle: the second group dropped in E4, the first loaded into the serializer
+        assert ENCODER_STAGES + 1 == ENCODER_LATENCY - 1
+        assert retired[ENCODER_STAGES + 1] == 2
+        assert sum(retired) == 2 and ctx.get(dut.idle)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
 
 
 _i16 = st.integers(fp.INT16_MIN, fp.INT16_MAX)

@@ -125,9 +125,9 @@ class ConfigCheck(wiring.Component):
 class Controller(wiring.Component):
     """The controller FSM, the layer registers, the counters and status (module docstring).
 
-    Latency: a step's first scan issue comes CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after
-    the cycle IDLE sees ``x_valid`` (:mod:`edgedrnn.hw.pipeline`); DRAIN sees ``idle`` of
-    IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
+    Latency (:mod:`edgedrnn.hw.pipeline`): a step's first scan issue (``scan_x``) comes 1 +
+    CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the cycle IDLE sees ``x_valid``; DRAIN sees
+    ``idle`` of IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
     CLEAR_WRITE_DELAY.
 
     Parameters

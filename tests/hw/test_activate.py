@@ -1,0 +1,165 @@
+"""Activation side (edgedrnn.hw.activate): issue, read alignment, h writer, availability."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from amaranth.sim import Simulator
+
+from edgedrnn import HardwareConfig
+from edgedrnn import fixedpoint as fp
+from edgedrnn.hw.activate import ActivationArray
+from edgedrnn.hw.pipeline import (
+    ACT_ISSUE_LATENCY,
+    ACT_LATENCY,
+    PE_ACT_READ_LATENCY,
+    STATE_READ_LATENCY,
+)
+
+HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=12)
+P = HW.num_pe
+
+
+def _run(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def _cx(addr, lane):
+    """The test's accumulator M_cx of a lane in accumulator word ``addr``."""
+    return 3000 * (addr + 1) - 2000 * lane
+
+
+def _hp(addr, lane):
+    """The test's previous h of a lane in h word ``addr``."""
+    return 700 * (addr + 1) + 100 * lane
+
+
+def _h(cx, hp):
+    """datapath.md §5 with M_r = M_u = M_ch = 0."""
+    u = int(fp.sig(0))
+    c = int(fp.tanh(fp.sat16(fp.rne(2 * cx, 8))[0]))
+    return int(fp.sat16(fp.rne((256 - u) * c, 8) + fp.rne(u * hp, 8))[0])
+
+
+def test_activate_layer():
+    """A layer of 7 neurons (two row groups) from word 3 on: each row group's new h comes
+    ACT_ISSUE_LATENCY + ACT_LATENCY cycles after its issue, computed from the reads of its
+    own words (the test answers the reads with the PE array's and the h memory's latency),
+    written with the lanes that exist and counted in ``avail`` from the next cycle."""
+    dut = ActivationArray(HW)
+    n_hid, base = 7, 3
+
+    async def bench(ctx):
+        lay = dut.layer
+        ctx.set(lay.g_hid, 2)
+        ctx.set(lay.n_hid, n_hid)
+        ctx.set(lay.h_base, base)
+        ctx.set(lay.acc_base, base)
+        ctx.set(lay.mask_hid_last, 0b0111)
+        ctx.set(lay.last_layer, 1)
+        ctx.set(dut.room, 1)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        assert ctx.get(dut.left) and ctx.get(dut.idle)
+        ctx.set(dut.run, 1)
+        acc_reads = deque([None] * PE_ACT_READ_LATENCY)
+        h_reads = deque([None] * STATE_READ_LATENCY)
+        issues, outs, avail = [], [], []
+        for cycle in range(30):
+            # the PE array's and the h memory's read ports
+            a, h = acc_reads.popleft(), h_reads.popleft()
+            if a is not None:
+                ctx.set(dut.acc_cx, [_cx(a, k) for k in range(P)])
+            if h is not None:
+                ctx.set(dut.h_prev, [_hp(h, k) for k in range(P)])
+            acc_reads.append(ctx.get(dut.acc_addr))
+            h_reads.append(ctx.get(dut.h_addr))
+            if ctx.get(dut.reserve):
+                issues.append(cycle)
+            if ctx.get(dut.new_h.valid):
+                assert ctx.get(dut.h_we) == (0b1111 if not outs else 0b0111)
+                outs.append(
+                    (
+                        cycle,
+                        ctx.get(dut.h_waddr),
+                        list(ctx.get(dut.h_wdata)),
+                        ctx.get(dut.new_h.payload.last_lane),
+                        ctx.get(dut.new_h.payload.last),
+                    )
+                )
+            avail.append(ctx.get(dut.avail))
+            await ctx.tick()
+        assert issues == [0, 1]
+        assert not ctx.get(dut.left) and ctx.get(dut.drained) and ctx.get(dut.idle)
+        lat = ACT_ISSUE_LATENCY + ACT_LATENCY
+        assert [c for c, *_ in outs] == [c + lat for c in issues]
+        for g, (_, addr, hs, last_lane, last) in enumerate(outs):
+            assert addr == base + g
+            want = [_h(_cx(base + g, k), _hp(base + g, k)) for k in range(P)]
+            assert hs == want
+            assert (last_lane, last) == ((P - 1, 0) if g == 0 else (n_hid - P - 1, 1))
+        first = outs[0][0]
+        assert avail[first] == 0 and avail[first + 1] == 1
+
+    _run(dut, bench)
+
+
+def test_activate_last_layer_waits_for_room():
+    dut = ActivationArray(HW)
+
+    async def bench(ctx):
+        ctx.set(dut.layer.g_hid, 3)
+        ctx.set(dut.layer.last_layer, 1)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.run, 1)
+        issued = 0
+        for cycle in range(12):
+            ctx.set(dut.room, cycle % 4 == 0)
+            issued += ctx.get(dut.reserve)
+            assert ctx.get(dut.reserve) == (cycle % 4 == 0 and issued <= 3)
+            await ctx.tick()
+        assert issued == 3
+        # not the last layer: no room needed, nothing reserved
+        ctx.set(dut.layer.last_layer, 0)
+        ctx.set(dut.room, 0)
+        ctx.set(dut.start, 1)
+        ctx.set(dut.run, 0)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.run, 1)
+        for _ in range(3):
+            assert ctx.get(dut.left) and not ctx.get(dut.reserve)
+            await ctx.tick()
+        assert not ctx.get(dut.left)
+
+    _run(dut, bench)
+
+
+def test_activate_avail_counts_rows_taken():
+    """``avail`` counts new h row groups not yet taken by the next layer's scan."""
+    dut = ActivationArray(HW)
+
+    async def bench(ctx):
+        ctx.set(dut.layer.g_hid, 3)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.run, 1)
+        await ctx.tick().repeat(3)
+        ctx.set(dut.run, 0)
+        taken = 0
+        for cycle in range(40):
+            take = ctx.get(dut.avail) and cycle % 5 == 0
+            ctx.set(dut.take, take)
+            taken += take
+            await ctx.tick()
+        ctx.set(dut.take, 0)
+        assert taken == 3 and not ctx.get(dut.avail)
+
+    _run(dut, bench)

@@ -1,0 +1,215 @@
+"""Controller and configuration check (edgedrnn.hw.control): the step sequence and its cycles."""
+
+from __future__ import annotations
+
+from amaranth.sim import Simulator
+
+from edgedrnn import HardwareConfig
+from edgedrnn.hw.common import StateMap
+from edgedrnn.hw.control import ConfigCheck, Controller
+from edgedrnn.hw.pipeline import (
+    CHECK_CYCLES,
+    CLEAR_WRITE_DELAY,
+    CONFIG_CHECK_STAGES,
+    IDLE_STAGES,
+    LAYER_SETUP_CYCLES,
+)
+
+HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=8)
+IDLE_ALL = (1 << 6) - 1
+
+
+def _run(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def _config(ctx, regs, **over):
+    """One layer: I = 3, H = 5, R = 8, 3-beat columns (64-bit bus)."""
+    cfg = {
+        "num_layers": 1,
+        "weight_base": 0x1000,
+        "input_size": [3, 0],
+        "hidden_size": [5, 0],
+        "rows_per_gate": [8, 0],
+        "column_stride": [24, 0],
+    }
+    cfg.update(over)
+    for name, value in cfg.items():
+        ctx.set(getattr(regs, name), value)
+
+
+def test_config_check_latency_and_terms():
+    """``ok`` follows the registers CONFIG_CHECK_STAGES cycles later; each rule is checked."""
+    dut = ConfigCheck(HW)
+    bad = [
+        {"num_layers": 0},
+        {"num_layers": 3},
+        {"weight_base": 0x1004},
+        {"input_size": [9, 0]},
+        {"hidden_size": [0, 0]},
+        {"rows_per_gate": [4, 0]},  # < hidden_size
+        {"rows_per_gate": [6, 0]},  # not a multiple of NUM_PE
+        {"rows_per_gate": [12, 0]},  # > groups_max · NUM_PE
+        {"column_stride": [20, 0]},  # not a multiple of the bus width
+        {"num_layers": 2, "input_size": [3, 4], "hidden_size": [5, 5], "rows_per_gate": [8, 8]},
+    ]
+
+    async def bench(ctx):
+        _config(ctx, dut)
+        await ctx.tick().repeat(CONFIG_CHECK_STAGES)
+        assert ctx.get(dut.ok)
+        for over in bad:
+            _config(ctx, dut, **over)
+            for _ in range(CONFIG_CHECK_STAGES):
+                assert ctx.get(dut.ok), over
+                await ctx.tick()
+            assert not ctx.get(dut.ok), over
+            _config(ctx, dut)
+            await ctx.tick().repeat(CONFIG_CHECK_STAGES)
+            assert ctx.get(dut.ok)
+        # a second layer that is consistent with the first
+        _config(ctx, dut, num_layers=2, input_size=[3, 5], hidden_size=[5, 2],
+                rows_per_gate=[8, 4], column_stride=[24, 16])  # fmt: skip
+        await ctx.tick().repeat(CONFIG_CHECK_STAGES)
+        assert ctx.get(dut.ok)
+
+    _run(dut, bench)
+
+
+def test_controller_step():
+    """One step of one layer: the scan starts 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after
+    IDLE sees x_in (bias queued the cycle before), the layer registers are derived, DRAIN leaves
+    IDLE_STAGES cycles after the datapath is idle, the counters land in the registers."""
+    dut = Controller(HW, idle_terms=6)
+    regs, lay = dut.regs, dut.layer
+
+    async def bench(ctx):
+        _config(ctx, regs, bias_addr=[0x40, 0], column_addr=[0x80, 0], theta_x=[5, 0],
+                theta_h=[7, 0], running=1)  # fmt: skip
+        ctx.set(dut.idle, IDLE_ALL)
+        ctx.set(dut.scan_ready, 1)
+        ctx.set(dut.out_empty, 1)
+        await ctx.tick()
+        ctx.set(dut.x_valid, 1)
+        assert not ctx.get(regs.busy)
+        strobes = {}
+        for cycle in range(1 + CHECK_CYCLES + LAYER_SETUP_CYCLES + 1):
+            for name in ("setup", "bias", "start", "scan_x"):
+                if ctx.get(getattr(dut, name)) and name not in strobes:
+                    strobes[name] = cycle
+            await ctx.tick()
+        first_scan = 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES
+        assert strobes == {
+            "setup": first_scan - 2,
+            "bias": first_scan - 1,
+            "start": first_scan - 1,
+            "scan_x": first_scan,
+        }
+        fields = {
+            "layer0": 1, "last_layer": 1, "n_in": 3, "n_hid": 5, "g_hid": 2, "n_in_m1": 2,
+            "g_in_m1": 0, "g_hid_m1": 1, "mask_in_last": 0b0111, "mask_hid_last": 0b0001,
+            "groups": 2, "col_beats": 3, "bias_beats": 4, "bias_addr": 0x1040,
+            "col_addr": 0x1080, "stride": 24, "ref_base": 0, "h_base": 0, "acc_base": 0,
+            "theta_x": 5, "theta_h": 7,
+        }  # fmt: skip
+        assert {k: ctx.get(getattr(lay, k)) for k in fields} == fields
+        assert ctx.get(regs.busy)
+
+        # SCAN_X: the first x element starts STEP_CYCLES; two input deltas, then SCAN_H
+        now = 0
+
+        async def tick(n=1):
+            nonlocal now
+            await ctx.tick().repeat(n)
+            now += n
+
+        ctx.set(dut.step_start, 1)
+        ctx.set(dut.sent_x, 1)
+        start = now
+        await tick()
+        ctx.set(dut.step_start, 0)
+        await tick()
+        ctx.set(dut.sent_x, 0)
+        ctx.set(dut.scan_done, 1)
+        await tick()
+        ctx.set(dut.scan_done, 0)
+        assert ctx.get(dut.scan_h)
+        ctx.set(dut.sent_h, 1)
+        ctx.set(dut.idle, 0)
+        await tick()
+        ctx.set(dut.sent_h, 0)
+        ctx.set(dut.scan_done, 1)
+        await tick()  # to DRAIN
+        ctx.set(dut.scan_done, 0)
+        await tick(5)
+        assert not ctx.get(dut.act_start)
+        ctx.set(dut.idle, IDLE_ALL)
+        for _ in range(IDLE_STAGES):
+            assert not ctx.get(dut.act_start)
+            await tick()
+        assert ctx.get(dut.act_start)
+        await tick()
+        assert ctx.get(dut.act_run)
+        ctx.set(dut.act_drained, 1)  # act_left is 0: all row groups issued
+        await tick()
+        assert not ctx.get(dut.act_run)  # DONE, waiting for the last h_out beat
+        await tick(3)
+        assert ctx.get(regs.busy)
+        ctx.set(dut.out_last, 1)
+        end = now
+        await tick()
+        ctx.set(dut.out_last, 0)
+        await tick()
+        assert not ctx.get(regs.busy)
+        assert ctx.get(regs.step_cycles) == end - start
+        assert ctx.get(regs.step_count) == 1
+        assert list(ctx.get(regs.nz_x)) == [2, 0] and list(ctx.get(regs.nz_h)) == [1, 0]
+
+    _run(dut, bench)
+
+
+def test_controller_bad_config_sets_error():
+    dut = Controller(HW, idle_terms=6)
+
+    async def bench(ctx):
+        _config(ctx, dut.regs, num_layers=0, running=1)
+        ctx.set(dut.x_valid, 1)
+        for cycle in range(1 + CHECK_CYCLES + 3):
+            assert ctx.get(dut.regs.set_error) == (cycle == CHECK_CYCLES)
+            assert not ctx.get(dut.setup)
+            await ctx.tick()
+
+    _run(dut, bench)
+
+
+def test_controller_soft_reset_flushes_then_clears():
+    """SOFT_RESET: FLUSH until the datapath is idle, then CLEAR writes every word once,
+    CLEAR_WRITE_DELAY cycles behind its count, and drops the output's reservations."""
+    dut = Controller(HW, idle_terms=6)
+    depth = StateMap.of(HW).clear_depth
+
+    async def bench(ctx):
+        ctx.set(dut.regs.soft_reset, 1)
+        await ctx.tick()
+        ctx.set(dut.regs.soft_reset, 0)
+        assert ctx.get(dut.flush) and ctx.get(dut.regs.busy)
+        await ctx.tick().repeat(4)
+        ctx.set(dut.idle, IDLE_ALL)
+        await ctx.tick().repeat(IDLE_STAGES)
+        # FLUSH sees the idle datapath: CLEAR from the next cycle
+        cleared, clear_at = [], None
+        for cycle in range(depth + 10):
+            if ctx.get(dut.clr_en):
+                cleared.append((cycle, ctx.get(dut.clr_addr)))
+            if ctx.get(dut.clear):
+                clear_at = cycle
+            await ctx.tick()
+        assert [a for _, a in cleared] == list(range(depth))
+        first = cleared[0][0]
+        assert clear_at == first - CLEAR_WRITE_DELAY + depth - 1
+        assert not ctx.get(dut.regs.busy)
+
+    _run(dut, bench)

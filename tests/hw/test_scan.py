@@ -1,0 +1,177 @@
+"""Scan (edgedrnn.hw.scan): the issue sequence of a layer, its latency, credits, the memories."""
+
+from __future__ import annotations
+
+from amaranth.sim import Simulator
+
+from edgedrnn import HardwareConfig
+from edgedrnn.hw.common import StateMap
+from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
+from edgedrnn.hw.pipeline import ENCODER_GROUP_FIFO_DEPTH, SCAN_LATENCY, STATE_READ_LATENCY
+from edgedrnn.hw.scan import Scan
+
+HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=8)
+P = HW.num_pe
+
+
+def _run(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def _layer(ctx, dut, n_in, n_hid, *, layer0, ref_base=0, h_base=0, hin_base=0):
+    lay = dut.layer
+    g_in, g_hid = -(-n_in // P), -(-n_hid // P)
+    ctx.set(lay.layer0, layer0)
+    ctx.set(lay.n_in, n_in)
+    ctx.set(lay.n_in_m1, n_in - 1)
+    ctx.set(lay.g_in_m1, g_in - 1)
+    ctx.set(lay.g_hid_m1, g_hid - 1)
+    ctx.set(lay.mask_in_last, (1 << (n_in - (g_in - 1) * P)) - 1)
+    ctx.set(lay.mask_hid_last, (1 << (n_hid - (g_hid - 1) * P)) - 1)
+    ctx.set(lay.ref_base, ref_base)
+    ctx.set(lay.h_base, h_base)
+    ctx.set(lay.hin_base, hin_base)
+
+
+def _elem(ctx, dut):
+    e = dut.elem.payload
+    return (ctx.get(e.kind), ctx.get(e.mask), ctx.get(e.base), ctx.get(e.from_x), ctx.get(e.x))
+
+
+def test_scan_layer0_sequence_and_latency():
+    """Bias, then layer 0's inputs one per cycle, then the row groups of h: each group is on
+    ``elem`` SCAN_LATENCY cycles after its issue, with its lanes, base and kind."""
+    dut = Scan(HW)
+    n_in, n_hid = 6, 5
+    xs = [100, -200, 300, -400, 500, -600]
+
+    async def bench(ctx):
+        cycle = 0
+        issued, seen = [], []
+
+        async def step():
+            """Sample ``elem`` (retired at once, as by an encoder), then a clock edge."""
+            nonlocal cycle
+            if ctx.get(dut.elem.valid):
+                seen.append((cycle, _elem(ctx, dut)))
+            ctx.set(dut.retired, ctx.get(dut.elem.valid))
+            await ctx.tick()
+            cycle += 1
+
+        _layer(ctx, dut, n_in, n_hid, layer0=1)
+        ctx.set(dut.setup, 1)
+        await step()
+        ctx.set(dut.setup, 0)
+        assert ctx.get(dut.ready)
+        ctx.set(dut.bias, 1)
+        ctx.set(dut.start, 1)
+        issued.append(cycle)
+        await step()
+        ctx.set(dut.bias, 0)
+        ctx.set(dut.start, 0)
+        ctx.set(dut.scan_x, 1)
+        ctx.set(dut.x_in.valid, 1)
+        for k, x in enumerate(xs):
+            ctx.set(dut.x_in.payload, x)
+            assert ctx.get(dut.x_in.ready)
+            assert ctx.get(dut.step_start) == (k == 0)
+            assert ctx.get(dut.done) == (k == n_in - 1)
+            issued.append(cycle)
+            await step()
+        ctx.set(dut.scan_x, 0)
+        ctx.set(dut.x_in.valid, 0)
+        ctx.set(dut.scan_h, 1)
+        for g in range(2):
+            assert ctx.get(dut.ready)
+            assert ctx.get(dut.done) == (g == 1)
+            issued.append(cycle)
+            await step()
+        ctx.set(dut.scan_h, 0)
+        for _ in range(SCAN_LATENCY + 1):
+            await step()
+        assert [c + SCAN_LATENCY for c in issued] == [c for c, _ in seen]
+        elems = [e for _, e in seen]
+        assert elems[0][:3] == (KIND_BIAS, 1, 0)
+        for k in range(n_in):
+            assert elems[1 + k] == (KIND_INPUT, 1 << (k % P), k - k % P, 1, xs[k])
+        hid = [e[:4] for e in elems[1 + n_in :]]
+        assert hid == [(KIND_HIDDEN, 0b1111, n_in, 0), (KIND_HIDDEN, 0b0001, n_in + P, 0)]
+        assert ctx.get(dut.idle)
+
+    _run(dut, bench)
+
+
+def test_scan_credits():
+    """Without retirements at most ``credits`` groups are issued; each retirement frees one."""
+    dut = Scan(HW)
+
+    async def bench(ctx):
+        _layer(ctx, dut, 8, 8, layer0=0)
+        ctx.set(dut.scan_h, 1)
+        issued = 0
+        for _ in range(3 * ENCODER_GROUP_FIFO_DEPTH):
+            issued += ctx.get(dut.ready)
+            await ctx.tick()
+        assert issued == ENCODER_GROUP_FIFO_DEPTH
+        ctx.set(dut.retired, 1)
+        await ctx.tick()
+        ctx.set(dut.retired, 0)
+        assert ctx.get(dut.ready)  # the credit comes back the next cycle (a register)
+        await ctx.tick()  # and is used at once
+        assert not ctx.get(dut.ready)
+
+    _run(dut, bench)
+
+
+def test_scan_memories():
+    """h writes are read back STATE_READ_LATENCY later (ACT's address) and by the scan of a
+    layer > 0, which issues a row group only while ``avail``; ``clr_en`` zeroes a word."""
+    dut = Scan(HW)
+    gmax = StateMap.of(HW).gmax
+
+    async def bench(ctx):
+        words = {0: [1, 2, 3, 4], 1: [-5, 6, -7, 8], gmax: [9, 9, 9, 9]}
+        for addr, word in words.items():
+            ctx.set(dut.h_we, 0b1111)
+            ctx.set(dut.h_addr, addr)
+            ctx.set(dut.h_wdata, word)
+            await ctx.tick()
+        ctx.set(dut.h_we, 0)
+        ctx.set(dut.act_sel, 1)
+        for addr, word in words.items():
+            ctx.set(dut.act_addr, addr)
+            await ctx.tick().repeat(STATE_READ_LATENCY)
+            assert list(ctx.get(dut.h_data)) == word
+        ctx.set(dut.act_sel, 0)
+        # layer 1 reads layer 0's h (hin_base 0) as its input, row group by row group
+        _layer(ctx, dut, 5, 4, layer0=0, ref_base=StateMap.of(HW).refg, h_base=gmax)
+        ctx.set(dut.setup, 1)
+        await ctx.tick()
+        ctx.set(dut.setup, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.scan_x, 1)
+        values = []
+        for cycle in range(12):
+            ctx.set(dut.avail, cycle in (2, 5))
+            if ctx.get(dut.elem.valid):
+                values.append(list(ctx.get(dut.elem.payload.values)))
+                assert ctx.get(dut.elem.payload.mask) == (0b1111 if len(values) == 1 else 1)
+            assert ctx.get(dut.take) == (cycle in (2, 5))
+            await ctx.tick()
+        assert values == [words[0], words[1]]
+        ctx.set(dut.scan_x, 0)
+        ctx.set(dut.clr_en, 1)
+        ctx.set(dut.clr_addr, 1)
+        await ctx.tick()
+        ctx.set(dut.clr_en, 0)
+        ctx.set(dut.act_sel, 1)
+        ctx.set(dut.act_addr, 1)
+        await ctx.tick().repeat(STATE_READ_LATENCY)
+        assert list(ctx.get(dut.h_data)) == [0, 0, 0, 0]
+
+    _run(dut, bench)
