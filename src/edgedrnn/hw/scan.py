@@ -26,6 +26,8 @@ ACT, when nothing is scanned), so the memories carry ``no_rw_check``.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Const, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -137,8 +139,7 @@ class Scan(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        P, sm, lay = self.hw.num_pe, self.map, self.layer
-        lg_p = clog2(P)
+        P, sm = self.hw.num_pe, self.map
         word = data.ArrayLayout(signed(16), P)
         ones = (1 << P) - 1
 
@@ -152,6 +153,66 @@ class Scan(wiring.Component):
         h_rd, h_wr = h_mem.read_port(), h_mem.write_port(granularity=1)
 
         # S0: issue from registered pointers, with a credit
+        s1 = self._issue(m, ref_rd, h_rd)
+        used = Signal(range(self.credits + 2))
+        used_next = Signal.like(used)
+        m.d.comb += used_next.eq(used + s1.issue - self.retired)
+        m.d.sync += [used.eq(used_next), self.ready.eq(used_next < self.credits)]
+        s1_valid, s2_valid = delay(m, s1.issue, SCAN_LATENCY, "scan_v")
+        m.d.comb += [
+            ref_rd.en.eq(1),
+            h_rd.en.eq(1),
+            ref_rd.addr.eq(s1.ref_ptr),
+            h_rd.addr.eq(Mux(self.act_sel, self.act_addr, s1.h_ptr)),
+        ]
+
+        # S2: the read data registered once more, right at the block RAMs (their 5.8 ns
+        # clock-to-out leaves no time for the route to the encoder in the same cycle)
+        assert SCAN_DATA_STAGES == 1, "S2 is one register stage"
+        s2 = Signal(group_layout(P), reset_less=True)  # data only, s2_valid qualifies it
+        m.d.sync += [
+            s2.values.eq(h_rd.data),
+            s2.x.eq(s1.x),
+            s2.from_x.eq(s1.from_x),
+            s2.kind.eq(s1.kind),
+            s2.mask.eq(s1.mask),
+            s2.base.eq(s1.base),
+            s2.addr.eq(s1.ref_addr),
+        ]
+        with m.If(s1_valid & ~s1.reuse):
+            m.d.sync += s2.refs.eq(ref_rd.data)
+        m.d.comb += [
+            self.elem.valid.eq(s2_valid),
+            self.elem.payload.eq(s2),
+            self.h_data.eq(h_rd.data),
+            self.idle.eq(~s1.issue & ~s1_valid & ~s2_valid),
+        ]
+
+        # write ports: the encoder's reference update, the new h; CLEAR's zeros win
+        m.d.comb += [
+            ref_wr.addr.eq(self.ref_addr),
+            ref_wr.data.eq(self.ref_new),
+            ref_wr.en.eq(self.ref_we),
+            h_wr.addr.eq(self.h_addr),
+            h_wr.data.eq(self.h_wdata),
+            h_wr.en.eq(self.h_we),
+        ]
+        with m.If(self.clr_en):
+            m.d.comb += [
+                ref_wr.addr.eq(self.clr_addr),
+                ref_wr.data.eq(0),
+                ref_wr.en.eq(ones),
+                h_wr.addr.eq(self.clr_addr),
+                h_wr.data.eq(0),
+                h_wr.en.eq(ones),
+            ]
+        return m
+
+    def _issue(self, m: Module, ref_rd, h_rd) -> SimpleNamespace:
+        """S0: the phases' issue sequences; the pointers and the group's S1 registers."""
+        P, sm, lay = self.hw.num_pe, self.map, self.layer
+        lg_p = clog2(P)
+        ones = (1 << P) - 1
         j = Signal(17)  # layer 0 inputs: element index; otherwise row group index
         ref_ptr = Signal.like(ref_rd.addr)  # next reference word to read
         h_ptr = Signal.like(h_rd.addr)  # next h word to read
@@ -164,17 +225,6 @@ class Scan(wiring.Component):
         s1_x = Signal(signed(16))
         s1_ref_addr = Signal.like(ref_rd.addr)
         issue = Signal()
-        used = Signal(range(self.credits + 2))
-        used_next = Signal.like(used)
-        m.d.comb += used_next.eq(used + issue - self.retired)
-        m.d.sync += [used.eq(used_next), self.ready.eq(used_next < self.credits)]
-        s1_valid, s2_valid = delay(m, issue, SCAN_LATENCY, "scan_v")
-        m.d.comb += [
-            ref_rd.en.eq(1),
-            h_rd.en.eq(1),
-            ref_rd.addr.eq(ref_ptr),
-            h_rd.addr.eq(Mux(self.act_sel, self.act_addr, h_ptr)),
-        ]
 
         def put(kind, mask, base, *, from_x=0, reuse=0, ref=True):
             """Issue a group: its fields into S1 (``ref``: with the reference word read)."""
@@ -230,44 +280,15 @@ class Scan(wiring.Component):
             with m.If(j == lay.g_hid_m1):
                 m.d.comb += self.done.eq(1)
 
-        # S2: the read data registered once more, right at the block RAMs (their 5.8 ns
-        # clock-to-out leaves no time for the route to the encoder in the same cycle)
-        assert SCAN_DATA_STAGES == 1, "S2 is one register stage"
-        s2 = Signal(group_layout(P), reset_less=True)  # data only, s2_valid qualifies it
-        m.d.sync += [
-            s2.values.eq(h_rd.data),
-            s2.x.eq(s1_x),
-            s2.from_x.eq(s1_from_x),
-            s2.kind.eq(s1_kind),
-            s2.mask.eq(s1_mask),
-            s2.base.eq(s1_base),
-            s2.addr.eq(s1_ref_addr),
-        ]
-        with m.If(s1_valid & ~s1_reuse):
-            m.d.sync += s2.refs.eq(ref_rd.data)
-        m.d.comb += [
-            self.elem.valid.eq(s2_valid),
-            self.elem.payload.eq(s2),
-            self.h_data.eq(h_rd.data),
-            self.idle.eq(~issue & ~s1_valid & ~s2_valid),
-        ]
-
-        # write ports: the encoder's reference update, the new h; CLEAR's zeros win
-        m.d.comb += [
-            ref_wr.addr.eq(self.ref_addr),
-            ref_wr.data.eq(self.ref_new),
-            ref_wr.en.eq(self.ref_we),
-            h_wr.addr.eq(self.h_addr),
-            h_wr.data.eq(self.h_wdata),
-            h_wr.en.eq(self.h_we),
-        ]
-        with m.If(self.clr_en):
-            m.d.comb += [
-                ref_wr.addr.eq(self.clr_addr),
-                ref_wr.data.eq(0),
-                ref_wr.en.eq(ones),
-                h_wr.addr.eq(self.clr_addr),
-                h_wr.data.eq(0),
-                h_wr.en.eq(ones),
-            ]
-        return m
+        return SimpleNamespace(
+            issue=issue,
+            ref_ptr=ref_ptr,
+            h_ptr=h_ptr,
+            kind=s1_kind,
+            mask=s1_mask,
+            base=s1_base,
+            from_x=s1_from_x,
+            reuse=s1_reuse,
+            x=s1_x,
+            ref_addr=s1_ref_addr,
+        )
