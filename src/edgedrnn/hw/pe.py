@@ -43,15 +43,14 @@ write of one address in the same cycle is therefore never used, so the memories 
 every chunk is saturating after each column, exactly as datapath.md §5.
 
 Timing (ECP5-25F speed 6, nextpnr): the block-RAM read (clock-to-out 5.6-5.8 ns from the
-output latch) plus the route into the stage-3 register was the slowest path. Yosys does not
+output latch) plus the route into the stage-3 register is the critical path. Yosys does not
 use the DP16KD's output register, so :func:`edgedrnn.synth.synthesize` moves the stage-3
 registers into the RAMs after synthesis (:func:`edgedrnn.synth.outreg.absorb_output_registers`):
 they have no reset and no enable for that, and the RAMs' read ports have no reset either (a
 bank that is not the chunk's is left out by a multiplexer in stage 3, not by resetting its
-output latch: how that reset acts on the output register is not relied on). The product is built in
-logic: with one MULT18X18D per lane, the placer kept the multipliers' registers near the
-accumulators, ~3 ns of routing from the DSP rows on each side (93.8 MHz for the whole
-design).
+output latch: how that reset acts on the output register is not relied on). The product is
+built in logic: the DSP rows are far from the accumulators' block RAMs (~3 ns of routing on
+each side of a MULT18X18D).
 
 The stage numbers are :mod:`edgedrnn.hw.pipeline`'s: PE_READ_STAGE (1), PE_BANK_READ_STAGES
 (2, 3) and PE_WRITE_STAGE (6); the control shift registers (valid, bank, address) are built
