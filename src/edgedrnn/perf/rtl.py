@@ -41,38 +41,39 @@ from ..program import LayerLayout
 from .workload import Network, check_counts
 
 # ---------------------------------------------------------------------------------------------
-# Constants, derived from the pipeline (edgedrnn.hw.pipeline). Where a latency is not one of
-# the pipeline's named constants, the structure it comes from is named in the comment.
+# Constants, derived from the pipeline (edgedrnn.hw.pipeline). The single registers of the
+# controller's hand-offs have no constant there; the comment names the register.
 
 #: Cycles from a scan issue (S0: read addresses, or an ``x_in`` beat) to the encoder's input.
-SCAN_TO_ENCODER = pl.STATE_READ_LATENCY + pl.SCAN_DATA_STAGES
-#: Cycles from the encoder's input to its serializer's output register (``out.valid``): the
-#: register stages E0–E3, the group FIFO (a ``lib.fifo.SyncFIFO``: a write is readable the next
-#: cycle) and the serializer's hold register.
-ENCODER_TO_DELTA = pl.ENCODER_STAGES + 1 + 1
-#: Cycles from a write into the delta FIFO to its read side (a ``lib.fifo.SyncFIFOBuffered``).
-DELTA_FIFO_LATENCY = 2
-#: Cycles from the scan issue of a passed element to its column's first ``arvalid``.
-ISSUE_TO_AR = SCAN_TO_ENCODER + ENCODER_TO_DELTA + DELTA_FIFO_LATENCY + pl.FETCH_LATENCY
+SCAN_TO_ENCODER = pl.SCAN_LATENCY
+#: Cycles from the encoder's input to its first delta on ``out``: the register stages E0–E3,
+#: the group FIFO and the serializer's hold register.
+ENCODER_TO_DELTA = pl.ENCODER_LATENCY
+#: Cycles from the scan issue of a passed element to its column's first ``arvalid``: the scan,
+#: the encoder, the delta FIFO and the weight fetch.
+ISSUE_TO_AR = SCAN_TO_ENCODER + ENCODER_TO_DELTA + pl.DELTA_FIFO_LATENCY + pl.FETCH_LATENCY
 #: Cycles from the cycle in which the whole datapath is idle to ACT's first cycle: the idle
-#: detection's register stages, then DRAIN's transition to ACT.
+#: detection's register stages, then the cycle in which DRAIN sees it and moves to ACT.
 IDLE_TO_ACT = pl.IDLE_STAGES + 1
-#: Cycles from the layer's last scan issue to ACT when nothing is passed on: the issued row
-#: group leaves the scan and encoder register stages, then the datapath is seen idle.
+#: Cycles from the layer's last scan issue to ACT when nothing is passed on: the row group
+#: passes the scan and encoder register stages (S1, S2, E0–E3), the datapath is idle the
+#: cycle after, then IDLE_TO_ACT.
 SCAN_TAIL = SCAN_TO_ENCODER + pl.ENCODER_STAGES + 1 + IDLE_TO_ACT
 #: Cycles from a layer's last weight beat to ACT: the PE array drains, then it is seen idle.
 BEAT_TO_ACT = pl.PE_DRAIN + IDLE_TO_ACT
 #: Cycles from an activation issue (A0) to the units' new h (``o_valid``).
 ACT_TO_H = pl.ACT_ISSUE_LATENCY + pl.ACT_LATENCY
-#: Cycles after a layer's last activation issue before the controller leaves ACT (``ga_nz``
-#: is a register).
+#: Cycles after a layer's last activation issue before the controller leaves ACT: it sees
+#: "no row group left" through the activation's register ``ga_nz`` (activate.py).
 ACT_DONE = 1
-#: Cycles from a row group's new h to the next layer's scan taking it (``avail_nz`` register).
+#: Cycles from a row group's new h to the next layer's scan taking it: the scan sees it through
+#: the register ``avail_nz`` (row groups of new h available).
 AVAIL_DELAY = 1
 #: Cycles from the last layer's first activation issue to its first ``h_out`` beat: the
-#: activation, the output FIFO (a ``lib.fifo.SyncFIFO``) and the serializer register ``ob``.
-ACT_TO_OUT = ACT_TO_H + 1 + 1
-#: Cycles from layer 0's bias issue (LSETUP2) to the first ``x_in`` beat (SCAN_X).
+#: activation, then the output FIFO and the serializer register ``ob``.
+ACT_TO_OUT = ACT_TO_H + pl.OUTPUT_LATENCY
+#: Cycles from layer 0's bias issue to the first ``x_in`` beat: the bias is issued in LSETUP2,
+#: the last cycle of the layer setup, and SCAN_X takes its first beat in the next.
 BIAS_LEAD_0 = 1
 
 
