@@ -87,7 +87,6 @@ class EdgeDRNN(wiring.Component):
         P, L = hw.num_pe, hw.max_layers
         cfg = regmap.config_value(P, hw.bus_bits, L, hw.max_hidden_size, hw.max_input_size)
         m.submodules.regs = regs = RegisterBlock(L, cfg)
-        m.submodules.ctrl = ctrl = Controller(hw, idle_terms=6)
         m.submodules.scan = scan = Scan(hw)
         m.submodules.encoder = enc = DeltaEncoder(P)
         m.submodules.queues = queues = ColumnQueues()
@@ -95,6 +94,9 @@ class EdgeDRNN(wiring.Component):
         m.submodules.pe = pe = PEArray(hw)
         m.submodules.act = act = ActivationArray(hw)
         m.submodules.output = out = Output(P)
+        # the datapath is idle when every block is (the controller registers the terms)
+        idle = Cat(scan.idle, enc.idle, queues.idle, fetch.idle, pe.idle, act.idle)
+        m.submodules.ctrl = ctrl = Controller(hw, idle_terms=len(idle))
 
         # streams: x_in → scan → encoder → column queues → fetch / PE; new h → output → h_out
         wiring.connect(m, wiring.flipped(self.csr), regs.bus)
@@ -127,7 +129,7 @@ class EdgeDRNN(wiring.Component):
         # controller ↔ datapath
         m.d.comb += [
             ctrl.x_valid.eq(self.x_in.valid),
-            ctrl.idle.eq(Cat(scan.idle, enc.idle, queues.idle, fetch.idle, pe.idle, act.idle)),
+            ctrl.idle.eq(idle),
             ctrl.overflow.eq(enc.overflow | pe.overflow | act.overflow),
             ctrl.fetch_error.eq(fetch.error),
             scan.setup.eq(ctrl.setup),
