@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - t0
     first = next(iter(loaded.values()))
-    table = Table(title=f"spoken digits, seed {args.seed} — {first.folder}")
+    table = Table(title=f"spoken digits, seed {args.seed}")
     table.add_column("")
     for split in loaded:
         table.add_column(split)
@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     for key in next(iter(rows.values())):
         table.add_row(key, *(rows[s][key] for s in loaded))
     console.print(table)
+    console.print(f"cache: {first.folder}", soft_wrap=True)  # a path, never cut or wrapped
     console.print(
         f"features: {first.config.n_mels} log-mel, {first.config.win_ms:g} ms windows, "
         f"{first.config.hop_ms:g} ms hop, normalised with the statistics of "
