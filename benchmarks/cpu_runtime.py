@@ -4,8 +4,9 @@ For each network (2L-768H with 40 inputs, the paper's network, and 2L-256H) and 
 delta occupancy (100% = Θ 0, 30%, 10%, 3%, and 0% = nothing passes: the fixed cost), it
 measures µs per step of:
 
-* the cpu backend, exact and float mode: the Numba kernel over a whole sequence (no Python
-  per step) and ``Session.step`` from Python (dispatch included);
+* the cpu backend, exact and float mode, through the public API only: ``Session.run`` (one
+  call of the Numba kernel over the whole sequence, no Python per step) and
+  ``Session.step`` from Python (dispatch included);
 * ``torch.nn.GRU`` with ``torch.set_num_threads(1)``: stepwise (one call per step, the
   streaming situation) and whole-sequence (one call);
 * the bytes floor: weight bytes read per step (passed columns × column bytes) divided by a
