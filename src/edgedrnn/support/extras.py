@@ -28,6 +28,7 @@ EXTRA_OF = {
     "librosa": "data",
     "soundfile": "data",
     "matplotlib": "plot",
+    "ray": "sweep",
 }
 
 
