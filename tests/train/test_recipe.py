@@ -3,6 +3,7 @@ resume is exact."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -144,3 +145,17 @@ def test_seed_controls_initialisation(tmp_path):
         progress=False,
     )
     assert not torch.equal(a.rnn.weight_hh_l0, b.rnn.weight_hh_l0)
+
+
+def test_resume_takes_the_new_thresholds(tmp_path):
+    """A delta phase resumed with other Θ trains with them (and logs what it trains with)."""
+    torch.set_num_threads(1)
+    tr, va = make_task("regress", 16, seed=0), make_task("regress", 4, seed=1)
+    first = _cfg("regress", dense_epochs=1, delta_epochs=2, seed=3)
+    assert train(first, tr, va, tmp_path, progress=False, max_epochs=2) is None  # 1 delta epoch
+    second = dataclasses.replace(first, theta_x=0.3, theta_h=0.25)
+    model = train(second, tr, va, tmp_path, progress=False, resume=True)
+    assert model.rnn.theta_x == [0.3] * second.num_layers
+    assert model.rnn.theta_h == [0.25] * second.num_layers
+    log = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert (log[-1]["theta_x"], log[-1]["theta_h"]) == (0.3, 0.25)

@@ -227,6 +227,9 @@ def train(
         ck = load_checkpoint(ckpt_path)
         model = model_from_payload(ck["model"])
         phase, epoch, opt_state = ck["phase"], int(ck["epoch"]), ck.get("optimizer")
+        if phase == "delta":  # this run's Θ and QAT setting, as its log and metadata say
+            model.rnn.set_thresholds(theta_x=cfg.theta_x, theta_h=cfg.theta_h)
+            model.rnn.quantized = cfg.quantize
     elif not resume and log.path.exists():
         log.path.unlink()
     if cfg.dense_epochs == 0 and phase == "dense":
