@@ -63,3 +63,19 @@ def test_target_check_logic():
     res["rows"][2]["wer"] = 3.01
     assert not target_check(res)["met"]
     assert not target_check({"metric": "wer", "rows": res["rows"][1:]})["met"]
+
+
+def test_target_for_rmse_is_relative():
+    """RMSE has the task's own unit: its target allows 10 % above Θ = 0, not one point."""
+
+    def row(theta, rmse, cols):
+        return {"theta": theta, "rmse": rmse, "columns_per_step": cols}
+
+    rows = [row(0.0, 0.13, 100), row(0.3, 0.49, 3), row(0.2, 0.14, 15)]
+    for r in rows:
+        r["columns_reduction"] = 100.0 / r["columns_per_step"]
+    tg = target_check({"metric": "rmse", "rows": rows})
+    assert tg["met"] and tg["theta"] == 0.2  # 0.49 is far more than 10 % above 0.13
+    assert "RMSE within 10% of Θ = 0's" in tg["rule"]
+    rows[2]["rmse"] = 0.1431
+    assert not target_check({"metric": "rmse", "rows": rows})["met"]

@@ -138,26 +138,49 @@ def evaluate(
     return result
 
 
-def target_check(result: dict[str, Any], reduction: float = 5.0, slack: float = 1.0) -> dict:
+#: How far the metric may rise above Θ = 0's for the target: percentage points for the
+#: percentage metrics (WER, classification error), a fraction of Θ = 0's value for RMSE,
+#: whose unit is the task's own.
+TOLERANCE: dict[str, tuple[str, float]] = {
+    "wer": ("points", 1.0),
+    "error": ("points", 1.0),
+    "rmse": ("relative", 0.10),
+}
+
+
+def _limit(name: str, base: float) -> tuple[float, str]:
+    """The largest metric value that meets the target, and the rule in words."""
+    kind, amount = TOLERANCE[name]
+    if kind == "points":
+        return base + amount, f"{name.upper()} within {amount:g} points of Θ = 0's"
+    return base * (1 + amount), f"{name.upper()} within {amount:.0%} of Θ = 0's"
+
+
+def target_check(result: dict[str, Any], reduction: float = 5.0) -> dict:
     """The largest-reduction Θ with ≥ ``reduction``x fewer columns than Θ = 0 and a metric
-    within ``slack`` of Θ = 0's (the issue's target); ``met`` False when there is none."""
+    within the task's :data:`TOLERANCE` of Θ = 0's; ``met`` False when there is none.
+
+    The returned ``rule`` states the target in words, for the task's metric.
+    """
     rows = result["rows"]
     name = result["metric"]
     if not rows or rows[0]["theta"] != 0.0:
         return {"met": False, "why": "the sweep must start at Θ = 0"}
     base = rows[0][name]
-    ok = [r for r in rows if r.get("columns_reduction", 0) >= reduction and r[name] <= base + slack]
+    limit, words = _limit(name, base)
+    rule = f"≥ {reduction:g}x fewer weight columns than Θ = 0, {words}"
+    ok = [r for r in rows if r.get("columns_reduction", 0) >= reduction and r[name] <= limit]
     if not ok:
-        return {"met": False, "baseline": base, "reduction": reduction, "slack": slack}
+        return {"met": False, "baseline": base, "limit": limit, "rule": rule}
     best = max(ok, key=lambda r: r["columns_reduction"])
     return {
         "met": True,
         "theta": best["theta"],
         name: best[name],
         "baseline": base,
+        "limit": limit,
         "columns_reduction": best["columns_reduction"],
-        "reduction": reduction,
-        "slack": slack,
+        "rule": rule,
     }
 
 
