@@ -17,6 +17,9 @@ from .result import SweepResult
 
 __all__ = ["plot", "table", "write_json", "write_outputs"]
 
+#: Where a figure came from, as the table shows it.
+_SOURCE = {"estimate": "est", "rtl": "rtl", "synth": "syn"}
+
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
     if value is None:
@@ -65,9 +68,9 @@ def table(result: SweepResult) -> Any:
             str(row["seed"]),
             _fmt(row["theta"], "g") if row["theta"] is not None else "model",
             _fmt(row.get("latency_us")),
-            (row.get("latency_source") or "-")[:4],
+            _SOURCE.get(row.get("latency_source"), "-"),
             _fmt(row.get("luts"), ".0f"),
-            (row.get("luts_source") or "-")[:4],
+            _SOURCE.get(row.get("luts_source"), "-"),
             _fmt(row.get("fmax_mhz"), ".1f"),
             _fmt(row.get("error")),
             status[:60],
