@@ -13,7 +13,7 @@
 Example::
 
     from edgedrnn.sweep import load_spec, run_sweep, write_outputs
-    result = run_sweep(load_spec("benchmarks/sweep-small.toml"), workers=2)
+    result = run_sweep(load_spec("benchmarks/sweep-estimates.toml"), workers=2)
     write_outputs(result, "build/sweep")
 
 Needs the ``sweep`` extra (Ray): ``pip install 'edgedrnn[sweep]'`` (docs/sweep.md).

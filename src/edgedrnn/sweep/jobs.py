@@ -31,6 +31,7 @@ from ..config import HardwareConfig
 from ..perf import Network, estimate
 from ..program import Program
 from ..support.extras import require
+from ..synth.devices import DEVICES
 from .fit import device_fit, network_fits
 from .spec import Point, Spec
 
@@ -167,9 +168,9 @@ def synth(inputs: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
         inputs["device"],
         name=f"EdgeDRNN {hw.num_pe} PE, {hw.bus_bits}-bit bus",
         params={"num_pe": hw.num_pe, "bus_bits": hw.bus_bits},
-        freq_mhz=hw.clock_mhz,
+        freq_mhz=inputs["freq_mhz"] or hw.clock_mhz,
         place_and_route=inputs["place_and_route"],
-        seed=inputs["seed"],
+        seed=inputs["seed"] or 1,
         threads=inputs["threads"],
         progress=log,
         on_line=log,
@@ -260,11 +261,14 @@ def jobs_for(spec: Spec, point: Point) -> dict[str, Job]:
                 "files": run_files,
             }
         elif kind == "synth":
+            # Yosys alone depends on neither the clock target nor the placement seed
+            pnr = spec.synth.place_and_route and DEVICES[point.device].family == "ecp5"
             inputs = {
-                "hw": hw,
+                "hw": {k: v for k, v in hw.items() if k != "clock_mhz"},
                 "device": point.device,
-                "seed": point.seed,
-                "place_and_route": spec.synth.place_and_route,
+                "freq_mhz": point.clock_mhz if pnr else None,
+                "seed": point.seed if pnr else None,
+                "place_and_route": pnr,
                 "threads": spec.synth.threads,
                 "files": [],
             }

@@ -7,7 +7,7 @@ Every error names the file, the table and the key, and says what is allowed
 
 Example::
 
-    spec = load_spec("docs/sweep-example.toml")
+    spec = load_spec("benchmarks/sweep-estimates.toml")
     for point in spec.points:
         print(point.label)
 """
@@ -281,7 +281,7 @@ class _Parser:
         self.base = base
 
     def error(self, table: str, key: str, why: str) -> SpecError:
-        where = f"[{table}] {key}" if table else key
+        where = f"[{table}] {key}".strip() if table else key
         return SpecError(f"{self.source}: {where}: {why}")
 
     def keys(self, obj: dict[str, Any], table: str, allowed: set[str]) -> None:
