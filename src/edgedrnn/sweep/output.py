@@ -86,6 +86,19 @@ def write_json(result: SweepResult, path: str | Path) -> Path:
     return path
 
 
+def _labels(rows: list[dict[str, Any]], key: str) -> dict[tuple[float, float], str]:
+    """One label per plotted position: equal points share it, e.g. ``8 PE × 64|128 bit``."""
+    groups: dict[tuple[float, float], dict[int, list[str]]] = {}
+    for r in rows:
+        buses = groups.setdefault((r[key], r["latency_us"]), {}).setdefault(r["num_pe"], [])
+        if str(r["bus_bits"]) not in buses:
+            buses.append(str(r["bus_bits"]))
+    return {
+        pos: "; ".join(f"{pe} PE × {'|'.join(b)} bit" for pe, b in by_pe.items())
+        for pos, by_pe in groups.items()
+    }
+
+
 def plot(result: SweepResult, path: str | Path) -> Path | None:
     """Latency vs LUTs (and vs error, where accuracy ran), Pareto points marked; None when
     no point has both figures."""
@@ -113,10 +126,10 @@ def plot(result: SweepResult, path: str | Path) -> Path | None:
             label="Pareto-optimal",
             zorder=3,
         )
-        for r in fp:
+        for (x, y), text in _labels(fp, key).items():
             ax.annotate(
-                f"{r['num_pe']}PE/{r['bus_bits']}",
-                (r[key], r["latency_us"]),
+                text,
+                (x, y),
                 fontsize=7,
                 xytext=(3, 3),
                 textcoords="offset points",
