@@ -131,3 +131,23 @@ def test_multi_node_cluster_of_two_raylets(tmp_path):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_an_interrupted_sweep_continues_where_it_stopped(local_ray, tmp_path):
+    def slow(inputs, log):
+        time.sleep(0.1)
+        return {"n": inputs["n"]}
+
+    jobs = [Job("slow", {"n": n}) for n in range(6)]
+    cache = ResultCache(tmp_path)
+
+    def interrupt(status, records):
+        if status.done >= 2:
+            raise KeyboardInterrupt  # Ctrl-C in the driver
+
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(jobs, cache=cache, functions={"slow": slow}, workers=2, on_update=interrupt)
+    again = run_jobs(jobs, cache=cache, functions={"slow": slow}, workers=2)
+    statuses = [r.status for r in again.values()]
+    assert statuses.count("cached") >= 2 and statuses.count("done") >= 1
+    assert sorted(r.result["n"] for r in again.values()) == list(range(6))
