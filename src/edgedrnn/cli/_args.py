@@ -161,30 +161,80 @@ def backends(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-#: Named data sources (besides ``.npz`` files) and the task each one trains.
+#: Named data sources (besides ``.csv`` and ``.npz`` files) and the task each one trains.
 DATA_SOURCES = {
     "spoken-digits": "ctc",
+    "japanese-vowels": "classify",
+    "basic-motions": "classify",
+    "daphnet-gait": "regress",
     "synthetic-ctc": "ctc",
     "synthetic-classify": "classify",
     "synthetic-regress": "regress",
 }
 #: Feature width of the synthetic tasks (:func:`edgedrnn.train.synthetic.make_task`).
 SYNTHETIC_INPUT_SIZE = 8
+#: Feature width of aeon's data sets (:mod:`edgedrnn.data.uea`).
+UEA_INPUT_SIZE = {"japanese-vowels": 12, "basic-motions": 6, "daphnet-gait": 6}
 
 
 def data_source(text: str) -> str:
-    """A data source: one of :data:`DATA_SOURCES` or an existing ``.npz`` file."""
+    """A data source: one of :data:`DATA_SOURCES` or an existing ``.csv`` or ``.npz`` file."""
     if text in DATA_SOURCES:
         return text
-    if Path(text).suffix != ".npz":
+    suffix = Path(text).suffix
+    if suffix not in (".npz", ".csv"):
         raise argparse.ArgumentTypeError(
-            f"unknown data source {text!r}; use {', '.join(DATA_SOURCES)} or a .npz file"
+            f"unknown data source {text!r}; use {', '.join(DATA_SOURCES)}, a .csv or a .npz file"
         )
+    what = "a data set (.npz)" if suffix == ".npz" else "a CSV table (.csv)"
     try:
-        input_file(text, "a data set (.npz)", (".npz",))
+        input_file(text, what, (suffix,))
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def column_names(text: str) -> list[str]:
+    """A comma-separated list of column names, e.g. ``hip,knee`` (at least one)."""
+    names = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(n == "" for n in names):
+        raise argparse.ArgumentTypeError(
+            f"give comma-separated column names such as hip_angle,knee_angle; got {text!r}"
+        )
+    return names
+
+
+def fractions(text: str) -> tuple[float, float, float]:
+    """Three fractions ``train,val,test`` above 0 that add up to 1, e.g. ``0.7,0.15,0.15``."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(
+            f"give three fractions train,val,test such as 0.7,0.15,0.15; got {text!r}"
+        )
+    values = [_float(p) for p in parts]
+    if any(not 0 < v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"each fraction must be above 0 and below 1, got {text}")
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise argparse.ArgumentTypeError(f"the fractions must add up to 1, got {text}")
+    return values[0], values[1], values[2]
+
+
+def csv_table(path: str | Path, spec: Any, classes: list[str] | None = None) -> None:
+    """Read the whole table as ``spec`` (:class:`~edgedrnn.data.csv_table.CsvSpec`) says.
+
+    Raises
+    ------
+    UsageError
+        A missing column (the file's columns listed), an empty, non-numeric, NaN or
+        infinite cell (line and column), too few rows.
+    """
+    from ..data.csv_table import read_table
+    from ..data.sequences import DataError
+
+    try:
+        read_table(path, spec, classes)
+    except (DataError, UnicodeDecodeError) as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
 
 
 def npz_file(text: str) -> str:
@@ -361,7 +411,9 @@ def data_task_and_width(source: str) -> tuple[str | None, int | None]:
             from ..data.spoken_digits import SpokenDigitsConfig
 
             return "ctc", SpokenDigitsConfig().n_mels
-        return DATA_SOURCES[source], SYNTHETIC_INPUT_SIZE
+        return DATA_SOURCES[source], UEA_INPUT_SIZE.get(source, SYNTHETIC_INPUT_SIZE)
+    if Path(source).suffix == ".csv":  # columns chosen on the command line or by the model
+        return None, None
     from ..train.heads import TASK_OF_KIND
 
     try:
@@ -386,8 +438,20 @@ def check_data_for_model(model: SequenceModel, source: str) -> None:
     Raises
     ------
     UsageError
-        E.g. a classification model on CTC data, or 8 features for a 40-input model.
+        E.g. a classification model on CTC data, 8 features for a 40-input model, a CSV
+        table for a model not trained on one, or a table without the model's columns.
     """
+    if Path(source).suffix == ".csv":
+        from ..data.csv_table import CsvSpec
+
+        stored = model.metadata.get("data", {})
+        if "csv" not in stored:
+            raise UsageError(
+                f"{source} is a CSV table but the model was trained on "
+                f"{stored.get('source', 'unknown data')}; its columns are unknown, give "
+                "--data of the model's training source"
+            )
+        csv_table(source, CsvSpec.from_dict(stored["csv"]), model.metadata.get("classes"))
     task, width = data_task_and_width(source)
     if task is not None and task != model.task:
         raise UsageError(

@@ -1,8 +1,10 @@
-"""``edgedrnn data``: generate (or reuse) the cached spoken-digits data set and summarise it.
+"""``edgedrnn data``: summarise a named data set; spoken digits are generated and cached first.
 
 Examples::
 
-    edgedrnn data                         # train 2000, val 300, test 300, seed 0
+    edgedrnn data japanese-vowels         # aeon's real data (the uea extra): splits, classes
+    edgedrnn data daphnet-gait
+    edgedrnn data                         # spoken digits: train 2000, val 300, test 300
     edgedrnn data --split train --n 2000 --seed 0
     edgedrnn data --split test --n 50 --verify
     edgedrnn data --voices                # print the voice split and exit
@@ -18,15 +20,25 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``data`` subcommand."""
+    from ..train.datasets import UEA_SOURCES
     from ._args import positive_int, seed
 
     p = subparsers.add_parser(
         "data",
-        help="generate/cache the spoken-digits data set and print a summary",
+        help="summarise a data set (spoken digits: generate and cache it first)",
         description=(
-            "Synthesize connected spoken digits with espeak-ng (cached on disk, deterministic "
-            "from --seed) and print a summary of each split. See docs/data.md."
+            "Print a summary of each split of a data set. spoken-digits: synthesize "
+            "connected spoken digits with espeak-ng (cached on disk, deterministic from "
+            "--seed). japanese-vowels, basic-motions, daphnet-gait: real recordings that ship "
+            "with aeon (pip install 'edgedrnn[uea]'), read offline. See docs/data.md."
         ),
+    )
+    p.add_argument(
+        "name",
+        nargs="?",
+        default="spoken-digits",
+        choices=["spoken-digits", *UEA_SOURCES],
+        help="the data set",
     )
     p.add_argument(
         "--split",
@@ -49,7 +61,12 @@ def register(subparsers: Any) -> None:
             "(default: --n with --split train, else 2000)"
         ),
     )
-    p.add_argument("--seed", type=seed, default=0, help="seed of the data set")
+    p.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        help="seed of the data set (aeon's sets: of the validation split carved from train)",
+    )
     p.add_argument(
         "--cache-dir",
         default=None,
@@ -88,6 +105,96 @@ def _summary(ds: Any) -> dict[str, Any]:
     }
 
 
+#: Options that only spoken digits take, with their defaults.
+SPOKEN_DIGITS_ONLY = {
+    "split": "all",
+    "n": None,
+    "n_train": None,
+    "cache_dir": None,
+    "workers": None,
+    "no_progress": False,
+    "verify": False,
+    "voices": False,
+}
+
+
+def _frames(samples: list[Any]) -> str:
+    import numpy as np
+
+    lengths = np.array([len(x) for x, _ in samples])
+    return f"{lengths.min()} / {lengths.mean():.1f} / {lengths.max()}"
+
+
+def _classes(samples: list[Any], classes: list[str]) -> str:
+    counts = Counter(int(y) for _, y in samples)
+    return ", ".join(f"{classes[k]}: {counts[k]}" for k in range(len(classes)))
+
+
+def run_uea(args: argparse.Namespace) -> int:
+    """Summarise one of aeon's data sets (:mod:`edgedrnn.data.uea`)."""
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..data import uea
+    from ..train.datasets import UEA_VAL_FRACTION
+    from ._args import UsageError
+
+    for key, default in SPOKEN_DIGITS_ONLY.items():
+        if getattr(args, key) != default:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"{flag} is for spoken-digits only, not {args.name}")
+    console = Console()
+    folder = uea.data_folder()
+    if args.name == "daphnet-gait":
+        d = uea.gait(normalize_targets=False)
+        spec = d.spec
+        table = Table(title=f"{args.name} (aeon: {uea.DAPHNET_FILE})")
+        table.add_column("")
+        for split in ("train", "val", "test"):
+            table.add_column(split)
+        parts = (d.train, d.val, d.test)
+        table.add_row("rows (time order)", *(str(r) for r in d.rows))
+        table.add_row("windows", *(str(len(p)) for p in parts))
+        table.add_row("frames (min/mean/max)", *(_frames(p) for p in parts))
+        for k, name in enumerate(spec.targets):
+            table.add_row(
+                f"{name} mean ± std",
+                *(
+                    f"{np.concatenate([y[:, k] for _, y in p]).mean():.0f} ± "
+                    f"{np.concatenate([y[:, k] for _, y in p]).std():.0f}"
+                    for p in parts
+                ),
+            )
+        console.print(table)
+        console.print(
+            f"per-frame regression at 64 Hz: {len(spec.inputs)} inputs "
+            f"({', '.join(spec.inputs)}) -> {len(spec.targets)} targets "
+            f"({', '.join(spec.targets)}); windows of {spec.window} frames, training "
+            f"windows every {spec.train_stride}; inputs and targets normalised with the "
+            "training rows' statistics"
+        )
+    else:
+        d = uea.load(args.name, UEA_VAL_FRACTION, args.seed)
+        table = Table(title=f"{args.name} (UEA {uea.CLASSIFICATION[args.name][0]}, via aeon)")
+        table.add_column("")
+        for split in ("train", "val", "test"):
+            table.add_column(split)
+        parts = (d.train, d.val, d.test)
+        table.add_row("series", *(str(len(p)) for p in parts))
+        table.add_row("frames (min/mean/max)", *(_frames(p) for p in parts))
+        table.add_row("per class", *(_classes(p, d.classes) for p in parts))
+        console.print(table)
+        console.print(
+            f"{d.input_size} features per frame, {len(d.classes)} classes; the archive's "
+            f"train/test split, validation: {UEA_VAL_FRACTION:.0%} of each class's training "
+            f"series (seed {args.seed}); features normalised with the training series' "
+            "statistics"
+        )
+    console.print(f"files: {folder}", soft_wrap=True)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Generate the requested split(s) and print a summary table."""
     from rich.console import Console
@@ -96,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
     from ..data import spoken_digits as sd
     from ._args import UsageError, cache_folder
 
+    if args.name != "spoken-digits":
+        return run_uea(args)
     console = Console()
     if args.voices:
         split = sd.voice_split()

@@ -37,9 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data",
         type=data_source,
         default=None,
-        help="test data of the model's task: spoken-digits, synthetic-ctc, "
-        "synthetic-classify, synthetic-regress or a .npz file (default: the model's "
-        "training data)",
+        help="test data of the model's task: spoken-digits, japanese-vowels, basic-motions, "
+        "daphnet-gait, synthetic-ctc, synthetic-classify, synthetic-regress, a .csv table "
+        "(cut with the model's columns, split and windows: its test part) or a .npz file "
+        "(default: the model's training data)",
     )
     p.add_argument("--n-test", type=positive_int, default=300, help="spoken-digits test utterances")
     p.add_argument(

