@@ -47,3 +47,74 @@ def test_synthetic_data_and_unknown_sources():
     assert evaluation_data(data.metadata)[0][0].shape == data.test[0][0].shape
     with pytest.raises(ValueError, match="unknown data source"):
         load_task_data("mnist")
+
+
+@pytest.fixture
+def gait_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    cols = {"a": np.sin(t / 7) * 30 + 5, "b": rng.normal(100, 20, 400), "y1": t * 0.5, "y2": -t}
+    path = tmp_path / "g.csv"
+    table = np.stack(list(cols.values()), axis=1)
+    np.savetxt(path, table, delimiter=",", header=",".join(cols), comments="", fmt="%.5f")
+    return path
+
+
+def test_csv_data_normalises_inputs_and_targets_with_training_rows(gait_csv):
+    from edgedrnn.data.csv_table import CsvSpec
+
+    spec = CsvSpec(inputs=("a", "b"), targets=("y1", "y2"), window=50, stride=25)
+    data = load_task_data(str(gait_csv), csv=spec)
+    assert data.task == "regress" and data.num_outputs == 2
+    assert data.metadata["data"]["csv"] == spec.to_dict()
+    assert data.metadata["data"]["rows"] == [280, 60, 60]
+    tn = data.metadata["target_normalization"]
+    np.testing.assert_allclose(tn["mean"], [0.5 * 139.5, -139.5], rtol=1e-5)  # rows 0..279
+    # evaluation: the same test windows; targets raw once the head predicts in their units
+    test = evaluation_data(data.metadata, str(gait_csv))
+    assert [len(x) for x, _ in test] == [len(x) for x, _ in data.test] == [50, 10]
+    for (a, ya), (b, yb) in zip(test, data.test, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(ya, yb)  # not folded yet: both normalised
+    folded = {**data.metadata, "target_normalization": {**tn, "folded": True}}
+    raw = evaluation_data(folded, str(gait_csv))
+    np.testing.assert_allclose(raw[0][1][:, 1], -np.arange(340, 390), rtol=1e-5)
+    with pytest.raises(ValueError, match="needs its columns and task"):
+        load_task_data(str(gait_csv))
+    with pytest.raises(ValueError, match="not on a CSV table"):
+        evaluation_data({"data": {"source": "synthetic-regress"}}, str(gait_csv))
+
+
+def test_folding_the_target_statistics_into_the_head():
+    import torch
+    from torch import nn
+
+    from edgedrnn.train.datasets import fold_target_normalization
+    from edgedrnn.train.dense import DenseGRU
+    from edgedrnn.train.heads import SequenceModel
+
+    torch.manual_seed(0)
+    meta = {"target_normalization": {"mean": [3.0, -1.0], "std": [2.0, 0.5]}}
+    model = SequenceModel(DenseGRU(4, 8, 1), nn.Linear(8, 2), "regress", meta)
+    x = torch.randn(1, 6, 4)
+    before = model(x).detach()
+    assert fold_target_normalization(model)
+    after = model(x).detach()
+    torch.testing.assert_close(after, before * torch.tensor([2.0, 0.5]) + torch.tensor([3.0, -1.0]))
+    assert model.metadata["target_normalization"]["folded"]
+    assert not fold_target_normalization(model)  # once only
+    torch.testing.assert_close(model(x).detach(), after)
+
+
+def test_uea_data_normalised_with_training_series():
+    pytest.importorskip("aeon", reason="needs aeon (pip install 'edgedrnn[uea]')")
+    data = load_task_data("basic-motions", seed=0)
+    assert data.task == "classify" and data.num_outputs == 4
+    assert data.metadata["classes"] == ["badminton", "running", "standing", "walking"]
+    assert (len(data.train), len(data.val), len(data.test)) == (36, 4, 40)
+    frames = np.concatenate([x for x, _ in data.train])
+    np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-4)
+    test = evaluation_data(data.metadata, "basic-motions")
+    for (a, ya), (b, yb) in zip(test, data.test, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert ya == yb

@@ -2,6 +2,11 @@
 
 * :mod:`edgedrnn.data.spoken_digits`: connected spoken digits synthesized with espeak-ng
   (``spoken_digits.load("train")``), 40 log-mel features per 10 ms frame, CTC labels.
+* :mod:`edgedrnn.data.uea`: real recordings that ship with aeon (the ``uea`` extra):
+  ``japanese-vowels`` and ``basic-motions`` (UEA classification, the archive's split) and
+  ``daphnet-gait`` (a per-frame regression on a Daphnet recording).
+* :mod:`edgedrnn.data.csv_table`: your own recording as a CSV table: named input and target
+  columns, a time-ordered split, windows, normalisation from the training rows.
 * :mod:`edgedrnn.data.sequences`: your own (T, I) arrays with frame, CTC, sequence or
   regression targets (:class:`SequenceDataset`, :func:`collate`, :func:`from_arrays`,
   :func:`from_npz`).
@@ -13,7 +18,7 @@ See ``docs/data.md``.
 
 from __future__ import annotations
 
-from . import spoken_digits
+from . import csv_table, spoken_digits, uea
 from .normalization import Normalization
 from .sequences import (
     FRAME_PAD,
@@ -36,7 +41,9 @@ __all__ = [
     "Sample",
     "SequenceDataset",
     "collate",
+    "csv_table",
     "from_arrays",
     "from_npz",
     "spoken_digits",
+    "uea",
 ]
