@@ -45,13 +45,25 @@ def paths(tmp_path_factory) -> dict[str, str]:
     dense = SequenceModel(DenseGRU(8, 8, 1), nn.Linear(8, 4), "classify", meta)
     save_model(dense, tmp / "dense.pt")
     (tmp / "lonely.pt").write_bytes(DIGITS_MODEL.read_bytes())  # without its .edrnn
+    rows = "\n".join(f"{i},{i % 7},{i % 3},{i / 2}" for i in range(60))
+    (tmp / "table.csv").write_text("t,a,b,y\n" + rows + "\n")
+    (tmp / "nan.csv").write_text("t,a,b,y\n" + rows.replace("\n5,5,2,2.5\n", "\n5,nan,2,2.5\n"))
+    (tmp / "word.csv").write_text("t,a,b,y\n" + rows.replace("\n7,0,1,3.5\n", "\n7,0,x1,3.5\n"))
+    (tmp / "short.csv").write_text("t,a,b,y\n" + "\n".join(rows.splitlines()[:20]) + "\n")
+    csv_meta = {"data": {"source": "table.csv", "csv": {"inputs": ["a", "q"], "targets": ["y"]}}}
+    csv_model = SequenceModel(DeltaGRU(2, 8, 1), nn.Linear(8, 1), "regress", csv_meta)
+    save_model(csv_model, tmp / "csvmodel.pt")
     names = ["file", "dir", "image.png", "image.pt", "other.pt", "regress.npz", "nokind.npz"]
+    names += ["table.csv", "nan.csv", "word.csv", "short.csv"]
     out = {n.replace(".", "_"): str(tmp / n) for n in names}
-    out |= {n: str(tmp / f"{n}.pt") for n in ("classify", "dense", "lonely")}
+    out |= {n: str(tmp / f"{n}.pt") for n in ("classify", "dense", "lonely", "csvmodel")}
     out |= {"edrnn": str(DIGITS_MODEL.with_suffix(".edrnn")), "tmp": str(tmp)}
     out["missing"] = str(tmp / "missing")
     return out
 
+
+#: ``train --data table.csv --inputs`` (then the columns).
+CSV = ["--data", "{table_csv}", "--inputs"]
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 
@@ -68,6 +80,9 @@ CASES = [
         "cannot create output folder",
     ),
     (["data", "--cache-dir", "{file}"], "is a file; choose another --cache-dir"),
+    (["data", "mnist"], "argument name: invalid choice: 'mnist'"),
+    (["data", "japanese-vowels", "--voices"], "--voices is for spoken-digits only"),
+    (["data", "basic-motions", "--n", "3"], "--n is for spoken-digits only"),
     # demo
     (["demo", "-n", "0"], "argument -n/--utterances: must be at least 1, got 0"),
     (["demo", "--out", "{file}/out"], "cannot create output folder"),
@@ -106,6 +121,14 @@ CASES = [
     (["evaluate", "--out", "{file}/out"], "cannot create output folder"),
     (["evaluate", "--n-test", "0"], "--n-test: must be at least 1"),
     (["evaluate", "--reference", "-1"], "--reference: must be 0 or more"),
+    (["evaluate", "{classify}", "--data", "{table_csv}"], "is a CSV table but the model was"),
+    (["evaluate", "{csvmodel}", "--data", "{table_csv}"], "no column 'q'; the file has t, a, b, y"),
+    (["evaluate", "{csvmodel}", "--data", "{missing}.csv"], "no such file; expected a CSV table"),
+    (
+        ["evaluate", "{csvmodel}"],
+        "its training data table.csv: no such file; expected a CSV table (.csv); give --data",
+    ),
+    (["evaluate", "--data", "japanese-vowels"], "is a ctc model but japanese-vowels is"),
     # train
     (["train", "--layers", "0"], "argument --layers: must be at least 1, got 0"),
     (["train", "--hidden", "-1"], "argument --hidden: must be at least 1, got -1"),
@@ -138,6 +161,39 @@ CASES = [
         "is a file; choose another --export",
     ),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    # train --data FILE.csv
+    (["train", "--data", "{table_csv}"], "needs --inputs, --targets, --task"),
+    (["train", "--data", "{table_csv}", "--inputs", "a"], "needs --targets, --task"),
+    (["train", "--inputs", "a"], "--inputs needs --data FILE.csv"),
+    (["train", "--data", "synthetic-ctc", "--window", "8"], "--window needs --data FILE.csv"),
+    (["train", "--data", "{missing}.csv"], "no such file; expected a CSV table (.csv)"),
+    (["train", "--inputs", ""], "give comma-separated column names"),
+    (["train", "--inputs", "a,,b"], "give comma-separated column names"),
+    (["train", "--task", "forecast"], "invalid choice: 'forecast'"),
+    (["train", "--split", "0.7,0.3"], "give three fractions train,val,test"),
+    (["train", "--split", "0.8,0.2,0"], "each fraction must be above 0 and below 1"),
+    (["train", "--split", "0.5,0.2,0.2"], "the fractions must add up to 1"),
+    (["train", "--window", "0"], "argument --window: must be at least 1"),
+    (["train", "--stride", "0"], "argument --stride: must be at least 1"),
+    (["train", *CSV, "a,q", "--targets", "y", "--task", "regress"], "no column 'q'; the file"),
+    (["train", *CSV, "a,b", "--targets", "a", "--task", "regress"], "both an input and a target"),
+    (["train", *CSV, "a", "--targets", "b,y", "--task", "classify"], "classify takes one target"),
+    (
+        ["train", "--data", "{nan_csv}", "--inputs", "a,b", "--targets", "y", "--task", "regress"],
+        "nan.csv: line 7, column 'a' is NaN",
+    ),
+    (
+        ["train", "--data", "{word_csv}", "--inputs", "a,b", "--targets", "y", "--task", "regress"],
+        "word.csv: line 9, column 'b': 'x1' is not a number",
+    ),
+    (
+        ["train", "--data", "{short_csv}", "--inputs", "a", "--targets", "y", "--task", "regress"],
+        "20 data rows are too few",
+    ),
+    (
+        ["train", *CSV, "a", "--targets", "y", "--task", "regress", "--out", "{file}/out"],
+        "cannot create output folder",
+    ),
     # verilog
     (["verilog", "--max-hidden", "1000"], "must be a power of two, got 1000; e.g. 1024"),
     (["verilog", "--max-input", "40"], "must be a power of two, got 40; e.g. 64"),
