@@ -41,7 +41,7 @@ def test_sweep_command_writes_json_and_plot(local_ray, tmp_path, capsys):
     # the table, from the cache
     assert main([*args, "--max-latency-us", "1000"]) == 0
     text = capsys.readouterr()
-    assert "Pareto-optimal" in text.out and "4 from the cache" in text.err
+    assert "Pareto-optimal" in text.out and "4 from the cache, 0 retried" in text.err
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,7 @@ def test_a_worker_killed_mid_job_is_retried_and_nothing_is_lost(local_ray, tmp_p
     assert sorted(r.result["n"] for r in recs.values()) == [0, 1, 2, 3, 4]
     (killed,) = [r for r in recs.values() if r.result["n"] == 2]
     assert killed.status == "done" and killed.attempts == 2
+    assert len(killed.errors) == 1
     assert "WorkerCrashedError" in killed.errors[0] or "died" in killed.errors[0]
 
 

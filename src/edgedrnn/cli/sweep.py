@@ -119,7 +119,8 @@ def main(args: argparse.Namespace) -> int:
     counts = result.counts()
     console.print(
         f"{counts.get('done', 0)} jobs run, {counts.get('cached', 0)} from the cache, "
-        f"{counts.get('failed', 0)} failed; {counts.get('points_pruned', 0)} points pruned; "
+        f"{len(result.to_dict()['retried'])} retried, {counts.get('failed', 0)} failed; "
+        f"{counts.get('points_pruned', 0)} points pruned; "
         f"{result.seconds:.1f} s; " + ", ".join(f"{k}: {v}" for k, v in files.items()),
         markup=False,
     )

@@ -158,7 +158,8 @@ class SweepResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able: name, objectives, rows (with ``pareto`` flags), failures, counts."""
+        """JSON-able: name, objectives, rows (with ``pareto`` flags), counts, the jobs that
+        succeeded on their retry (``retried``) and those that failed (``failures``)."""
         return {
             "name": self.name,
             "seconds": round(self.seconds, 3),
@@ -166,6 +167,11 @@ class SweepResult:
             "pareto": self.pareto,
             "counts": self.counts(),
             "rows": self.rows,
+            "retried": [
+                {"key": r.key, "kind": r.kind, "attempts": r.attempts, "errors": r.errors}
+                for r in self.records.values()
+                if r.status == "done" and r.errors
+            ],
             "failures": [
                 {k: r.to_dict()[k] for k in ("key", "kind", "error", "log_tail", "errors")}
                 for r in self.failed
