@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fractions of the rows in time order (default: 0.7,0.15,0.15)",
     )
     table.add_argument(
-        "--window", type=positive_int, default=256, help="rows per training sequence"
+        "--window", type=positive_int, default=256, help="rows per sequence (window)"
     )
     table.add_argument(
         "--stride",
