@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[all,dev]'
+	# The uea extra (aeon's bundled data sets): aeon 1.6 pins numba<0.64 and numpy<2.5, older
+	# than the cpu runtime is tested with; its loaders work with ours, so aeon itself comes
+	# without its pins and its other needs (pandas, deprecated) normally.
+	$(PY) -m pip install -q 'pandas>=2.2' deprecated
+	$(PY) -m pip install -q --no-deps 'aeon==1.6.*'
 	touch $@
 
 $(DEBS): scripts/install-debian-packages.sh | $(VENV)/bin/python
