@@ -486,10 +486,11 @@ class DeltaGRU(nn.Module):
     def _accumulate_in_order(
         acc: Tensor, w_ih: Tensor, w_hh: Tensor, dx: Tensor, dh: Tensor, sat: _Saturation
     ) -> Tensor:
-        """Column by column in encoding order, saturating after each (datapath.md §5)."""
+        """Column by column, saturating after each: hidden columns ascending, then input
+        columns ascending (datapath.md §5)."""
         hsz = acc.shape[-1]
         banks = [acc[:, b] for b in range(4)]
-        for w, d, targets in ((w_ih, dx, (_R, _U, _CX)), (w_hh, dh, (_R, _U, _CH))):
+        for w, d, targets in ((w_hh, dh, (_R, _U, _CH)), (w_ih, dx, (_R, _U, _CX))):
             for k in range(w.shape[1]):
                 dk = d[:, k : k + 1]
                 if not bool((dk != 0).any()):

@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import edgedrnn
+from column_order import ORDER_CASES, ordered_model, program_thresholds, swing_case
 from cpu_kernel_choice import KERNELS, assert_counts_close, float_reference, use_kernel
 from edgedrnn import fixedpoint as fp
 from edgedrnn.backends import cpu, cpu_kernels
@@ -114,6 +115,58 @@ def test_small_weights_16bit_group_path(kernel, amp):
     with use_kernel(kernel):
         got = edgedrnn.run(prog, x, backend="cpu")
     assert_same(got, ref)
+
+
+def _run_and_stream(prog, x, ref):
+    """A whole cpu run and a cpu Session stepped beside a reference Session equal ``ref``
+    (outputs, delta counts and the overflow flag after every step); the Session's path
+    counts."""
+    assert_same(edgedrnn.run(prog, x, backend="cpu"), ref)
+    session = edgedrnn.Session(prog)
+    golden = edgedrnn.Session(prog, backend="reference")
+    for t in range(x.shape[0]):
+        np.testing.assert_array_equal(session.step_q(x[t]), ref.outputs_q[t])
+        golden.step_q(x[t])
+        np.testing.assert_array_equal(session.last_nonzero, ref.nonzero[t])
+        assert session.overflow == golden.overflow
+    assert session.overflow == ref.overflow
+    return session.stream.path_counts()
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("case", list(ORDER_CASES))
+def test_order_sensitive_nets_add_hidden_columns_first(kernel, case):
+    """A bank saturates and comes back within a step, where adding the input columns before
+    the hidden ones gives other integers: both kernels, whole runs and Session steps, follow
+    datapath.md §5 (hidden first); the columns that may saturate go alone, clamped."""
+    prog, x = ORDER_CASES[case]()
+    tx, th = program_thresholds(prog, len(x))
+    ref = edgedrnn.run(prog, x, backend="reference")
+    inputs_first = ordered_model(prog, x, tx, th, hidden_first=False)
+    assert not np.array_equal(inputs_first.outputs_q, ref.outputs_q)
+    with use_kernel(kernel):
+        paths = _run_and_stream(prog, x, ref)
+    assert paths["saturating"] > 0
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@settings(max_examples=25)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    input_size=st.integers(1, 40),
+    hidden_size=st.integers(1, 70),
+    steps=st.integers(2, 10),
+    theta_h=st.sampled_from([0, 1, 40]),
+)
+def test_saturating_nets_run_and_stream_like_the_reference(
+    kernel, seed, input_size, hidden_size, steps, theta_h
+):
+    """Random nets made for banks that saturate and come back within a step (one in five
+    or so is order-sensitive), narrow and wide (groups of columns before a clamped one)."""
+    prog, x = swing_case(seed, input_size, hidden_size, steps, theta_h)
+    ref = edgedrnn.run(prog, x, backend="reference")
+    with use_kernel(kernel):
+        _run_and_stream(prog, x, ref)
 
 
 def test_run_rejects_unknown_mode():

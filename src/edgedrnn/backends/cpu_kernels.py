@@ -21,8 +21,9 @@ Exact mode keeps the accumulators in int32: a product ``w · Δ`` needs 23 bits 
 saturates at ±(2^23 - 1). Passed columns are added in groups without clamping whenever
 ``max|M| + Σ |Δ_k| · max|w_k| <= 2^23 - 1`` (no partial sum can then reach the limit, so the
 order of additions does not matter); otherwise the kernel re-measures ``max|M|`` and, if
-saturation is still possible, adds that column on its own with saturation, in encoding
-order, exactly as datapath.md §5 prescribes.
+saturation is still possible, adds that column on its own with saturation. Columns are
+listed and added in the order of datapath.md §5: the passed hidden columns ascending, then
+the passed input columns ascending, so the clamped ones see exactly the sums it prescribes.
 """
 
 from __future__ import annotations
@@ -788,14 +789,16 @@ def _step_exact(W, aux, meta, st, x):
         idx = st[idx_off : idx_off + I + H]
         dl = st[dl_off : dl_off + (I + H + 1) // 2].view(np.int16)  # Δ fits int16
         dm16 = st[dm_off : dm_off + (I + H) // 2 + 32].view(np.int16)
+        # the passed columns in the order of datapath.md §5: hidden ones (idx[0:nh]), then
+        # input ones (idx[nh:n])
+        nh, o1 = _encode_exact(h, hhat, st[th_off + l], idx, dl, 0, I, dm16)
         if l == 0:
-            nx, o1 = _encode_exact(x, xhat, st[tx_off + l], idx, dl, 0, 0, dm16)
+            n, o2 = _encode_exact(x, xhat, st[tx_off + l], idx, dl, nh, 0, dm16)
         else:
-            nx, o1 = _encode_exact(inp, xhat, st[tx_off + l], idx, dl, 0, 0, dm16)
-        n, o2 = _encode_exact(h, hhat, st[th_off + l], idx, dl, nx, I, dm16)
+            n, o2 = _encode_exact(inp, xhat, st[tx_off + l], idx, dl, nh, 0, dm16)
         ov |= o1 | o2
-        st[nz_off + 2 * l] = nx
-        st[nz_off + 2 * l + 1] = n - nx
+        st[nz_off + 2 * l] = n - nh
+        st[nz_off + 2 * l + 1] = nh
         cache = st[m[M_CACHE] : m[M_CACHE] + 2 * H]
         if n == 0 and st[b_flag + l] != 0:
             ov |= _update_h_only(h, H, cache)
@@ -809,20 +812,20 @@ def _step_exact(W, aux, meta, st, x):
         if n > 0:
             cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
             bound = _maxabs(acc)
-            # input columns feed banks cx, r, u (acc[0:3H]); hidden ones r, u, ch (acc[H:4H])
+            # hidden columns feed banks r, u, ch (acc[H:4H]); input ones cx, r, u (acc[0:3H])
             if vnni:
                 bound, o3 = _add_columns_vnni(
-                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound, grp, buf, stats
+                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, 0, nh, bound, grp, buf, stats
                 )
                 bound, o4 = _add_columns_vnni(
-                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound, grp, buf, stats
+                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, nh, n, bound, grp, buf, stats
                 )
             else:
                 bound, o3 = _add_columns(
-                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, 0, nx, bound, stats
+                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, 0, nh, bound, stats
                 )
                 bound, o4 = _add_columns(
-                    W, w_off, stride, cm, acc, H, 3 * H, idx, dl, nx, n, bound, stats
+                    W, w_off, stride, cm, acc, 0, 3 * H, idx, dl, nh, n, bound, stats
                 )
             ov |= o3 | o4
         ov |= _activate_exact(acc, h, H, cache)
@@ -1005,20 +1008,20 @@ def _step_float(W, aux, meta, st, sf, x):
         acc = sf[m[M_ACC] : m[M_ACC] + 4 * H]
         idx = st[idx_off : idx_off + I + H]
         dl = sf[dl_off : dl_off + I + H]
+        nh = _encode_f(h, hhat, sf[th_off + l], idx, dl, 0, I)
         if l == 0:
-            nx = _encode_f(x, xhat, sf[tx_off + l], idx, dl, 0, 0)
+            n = _encode_f(x, xhat, sf[tx_off + l], idx, dl, nh, 0)
         else:
-            nx = _encode_f(inp, xhat, sf[tx_off + l], idx, dl, 0, 0)
-        n = _encode_f(h, hhat, sf[th_off + l], idx, dl, nx, I)
-        st[nz_off + 2 * l] = nx
-        st[nz_off + 2 * l + 1] = n - nx
+            n = _encode_f(inp, xhat, sf[tx_off + l], idx, dl, nh, 0)
+        st[nz_off + 2 * l] = n - nh
+        st[nz_off + 2 * l + 1] = nh
         if st[b_flag + l] == 0:
             b = aux[m[M_BOFF] : m[M_BOFF] + 4 * H]
             for i in range(4 * H):
                 acc[i] += b[i]
             st[b_flag + l] = 1
-        _add_columns_f(W, w_off, stride, acc, 0, 3 * H, idx, dl, 0, nx)
-        _add_columns_f(W, w_off, stride, acc, H, 3 * H, idx, dl, nx, n)
+        _add_columns_f(W, w_off, stride, acc, H, 3 * H, idx, dl, 0, nh)
+        _add_columns_f(W, w_off, stride, acc, 0, 3 * H, idx, dl, nh, n)
         _activate_f(acc, h, H)
         inp = h
     return inp
