@@ -80,16 +80,17 @@ class ReferenceModel:
     # ------------------------------------------------------------------- step
     def _layer_step(self, i: int, inp: np.ndarray, theta_x: int, theta_h: int) -> np.ndarray:
         st, w = self.layers[i], self.weights[i]
-        # Encoding order: bias, inputs ascending, hidden ascending (previous step's h).
+        # Accumulation order (datapath.md §5, v2): bias, hidden ascending (previous step's
+        # h), inputs ascending.
         x_passed = self._encode(inp, st.x_hat, theta_x)
         h_passed = self._encode(st.h, st.h_hat, theta_h)
         if not st.bias_sent:
             self._accumulate(st, w.bias.reshape(-1), fp.ONE_Q88, (R, U, CX, CH))
             st.bias_sent = True
-        for j, delta in x_passed:
-            self._accumulate(st, w.w_ih[:, j], delta, (R, U, CX))
         for j, delta in h_passed:
             self._accumulate(st, w.w_hh[:, j], delta, (R, U, CH))
+        for j, delta in x_passed:
+            self._accumulate(st, w.w_ih[:, j], delta, (R, U, CX))
         self.last_nonzero[i] = (len(x_passed), len(h_passed))
 
         # Activation (datapath.md §5).

@@ -138,9 +138,22 @@ GLOBAL_REGISTERS: tuple[Register, ...] = (
         "STEP_CYCLES",
         0x024,
         "RO",
-        doc="Cycles of the last completed step (first x_in beat accepted → last h_out beat)",
+        doc=(
+            "Cycles of the last completed step: from the previous step's last h_out beat "
+            "accepted (first step after START / RESET_STATE: the first cycle x_in is valid) "
+            "to its own; the sum over a run is the run's cycles"
+        ),
     ),
     Register("STEP_COUNT", 0x028, "RO", doc="Steps completed since RESET_STATE / SOFT_RESET"),
+    Register(
+        "LATENCY",
+        0x02C,
+        "RO",
+        doc=(
+            "Latency of the last completed step: cycles from the first cycle its x_in is "
+            "valid to its last h_out beat accepted"
+        ),
+    ),
 )
 
 LAYER_REGISTERS: tuple[Register, ...] = (
