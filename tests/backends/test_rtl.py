@@ -21,6 +21,7 @@ from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
 from edgedrnn.sim.build import VerilatorNotFoundError, build_model, find_verilator
 from edgedrnn.sim.verilated import VerilatedModel
+from programs import order_sensitive_program
 from strategies import rtl_cases
 
 needs_verilator = pytest.mark.skipif(
@@ -191,6 +192,22 @@ def test_run_api_rtl_backend_and_stalls() -> None:
     assert np.array_equal(slow.cycles, again.cycles)  # seeded: reproducible
     with pytest.raises(TypeError, match="unknown rtl backend option"):
         edgedrnn.run(program, x, backend="rtl", mem_latncy=3)
+
+
+@needs_verilator
+@pytest.mark.parametrize("sign", [-1, 1])
+def test_rtl_column_order_v2(sign: int) -> None:
+    """docs/datapath.md §5 (v2): bias, hidden, then input columns, where the order changes the
+    result (a bank saturates and comes back within a step); exact, overflow flag included."""
+    program, x = order_sensitive_program(_hw(4), 5, sign)
+    x = x.astype(np.int16)  # raw Q8.8
+    tx = np.zeros((x.shape[0], 1), dtype=np.int64)
+    ref = reference_run(program, x, tx, tx.copy())
+    res, _ = run_checked(
+        program, x, tx, tx.copy(), seed=sign, mem_latency=3, mem_stall=0.3, stream_stall=0.3
+    )
+    assert ref.overflow
+    assert res.same_as(ref), _mismatch(program, ref, res)
 
 
 @needs_verilator

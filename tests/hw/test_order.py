@@ -15,10 +15,9 @@ import pytest
 from edgedrnn import HardwareConfig
 from edgedrnn import fixedpoint as fp
 from edgedrnn.backends.reference import ReferenceModel
-from edgedrnn.compiler import QuantizedLayer, build_program
 from edgedrnn.datapath.reference import CH, CX, R, U
 from edgedrnn.hw import regmap
-from programs import random_program
+from programs import order_sensitive_program, random_program
 from simulation import Stalls, simulate
 
 
@@ -58,32 +57,13 @@ def _run(model_cls, prog, x, tx, th):
     return np.array(outs), np.array(nz), ref.overflow
 
 
-def _order_case(hw: HardwareConfig, hidden: int, sign: int):
-    """Three inputs, ``hidden`` neurons: w_ih = sign·127 on the r and n rows, w_hh = +127 on
-    the r and n rows (opposite-signed for sign = -1), u rows and biases 0."""
-    n_in = 3
-    h = hidden
-    w_ih = np.zeros((3 * h, n_in), dtype=np.int8)
-    w_hh = np.zeros((3 * h, h), dtype=np.int8)
-    w_ih[:h] = w_ih[2 * h :] = sign * 127
-    w_hh[:h] = w_hh[2 * h :] = 127
-    layer = QuantizedLayer(
-        w_ih=w_ih, w_hh=w_hh, bias=np.zeros((4, h), np.int8), clipped_weights=0, clipped_biases=0
-    )
-    prog = build_program([layer], hw, [0], [0])
-    # step 1 saturates M_r and M_cx; step 2 brings them back to a few units, hidden first
-    back = 32767 - (2**23 - 1 - 2 * 127 * 32767) // 127
-    x = np.array([[0, 0, 0], [32767] * 3, [0, 0, back], [0, 0, back]], dtype=np.int64)
-    return prog, x
-
-
 @pytest.mark.parametrize("sign", [-1, 1])
 @pytest.mark.parametrize(
     "hw,hidden",
     [(HardwareConfig(4, 64, 1, 8, 8), 2), (HardwareConfig(8, 128, 1, 8, 16), 5)],
 )
 def test_order_changes_result_rtl_equals_reference(hw, hidden, sign):
-    prog, x = _order_case(hw, hidden, sign)
+    prog, x = order_sensitive_program(hw, hidden, sign)
     steps = x.shape[0]
     tx = np.zeros((steps, 1), dtype=np.int64)
     th = np.zeros((steps, 1), dtype=np.int64)
