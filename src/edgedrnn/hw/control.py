@@ -161,7 +161,7 @@ class Controller(wiring.Component):
     regs : In(core_signature(max_layers))
         The register block's core side.
     x_valid : In(1)
-        ``x_in`` has an element (a step may start).
+        ``x_in`` has an element (the input part may start; LATENCY counts from its rise).
     idle : In(idle_terms)
         Each datapath block's idle term.
     overflow, fetch_error : In(1)
