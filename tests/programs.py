@@ -39,3 +39,25 @@ def assert_same(a: edgedrnn.Result, b: edgedrnn.Result) -> None:
     np.testing.assert_array_equal(a.outputs_q, b.outputs_q)
     np.testing.assert_array_equal(a.nonzero, b.nonzero)
     assert a.overflow == b.overflow
+
+
+def order_sensitive_program(hw: edgedrnn.HardwareConfig, hidden: int, sign: int):
+    """A single-layer Program and raw inputs (4, 3) where the column order of a step matters
+    (docs/datapath.md §5): a bank saturates at step 1, the hidden columns of step 2 push it
+    further and its input columns bring it back. Three inputs, ``hidden`` neurons: w_ih =
+    sign·127 on the r and n rows, w_hh = +127 on the r and n rows (opposite-signed for
+    sign = -1), u rows and biases 0."""
+    n_in = 3
+    h = hidden
+    w_ih = np.zeros((3 * h, n_in), dtype=np.int8)
+    w_hh = np.zeros((3 * h, h), dtype=np.int8)
+    w_ih[:h] = w_ih[2 * h :] = sign * 127
+    w_hh[:h] = w_hh[2 * h :] = 127
+    layer = QuantizedLayer(
+        w_ih=w_ih, w_hh=w_hh, bias=np.zeros((4, h), np.int8), clipped_weights=0, clipped_biases=0
+    )
+    prog = build_program([layer], hw, [0], [0])
+    # step 1 saturates M_r and M_cx; step 2 brings them back to a few units, hidden first
+    back = 32767 - (2**23 - 1 - 2 * 127 * 32767) // 127
+    x = np.array([[0, 0, 0], [32767] * 3, [0, 0, back], [0, 0, back]], dtype=np.int64)
+    return prog, x

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import edgedrnn
 from edgedrnn.backends.reference import run_program
-from edgedrnn.datapath.inputs import threshold_schedule
+from edgedrnn.datapath.inputs import quantize_input, threshold_schedule
 from edgedrnn.host import DriverError, EdgeDRNNDriver, Transport
 from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
@@ -174,3 +174,53 @@ def test_driver_checks_the_device_limits() -> None:
         drv = EdgeDRNNDriver(EmulatedTransport(small))
         with pytest.raises(DriverError, match=match):
             drv.configure(edgedrnn.compile(gru))
+
+
+class _StreamLog(EmulatedTransport):
+    """The emulator, logging the stream calls beside the register accesses."""
+
+    def write_stream(self, values: np.ndarray) -> None:
+        self.log.append(("x", 0, len(values)))
+        super().write_stream(values)
+
+    def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        self.log.append(("h", 0, n))
+        return super().read_stream(n)
+
+
+def test_thresholds_of_the_next_step_before_this_steps_output() -> None:
+    """docs/datapath.md §7: per step, x[t], then Θ of step t+1, then h_out[t]; Θ of the first
+    step before x[0], with a RESET_STATE right after a reset (Θ is latched there); Θ changing
+    at every step gives the reference's results, latency comes back."""
+    prog = _program()
+    steps = 6
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1, (steps, prog.input_size))
+    tx = np.array([[10 + 7 * t] for t in range(steps)])
+    th = np.array([[3 + 5 * t] for t in range(steps)])
+    ref = run_program(prog, quantize_input(x, prog.input_size), tx, th)
+    tr = _StreamLog(prog.hw)
+    drv = EdgeDRNNDriver(tr)
+    drv.configure(prog)
+    tr.log.clear()
+    out = drv.run(x, tx, th)
+    assert np.array_equal(out.outputs_q, ref.outputs_q)
+    assert np.array_equal(out.nonzero, ref.nonzero)
+    assert out.latency is not None and out.latency.shape == (steps,)
+    theta = {regmap.addr_of("THETA_X", 0): "tx", regmap.addr_of("THETA_H", 0): "th"}
+    ctrl = regmap.addr_of("CTRL")
+    events = []
+    for kind, addr, value in tr.log:
+        if kind in "xh":
+            events.append(kind)
+        elif kind == "w" and addr in theta:
+            events.append(f"{theta[addr]}={value}")
+        elif kind == "w" and addr == ctrl:
+            events.append("reset")
+    want = ["tx=10", "th=3", "reset"]
+    for t in range(steps):
+        want.append("x")
+        if t + 1 < steps:
+            want += [f"tx={tx[t + 1, 0]}", f"th={th[t + 1, 0]}"]
+        want.append("h")
+    assert events == want

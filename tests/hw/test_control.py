@@ -80,33 +80,47 @@ def test_config_check_latency_and_terms():
 
 
 def test_controller_step():
-    """One step of one layer: the scan starts 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after
-    IDLE sees x_in (bias queued the cycle before), the layer registers are derived, DRAIN leaves
-    IDLE_STAGES cycles after the datapath is idle, the counters land in the registers."""
+    """Two steps of one layer. The hidden part starts at once (after RESET_STATE, and after a
+    step's last h_out beat): its scan 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after IDLE
+    (bias queued the cycle before), then HDRAIN and WAITX, not busy. The input part's scan
+    starts LAYER_SETUP_CYCLES + 1 cycles after WAITX sees x_in; (H)DRAIN leaves IDLE_STAGES
+    cycles after the datapath is idle (not in its first cycle); STEP_CYCLES, LATENCY and the
+    delta counts land in the registers."""
     dut = Controller(HW, idle_terms=6)
     regs, lay = dut.regs, dut.layer
 
     async def bench(ctx):
+        now = 0
+
+        async def tick(n=1):
+            nonlocal now
+            await ctx.tick().repeat(n)
+            now += n
+
         _config(ctx, regs, bias_addr=[0x40, 0], column_addr=[0x80, 0], theta_x=[5, 0],
-                theta_h=[7, 0], running=1)  # fmt: skip
+                theta_h=[7, 0])  # fmt: skip
         ctx.set(dut.idle, IDLE_ALL)
         ctx.set(dut.scan_ready, 1)
         ctx.set(dut.out_empty, 1)
-        await ctx.tick()
-        ctx.set(dut.x_valid, 1)
-        assert not ctx.get(regs.busy)
+        # RESET_STATE latches Θ of the first step; CLEAR runs
+        ctx.set(regs.reset_state, 1)
+        await tick()
+        ctx.set(regs.reset_state, 0)
+        await tick(StateMap.of(HW).clear_depth + CLEAR_WRITE_DELAY + 2)
+        ctx.set(regs.running, 1)
         strobes = {}
         for cycle in range(1 + CHECK_CYCLES + LAYER_SETUP_CYCLES + 1):
-            for name in ("setup", "bias", "start", "scan_x"):
+            for name in ("setup_h", "setup", "bias", "start", "scan_h", "scan_x"):
                 if ctx.get(getattr(dut, name)) and name not in strobes:
                     strobes[name] = cycle
-            await ctx.tick()
+            assert not ctx.get(regs.busy)
+            await tick()
         first_scan = 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES
         assert strobes == {
-            "setup": first_scan - 2,
+            "setup_h": first_scan - 2,
             "bias": first_scan - 1,
             "start": first_scan - 1,
-            "scan_x": first_scan,
+            "scan_h": first_scan,
         }
         fields = {
             "layer0": 1, "last_layer": 1, "n_in": 3, "n_hid": 5, "g_hid": 2, "n_in_m1": 2,
@@ -116,57 +130,78 @@ def test_controller_step():
             "theta_x": 5, "theta_h": 7,
         }  # fmt: skip
         assert {k: ctx.get(getattr(lay, k)) for k in fields} == fields
-        assert ctx.get(regs.busy)
+        ctx.set(regs.theta_x, [9, 0])  # for the next step: latched at this step's end
 
-        # SCAN_X: the first x element starts STEP_CYCLES; two input deltas, then SCAN_H
-        now = 0
+        async def drain(strobe):
+            """The datapath busy for a while, then idle: ``strobe`` IDLE_STAGES later."""
+            ctx.set(dut.idle, 0)
+            await tick(4)
+            ctx.set(dut.idle, IDLE_ALL)
+            for _ in range(IDLE_STAGES):
+                assert strobe is None or not ctx.get(strobe)
+                await tick()
+            assert strobe is None or ctx.get(strobe)
 
-        async def tick(n=1):
-            nonlocal now
-            await ctx.tick().repeat(n)
-            now += n
-
-        ctx.set(dut.step_start, 1)
-        ctx.set(dut.sent_x, 1)
-        start = now
-        await tick()
-        ctx.set(dut.step_start, 0)
-        await tick()
-        ctx.set(dut.sent_x, 0)
-        ctx.set(dut.scan_done, 1)
-        await tick()
-        ctx.set(dut.scan_done, 0)
-        assert ctx.get(dut.scan_h)
-        ctx.set(dut.sent_h, 1)
-        ctx.set(dut.idle, 0)
-        await tick()
-        ctx.set(dut.sent_h, 0)
-        ctx.set(dut.scan_done, 1)
-        await tick()  # to DRAIN
-        ctx.set(dut.scan_done, 0)
-        await tick(5)
-        assert not ctx.get(dut.act_start)
-        ctx.set(dut.idle, IDLE_ALL)
-        for _ in range(IDLE_STAGES):
-            assert not ctx.get(dut.act_start)
+        async def step(n_hidden, n_input, x_wait):
+            """SCAN_H (``n_hidden`` deltas), WAITX for ``x_wait`` cycles, SCAN_X, DRAIN, ACT,
+            DONE; returns the cycles of x_valid's rise and of the last h_out beat."""
+            ctx.set(dut.idle, 0)  # the scan issues
+            ctx.set(dut.sent_h, 1)
+            await tick(n_hidden)
+            ctx.set(dut.sent_h, 0)
+            ctx.set(dut.scan_done, 1)
+            await tick()  # to HDRAIN
+            ctx.set(dut.scan_done, 0)
+            await drain(None)  # to WAITX
+            await tick(x_wait)
+            assert not ctx.get(regs.busy)  # WAITX
+            ctx.set(dut.x_valid, 1)
+            offered = now
+            for cycle in range(LAYER_SETUP_CYCLES + 2):
+                if ctx.get(dut.setup):
+                    assert cycle == 2
+                assert ctx.get(dut.scan_x) == (cycle == LAYER_SETUP_CYCLES + 1)
+                await tick()
+            ctx.set(dut.idle, 0)
+            ctx.set(dut.sent_x, 1)
+            await tick(n_input)
+            ctx.set(dut.sent_x, 0)
+            ctx.set(dut.x_valid, 0)
+            ctx.set(dut.scan_done, 1)
+            await tick()  # to DRAIN
+            ctx.set(dut.scan_done, 0)
+            assert ctx.get(regs.busy)
+            await drain(dut.act_start)
             await tick()
-        assert ctx.get(dut.act_start)
-        await tick()
-        assert ctx.get(dut.act_run)
-        ctx.set(dut.act_drained, 1)  # act_left is 0: all row groups issued
-        await tick()
-        assert not ctx.get(dut.act_run)  # DONE, waiting for the last h_out beat
-        await tick(3)
-        assert ctx.get(regs.busy)
-        ctx.set(dut.out_last, 1)
-        end = now
-        await tick()
-        ctx.set(dut.out_last, 0)
-        await tick()
-        assert not ctx.get(regs.busy)
-        assert ctx.get(regs.step_cycles) == end - start
+            assert ctx.get(dut.act_run)
+            ctx.set(dut.act_drained, 1)  # act_left is 0: all row groups issued
+            await tick()
+            assert not ctx.get(dut.act_run)  # DONE, waiting for the last h_out beat
+            await tick(3)
+            assert ctx.get(regs.busy)
+            ctx.set(dut.out_last, 1)
+            end = now
+            await tick()
+            ctx.set(dut.out_last, 0)
+            await tick()
+            return offered, end
+
+        offered, end = await step(1, 2, x_wait=5)
+        ctx.set(regs.theta_x, [11, 0])  # after the step's end: for the step after next
+        assert ctx.get(regs.step_cycles) == end - offered + 1
+        assert ctx.get(regs.latency) == end - offered + 1
         assert ctx.get(regs.step_count) == 1
         assert list(ctx.get(regs.nz_x)) == [2, 0] and list(ctx.get(regs.nz_h)) == [1, 0]
+        # the next step's hidden part starts on its own: its scan 1 + CHECK_CYCLES +
+        # LAYER_SETUP_CYCLES cycles after the last h_out beat (DONE, CHECK, setup)
+        await tick(first_scan - 2)
+        assert ctx.get(dut.scan_h) and not ctx.get(regs.busy)
+        assert ctx.get(lay.theta_x) == 9
+        offered2, end2 = await step(3, 1, x_wait=7)
+        assert ctx.get(regs.step_cycles) == end2 - end
+        assert ctx.get(regs.latency) == end2 - offered2 + 1
+        assert ctx.get(regs.step_count) == 2
+        assert list(ctx.get(regs.nz_x)) == [1, 0] and list(ctx.get(regs.nz_h)) == [3, 0]
 
     _run(dut, bench)
 

@@ -42,8 +42,9 @@ def _elem(ctx, dut):
 
 
 def test_scan_layer0_sequence_and_latency():
-    """Bias, then layer 0's inputs one per cycle, then the row groups of h: each group is on
-    ``elem`` SCAN_LATENCY cycles after its issue, with its lanes, base and kind."""
+    """Bias, then the row groups of h (the hidden part), then layer 0's inputs one per cycle
+    (the input part): each group is on ``elem`` SCAN_LATENCY cycles after its issue, with its
+    lanes, base and kind."""
     dut = Scan(HW)
     n_in, n_hid = 6, 5
     xs = [100, -200, 300, -400, 500, -600]
@@ -62,15 +63,28 @@ def test_scan_layer0_sequence_and_latency():
             cycle += 1
 
         _layer(ctx, dut, n_in, n_hid, layer0=1)
-        ctx.set(dut.setup, 1)
+        ctx.set(dut.setup_h, 1)
         await step()
-        ctx.set(dut.setup, 0)
+        ctx.set(dut.setup_h, 0)
         assert ctx.get(dut.ready)
         ctx.set(dut.bias, 1)
         ctx.set(dut.start, 1)
         issued.append(cycle)
         await step()
         ctx.set(dut.bias, 0)
+        ctx.set(dut.start, 0)
+        ctx.set(dut.scan_h, 1)
+        for g in range(2):
+            assert ctx.get(dut.ready)
+            assert ctx.get(dut.done) == (g == 1)
+            issued.append(cycle)
+            await step()
+        ctx.set(dut.scan_h, 0)
+        ctx.set(dut.setup, 1)
+        await step()
+        ctx.set(dut.setup, 0)
+        ctx.set(dut.start, 1)
+        await step()
         ctx.set(dut.start, 0)
         ctx.set(dut.scan_x, 1)
         ctx.set(dut.x_in.valid, 1)
@@ -83,22 +97,15 @@ def test_scan_layer0_sequence_and_latency():
             await step()
         ctx.set(dut.scan_x, 0)
         ctx.set(dut.x_in.valid, 0)
-        ctx.set(dut.scan_h, 1)
-        for g in range(2):
-            assert ctx.get(dut.ready)
-            assert ctx.get(dut.done) == (g == 1)
-            issued.append(cycle)
-            await step()
-        ctx.set(dut.scan_h, 0)
         for _ in range(SCAN_LATENCY + 1):
             await step()
         assert [c + SCAN_LATENCY for c in issued] == [c for c, _ in seen]
         elems = [e for _, e in seen]
         assert elems[0][:3] == (KIND_BIAS, 1, 0)
-        for k in range(n_in):
-            assert elems[1 + k] == (KIND_INPUT, 1 << (k % P), k - k % P, 1, xs[k])
-        hid = [e[:4] for e in elems[1 + n_in :]]
+        hid = [e[:4] for e in elems[1:3]]
         assert hid == [(KIND_HIDDEN, 0b1111, n_in, 0), (KIND_HIDDEN, 0b0001, n_in + P, 0)]
+        for k in range(n_in):
+            assert elems[3 + k] == (KIND_INPUT, 1 << (k % P), k - k % P, 1, xs[k])
         assert ctx.get(dut.idle)
 
     _run(dut, bench)

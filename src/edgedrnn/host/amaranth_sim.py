@@ -97,6 +97,10 @@ class AmaranthTransport:
         Clock cycles simulated so far.
     bursts:
         ``(byte address, beats)`` of every burst the design requested.
+    x_offered:
+        The cycle in which each ``x_in`` beat was first offered (``valid`` high), in order.
+    h_last:
+        The cycle in which each ``h_out`` beat with ``last`` was accepted (a step's end).
     memory:
         The weight memory (byte address 0 upwards).
     """
@@ -116,6 +120,9 @@ class AmaranthTransport:
         self.timeout = int(timeout)
         self.cycles = 0
         self.bursts: list[tuple[int, int]] = []
+        self.x_offered: list[int] = []
+        self.h_last: list[int] = []
+        self._x_head_offered = False
         self.memory = bytearray()
         self._loaded = bytearray()  # 1 where memory was written
         self._rnd = random.Random(self.stalls.seed)
@@ -207,6 +214,9 @@ class AmaranthTransport:
         """Stop offering the queued ``x_in`` beats; returns how many were dropped."""
         n = len(self._x)
         self._x.clear()
+        if self._x_head_offered:
+            self.x_offered.pop()
+            self._x_head_offered = False
         return n
 
     # ------------------------------------------------------------ bus models
@@ -270,11 +280,17 @@ class AmaranthTransport:
             elif r and op.phase == 1 and ctx.get(csr.rvalid):
                 op.value, op.resp = ctx.get(csr.rdata), ctx.get(csr.rresp)
                 op.done, self._csr = True, None
+            if x_valid and not self._x_head_offered:
+                self.x_offered.append(self.cycles)
+                self._x_head_offered = True
             if x_valid and ctx.get(xin.ready):
                 self._x.popleft()
+                self._x_head_offered = False
             if ctx.get(hout.ready) and ctx.get(hout.valid):
                 beat = ctx.get(hout.payload)
                 self._h.append((int(beat.data), bool(beat.last)))
+                if beat.last:
+                    self.h_last.append(self.cycles)
             if arready and ctx.get(mem.arvalid):
                 addr, n = ctx.get(mem.araddr), ctx.get(mem.arlen) + 1
                 self._check_burst(addr, n, ctx.get(mem.arsize), ctx.get(mem.arburst))

@@ -2,8 +2,13 @@
 
 Host sequence for one run (the contract of ``edgedrnn.hw.regmap``): SOFT_RESET; write
 NUM_LAYERS, WEIGHT_BASE and the per-layer registers; CTRL = RESET_STATE | START; then per
-step: write the Θ registers that change, push I x_in beats, pop H_last h_out beats, read
-STEP_CYCLES and LAYERl_NZ_X/NZ_H; at the end read STATUS.OVERFLOW.
+step t: push I x_in beats, write the Θ registers of step t+1 that change, pop H_last h_out
+beats, read STEP_CYCLES, LATENCY and LAYERl_NZ_X/NZ_H; at the end read STATUS.OVERFLOW.
+
+Θ of a step is written before the last output of the step before is read: the accelerator
+starts a step's hidden part as soon as the previous step has ended and latches the step's Θ
+then (docs/datapath.md §7). Θ of the first step after RESET_STATE is latched at the reset;
+the driver writes it and resets again when it differs (the state is still zero).
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ class RunOutput:
 
     outputs_q: np.ndarray  # int16 (T, H_last)
     nonzero: np.ndarray  # int64 (T, L, 2)
-    cycles: np.ndarray  # int64 (T,)
+    cycles: np.ndarray  # int64 (T,): STEP_CYCLES, from the previous step's end
     overflow: bool
+    latency: np.ndarray | None = None  # int64 (T,): LATENCY, from the step's first x_in
 
 
 def _field(value: int, reg: str, name: str) -> int:
@@ -65,6 +71,7 @@ class EdgeDRNNDriver:
         self.transport = transport
         self.program: Program | None = None
         self._theta: list[tuple[int, int]] = []
+        self._fresh = False  # no step since RESET_STATE: Θ of the next step not used yet
         self.info: DeviceInfo | None = None
         if check_id:
             self.info = self.identify()
@@ -108,14 +115,17 @@ class EdgeDRNNDriver:
     def soft_reset(self) -> None:
         """Reset everything in the accelerator, including status and counters."""
         self.write("CTRL", regmap.CTRL_SOFT_RESET)
+        self._fresh = False
 
     def reset_state(self) -> None:
         """Zero every layer's state (start of a new sequence); only between steps."""
         self.write("CTRL", regmap.CTRL_RESET_STATE)
+        self._fresh = True
 
     def start(self, reset_state: bool = True) -> None:
         """Let the accelerator consume steps from x_in (optionally resetting state first)."""
         self.write("CTRL", regmap.CTRL_START | (regmap.CTRL_RESET_STATE if reset_state else 0))
+        self._fresh = self._fresh or reset_state
 
     def status(self) -> int:
         """The raw STATUS register."""
@@ -192,11 +202,16 @@ class EdgeDRNNDriver:
         if start:
             self.start(reset_state=True)
 
-    def set_thresholds(self, theta_x_q: Sequence[int], theta_h_q: Sequence[int]) -> None:
-        """Per-layer raw Q8.8 thresholds for the following steps (writes only changes)."""
+    def set_thresholds(self, theta_x_q: Sequence[int], theta_h_q: Sequence[int]) -> bool:
+        """Per-layer raw Q8.8 thresholds for the following steps (writes only changes).
+
+        They apply from the step after the one whose last output is still to be read
+        (docs/datapath.md §7); returns whether anything was written.
+        """
         prog = self._require_program()
         if len(theta_x_q) != prog.num_layers or len(theta_h_q) != prog.num_layers:
             raise ValueError(f"give one threshold per layer ({prog.num_layers})")
+        changed = False
         for layer, (tx, th) in enumerate(zip(theta_x_q, theta_h_q, strict=True)):
             tx, th = int(tx), int(th)
             if not (0 <= tx < 1 << 15 and 0 <= th < 1 << 15):
@@ -206,7 +221,9 @@ class EdgeDRNNDriver:
                 self.write("THETA_X", tx, layer)
             if th != old_h:
                 self.write("THETA_H", th, layer)
+            changed |= tx != old_x or th != old_h
             self._theta[layer] = (tx, th)
+        return changed
 
     def _require_program(self) -> Program:
         if self.program is None:
@@ -223,6 +240,12 @@ class EdgeDRNNDriver:
         prog = self._require_program()
         x = quantize_input(x, prog.input_size, step=True, stacklevel=2)
         self.transport.write_stream(x)
+        return self._read_output()
+
+    def _read_output(self) -> np.ndarray:
+        """Pop one step's h_out beats and check the ``last`` flags."""
+        prog = self._require_program()
+        self._fresh = False
         data, last = self.transport.read_stream(prog.output_size)
         n = prog.output_size
         if not last[n - 1] or last[: n - 1].any():
@@ -233,6 +256,10 @@ class EdgeDRNNDriver:
     def step_cycles(self) -> int:
         """STEP_CYCLES: clock cycles of the last completed step."""
         return self.read("STEP_CYCLES")
+
+    def latency(self) -> int:
+        """LATENCY: cycles from the last completed step's first x_in to its last h_out."""
+        return self.read("LATENCY")
 
     def step_count(self) -> int:
         """STEP_COUNT: steps completed since RESET_STATE / SOFT_RESET."""
@@ -254,23 +281,39 @@ class EdgeDRNNDriver:
         theta_h_q: np.ndarray | None = None,
     ) -> RunOutput:
         """Run a sequence (T, I) from the current state, with optional per-step per-layer
-        raw Q8.8 thresholds (T, L); collects outputs, deltas passed on, cycles and the
-        overflow flag. ``x`` is taken as :func:`edgedrnn.run` takes it (float real values or
-        int16 raw Q8.8)."""
+        raw Q8.8 thresholds (T, L); collects outputs, deltas passed on, cycles, latencies and
+        the overflow flag. ``x`` is taken as :func:`edgedrnn.run` takes it (float real values
+        or int16 raw Q8.8).
+
+        Per step t: write x[t], then Θ of step t+1 (where it changes), then read step t's
+        output (docs/datapath.md §7). Θ of the first step is written before x[0]; right
+        after RESET_STATE a change of it resets the state again (it is latched at the reset);
+        later it applies from the step after the last one whose output has been read.
+        """
         prog = self._require_program()
         x = quantize_input(x, prog.input_size, stacklevel=2)
         steps = x.shape[0]
         out = np.zeros((steps, prog.output_size), dtype=np.int16)
         nz = np.zeros((steps, prog.num_layers, 2), dtype=np.int64)
         cycles = np.zeros(steps, dtype=np.int64)
+        latency = np.zeros(steps, dtype=np.int64)
+        per_step = theta_x_q is not None and theta_h_q is not None
+        if per_step and steps:
+            fresh = self._fresh
+            if self.set_thresholds(theta_x_q[0], theta_h_q[0]) and fresh:
+                self.start(reset_state=True)  # the reset latches Θ of the first step
         for t in range(steps):
-            if theta_x_q is not None and theta_h_q is not None:
-                self.set_thresholds(theta_x_q[t], theta_h_q[t])
-            out[t] = self.step(x[t])
+            self.transport.write_stream(x[t])
+            if per_step and t + 1 < steps:
+                self.set_thresholds(theta_x_q[t + 1], theta_h_q[t + 1])
+            out[t] = self._read_output()
             cycles[t] = self.step_cycles()
+            latency[t] = self.latency()
             nz[t] = self.nonzero()
         count = self.step_count()
         self.check_error()
         if count < steps:
             raise DriverError(f"STEP_COUNT reads {count} after {steps} steps")
-        return RunOutput(outputs_q=out, nonzero=nz, cycles=cycles, overflow=self.overflow)
+        return RunOutput(
+            outputs_q=out, nonzero=nz, cycles=cycles, overflow=self.overflow, latency=latency
+        )

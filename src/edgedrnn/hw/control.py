@@ -1,24 +1,41 @@
 """Controller: the configuration check, the per-step sequence, the layer registers, counters.
 
-Per step (layers in order; docs/rtl.md, *Controller*)::
+Per step, in two parts (docs/rtl.md, *Controller*). The hidden part of step t needs only
+step t-1's h, so it runs as soon as step t-1 has ended (its last ``h_out`` beat accepted; after
+a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``::
 
-    IDLE ─x_in─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X ─▶ SCAN_H ─▶ DRAIN ─▶ ACT ─┐
-                           ▲                       └▶ BIAS ─┘                           │
-                           └──── next layer, as soon as its last row group is issued ◀──┤
-                                                                      DONE ─▶ IDLE ◀────┘
-    SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE   RESET_STATE (in IDLE) ─▶ CLEAR ─▶ IDLE
+    hidden part, every layer in order (bias first, on the first step after a reset):
+    IDLE ─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_H ─▶ HDRAIN ─▶ next layer (LSTART)
+                       ▲                      └▶ BIAS ─┘          └─ last layer ─▶ WAITX
+    input part, every layer in order:
+    WAITX ─x_in─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X ─▶ DRAIN ─▶ ACT ─┐
+                    └──── next layer, as soon as its last row group is issued ◀─┤
+              last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─────┘
+    SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE
+    RESET_STATE (in IDLE or WAITX) ─▶ CLEAR ─▶ IDLE
 
-* CHECK waits CHECK_CYCLES for the registered configuration check (:class:`ConfigCheck`) and
-  latches Θ of every layer (a Θ write applies from the next step).
+* IDLE (or DONE) starts a step's hidden part when START is on and the previous step has
+  ended (or CLEAR has run): CHECK waits CHECK_CYCLES for the registered configuration check
+  (:class:`ConfigCheck`). Θ of every layer is latched for the step when the step before ends
+  (its last ``h_out`` beat accepted) or, for the first step, at RESET_STATE: a Θ write
+  applies from the step after the one whose last ``h_out`` beat is still to come
+  (docs/datapath.md §7).
 * LSTART latches the layer's registers (one multiplexer level from the register block);
   LSETUP and LSETUP2 derive the rest (row groups, beats per column, addresses, the lane mask
-  of the last row group), so no path crosses both; LSETUP loads the scan's pointers, LSETUP2
-  queues the bias column (first step after a reset only; BIAS waits for a scan credit).
-* SCAN_X, SCAN_H: the scan issues (:class:`~edgedrnn.hw.scan.Scan`) until it is ``done``.
-* DRAIN waits for the datapath to be idle (IDLE_STAGES registers behind the blocks' idle
-  terms) and stores the layer's delta counts.
+  of the last row group), so no path crosses both; LSETUP loads the scan's pointers (of the
+  hidden or the input vector), LSETUP2 queues the bias column (hidden part of the first step
+  after a reset only; BIAS waits for a scan credit).
+* SCAN_H, SCAN_X: the scan issues (:class:`~edgedrnn.hw.scan.Scan`) until it is ``done``.
+  Per layer the accumulators thus take the bias, the hidden columns, then the input columns
+  (docs/datapath.md §5).
+* HDRAIN and DRAIN wait for the datapath to be idle (IDLE_STAGES registers behind the
+  blocks' idle terms: the layer registers change next); DRAIN stores the layer's delta
+  counts. WAITX holds the finished hidden part until ``x_in`` has a beat.
 * ACT: the activation side issues the layer's row groups; after the last one the next layer
   starts, or (last layer) DONE waits for the output to drain.
+* STEP_CYCLES counts from the previous step's end (for the first step after a reset: the
+  cycle ``x_in`` is first valid) to the step's last ``h_out`` beat; LATENCY from the cycle
+  the step's ``x_in`` is first valid to the same beat.
 * FLUSH lets the datapath drain (AXI bursts in flight, the activation pipeline) while the
   output side discards; CLEAR zeroes one word of every state memory and accumulator bank
   per cycle (through CLEAR_WRITE_DELAY registers).
@@ -125,8 +142,10 @@ class ConfigCheck(wiring.Component):
 class Controller(wiring.Component):
     """The controller FSM, the layer registers, the counters and status (module docstring).
 
-    Latency (:mod:`edgedrnn.hw.pipeline`): a step's first scan issue (``scan_x``) comes 1 +
-    CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the cycle IDLE sees ``x_valid``; DRAIN sees
+    Latency (:mod:`edgedrnn.hw.pipeline`): a step's first hidden scan issue (``scan_h``) comes
+    1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the previous step's last ``h_out`` beat
+    (``out_last``); a layer's first input scan issue (``scan_x``) LAYER_SETUP_CYCLES cycles
+    after WAITX sees ``x_valid`` (layer 0) or ACT moves on (layer l > 0); DRAIN sees
     ``idle`` of IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
     CLEAR_WRITE_DELAY.
 
@@ -142,17 +161,18 @@ class Controller(wiring.Component):
     regs : In(core_signature(max_layers))
         The register block's core side.
     x_valid : In(1)
-        ``x_in`` has an element (a step may start).
+        ``x_in`` has an element (the input part may start; LATENCY counts from its rise).
     idle : In(idle_terms)
         Each datapath block's idle term.
     overflow, fetch_error : In(1)
         Saturation of any block; a non-OKAY read response (to STATUS, registered / as is).
     layer : Out(layer_constants(hw))
         The layer registers.
-    setup, start, bias, scan_x, scan_h : Out(1)
-        Scan control (:class:`~edgedrnn.hw.scan.Scan`).
-    scan_ready, scan_done, step_start : In(1)
-        The scan's credit, end of vector, first ``x_in`` element of the step.
+    setup, setup_h, start, bias, scan_x, scan_h : Out(1)
+        Scan control (:class:`~edgedrnn.hw.scan.Scan`): ``setup`` loads the input vector's
+        pointers, ``setup_h`` the hidden vector's.
+    scan_ready, scan_done : In(1)
+        The scan's credit, end of vector.
     sent_x, sent_h : In(1)
         An input / hidden delta is queued (the layer's NZ counts).
     act_start, act_run : Out(1)
@@ -179,13 +199,13 @@ class Controller(wiring.Component):
                 "fetch_error": In(1),
                 "layer": Out(layer_constants(hw), init={"layer0": 1}),
                 "setup": Out(1),
+                "setup_h": Out(1),
                 "start": Out(1),
                 "bias": Out(1),
                 "scan_x": Out(1),
                 "scan_h": Out(1),
                 "scan_ready": In(1),
                 "scan_done": In(1),
-                "step_start": In(1),
                 "sent_x": In(1),
                 "sent_h": In(1),
                 "act_start": Out(1),
@@ -217,12 +237,14 @@ class Controller(wiring.Component):
         with m.FSM(name="ctrl") as fsm:
             self._step_states(m, s)
             self._layer_states(m, s)
+            self._scan_states(m, s)
             self._reset_states(m, s)
         with m.If(regs.soft_reset):
             m.d.sync += s.step_cycles.eq(0)
             for i in range(L):
                 m.d.sync += [s.nz_x[i].eq(0), s.nz_h[i].eq(0)]
-        m.d.comb += regs.busy.eq(~fsm.ongoing("IDLE"))
+        # BUSY: a step's input part (or a reset) is in flight; not the hidden part done ahead
+        m.d.comb += regs.busy.eq(~fsm.ongoing("IDLE") & ~fsm.ongoing("WAITX") & ~s.hid)
         return m
 
     def _status(self, m: Module) -> SimpleNamespace:
@@ -238,26 +260,50 @@ class Controller(wiring.Component):
         s.counting = Signal()
         s.nz_x = [Signal(16, name=f"nz_x{i}") for i in range(L)]
         s.nz_h = [Signal(16, name=f"nz_h{i}") for i in range(L)]
+        s.nzh_next = [Signal(16, name=f"nzh_next{i}") for i in range(L)]  # hidden part's
         s.cnt_x, s.cnt_h = Signal(16), Signal(16)
-        m.d.comb += [regs.step_cycles.eq(s.step_cycles), regs.step_count.eq(s.step_count)]
+        # the hidden part of the next step may run (the previous step ended, or CLEAR ran);
+        # the hidden part is running; the step's last h_out beat is accepted
+        s.ahead, s.hid, s.out_done = Signal(init=1), Signal(), Signal()
+        s.x_done = Signal()  # the step's last x_in element is taken (comb, SCAN_X)
+        self._latency(m, s)
+        m.d.comb += [
+            regs.step_cycles.eq(s.step_cycles),
+            regs.step_count.eq(s.step_count),
+            regs.latency.eq(s.latency),
+        ]
         for i in range(L):
             m.d.comb += [regs.nz_x[i].eq(s.nz_x[i]), regs.nz_h[i].eq(s.nz_h[i])]
         with m.If(s.counting):
             m.d.sync += s.cyc.eq(s.cyc + 1)
         s.pend_reset_state, s.pend_soft = Signal(), Signal()
+        # Θ of the next step is latched when the step before ends (its last h_out beat) or
+        # at RESET_STATE (the first step): the host writes the following step's Θ right after
+        # a step's x_in, before it reads that step's last output (docs/datapath.md §7)
+        with m.If(regs.reset_state | self.out_last):
+            for i in range(L):
+                m.d.sync += [
+                    s.thx[i].eq(regs.theta_x[i][:16]),
+                    s.thh[i].eq(regs.theta_h[i][:16]),
+                ]
         with m.If(regs.reset_state):
             m.d.sync += s.pend_reset_state.eq(1)
         with m.If(regs.soft_reset):
             m.d.sync += s.pend_soft.eq(1)
+            for i in range(L):
+                m.d.sync += [s.thx[i].eq(0), s.thh[i].eq(0)]
         with m.If(self.sent_x):
             m.d.sync += s.cnt_x.eq(s.cnt_x + 1)
         with m.If(self.sent_h):
             m.d.sync += s.cnt_h.eq(s.cnt_h + 1)
         with m.If(self.out_last):
+            # STEP_CYCLES: the cycles since the previous step's end (cyc restarts at 0)
             m.d.sync += [
                 s.step_cycles.eq(s.cyc + 1),
+                s.cyc.eq(0),
                 s.step_count.eq(s.step_count + 1),
-                s.counting.eq(0),
+                s.out_done.eq(1),
+                s.ahead.eq(1),
             ]
         ovf_r = Signal()
         m.d.sync += ovf_r.eq(self.overflow)
@@ -276,21 +322,66 @@ class Controller(wiring.Component):
         m.d.comb += [self.clr_en.eq(clr[0]), self.clr_addr.eq(clr[1:])]
         return s
 
+    def _latency(self, m: Module, s: SimpleNamespace) -> None:
+        """LATENCY: the cycles from a step's first ``x_in`` valid to its last ``h_out`` beat.
+
+        ``now`` counts every cycle; the step's offer time (``x_valid`` first seen after the
+        previous step's last element was taken, or after CLEAR) moves from ``offer_in`` to
+        ``offer_out`` when its last element is taken, so the next step's offer may come
+        before this step's end. The first offer after a reset also starts STEP_CYCLES.
+        """
+        s.now, s.latency = Signal(32), Signal(32)
+        s.offer_in, s.offer_out = Signal(32), Signal(32)
+        s.x_wait = Signal(init=1)  # waiting for the first x_in valid of a step
+        m.d.sync += s.now.eq(s.now + 1)
+        with m.If(s.x_wait & self.x_valid):
+            m.d.sync += [s.x_wait.eq(0), s.offer_in.eq(s.now)]
+            with m.If(~s.counting):
+                m.d.sync += [s.cyc.eq(1), s.counting.eq(1)]
+        with m.If(s.x_done):
+            m.d.sync += [s.x_wait.eq(1), s.offer_out.eq(s.offer_in)]
+        with m.If(self.out_last):
+            m.d.sync += s.latency.eq(s.now - s.offer_out + 1)
+
     def _abort_on_soft_reset(self, m: Module, s: SimpleNamespace) -> None:
         with m.If(s.pend_soft):
             m.next = "FLUSH"
 
+    def _first_layer(self, m: Module, s: SimpleNamespace) -> None:
+        """Point the layer registers' word bases at layer 0."""
+        lay = self.layer
+        m.d.sync += [
+            s.layer.eq(0),
+            lay.layer0.eq(1),
+            lay.ref_base.eq(0),
+            lay.h_base.eq(0),
+            lay.acc_base.eq(0),
+        ]
+
+    def _next_layer(self, m: Module, s: SimpleNamespace) -> None:
+        """Point the layer registers' word bases at the next layer."""
+        lay, sm = self.layer, self.map
+        m.d.sync += [
+            s.layer.eq(s.layer + 1),
+            lay.layer0.eq(0),
+            lay.ref_base.eq(lay.ref_base + sm.refg),
+            lay.h_base.eq(lay.h_base + sm.gmax),
+            lay.hin_base.eq(lay.h_base),
+            lay.acc_base.eq(lay.acc_base + sm.gmax),
+        ]
+
     def _step_states(self, m: Module, s: SimpleNamespace) -> None:
-        """IDLE, CHECK, DONE: a step starts, and ends when its output has left."""
-        regs, lay = self.regs, self.layer
+        """IDLE, CHECK, WAITX, DONE: a step's two parts start; it ends when its output has left."""
+        regs = self.regs
         check_wait = Signal(range(CHECK_CYCLES))
         with m.State("IDLE"):
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
             with m.Elif(s.pend_reset_state | regs.reset_state):
                 m.next = "CLEAR"
-            with m.Elif(regs.running & self.x_valid):
-                m.d.sync += check_wait.eq(0)
+            with m.Elif(regs.running & s.ahead):
+                # the previous step has ended: the next step's hidden part may run
+                m.d.sync += [check_wait.eq(0), s.hid.eq(1)]
                 m.next = "CHECK"
 
         with m.State("CHECK"):
@@ -298,32 +389,39 @@ class Controller(wiring.Component):
             m.d.sync += check_wait.eq(check_wait + 1)
             with m.If(check_wait == CHECK_CYCLES - 1):
                 with m.If(s.cfg_ok):
-                    # Θ of every layer is latched once per step
-                    m.d.sync += [
-                        s.layer.eq(0),
-                        lay.layer0.eq(1),
-                        lay.ref_base.eq(0),
-                        lay.h_base.eq(0),
-                        lay.acc_base.eq(0),
-                    ]
-                    for i in range(self.hw.max_layers):
-                        m.d.sync += [
-                            s.thx[i].eq(regs.theta_x[i][:16]),
-                            s.thh[i].eq(regs.theta_h[i][:16]),
-                        ]
+                    self._first_layer(m, s)
+                    m.d.sync += [s.ahead.eq(0), s.out_done.eq(0)]
                     m.next = "LSTART"
                 with m.Else():
                     m.d.comb += regs.set_error.eq(1)
+                    m.d.sync += s.hid.eq(0)
                     m.next = "IDLE"
 
+        with m.State("WAITX"):
+            # the hidden part of every layer is done: the input part starts with x_in
+            with m.If(s.pend_soft | regs.soft_reset):
+                m.next = "FLUSH"
+            with m.Elif(s.pend_reset_state | regs.reset_state):
+                m.next = "CLEAR"
+            with m.Elif(regs.running & self.x_valid):
+                self._first_layer(m, s)
+                m.d.sync += s.hid.eq(0)
+                m.next = "LSTART"
+
         with m.State("DONE"):
-            with m.If(self.out_empty & ~s.counting):
-                m.next = "IDLE"
+            with m.If(self.out_empty & (s.out_done | self.out_last)):
+                # the step ends: the next step's hidden part starts at once
+                resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
+                with m.If(regs.running & ~resets):
+                    m.d.sync += [check_wait.eq(0), s.hid.eq(1)]
+                    m.next = "CHECK"
+                with m.Else():
+                    m.next = "IDLE"
             self._abort_on_soft_reset(m, s)
 
     def _layer_states(self, m: Module, s: SimpleNamespace) -> None:
-        """LSTART to ACT: one layer (see the module docstring)."""
-        hw, regs, lay, sm = self.hw, self.regs, self.layer, self.map
+        """LSTART to BIAS: a layer's setup, for its hidden or its input part."""
+        hw, regs, lay = self.hw, self.regs, self.layer
         P = hw.num_pe
         lg_p, lg_bb = clog2(P), clog2(hw.bus_bytes)
         rpg, rpg3 = Signal(16), Signal(18)
@@ -335,19 +433,19 @@ class Controller(wiring.Component):
             rest = size[:lg_p] if lg_p else Const(0, 1)
             return Mux(rest == 0, (1 << P) - 1, (Const(1, P + 1) << rest) - 1)
 
-        def start_scan_x():
+        def start_scan_h():
             m.d.comb += self.start.eq(1)
-            m.next = "SCAN_X"
+            m.next = "SCAN_H"
 
         def send_bias():
-            """Queue the bias column (first step after a reset), then go on to SCAN_X."""
+            """Queue the bias column (first step after a reset), then go on to SCAN_H."""
             sent = s.bias_sent.bit_select(s.layer, 1)
             with m.If(sent):
-                start_scan_x()
+                start_scan_h()
             with m.Elif(self.scan_ready):
                 m.d.comb += self.bias.eq(1)
                 m.d.sync += sent.eq(1)
-                start_scan_x()
+                start_scan_h()
             with m.Else():
                 m.next = "BIAS"
 
@@ -369,7 +467,7 @@ class Controller(wiring.Component):
             self._abort_on_soft_reset(m, s)
 
         with m.State("LSETUP"):
-            m.d.comb += self.setup.eq(1)
+            m.d.comb += [self.setup.eq(~s.hid), self.setup_h.eq(s.hid)]
             m.d.sync += [
                 g_in.eq((lay.n_in + P - 1) >> lg_p),
                 lay.g_hid.eq((lay.n_hid + P - 1) >> lg_p),
@@ -391,33 +489,59 @@ class Controller(wiring.Component):
                 lay.g_hid_m1.eq(lay.g_hid - 1),
                 lay.col_beats.eq((rpg3 + hw.bus_bytes - 1) >> lg_bb),
             ]
-            send_bias()
+            with m.If(s.hid):
+                send_bias()
+            with m.Else():
+                m.d.comb += self.start.eq(1)
+                m.next = "SCAN_X"
             self._abort_on_soft_reset(m, s)
 
         with m.State("BIAS"):
             send_bias()
             self._abort_on_soft_reset(m, s)
 
-        with m.State("SCAN_X"):
-            m.d.comb += self.scan_x.eq(1)
-            with m.If(self.step_start):
-                m.d.sync += [s.cyc.eq(0), s.counting.eq(1)]
-            with m.If(self.scan_done):
-                m.next = "SCAN_H"
-            self._abort_on_soft_reset(m, s)
+    def _scan_states(self, m: Module, s: SimpleNamespace) -> None:
+        """SCAN_H, HDRAIN (hidden part); SCAN_X, DRAIN, ACT (input part)."""
+        lay = self.layer
+        # (H)DRAIN's first cycle sees ``idle`` of the cycle before the last scan issue
+        # (IDLE_STAGES registers): it is not looked at
+        armed = Signal()
+        assert IDLE_STAGES == 2, "one cycle of (H)DRAIN ignored"
 
         with m.State("SCAN_H"):
             m.d.comb += self.scan_h.eq(1)
             with m.If(self.scan_done):
+                m.d.sync += armed.eq(0)
+                m.next = "HDRAIN"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("HDRAIN"):
+            # the layer registers change next: the layer's columns must have left
+            m.d.sync += armed.eq(1)
+            with m.If(armed & s.datapath_idle):
+                m.d.sync += Array(s.nzh_next)[s.layer].eq(s.cnt_h)
+                with m.If(lay.last_layer):
+                    m.next = "WAITX"
+                with m.Else():
+                    self._next_layer(m, s)
+                    m.next = "LSTART"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("SCAN_X"):
+            m.d.comb += self.scan_x.eq(1)
+            with m.If(self.scan_done):
+                m.d.comb += s.x_done.eq(lay.layer0)
+                m.d.sync += armed.eq(0)
                 m.next = "DRAIN"
             self._abort_on_soft_reset(m, s)
 
         with m.State("DRAIN"):
-            with m.If(s.datapath_idle):
+            m.d.sync += armed.eq(1)
+            with m.If(armed & s.datapath_idle):
                 m.d.comb += self.act_start.eq(1)
                 m.d.sync += [
                     Array(s.nz_x)[s.layer].eq(s.cnt_x),
-                    Array(s.nz_h)[s.layer].eq(s.cnt_h),
+                    Array(s.nz_h)[s.layer].eq(Array(s.nzh_next)[s.layer]),
                 ]
                 m.next = "ACT"
             self._abort_on_soft_reset(m, s)
@@ -427,14 +551,7 @@ class Controller(wiring.Component):
             with m.If(~lay.last_layer & ~self.act_left):
                 # all row groups issued: the next layer starts; its scan of row group j
                 # waits for this layer's h of row group j (the activation side's ``avail``)
-                m.d.sync += [
-                    s.layer.eq(s.layer + 1),
-                    lay.layer0.eq(0),
-                    lay.ref_base.eq(lay.ref_base + sm.refg),
-                    lay.h_base.eq(lay.h_base + sm.gmax),
-                    lay.hin_base.eq(lay.h_base),
-                    lay.acc_base.eq(lay.acc_base + sm.gmax),
-                ]
+                self._next_layer(m, s)
                 m.next = "LSTART"
             with m.If(lay.last_layer & ~self.act_left & self.act_drained):
                 m.next = "DONE"
@@ -445,7 +562,7 @@ class Controller(wiring.Component):
         with m.State("FLUSH"):
             m.d.comb += self.flush.eq(1)
             with m.If(s.datapath_idle):
-                m.d.sync += [s.pend_soft.eq(0), s.counting.eq(0)]
+                m.d.sync += s.pend_soft.eq(0)
                 m.next = "CLEAR"
 
         with m.State("CLEAR"):
@@ -458,5 +575,11 @@ class Controller(wiring.Component):
                     s.bias_sent.eq(0),
                     s.pend_reset_state.eq(0),
                     s.step_count.eq(0),
+                    # the first step after a reset: counted from its first x_in valid
+                    s.counting.eq(0),
+                    s.x_wait.eq(1),
+                    s.ahead.eq(1),
+                    s.hid.eq(0),
+                    s.out_done.eq(0),
                 ]
                 m.next = "IDLE"

@@ -29,7 +29,7 @@ def core_signature(max_layers: int) -> wiring.Signature:
     words, named after the layer registers in lower case) out; CTRL pulses ``start``,
     ``reset_state``, ``soft_reset`` and the status bits ``running``, ``overflow``, ``error``
     out; ``busy``, the pulses ``set_overflow``, ``set_error``, the counters ``step_cycles``,
-    ``step_count`` and the per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
+    ``step_count``, ``latency`` and the per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
     """
     arr = data.ArrayLayout(unsigned(32), max_layers)
     members = {
@@ -46,6 +46,7 @@ def core_signature(max_layers: int) -> wiring.Signature:
         "set_error": In(1),
         "step_cycles": In(32),
         "step_count": In(32),
+        "latency": In(32),
     }
     for r in LAYER_RW + LAYER_RO:
         members[r.name.lower()] = (Out if r.access == "RW" else In)(arr)
@@ -174,6 +175,8 @@ class RegisterBlock(wiring.Component):
                     m.d.sync += bus.rdata.eq(self.step_cycles)
                 with m.Case(ga("STEP_COUNT")):
                     m.d.sync += bus.rdata.eq(self.step_count)
+                with m.Case(ga("LATENCY")):
+                    m.d.sync += bus.rdata.eq(self.latency)
                 for layer in range(L):
                     for r in LAYER_RW + LAYER_RO:
                         with m.Case(r.address(layer)):

@@ -124,7 +124,13 @@ GLOBAL_REGISTERS: tuple[Register, ...] = (
         0x014,
         "RO",
         (
-            Field("BUSY", 0, 1, "a step is in flight"),
+            Field(
+                "BUSY",
+                0,
+                1,
+                "a step's input part is in flight (from x_in to its last h_out beat), or a "
+                "reset; not the next step's hidden part, which runs ahead",
+            ),
             Field("OVERFLOW", 1, 1, "sticky: a saturation happened (datapath.md §3)"),
             Field("ERROR", 2, 1, "sticky: bad configuration or AXI error response"),
             Field("RUNNING", 3, 1, "START given and not soft-reset"),
@@ -138,9 +144,22 @@ GLOBAL_REGISTERS: tuple[Register, ...] = (
         "STEP_CYCLES",
         0x024,
         "RO",
-        doc="Cycles of the last completed step (first x_in beat accepted → last h_out beat)",
+        doc=(
+            "Cycles of the last completed step: from the previous step's last h_out beat "
+            "accepted (first step after START / RESET_STATE: the first cycle x_in is valid) "
+            "to its own; the sum over a run is the run's cycles"
+        ),
     ),
     Register("STEP_COUNT", 0x028, "RO", doc="Steps completed since RESET_STATE / SOFT_RESET"),
+    Register(
+        "LATENCY",
+        0x02C,
+        "RO",
+        doc=(
+            "Latency of the last completed step: cycles from the first cycle its x_in is "
+            "valid to its last h_out beat accepted"
+        ),
+    ),
 )
 
 LAYER_REGISTERS: tuple[Register, ...] = (
@@ -151,10 +170,24 @@ LAYER_REGISTERS: tuple[Register, ...] = (
     Register("COLUMN_ADDR", 0x10, "RW", doc="Column 0, byte offset from WEIGHT_BASE", layer=True),
     Register("COLUMN_STRIDE", 0x14, "RW", doc="Bytes between columns", layer=True),
     Register(
-        "THETA_X", 0x18, "RW", doc="Θx, raw Q8.8 (16 bits); applies from the next step", layer=True
+        "THETA_X",
+        0x18,
+        "RW",
+        doc=(
+            "Θx, raw Q8.8 (16 bits); latched at RESET_STATE and at each step's last h_out "
+            "beat, for the next step"
+        ),
+        layer=True,
     ),
     Register(
-        "THETA_H", 0x1C, "RW", doc="Θh, raw Q8.8 (16 bits); applies from the next step", layer=True
+        "THETA_H",
+        0x1C,
+        "RW",
+        doc=(
+            "Θh, raw Q8.8 (16 bits); latched at RESET_STATE and at each step's last h_out "
+            "beat, for the next step"
+        ),
+        layer=True,
     ),
     Register("NZ_X", 0x20, "RO", doc="Input deltas passed on in the last step", layer=True),
     Register("NZ_H", 0x24, "RO", doc="Hidden deltas passed on in the last step", layer=True),

@@ -5,11 +5,12 @@ The x̂/ĥ (reference) memory and the h memory hold one row group of NUM_PE elem
 controller holds the phase:
 
 * the bias column (``bias``: lane 0 of a ``KIND_BIAS`` group, first step after a reset);
+* ``scan_h``: the layer's previous h, a row group per cycle (the hidden part, which the
+  controller runs for every layer before the step's input arrives);
 * ``scan_x``: layer 0 takes ``x_in`` one element per cycle (its lane of the x̂ row group;
   the x̂ word is read for a row group's first element and kept for the others); a layer
   l > 0 reads layer l-1's new h a row group per cycle, each as soon as the activation side
-  has written it (``avail``, ``take``);
-* ``scan_h``: the layer's previous h, a row group per cycle.
+  has written it (``avail``, ``take``).
 
 Pipeline (docs/rtl.md, *Delta encoder*)::
 
@@ -62,8 +63,9 @@ class Scan(wiring.Component):
     --------------------
     layer : In(layer_constants(hw))
         The controller's layer registers (sizes, lane masks, word bases).
-    setup, start : In(1)
-        Load the layer's read pointers (LSETUP); restart the element count (to SCAN_X).
+    setup, setup_h, start : In(1)
+        Load the layer's read pointers of the input / of the hidden vector (LSETUP); restart
+        the element count (to SCAN_X / SCAN_H).
     bias : In(1)
         Issue the bias group (only while ``ready``).
     scan_x, scan_h : In(1)
@@ -110,6 +112,7 @@ class Scan(wiring.Component):
             {
                 "layer": In(layer_constants(hw)),
                 "setup": In(1),
+                "setup_h": In(1),
                 "start": In(1),
                 "bias": In(1),
                 "scan_x": In(1),
@@ -245,13 +248,14 @@ class Scan(wiring.Component):
             m.d.sync += [j.eq(j + 1), ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
 
         def input_done(last):
-            """After the input vector's last element: on to the layer's ĥ and previous h."""
+            """After the input vector's last element."""
             with m.If(j == last):
                 m.d.comb += self.done.eq(1)
-                m.d.sync += [j.eq(0), ref_ptr.eq(lay.ref_base + sm.gx), h_ptr.eq(lay.h_base)]
 
         with m.If(self.setup):
             m.d.sync += [ref_ptr.eq(lay.ref_base), h_ptr.eq(lay.hin_base)]
+        with m.If(self.setup_h):
+            m.d.sync += [ref_ptr.eq(lay.ref_base + sm.gx), h_ptr.eq(lay.h_base)]
         with m.If(self.start):
             m.d.sync += j.eq(0)
         with m.If(self.bias):

@@ -3,30 +3,37 @@
 The one cycle model of the RTL: :mod:`edgedrnn.perf.estimate`, the report, the benchmarks and
 the tests all use it. Its constants are sums of the pipeline depths and latencies that the RTL
 components are built from (:mod:`edgedrnn.hw.pipeline`); nothing is fitted. docs/perf-model.md
-derives them and works an example; docs/rtl.md ("Where the cycles go") describes the cycles.
+derives them and works an example; docs/rtl.md ("Controller", "Where the cycles go")
+describes the schedule.
 
-Times are counted in cycles from the layer's first scan issue (``F_l``; STEP_CYCLES counts from
-layer 0's first ``x_in`` beat, ``F_0 = 0``). Per layer ``l`` with ``S_l`` scan issues, ``n_l``
-passed-on columns of ``c_l`` cycles (:func:`column_cycles`), the bias column (``b_l`` cycles, at
-the first step after a reset only) issued at ``B_l``, and the first / last passed delta issued
-at ``e_first`` / ``e_last``::
+A step has two parts (docs/rtl.md, *Controller*). The **hidden part** (every layer's bias at
+the first step after a reset, then its hidden columns) starts when the previous step has
+ended (its last ``h_out`` beat, cycle 0) and ends in WAITX at ``E``; the **input part**
+(every layer's input columns and activation) starts when WAITX sees ``x_in`` valid, at
+``W = max(E, offer)``, and ends with the step's last ``h_out`` beat. Per part of a layer with
+``S`` scan issues, ``n`` passed-on columns of ``c`` cycles (:func:`column_cycles`), the bias
+column (``b`` cycles, issued BIAS_LEAD cycles before the hidden scan) and the first / last
+passed delta issued at ``e_first`` / ``e_last`` (cycles from the part's first scan issue)::
 
-    A_l     = max(S_l − 1 + SCAN_TAIL,  stream_l − 1 + BEAT_TO_ACT)          (ACT starts)
-    stream_l = max(max(bias_l, e_first + ISSUE_TO_AR + Lm) + n_l·c_l,      (weight stream
-                   e_last + ISSUE_TO_AR + Lm + k·c_l)                        ends; n_l > 0)
-    bias_l   = B_l + ISSUE_TO_AR + Lm + b_l   (first step after a reset; else −∞, and
-                                              stream_l = bias_l when n_l = 0)
-    F_l+1 − A_l = LAYER_SWITCH(H_l) = max(⌈H_l/P⌉ + ACT_DONE + LAYER_SETUP_CYCLES,
-                                          ACT_TO_H + AVAIL_DELAY)
-    STEP_CYCLES = A_L−1 + ACT_TO_OUT + H_L−1 − 1                             (one h_out per beat)
+    part    = max(S − 1 + SCAN_TAIL,  stream − 1 + BEAT_TO_ACT)   (to the next state)
+    stream  = max(max(bias, e_first + ISSUE_TO_AR + Lm) + n·c,      (weight stream ends;
+                  e_last + ISSUE_TO_AR + Lm + k·c)                   n > 0)
+    bias    = −BIAS_LEAD + ISSUE_TO_AR + Lm + b   (first step after a reset; else −∞, and
+                                                  stream = bias when n = 0)
+    E       = HIDDEN_START + Σ_l hidden part_l + (L − 1)·LAYER_SETUP_CYCLES
+    latency = INPUT_START + 1 + Σ_l<L−1 (input part_l + LAYER_SWITCH(H_l))
+              + input part_L−1 + ACT_TO_OUT + H_L−1 − 1                  (LATENCY, paced)
+    STEP_CYCLES = max(E, offer) + latency − 1   (back to back: offer ≤ E, so E + latency − 1)
 
 ``Lm`` is the memory latency (cycles from an AR handshake to its first R beat). The scan takes
 layer 0's inputs one per cycle and every other part a row group of P per cycle; the encoder's
 serializer sends one passed delta per cycle, so a part of N elements with k passed takes
-``max(⌈N/P⌉, k)`` cycles. :func:`step_cycles` places the passed deltas at their expected
-positions (spread uniformly over each part's scan, ``k = 1`` column at the last one);
-:func:`step_cycle_bounds` all at the earliest and all at the latest position the scan allows
-(``k = n_l``), which bound STEP_CYCLES (equal, and exact, when no column is read).
+``max(⌈N/P⌉, k)`` cycles. :func:`step_cycles` and :func:`step_latency` place the passed deltas
+at their expected positions (spread uniformly over each part's scan, ``k = 1`` column at the
+last one); the bounds all at the earliest and all at the latest position the scan allows
+(``k = n``), which bound the measured figures (equal, and exact, when no column is read).
+For the first step after a reset, STEP_CYCLES counts from ``x_in``'s first valid cycle; the
+model counts it like the others, from the cycle before its hidden part starts.
 """
 
 from __future__ import annotations
@@ -72,9 +79,15 @@ AVAIL_DELAY = 1
 #: Cycles from the last layer's first activation issue to its first ``h_out`` beat: the
 #: activation, then the output FIFO and the serializer register ``ob``.
 ACT_TO_OUT = ACT_TO_H + pl.OUTPUT_LATENCY
-#: Cycles from layer 0's bias issue to the first ``x_in`` beat: the bias is issued in LSETUP2,
-#: the last cycle of the layer setup, and SCAN_X takes its first beat in the next.
-BIAS_LEAD_0 = 1
+#: Cycles from the bias issue (LSETUP2, hidden part of the first step after a reset) to the
+#: layer's first hidden scan issue (SCAN_H follows LSETUP2).
+BIAS_LEAD = 1
+#: Cycles from the previous step's last ``h_out`` beat to layer 0's first hidden scan issue:
+#: DONE moves to CHECK, CHECK_CYCLES, then the layer setup.
+HIDDEN_START = 1 + pl.CHECK_CYCLES + pl.LAYER_SETUP_CYCLES
+#: Cycles from the cycle WAITX sees ``x_in`` valid to layer 0's first input scan issue:
+#: WAITX moves to LSTART, then the layer setup.
+INPUT_START = 1 + pl.LAYER_SETUP_CYCLES
 
 
 def _groups(n, p: int):
@@ -91,14 +104,6 @@ def layer_switch(hidden_size: int, num_pe: int) -> int:
     return max(
         _groups(hidden_size, num_pe) + ACT_DONE + pl.LAYER_SETUP_CYCLES, ACT_TO_H + AVAIL_DELAY
     )
-
-
-def bias_issue(layer: int, prev_hidden: int, num_pe: int) -> int:
-    """Cycle of a layer's bias issue (LSETUP2) relative to its first scan issue (< 0)."""
-    if layer == 0:
-        return -BIAS_LEAD_0
-    setup_end = _groups(prev_hidden, num_pe) + ACT_DONE + pl.LAYER_SETUP_CYCLES - 1
-    return setup_end - layer_switch(prev_hidden, num_pe)
 
 
 def column_cycles(hw: HardwareConfig, rows_per_gate: int, bias: bool = False) -> int:
@@ -135,23 +140,41 @@ def scan_cycles(size: int, lanes: int, k, serial: bool) -> np.ndarray:
     return np.maximum(float(_groups(size, lanes)), k)
 
 
-def _positions(sx, sh, nx, nh, place: str):
-    """Issue cycles of the first and the last passed delta of a layer (relative to F_l)."""
+def _positions(s, k, place: str):
+    """Issue cycles of the first and the last passed delta of a part (from its first issue)."""
     if place == "expected":
-        # expected extremes of k positions drawn uniformly from a part's N scan cycles
+        # expected extremes of k positions drawn uniformly from the part's S scan cycles
         with np.errstate(divide="ignore", invalid="ignore"):
-            first = np.where(nx > 0, (sx - nx) / (nx + 1), sx + (sh - nh) / (nh + 1))
-            last = np.where(
-                nh > 0, sx + sh - 1 - (sh - nh) / (nh + 1), sx - 1 - (sx - nx) / (nx + 1)
-            )
-        return first, last
+            gap = (s - k) / (k + 1)
+        return gap, s - 1 - gap
     if place == "early":
-        first = np.where(nx > 0, 0.0, sx)
-        return first, first
+        return np.zeros_like(s), np.zeros_like(s)
     if place == "late":
-        last = np.where(nh > 0, sx + sh - 1, sx - 1)
-        return last, last
+        return s - 1, s - 1
     raise ValueError(f"unknown placement {place!r}")
+
+
+def _part(s, k, col: int, lead: int, bias_end, place: str) -> np.ndarray:
+    """Cycles from a part's first scan issue to the next state ((H)DRAIN's exit)."""
+    first, last = _positions(s, k, place)
+    # the bias column streams first; the passed columns follow back to back, the first of them
+    # not before its delta's issue + lead, none before its own: the last position holds one
+    # column (expected) or all of them (the bounds, where every passed delta sits at one
+    # position)
+    tail = np.minimum(k, 1) if place == "expected" else k
+    columns_end = np.maximum(np.maximum(bias_end, first + lead) + k * col, last + lead + tail * col)
+    stream = np.where(k > 0, columns_end, bias_end)
+    return np.maximum(s - 1 + SCAN_TAIL, stream - 1 + BEAT_TO_ACT)
+
+
+def _scan_lengths(n_in, n_h, li, p, nx, nh, place):
+    if place == "expected":
+        sx = scan_cycles(n_in, p, nx, serial=li == 0)
+        sh = scan_cycles(n_h, p, nh, serial=False)
+    else:  # the scan without stalls
+        sx = np.full(nx.shape, float(n_in if li == 0 else _groups(n_in, p)))
+        sh = np.full(nx.shape, float(_groups(n_h, p)))
+    return sx, sh
 
 
 def _step(
@@ -161,40 +184,28 @@ def _step(
     bias: np.ndarray,
     mem_latency: int,
     place: str,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """(E, latency) of every step: the hidden part's end and the paced latency."""
     p = hw.num_pe
-    total = np.zeros(c.shape[0], dtype=np.float64)
+    hidden = np.full(c.shape[0], float(HIDDEN_START))
+    # LATENCY counts the offer's cycle and the last beat's cycle
+    latency = np.full(c.shape[0], float(INPUT_START + 1))
+    last = net.num_layers - 1
     for li, (lay, (n_in, n_h)) in enumerate(zip(layouts(net, hw), net.layers, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
-        n = nx + nh
-        if place == "expected":
-            sx = scan_cycles(n_in, p, nx, serial=li == 0)
-            sh = scan_cycles(n_h, p, nh, serial=False)
-        else:  # the scan without stalls
-            sx = np.full(n.shape, float(n_in if li == 0 else _groups(n_in, p)))
-            sh = np.full(n.shape, float(_groups(n_h, p)))
-        first, last = _positions(sx, sh, nx, nh, place)
+        sx, sh = _scan_lengths(n_in, n_h, li, p, nx, nh, place)
         col = column_cycles(hw, lay.rows_per_gate)
         b = column_cycles(hw, lay.rows_per_gate, bias=True)
-        prev_h = net.layers[li - 1][1] if li else 0
         lead = ISSUE_TO_AR + mem_latency
-        # the bias column (issued in LSETUP2) streams first; the passed columns follow back to
-        # back, the first of them not before its delta's issue + lead, none before its own:
-        # the last position holds one column (expected) or all of them (the bounds, where
-        # every passed delta sits at one position)
-        bias_end = np.where(bias > 0, bias_issue(li, prev_h, p) + lead + b, -np.inf)
-        tail = np.minimum(n, 1) if place == "expected" else n
-        columns_end = np.maximum(
-            np.maximum(bias_end, first + lead) + n * col, last + lead + tail * col
-        )
-        stream = np.where(n > 0, columns_end, bias_end)
-        act = np.maximum(sx + sh - 1 + SCAN_TAIL, stream - 1 + BEAT_TO_ACT)
-        total += act
-        if li < net.num_layers - 1:
-            total += layer_switch(n_h, p)
+        bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
+        hidden += _part(sh, nh, col, lead, bias_end, place)
+        latency += _part(sx, nx, col, lead, np.full(nx.shape, -np.inf), place)
+        if li < last:
+            hidden += pl.LAYER_SETUP_CYCLES
+            latency += layer_switch(n_h, p)
         else:
-            total += ACT_TO_OUT + n_h - 1
-    return total
+            latency += ACT_TO_OUT + n_h - 1
+    return hidden, latency
 
 
 def _bias(steps: int, from_reset: bool) -> np.ndarray:
@@ -204,12 +215,26 @@ def _bias(steps: int, from_reset: bool) -> np.ndarray:
     return bias
 
 
+def _cycles(hidden: np.ndarray, latency: np.ndarray, offer) -> np.ndarray:
+    """STEP_CYCLES from the parts: x_in offered ``offer`` cycles after the previous end."""
+    start = hidden if offer is None else np.maximum(hidden, np.asarray(offer, np.float64))
+    return start + latency - 1
+
+
+def _latency(hidden: np.ndarray, latency: np.ndarray, offer) -> np.ndarray:
+    """LATENCY from the parts: x_in offered ``offer`` cycles after the previous end."""
+    if offer is None:
+        return latency
+    return np.maximum(hidden - np.asarray(offer, np.float64), 0.0) + latency
+
+
 def step_cycles(
     net: Network,
     counts,
     hw: HardwareConfig,
     from_reset: bool = True,
     mem_latency: int = 1,
+    offer=None,
 ) -> np.ndarray:
     """Modelled cycles of every step (float64 (T,)), as STEP_CYCLES counts them.
 
@@ -226,6 +251,9 @@ def step_cycles(
         If true, step 0 also streams each layer's bias column.
     mem_latency : int
         Cycles from an AR handshake to its first R beat.
+    offer : int or array_like (T,), optional
+        Cycles from the previous step's last ``h_out`` beat to the step's ``x_in`` being
+        valid; None: back to back (``x_in`` valid before the hidden part ends).
 
     Returns
     -------
@@ -233,7 +261,35 @@ def step_cycles(
         float64 (T,): the passed deltas at their expected positions in the scan.
     """
     c = check_counts(net, counts)
-    return _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected")
+    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected")
+    return _cycles(*parts, offer)
+
+
+def step_latency(
+    net: Network,
+    counts,
+    hw: HardwareConfig,
+    from_reset: bool = True,
+    mem_latency: int = 1,
+    offer=None,
+) -> np.ndarray:
+    """Modelled latency of every step (float64 (T,)), as LATENCY counts it: cycles from the
+    step's first ``x_in`` valid to its last ``h_out`` beat.
+
+    Parameters are those of :func:`step_cycles`; ``offer`` None means paced inputs (``x_in``
+    valid after the step's hidden part has ended, the hidden columns off the latency path).
+    """
+    c = check_counts(net, counts)
+    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected")
+    return _latency(*parts, offer)
+
+
+def _bounds(net, counts, hw, from_reset, mem_latency, offer, figure):
+    c = check_counts(net, counts)
+    bias = _bias(c.shape[0], from_reset)
+    lo = figure(*_step(net, c, hw, bias, mem_latency, "early"), offer)
+    hi = figure(*_step(net, c, hw, bias, mem_latency, "late"), offer)
+    return lo.astype(np.int64), hi.astype(np.int64)
 
 
 def step_cycle_bounds(
@@ -242,21 +298,32 @@ def step_cycle_bounds(
     hw: HardwareConfig,
     from_reset: bool = True,
     mem_latency: int = 1,
+    offer=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bound of every step's STEP_CYCLES (int64 (T,) each).
 
-    The passed deltas at the earliest (every layer's first passed delta in its first scan
-    cycle of that part) and the latest positions (all in the last scan cycle of their part),
-    the scan without stalls; no bus stalls, ``x_in`` always valid, ``h_out`` always ready.
-    Without passed-on columns (and bias) both bounds are the exact count.
+    The passed deltas at the earliest (every part's first passed delta in its first scan
+    cycle) and the latest positions (all in the last scan cycle of their part), the scan
+    without stalls; no bus stalls, ``x_in`` valid ``offer`` cycles after the previous step's
+    end (None: before the hidden part ends), ``h_out`` always ready. Without passed-on columns
+    (and bias) both bounds are the exact count.
 
     Parameters are those of :func:`step_cycles`; ``counts`` are integers.
     """
-    c = check_counts(net, counts)
-    bias = _bias(c.shape[0], from_reset)
-    lo = _step(net, c, hw, bias, mem_latency, "early")
-    hi = _step(net, c, hw, bias, mem_latency, "late")
-    return lo.astype(np.int64), hi.astype(np.int64)
+    return _bounds(net, counts, hw, from_reset, mem_latency, offer, _cycles)
+
+
+def step_latency_bounds(
+    net: Network,
+    counts,
+    hw: HardwareConfig,
+    from_reset: bool = True,
+    mem_latency: int = 1,
+    offer=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound of every step's LATENCY (int64 (T,) each), as
+    :func:`step_cycle_bounds` bounds STEP_CYCLES (``offer`` None: paced inputs)."""
+    return _bounds(net, counts, hw, from_reset, mem_latency, offer, _latency)
 
 
 def dram_bytes(net: Network, counts, hw: HardwareConfig, from_reset: bool = True) -> np.ndarray:
