@@ -4,10 +4,18 @@
 :class:`edgedrnn.hw.top.EdgeDRNN` for ``program.hw`` to Verilog, builds (or fetches from the
 cache) a Verilator model with the C++ testbench in :mod:`edgedrnn.sim`, and runs the sequence
 through the host driver (:class:`edgedrnn.host.EdgeDRNNDriver`) over a
-:class:`~edgedrnn.host.verilator.VerilatorTransport`. Per-step cycles come from STEP_CYCLES,
-deltas passed on from the LAYERl_NZ_X/NZ_H registers, the overflow flag from STATUS.
+:class:`~edgedrnn.host.verilator.VerilatorTransport`. Deltas passed on come from the
+LAYERl_NZ_X/NZ_H registers, the overflow flag from STATUS; per-step ``latency`` and ``cycles``
+are measured by the testbench (:class:`edgedrnn.sim.timing.StepTiming`, docs/rtl-backend.md):
+``latency[t]``, cycles from step t's first x_in beat offered to its last h_out beat accepted;
+``cycles[t]``, cycles from the end of step t-1 (for t = 0 its first x_in beat offered) to the
+end of step t, less the cycles the device waited on a late host (the driver's register
+accesses between back-to-back steps), so that they sum to the run's total.
 
 Options (all keyword):
+    frame_cycles (int, default 0): pacing: step t's first x_in beat is offered
+        ``frame_cycles`` cycles after step t-1's (or as soon as the host has queued it, if
+        later); 0 = back to back (each step's input as soon as the host queues it).
     mem_latency (int, default 1): cycles from an accepted AR to the first R beat.
     mem_stall (float, default 0): probability per cycle that ARREADY / RVALID are held low.
     stream_stall (float, default 0): probability per cycle that x_in VALID / h_out READY are
@@ -45,6 +53,7 @@ _OPTIONS = {
     "ar_stall",
     "r_stall",
     "csr_stall",
+    "frame_cycles",
 }
 
 
@@ -68,17 +77,27 @@ class RtlBackend(Backend):
                 f"unknown rtl backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
             )
         weight_base = int(options.pop("weight_base", 0x10000))
+        frame_cycles = int(options.pop("frame_cycles", 0))
+        if frame_cycles < 0:
+            raise ValueError(f"frame_cycles must be >= 0, got {frame_cycles}")
         library = build_model(program.hw)
         with VerilatedModel(library, **options) as model:
-            driver = EdgeDRNNDriver(VerilatorTransport(model))
+            link = VerilatorTransport(model)
+            driver = EdgeDRNNDriver(link)
             driver.configure(program, weight_base=weight_base)
+            link.set_pacing(program.input_size, frame_cycles)
             out = driver.run(x_q, theta_x_q, theta_h_q)
+            timing = link.step_timing()
+        steps = x_q.shape[0]
+        if timing.steps != steps:
+            raise RuntimeError(f"testbench timed {timing.steps} of {steps} steps")
         return Result(
             outputs_q=out.outputs_q,
             nonzero=out.nonzero,
             overflow=out.overflow,
-            cycles=out.cycles,
+            cycles=timing.cycles,
             backend=self.name,
+            latency=timing.latency,
         )
 
 

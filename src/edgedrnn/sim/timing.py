@@ -1,0 +1,86 @@
+"""Per-step timing measured by a simulation testbench: latency and cycles of every step.
+
+Both simulation transports (:class:`edgedrnn.host.verilator.VerilatorTransport`,
+:class:`edgedrnn.host.amaranth_sim.AmaranthTransport`) number the ``x_in`` beats by steps and
+record three cycle numbers per step (see docs/rtl-backend.md, "Latency and cycles"):
+
+* ``push``: the host queued the step's first ``x_in`` beat;
+* ``offer``: that beat's VALID was raised (with pacing, not before the previous step's offer
+  plus the frame);
+* ``end``: the step's last ``h_out`` beat (LAST set) was accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """Cycle numbers recorded per step by a testbench, and the figures derived from them.
+
+    Parameters
+    ----------
+    push:
+        int64 (T,): cycle in which the host queued the step's first ``x_in`` beat.
+    offer:
+        int64 (T,): cycle in which the step's first ``x_in`` beat was offered (VALID raised).
+    end:
+        int64 (T,): cycle in which the step's last ``h_out`` beat was accepted.
+    frame_cycles:
+        The pacing the run used (0: back to back).
+    """
+
+    push: np.ndarray
+    offer: np.ndarray
+    end: np.ndarray
+    frame_cycles: int = 0
+
+    @property
+    def steps(self) -> int:
+        """Steps with all three records."""
+        return int(min(len(self.push), len(self.offer), len(self.end)))
+
+    @property
+    def latency(self) -> np.ndarray:
+        """int64 (T,): cycles from the step's first ``x_in`` beat offered to its last
+        ``h_out`` beat accepted."""
+        n = self.steps
+        return (self.end[:n] - self.offer[:n]).astype(np.int64)
+
+    @property
+    def host_wait(self) -> np.ndarray:
+        """int64 (T,): cycles the device waited on a late host before the step.
+
+        For step t > 0: how long after both the previous step's end and the step's due time
+        (the previous step's offer plus the frame) the host queued the step's input; 0 for
+        the first step. Back to back, this is the host's register accesses between steps.
+        """
+        n = self.steps
+        wait = np.zeros(n, dtype=np.int64)
+        if n > 1:
+            ready = np.maximum(self.end[: n - 1], self.offer[: n - 1] + self.frame_cycles)
+            wait[1:] = np.maximum(0, self.push[1:n] - ready)
+        return wait
+
+    @property
+    def cycles(self) -> np.ndarray:
+        """int64 (T,): cycles from the end of step t-1 (for t = 0 the first ``x_in`` beat
+        offered) to the end of step t, less :attr:`host_wait`; they sum to :attr:`total`."""
+        n = self.steps
+        out = np.zeros(n, dtype=np.int64)
+        if n:
+            out[0] = self.end[0] - self.offer[0]
+            out[1:] = np.diff(self.end[:n]) - self.host_wait[1:]
+        return out
+
+    @property
+    def total(self) -> int:
+        """Cycles from the first ``x_in`` beat offered to the last ``h_out`` beat accepted,
+        less the host's waits."""
+        n = self.steps
+        if not n:
+            return 0
+        return int(self.end[n - 1] - self.offer[0] - self.host_wait.sum())
