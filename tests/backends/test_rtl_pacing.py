@@ -72,6 +72,7 @@ def test_back_to_back_is_the_default_and_relates_to_step_cycles(program) -> None
     setup = accepted - timing.offer
     assert np.array_equal(timing.latency, out.cycles + setup)
     assert np.array_equal(timing.latency, default.latency)
+    assert np.array_equal(default.step_cycles, out.cycles)
     assert (setup > 0).all() and len(np.unique(setup[1:])) == 1
     # the driver's register accesses between steps are the host's wait, not the device's
     assert (timing.host_wait[1:] > 0).all() and timing.host_wait[0] == 0

@@ -30,6 +30,7 @@ Options (all keyword):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,19 @@ _OPTIONS = {
     "csr_stall",
     "frame_cycles",
 }
+
+
+@dataclass
+class RtlResult(Result):
+    """A :class:`Result` of the ``rtl`` backend, with the device's own cycle counter.
+
+    ``step_cycles``: int64 (T,), the STEP_CYCLES register after each step: cycles from the
+    step's first x_in beat *accepted* to its last h_out beat accepted (what
+    :mod:`edgedrnn.perf.rtl` models). ``latency[t]`` is ``step_cycles[t]`` plus the cycles
+    from the step's first x_in beat offered to accepted (docs/rtl-backend.md).
+    """
+
+    step_cycles: np.ndarray | None = None
 
 
 class RtlBackend(Backend):
@@ -91,13 +105,14 @@ class RtlBackend(Backend):
         steps = x_q.shape[0]
         if timing.steps != steps:
             raise RuntimeError(f"testbench timed {timing.steps} of {steps} steps")
-        return Result(
+        return RtlResult(
             outputs_q=out.outputs_q,
             nonzero=out.nonzero,
             overflow=out.overflow,
             cycles=timing.cycles,
             backend=self.name,
             latency=timing.latency,
+            step_cycles=out.cycles,
         )
 
 
