@@ -133,6 +133,13 @@ def test_pacing_under_stalls_is_bit_exact_and_sums(program) -> None:
     assert paced.cycles.sum() >= 9 * 3000 + paced.latency[-1]
 
 
+def test_timeout_counts_beyond_the_frame(program) -> None:
+    x = _inputs(3, 12, seed=5)
+    paced = edgedrnn.run(program, x, backend="rtl", frame_cycles=5000, timeout=3000)
+    assert paced.same_as(edgedrnn.run(program, x, backend="reference"))
+    assert paced.cycles[1:].sum() == 2 * 5000 + paced.latency[-1] - paced.latency[0]
+
+
 def test_bad_frame_is_refused(program) -> None:
     with pytest.raises(ValueError, match="frame_cycles"):
         edgedrnn.run(program, _inputs(2, 12), backend="rtl", frame_cycles=-1)

@@ -25,7 +25,8 @@ Options (all keyword):
     seed (int, default 0): seed of the random stalls.
     weight_base (int, default 0x10000): byte address of the weight image in the memory model.
     max_outstanding (int, default 64): bursts the memory model accepts before stalling AR.
-    timeout (int, default 1_000_000): cycles a step or register access may take.
+    timeout (int, default 1_000_000): cycles a step or register access may take (a paced
+        step: beyond its wait for the frame).
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class RtlBackend(Backend):
         frame_cycles = int(options.pop("frame_cycles", 0))
         if frame_cycles < 0:
             raise ValueError(f"frame_cycles must be >= 0, got {frame_cycles}")
+        # a paced step's input may wait up to a frame after the host queued it
+        options["timeout"] = int(options.get("timeout", 1_000_000)) + frame_cycles
         library = build_model(program.hw)
         with VerilatedModel(library, **options) as model:
             link = VerilatorTransport(model)
