@@ -56,7 +56,7 @@ def run_case(name: str, hidden: int, steps: int, num_pe: int, bus_bits: int, the
 def compare(program, result) -> dict:
     """Model against measured cycles for one run."""
     est = estimate(program, result)
-    measured = result.cycles.astype(np.float64)
+    measured = result.cycles.astype(np.float64)  # STEP_CYCLES, what the model counts
     err = (est.cycles - measured) / measured
     lo, hi = rtl.step_cycle_bounds(Network.from_program(program), result.nonzero, program.hw)
     return {

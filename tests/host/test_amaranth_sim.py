@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,58 @@ def test_stream_read_times_out_without_input():
     assert link.x_pending == 0
     link.write_stream(np.zeros(1, dtype=np.int16))
     assert link.cancel_stream() == 1 and link.x_pending == 0
+
+
+def _timed_run(link, prog, x, frame):
+    driver = EdgeDRNNDriver(link)
+    driver.configure(prog, weight_base=0x2000)
+    link.set_pacing(prog.input_size, frame)
+    out = driver.run(x)
+    return out, link.step_timing()
+
+
+@pytest.mark.parametrize("frame", [0, 400])
+def test_pacing_and_step_timing(frame):
+    rng = np.random.default_rng(2)
+    prog = random_program(rng, [3, 5, 4], HW, theta_x=6, theta_h=9, wmax=40, wmin=-41)
+    x = rng.integers(-300, 300, size=(4, 3)).astype(np.int16)
+    out, timing = _timed_run(AmaranthTransport(HW), prog, x, frame)
+    tx, th = (np.tile(t, (4, 1)) for t in (prog.theta_x_q, prog.theta_h_q))
+    want = run_program(prog, x, tx, th)
+    np.testing.assert_array_equal(out.outputs_q, want.outputs_q)
+    assert timing.steps == 4
+    lat, cyc = timing.latency, timing.cycles
+    # the device's own counters (STEP_CYCLES, LATENCY) equal the testbench's handshakes
+    np.testing.assert_array_equal(cyc, out.cycles)
+    np.testing.assert_array_equal(lat, out.latency)
+    assert cyc.sum() == timing.total
+    if frame:
+        assert (lat < frame).all()
+        np.testing.assert_array_equal(np.diff(timing.offer), frame)
+        np.testing.assert_array_equal(cyc[1:], frame + lat[1:] - lat[:-1])
+    else:
+        # back to back a step's cycles are its latency plus the host's gap before its input
+        gap = timing.offer[1:] - timing.end[:-1] - 1
+        assert (gap >= 0).all()
+        np.testing.assert_array_equal(cyc[1:], lat[1:] + gap)
+
+
+@pytest.mark.skipif(shutil.which("verilator") is None, reason="needs Verilator")
+@pytest.mark.parametrize("frame", [0, 400])
+def test_latency_and_cycles_equal_the_verilator_testbench(frame):
+    from edgedrnn.host.verilator import VerilatorTransport
+
+    rng = np.random.default_rng(3)
+    prog = random_program(rng, [3, 5, 4], HW, theta_x=6, theta_h=9, wmax=40, wmin=-41)
+    x = rng.integers(-300, 300, size=(3, 3)).astype(np.int16)
+    _, amaranth = _timed_run(AmaranthTransport(HW, stalls=Stalls(mem_latency=1)), prog, x, frame)
+    link = VerilatorTransport.for_hardware(HW, mem_latency=1)
+    try:
+        _, verilator = _timed_run(link, prog, x, frame)
+    finally:
+        link.close()
+    np.testing.assert_array_equal(amaranth.latency, verilator.latency)
+    np.testing.assert_array_equal(amaranth.cycles, verilator.cycles)
+    np.testing.assert_array_equal(
+        amaranth.offer - amaranth.offer[0], verilator.offer - verilator.offer[0]
+    )

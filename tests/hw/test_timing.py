@@ -37,6 +37,7 @@ def _timed(prog, x, tx, th, lat, paced):
     with AmaranthTransport(prog.hw, stalls=Stalls(mem_latency=lat)) as link:
         drv = EdgeDRNNDriver(link)
         drv.configure(prog, weight_base=0x1000)
+        link.set_pacing(n_in)  # record each step's offer and end (no frame: paced by hand)
         if drv.set_thresholds(tx[0], th[0]):
             drv.start(reset_state=True)
         if not paced:
@@ -50,10 +51,9 @@ def _timed(prog, x, tx, th, lat, paced):
             link.read_stream(prog.output_size)
             if paced:
                 regs.append((drv.step_cycles(), drv.latency()))
-        end = np.array(link.h_last)
-        offer = np.array(link.x_offered)[::n_in]
-    cycles = np.diff(end, prepend=offer[0] - 1)
-    latency = end - offer + 1
+        timing = link.step_timing()
+    end, offer = timing.end, timing.offer
+    cycles, latency = timing.cycles, timing.latency
     # x_in's offer relative to the previous step's end (the first step: paced, far after)
     offered = np.concatenate([[10**6], offer[1:] - end[:-1]])
     return np.array(nz), cycles, latency, np.array(regs).reshape(-1, 2), offered

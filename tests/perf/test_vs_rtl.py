@@ -49,7 +49,7 @@ def test_model_matches_rtl_2l16h(theta):
     program = seeded_program(40, [16, 16], _hw(8), theta)
     res = edgedrnn.run(program, _inputs(60, 40), backend="rtl")
     est = estimate(program, res)
-    rtl = res.cycles.astype(np.float64)
+    rtl = res.cycles.astype(np.float64)  # STEP_CYCLES, what the model counts
     assert abs(est.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
     if theta == 0:
         # dense: fetch-bound and deterministic; every step after the first (which also
@@ -67,7 +67,7 @@ def test_model_matches_rtl_unequal_layers_narrow_bus():
     program = seeded_program(12, [40, 24, 33], _hw(16), 0.05, seed=1)
     res = edgedrnn.run(program, _inputs(40, 12, seed=3), backend="rtl")
     est = estimate(program, res)
-    rtl = res.cycles.astype(np.float64)
+    rtl = res.cycles.astype(np.float64)  # STEP_CYCLES, what the model counts
     assert abs(est.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
     _assert_within_bounds(program, res)
 

@@ -9,7 +9,10 @@ observe the settled handshakes, then tick, so their order within a cycle does no
   cycles after its AR handshake; ARREADY and RVALID drop at random; every burst is checked
   (INCR, full bus width, aligned, at most 256 beats, within one 4 KiB page, inside loaded
   memory);
-* an ``x_in`` source offering the queued beats with random gaps;
+* an ``x_in`` source offering the queued beats with random gaps and, after
+  :meth:`AmaranthTransport.set_pacing`, the first beat of step t no earlier than a frame after
+  step t-1's; it records every step's timing (:meth:`AmaranthTransport.step_timing`), as the
+  Verilator testbench does;
 * an ``h_out`` sink that is ready (with random back-pressure) only while the host waits for
   beats.
 
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import HardwareConfig
+from ..sim.timing import StepTiming
 from ..sim.verilated import SimError
 from ..support.extras import require
 
@@ -97,10 +101,6 @@ class AmaranthTransport:
         Clock cycles simulated so far.
     bursts:
         ``(byte address, beats)`` of every burst the design requested.
-    x_offered:
-        The cycle in which each ``x_in`` beat was first offered (``valid`` high), in order.
-    h_last:
-        The cycle in which each ``h_out`` beat with ``last`` was accepted (a step's end).
     memory:
         The weight memory (byte address 0 upwards).
     """
@@ -120,9 +120,6 @@ class AmaranthTransport:
         self.timeout = int(timeout)
         self.cycles = 0
         self.bursts: list[tuple[int, int]] = []
-        self.x_offered: list[int] = []
-        self.h_last: list[int] = []
-        self._x_head_offered = False
         self.memory = bytearray()
         self._loaded = bytearray()  # 1 where memory was written
         self._rnd = random.Random(self.stalls.seed)
@@ -130,6 +127,10 @@ class AmaranthTransport:
         self._x: deque[int] = deque()
         self._h_want = 0
         self._h: list[tuple[int, bool]] = []
+        self._step_beats = 0
+        self._frame_cycles = 0
+        self._pushed = self._taken = 0  # x_in beats queued / accepted since set_pacing
+        self._times: tuple[list[int], list[int], list[int]] = ([], [], [])  # push, offer, end
         self.dut = top.EdgeDRNN(hw)
         self._sim = sim.Simulator(self.dut)
         self._sim.add_clock(CLOCK_PERIOD)
@@ -182,7 +183,12 @@ class AmaranthTransport:
 
     def write_stream(self, values: np.ndarray) -> None:
         """Queue ``x_in`` beats; they are offered while later calls advance the simulation."""
-        self._x.extend(int(v) for v in np.asarray(values, dtype=np.int16).reshape(-1))
+        for v in np.asarray(values, dtype=np.int16).reshape(-1):
+            if self._step_beats and self._pushed % self._step_beats == 0:
+                # between advance() calls the testbench has driven cycle ``cycles`` already
+                self._times[0].append(self.cycles + 1)
+            self._pushed += 1
+            self._x.append(int(v))
 
     def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         self._h_want = n
@@ -204,6 +210,37 @@ class AmaranthTransport:
         self.memory[addr:end] = data
         self._loaded[addr:end] = b"\1" * len(data)
 
+    # ------------------------------------------------------------ pacing
+    def set_pacing(self, step_beats: int, frame_cycles: int = 0) -> None:
+        """Number the ``x_in`` beats queued from now on by steps of ``step_beats`` beats and
+        record each step's timing (:meth:`step_timing`); with ``frame_cycles`` N > 0, the
+        first beat of step t is offered no earlier than N cycles after step t-1's.
+
+        Call between runs, with no ``x_in`` beat queued; clears the step records.
+        """
+        if step_beats < 0 or frame_cycles < 0:
+            raise ValueError(
+                f"step_beats and frame_cycles must be >= 0, got {step_beats}, {frame_cycles}"
+            )
+        if self._x:
+            raise SimError("set_pacing with x_in beats still queued")
+        self._step_beats, self._frame_cycles = int(step_beats), int(frame_cycles)
+        self._pushed = self._taken = 0
+        self._times = ([], [], [])
+
+    def step_timing(self) -> StepTiming:
+        """Per-step push, offer and end cycles recorded since :meth:`set_pacing`."""
+        push, offer, end = (np.array(v, dtype=np.int64) for v in self._times)
+        return StepTiming(push, offer, end, frame_cycles=self._frame_cycles)
+
+    def _x_due(self) -> bool:
+        """May the front ``x_in`` beat be offered now? Only a paced step's first beat waits."""
+        k, n = self._step_beats, self._frame_cycles
+        if not k or not n or self._taken % k:
+            return True
+        step, offers = self._taken // k, self._times[1]
+        return step == 0 or self.cycles >= offers[step - 1] + n
+
     # ------------------------------------------------------- stream control
     @property
     def x_pending(self) -> int:
@@ -214,9 +251,7 @@ class AmaranthTransport:
         """Stop offering the queued ``x_in`` beats; returns how many were dropped."""
         n = len(self._x)
         self._x.clear()
-        if self._x_head_offered:
-            self.x_offered.pop()
-            self._x_head_offered = False
+        self._pushed -= n
         return n
 
     # ------------------------------------------------------------ bus models
@@ -240,6 +275,7 @@ class AmaranthTransport:
         st, rnd, bb = self.stalls, self._rnd, self.hw.bus_bytes
         pending: deque[tuple[int, int, int]] = deque()  # (due cycle, address, beats)
         cur: list[int] | None = None  # [address, beats left] of the burst being served
+        x_valid = False  # held until accepted
         while True:
             # ---------------- drive
             op = self._csr
@@ -254,7 +290,11 @@ class AmaranthTransport:
             ctx.set(csr.arvalid, r and op.phase == 0)
             ctx.set(csr.araddr, op.addr if r else 0)
             ctx.set(csr.rready, 1)
-            x_valid = bool(self._x) and rnd.random() >= st.x_gap
+            x_valid = x_valid and bool(self._x)  # cancel_stream may have emptied the queue
+            if not x_valid and self._x and self._x_due() and rnd.random() >= st.x_gap:
+                x_valid = True
+                if self._step_beats and self._taken % self._step_beats == 0:
+                    self._times[1].append(self.cycles)
             ctx.set(xin.valid, x_valid)
             if self._x:
                 ctx.set(xin.payload, self._x[0])
@@ -280,17 +320,15 @@ class AmaranthTransport:
             elif r and op.phase == 1 and ctx.get(csr.rvalid):
                 op.value, op.resp = ctx.get(csr.rdata), ctx.get(csr.rresp)
                 op.done, self._csr = True, None
-            if x_valid and not self._x_head_offered:
-                self.x_offered.append(self.cycles)
-                self._x_head_offered = True
             if x_valid and ctx.get(xin.ready):
                 self._x.popleft()
-                self._x_head_offered = False
+                self._taken += 1
+                x_valid = False
             if ctx.get(hout.ready) and ctx.get(hout.valid):
                 beat = ctx.get(hout.payload)
                 self._h.append((int(beat.data), bool(beat.last)))
-                if beat.last:
-                    self.h_last.append(self.cycles)
+                if self._step_beats and bool(beat.last):
+                    self._times[2].append(self.cycles)
             if arready and ctx.get(mem.arvalid):
                 addr, n = ctx.get(mem.araddr), ctx.get(mem.arlen) + 1
                 self._check_burst(addr, n, ctx.get(mem.arsize), ctx.get(mem.arburst))

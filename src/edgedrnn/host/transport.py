@@ -15,6 +15,13 @@ class Transport(Protocol):
     co-simulation), :class:`edgedrnn.host.amaranth_sim.AmaranthTransport` (the Amaranth
     simulator), :class:`edgedrnn.host.emulator.EmulatedTransport` (pure Python); a board
     transport would map these onto e.g. ``/dev/mem`` + DMA.
+
+    The two simulation transports also pace the input and time every step, outside this
+    protocol (the driver does not use them): ``set_pacing(step_beats, frame_cycles)`` numbers
+    the ``x_in`` beats by steps and offers step t's first beat no earlier than
+    ``frame_cycles`` after step t-1's; ``step_timing()`` returns the
+    :class:`~edgedrnn.sim.timing.StepTiming` of the steps since (latency and cycles per step,
+    docs/rtl-backend.md).
     """
 
     def read_reg(self, addr: int) -> int:

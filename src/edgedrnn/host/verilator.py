@@ -10,6 +10,7 @@ import numpy as np
 
 from ..config import HardwareConfig
 from ..sim.build import build_model
+from ..sim.timing import StepTiming
 from ..sim.verilated import VerilatedModel
 
 
@@ -46,6 +47,16 @@ class VerilatorTransport:
 
     def write_memory(self, addr: int, data: bytes) -> None:
         self.model.mem_write(addr, data)
+
+    def set_pacing(self, step_beats: int, frame_cycles: int = 0) -> None:
+        """Number x_in beats by steps of ``step_beats`` and offer step t's first beat no
+        earlier than ``frame_cycles`` after step t-1's (0: as soon as queued); see
+        :meth:`~edgedrnn.sim.verilated.VerilatedModel.set_pacing`."""
+        self.model.set_pacing(step_beats, frame_cycles)
+
+    def step_timing(self) -> StepTiming:
+        """Per-step timing since :meth:`set_pacing` (latency, cycles, host waits)."""
+        return self.model.step_timing()
 
     @property
     def cycles(self) -> int:

@@ -10,6 +10,12 @@
 // all handshakes (valid && ready), posedge eval, then update the testbench state from the
 // sampled handshakes. Valid signals driven by the harness are held until accepted (AXI rule);
 // ready signals are randomised freely.
+//
+// Pacing and step timing: with a step size (x_in beats per step) set, the harness numbers the
+// queued x_in beats by step and records, per step, the cycle its first beat was queued by the
+// host (push), the cycle that beat's VALID was raised (offer) and the cycle its last h_out beat
+// (LAST set) was accepted (end). With a frame of N cycles, the first beat of step s > 0 is not
+// offered before offer[s-1] + N.
 
 #include <cstdint>
 #include <cstdio>
@@ -64,6 +70,12 @@ struct Sim {
     std::deque<uint32_t> hq;  // raw 17-bit payloads (data | last << 16)
     std::deque<uint64_t> h_times, x_times;  // cycle numbers of accepted beats
 
+    // Pacing (step_beats 0: no step numbering, beats offered as soon as queued).
+    uint32_t step_beats = 0;
+    uint64_t frame_cycles = 0;
+    uint64_t x_pushed = 0, x_taken = 0;  // x_in beats queued / accepted since set_pacing
+    std::vector<uint64_t> push_at, offer_at, end_at;  // per step (see the file header)
+
     // CSR master state.
     bool aw_pend = false, w_pend = false, b_wait = false, ar_pend = false, r_wait = false;
     bool aw_on = false, w_on = false, ar_on = false;  // VALID raised (held until accepted)
@@ -80,6 +92,20 @@ struct Sim {
     }
 
     bool chance(double stall) { return stall <= 0.0 || uni(rng) >= stall; }
+
+    // May the front x_in beat be offered now? Only the first beat of a paced step waits.
+    bool x_due() const {
+        if (!step_beats || !frame_cycles || x_taken % step_beats) return true;
+        uint64_t step = x_taken / step_beats;
+        return step == 0 || step > offer_at.size() || cycle >= offer_at[step - 1] + frame_cycles;
+    }
+
+    void clear_steps() {
+        x_pushed = x_taken = 0;
+        push_at.clear();
+        offer_at.clear();
+        end_at.clear();
+    }
 
     void set_rdata(const Burst& b) {
         uint8_t buf[kBusBytes];
@@ -105,7 +131,10 @@ struct Sim {
 
     void cycle_once() {
         // ---- drive inputs for this cycle
-        if (!x_valid && !xq.empty() && chance(x_stall)) x_valid = true;
+        if (!x_valid && !xq.empty() && x_due() && chance(x_stall)) {
+            x_valid = true;
+            if (step_beats && x_taken % step_beats == 0) offer_at.push_back(cycle);
+        }
         PORT(x_in, valid) = x_valid;
         PORT(x_in, payload) = x_valid ? xq.front() : 0;
         PORT(h_out, ready) = chance(h_stall);
@@ -152,10 +181,12 @@ struct Sim {
             x_times.push_back(cycle - 1);
             xq.pop_front();
             x_valid = false;
+            ++x_taken;
         }
         if (h_fire) {
             hq.push_back(h_payload);
             h_times.push_back(cycle - 1);
+            if (step_beats && ((h_payload >> 16) & 1)) end_at.push_back(cycle - 1);
         }
         if (ar_fire) {
             uint32_t beats = ar_len + 1;
@@ -223,6 +254,7 @@ void edrnn_reset(void* p, int cycles) {
     s->hq.clear();
     s->h_times.clear();
     s->x_times.clear();
+    s->clear_steps();
     s->bursts.clear();
     s->r_valid = false;
     s->aw_pend = s->w_pend = s->b_wait = s->ar_pend = s->r_wait = false;
@@ -296,7 +328,32 @@ int edrnn_csr_read(void* p, uint32_t addr, uint32_t* data, uint64_t timeout) {
 
 void edrnn_push_x(void* p, const int16_t* data, uint32_t n) {
     Sim* s = static_cast<Sim*>(p);
-    for (uint32_t i = 0; i < n; ++i) s->xq.push_back(uint16_t(data[i]));
+    for (uint32_t i = 0; i < n; ++i) {
+        if (s->step_beats && s->x_pushed % s->step_beats == 0) s->push_at.push_back(s->cycle);
+        ++s->x_pushed;
+        s->xq.push_back(uint16_t(data[i]));
+    }
+}
+
+// Number the x_in beats queued from now on by steps of step_beats (0: off) and hold the first
+// beat of each step until frame_cycles after the previous step's was offered (0: no hold).
+// Clears the step records; returns -1 (and changes nothing) while beats are still queued.
+int edrnn_set_pacing(void* p, uint32_t step_beats, uint64_t frame_cycles) {
+    Sim* s = static_cast<Sim*>(p);
+    if (!s->xq.empty() || s->x_valid) return -1;
+    s->step_beats = step_beats;
+    s->frame_cycles = frame_cycles;
+    s->clear_steps();
+    return 0;
+}
+
+// Copies up to n per-step cycle numbers of one kind (0 push, 1 offer, 2 end) into out;
+// returns how many steps have that record.
+uint32_t edrnn_step_times(void* p, int kind, uint64_t* out, uint32_t n) {
+    Sim* s = static_cast<Sim*>(p);
+    const std::vector<uint64_t>& v = kind == 0 ? s->push_at : kind == 1 ? s->offer_at : s->end_at;
+    for (uint32_t i = 0; i < n && i < v.size(); ++i) out[i] = v[i];
+    return uint32_t(v.size());
 }
 
 uint32_t edrnn_x_pending(void* p) { return uint32_t(static_cast<Sim*>(p)->xq.size()); }

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .timing import StepTiming
+
 _u64 = ctypes.c_uint64
 _u32 = ctypes.c_uint32
 _vp = ctypes.c_void_p
@@ -30,6 +32,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "edrnn_h_available": (_u32, [_vp]),
     "edrnn_pop_h": (_u32, [_vp, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _u32, _u64]),
     "edrnn_pop_x_times": (_u32, [_vp, ctypes.c_void_p, _u32]),
+    "edrnn_set_pacing": (ctypes.c_int, [_vp, _u32, _u64]),
+    "edrnn_step_times": (_u32, [_vp, ctypes.c_int, ctypes.c_void_p, _u32]),
     "edrnn_mem_stats": (None, [_vp, ctypes.POINTER(_u64)]),
     "edrnn_protocol_errors": (_u64, [_vp, ctypes.c_char_p, _u32]),
 }
@@ -97,6 +101,7 @@ class VerilatedModel:
         self._lib = _load(Path(library))
         self._h = self._lib.edrnn_create(seed & 0xFFFFFFFFFFFFFFFF)
         self.timeout = int(timeout)
+        self._frame_cycles = 0
         #: Cycle numbers at which popped h_out beats were accepted (appended by pop_h).
         self.h_times: list[int] = []
         self.bus_bits = int(self._lib.edrnn_bus_bits())
@@ -189,6 +194,31 @@ class VerilatedModel:
             parts.append(out[:got].copy())
             if got < out.size:
                 return np.concatenate(parts)
+
+    def set_pacing(self, step_beats: int, frame_cycles: int = 0) -> None:
+        """Number the x_in beats queued from now on by steps of ``step_beats`` beats and
+        record each step's timing (:meth:`step_timing`); with ``frame_cycles`` N > 0, the
+        first beat of step t is offered no earlier than N cycles after step t-1's was.
+
+        Call between runs, with no x_in beat queued; clears the step records.
+        """
+        if step_beats < 0 or frame_cycles < 0:
+            raise ValueError(
+                f"step_beats and frame_cycles must be >= 0, got {step_beats}, {frame_cycles}"
+            )
+        if self._lib.edrnn_set_pacing(self._h, int(step_beats), int(frame_cycles)) < 0:
+            raise SimError("set_pacing with x_in beats still queued")
+        self._frame_cycles = int(frame_cycles)
+
+    def step_timing(self) -> StepTiming:
+        """Per-step push, offer and end cycles recorded since :meth:`set_pacing`."""
+        kinds = []
+        for kind in range(3):
+            n = int(self._lib.edrnn_step_times(self._h, kind, None, 0))
+            out = np.zeros(n, dtype=np.uint64)
+            self._lib.edrnn_step_times(self._h, kind, out.ctypes.data, n)
+            kinds.append(out.astype(np.int64))
+        return StepTiming(*kinds, frame_cycles=self._frame_cycles)
 
     @property
     def x_pending(self) -> int:
