@@ -131,6 +131,14 @@ class EdgeDRNNDriver:
         """The raw STATUS register."""
         return self.read("STATUS")
 
+    def wait_idle(self, max_reads: int = 100_000) -> None:
+        """Poll STATUS until BUSY is low: after a reset, before the first input, so that the
+        reset's memory clear is not counted in the first step's latency."""
+        for _ in range(max_reads):
+            if not self.status() & regmap.STATUS_BUSY:
+                return
+        raise DriverError(f"STATUS.BUSY still set after {max_reads} reads")
+
     @property
     def overflow(self) -> bool:
         """STATUS.OVERFLOW: a saturation happened since the flag was last cleared."""
@@ -239,6 +247,8 @@ class EdgeDRNNDriver:
         """
         prog = self._require_program()
         x = quantize_input(x, prog.input_size, step=True, stacklevel=2)
+        if self._fresh:
+            self.wait_idle()
         self.transport.write_stream(x)
         return self._read_output()
 
@@ -302,6 +312,8 @@ class EdgeDRNNDriver:
             fresh = self._fresh
             if self.set_thresholds(theta_x_q[0], theta_h_q[0]) and fresh:
                 self.start(reset_state=True)  # the reset latches Θ of the first step
+        if self._fresh:
+            self.wait_idle()
         for t in range(steps):
             self.transport.write_stream(x[t])
             if per_step and t + 1 < steps:

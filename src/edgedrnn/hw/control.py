@@ -243,8 +243,13 @@ class Controller(wiring.Component):
             m.d.sync += s.step_cycles.eq(0)
             for i in range(L):
                 m.d.sync += [s.nz_x[i].eq(0), s.nz_h[i].eq(0)]
-        # BUSY: a step's input part (or a reset) is in flight; not the hidden part done ahead
-        m.d.comb += regs.busy.eq(~fsm.ongoing("IDLE") & ~fsm.ongoing("WAITX") & ~s.hid)
+        # BUSY: a step's input part or a reset (also one asked for and not yet begun) is in
+        # flight; not the hidden part done ahead
+        m.d.comb += regs.busy.eq(
+            (~fsm.ongoing("IDLE") & ~fsm.ongoing("WAITX") & ~s.hid)
+            | s.pend_reset_state
+            | s.pend_soft
+        )
         return m
 
     def _status(self, m: Module) -> SimpleNamespace:
@@ -575,11 +580,12 @@ class Controller(wiring.Component):
                     s.bias_sent.eq(0),
                     s.pend_reset_state.eq(0),
                     s.step_count.eq(0),
-                    # the first step after a reset: counted from its first x_in valid
-                    s.counting.eq(0),
-                    s.x_wait.eq(1),
                     s.ahead.eq(1),
                     s.hid.eq(0),
                     s.out_done.eq(0),
                 ]
+                # the first step after a reset is counted from its first x_in valid; an
+                # input offered during the reset keeps the offer time it was seen at
+                with m.If(~self.x_valid):
+                    m.d.sync += [s.counting.eq(0), s.x_wait.eq(1)]
                 m.next = "IDLE"

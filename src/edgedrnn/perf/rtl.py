@@ -287,8 +287,14 @@ def step_latency(
 def _bounds(net, counts, hw, from_reset, mem_latency, offer, figure):
     c = check_counts(net, counts)
     bias = _bias(c.shape[0], from_reset)
-    lo = figure(*_step(net, c, hw, bias, mem_latency, "early"), offer)
+    early = _step(net, c, hw, bias, mem_latency, "early")
+    lo = figure(*early, offer)
     hi = figure(*_step(net, c, hw, bias, mem_latency, "late"), offer)
+    if figure is _cycles and from_reset and len(lo):
+        # the first step's count starts at its input's offer, which may come at any time
+        # during its hidden part (which runs from the reset on): at the latest, only the
+        # input part is counted
+        lo[0] = min(lo[0], _latency(*early, None)[0])
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
