@@ -4,7 +4,10 @@
 original design's, :mod:`edgedrnn.perf.original`) together with a workload and a clock, and
 derives:
 
-* latency per step = cycles / f_clk;
+* time per step = cycles / f_clk (back to back: the throughput figure);
+* paced latency per step: from the input's arrival to the output, when inputs arrive at a
+  frame rate (our RTL runs a step's hidden part before its input arrives; the original
+  starts nothing before it, so its paced latency is its cycles);
 * effective throughput (the paper's definition) = 2 × weights / latency, in GOp/s: the dense
   work a step stands for, divided by the time the delta network takes for it;
 * DRAM bytes per step (weights read) and the reduction factor against a dense step;
@@ -40,6 +43,19 @@ def _cycles(
     raise ValueError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
 
 
+def _paced_latency(
+    design: str,
+    net: Network,
+    counts: np.ndarray,
+    hw: HardwareConfig,
+    from_reset: bool,
+    mem_latency: int = 1,
+):
+    if design == "edgedrnn":
+        return rtl.step_latency(net, counts, hw, from_reset=from_reset, mem_latency=mem_latency)
+    return _cycles(design, net, counts, hw, from_reset, mem_latency)
+
+
 def _dram(design: str, net: Network, counts: np.ndarray, hw: HardwareConfig, from_reset: bool):
     if design == "edgedrnn":
         return rtl.dram_bytes(net, counts, hw, from_reset=from_reset)
@@ -54,7 +70,9 @@ class Estimate:
         design: ``"edgedrnn"`` (this project's RTL) or ``"original"``.
         net: layer sizes.
         hw: instance (PEs, bus width, clock).
-        cycles: float64 (T,): cycles of each step.
+        cycles: float64 (T,): cycles of each step, back to back (STEP_CYCLES).
+        paced_latency: float64 (T,): cycles from each step's input to its output when the
+            inputs are paced (LATENCY).
         dram_bytes: float64 (T,): weight bytes read from DRAM at each step.
         dense_cycles: cycles of a dense step (every column read, no bias).
         dense_dram_bytes: weight bytes of a dense step.
@@ -64,6 +82,7 @@ class Estimate:
     net: Network
     hw: HardwareConfig
     cycles: np.ndarray
+    paced_latency: np.ndarray
     dram_bytes: np.ndarray
     dense_cycles: float
     dense_dram_bytes: float
@@ -76,6 +95,11 @@ class Estimate:
     def latency_us(self) -> float:
         """Mean latency per step in µs."""
         return self.mean_cycles / self.hw.clock_mhz
+
+    @property
+    def paced_latency_us(self) -> float:
+        """Mean latency per step in µs with paced inputs (input arrival to output)."""
+        return float(np.mean(self.paced_latency)) / self.hw.clock_mhz
 
     @property
     def max_latency_us(self) -> float:
@@ -127,6 +151,8 @@ class Estimate:
             "mean_cycles": self.mean_cycles,
             "max_cycles": float(np.max(self.cycles)),
             "latency_us": self.latency_us,
+            "paced_latency_cycles": float(np.mean(self.paced_latency)),
+            "paced_latency_us": self.paced_latency_us,
             "effective_gops": self.effective_gops,
             "dense_cycles": self.dense_cycles,
             "dense_latency_us": self.dense_latency_us,
@@ -209,6 +235,9 @@ def estimate(
         net=net,
         hw=hw,
         cycles=np.asarray(_cycles(design, net, c, hw, from_reset, mem_latency), dtype=np.float64),
+        paced_latency=np.asarray(
+            _paced_latency(design, net, c, hw, from_reset, mem_latency), dtype=np.float64
+        ),
         dram_bytes=np.asarray(_dram(design, net, c, hw, from_reset), dtype=np.float64),
         dense_cycles=float(_cycles(design, net, dense, hw, False, mem_latency)[0]),
         dense_dram_bytes=float(_dram(design, net, dense, hw, False)[0]),

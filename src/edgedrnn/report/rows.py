@@ -108,6 +108,7 @@ def model_rows(
                         occ_h=oh,
                         original_cycles=old.mean_cycles,
                         original_latency_us=old.latency_us,
+                        original_paced_latency_us=old.paced_latency_us,
                         original_gops=old.effective_gops,
                         speedup_vs_original=old.mean_cycles / ours.mean_cycles,
                     )
