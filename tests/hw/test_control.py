@@ -82,10 +82,11 @@ def test_config_check_latency_and_terms():
 def test_controller_step():
     """Two steps of one layer. The hidden part starts at once (after RESET_STATE, and after a
     step's last h_out beat): its scan 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after IDLE
-    (bias queued the cycle before), then HDRAIN and WAITX, not busy. The input part's scan
-    starts LAYER_SETUP_CYCLES + 1 cycles after WAITX sees x_in; (H)DRAIN leaves IDLE_STAGES
-    cycles after the datapath is idle (not in its first cycle); STEP_CYCLES, LATENCY and the
-    delta counts land in the registers."""
+    (bias queued the cycle before), then WAITX (layer 0: no drain), not busy. WAITX loads the
+    input pointers the cycle it sees x_in, the input part's scan starts the cycle after; DRAIN
+    leaves IDLE_STAGES cycles after the datapath is idle (not in its first cycle); STEP_CYCLES,
+    LATENCY and the delta counts (layer 0's hidden deltas counted until DRAIN) land in the
+    registers."""
     dut = Controller(HW, idle_terms=6)
     regs, lay = dut.regs, dut.layer
 
@@ -94,7 +95,8 @@ def test_controller_step():
 
         async def tick(n=1):
             nonlocal now
-            await ctx.tick().repeat(n)
+            if n:
+                await ctx.tick().repeat(n)
             now += n
 
         _config(ctx, regs, bias_addr=[0x40, 0], column_addr=[0x80, 0], theta_x=[5, 0],
@@ -143,24 +145,28 @@ def test_controller_step():
             assert strobe is None or ctx.get(strobe)
 
         async def step(n_hidden, n_input, x_wait):
-            """SCAN_H (``n_hidden`` deltas), WAITX for ``x_wait`` cycles, SCAN_X, DRAIN, ACT,
-            DONE; returns the cycles of x_valid's rise and of the last h_out beat."""
+            """SCAN_H (``n_hidden`` deltas, the last one sent in WAITX), WAITX for ``x_wait``
+            cycles, SCAN_X, DRAIN, ACT, DONE; returns the cycles of x_valid's rise and of the
+            last h_out beat."""
             ctx.set(dut.idle, 0)  # the scan issues
             ctx.set(dut.sent_h, 1)
-            await tick(n_hidden)
+            await tick(n_hidden - 1)
             ctx.set(dut.sent_h, 0)
             ctx.set(dut.scan_done, 1)
-            await tick()  # to HDRAIN
+            await tick()  # to WAITX
             ctx.set(dut.scan_done, 0)
-            await drain(None)  # to WAITX
+            assert not ctx.get(dut.scan_h) and not ctx.get(regs.busy)  # WAITX
+            ctx.set(dut.sent_h, 1)
+            await tick()  # a hidden delta leaves the encoder in WAITX
+            ctx.set(dut.sent_h, 0)
+            await drain(None)
             await tick(x_wait)
             assert not ctx.get(regs.busy)  # WAITX
             ctx.set(dut.x_valid, 1)
             offered = now
-            for cycle in range(LAYER_SETUP_CYCLES + 2):
-                if ctx.get(dut.setup):
-                    assert cycle == 2
-                assert ctx.get(dut.scan_x) == (cycle == LAYER_SETUP_CYCLES + 1)
+            for cycle in range(2):
+                assert ctx.get(dut.setup) == ctx.get(dut.start) == (cycle == 0)
+                assert ctx.get(dut.scan_x) == (cycle == 1)
                 await tick()
             ctx.set(dut.idle, 0)
             ctx.set(dut.sent_x, 1)
@@ -246,5 +252,41 @@ def test_controller_soft_reset_flushes_then_clears():
         first = cleared[0][0]
         assert clear_at == first - CLEAR_WRITE_DELAY + depth - 1
         assert not ctx.get(dut.regs.busy)
+
+    _run(dut, bench)
+
+
+def test_controller_reset_state_in_waitx_waits_for_the_datapath():
+    """RESET_STATE after the hidden part (WAITX, layer 0's hidden columns still in flight):
+    CLEAR starts only once the datapath is idle, and x_in is not taken meanwhile."""
+    dut = Controller(HW, idle_terms=6)
+    regs = dut.regs
+
+    async def bench(ctx):
+        _config(ctx, regs)
+        ctx.set(dut.idle, IDLE_ALL)
+        ctx.set(dut.scan_ready, 1)
+        ctx.set(dut.out_empty, 1)
+        ctx.set(regs.running, 1)
+        while not ctx.get(dut.scan_h):
+            await ctx.tick()
+        ctx.set(dut.idle, 0)
+        ctx.set(dut.scan_done, 1)
+        await ctx.tick()  # to WAITX
+        ctx.set(dut.scan_done, 0)
+        ctx.set(regs.reset_state, 1)
+        ctx.set(dut.x_valid, 1)
+        await ctx.tick()
+        ctx.set(regs.reset_state, 0)
+        for _ in range(6):
+            assert not ctx.get(dut.flush) and ctx.get(regs.busy)
+            assert not ctx.get(dut.setup) and not ctx.get(dut.scan_x)
+            await ctx.tick()
+        ctx.set(dut.idle, IDLE_ALL)
+        for _ in range(IDLE_STAGES):
+            assert not ctx.get(dut.flush)
+            await ctx.tick()
+        await ctx.tick()
+        assert ctx.get(dut.flush)  # CLEAR
 
     _run(dut, bench)

@@ -4,15 +4,16 @@ Per step, in two parts (docs/rtl.md, *Controller*). The hidden part of step t ne
 step t-1's h, so it runs as soon as step t-1 has ended (its last ``h_out`` beat accepted; after
 a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``::
 
-    hidden part, every layer in order (bias first, on the first step after a reset):
-    IDLE ─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_H ─▶ HDRAIN ─▶ next layer (LSTART)
-                       ▲                      └▶ BIAS ─┘          └─ last layer ─▶ WAITX
-    input part, every layer in order:
-    WAITX ─x_in─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X ─▶ DRAIN ─▶ ACT ─┐
-                    └──── next layer, as soon as its last row group is issued ◀─┤
-              last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─────┘
+    hidden part, every layer from the last down to layer 0 (bias first, on the first step
+    after a reset):
+    IDLE ─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_H ─▶ HDRAIN ─▶ layer below (LSTART)
+                       ▲                      └▶ BIAS ─┘     └─ layer 0 ─▶ WAITX
+    input part, every layer in order (layer 0's registers are loaded already):
+    WAITX ─x_in─▶ SCAN_X ─▶ DRAIN ─▶ ACT ─▶ next layer: LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X
+                                      │  (as soon as its last row group is issued)
+              last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─┘ (last layer)
     SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE
-    RESET_STATE (in IDLE or WAITX) ─▶ CLEAR ─▶ IDLE
+    RESET_STATE (in IDLE, or in WAITX once the datapath is idle) ─▶ CLEAR ─▶ IDLE
 
 * IDLE (or DONE) starts a step's hidden part when START is on and the previous step has
   ended (or CLEAR has run): CHECK waits CHECK_CYCLES for the registered configuration check
@@ -28,9 +29,13 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
 * SCAN_H, SCAN_X: the scan issues (:class:`~edgedrnn.hw.scan.Scan`) until it is ``done``.
   Per layer the accumulators thus take the bias, the hidden columns, then the input columns
   (docs/datapath.md §5).
-* HDRAIN and DRAIN wait for the datapath to be idle (IDLE_STAGES registers behind the
-  blocks' idle terms: the layer registers change next); DRAIN stores the layer's delta
-  counts. WAITX holds the finished hidden part until ``x_in`` has a beat.
+* HDRAIN (between the hidden parts of two layers) and DRAIN wait for the datapath to be
+  idle (IDLE_STAGES registers behind the blocks' idle terms: the layer registers change
+  next); DRAIN stores the layer's delta counts. Layer 0's hidden part ends last, so its
+  SCAN_H goes to WAITX without a drain: layer 0's input columns follow its hidden columns
+  through the same layer registers (the FIFOs keep the order), and DRAIN counts both.
+  WAITX holds the finished hidden part until ``x_in`` has a beat, then loads the scan's
+  input pointers.
 * ACT: the activation side issues the layer's row groups; after the last one the next layer
   starts, or (last layer) DONE waits for the output to drain.
 * STEP_CYCLES counts from the previous step's end (for the first step after a reset: the
@@ -142,10 +147,12 @@ class ConfigCheck(wiring.Component):
 class Controller(wiring.Component):
     """The controller FSM, the layer registers, the counters and status (module docstring).
 
-    Latency (:mod:`edgedrnn.hw.pipeline`): a step's first hidden scan issue (``scan_h``) comes
-    1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the previous step's last ``h_out`` beat
-    (``out_last``); a layer's first input scan issue (``scan_x``) LAYER_SETUP_CYCLES cycles
-    after WAITX sees ``x_valid`` (layer 0) or ACT moves on (layer l > 0); DRAIN sees
+    Latency (:mod:`edgedrnn.hw.pipeline`): a step's first hidden scan issue (``scan_h``, of
+    layer NUM_LAYERS − 1) comes 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the
+    previous step's last ``h_out`` beat (``out_last``), that of a layer below
+    LAYER_SETUP_CYCLES cycles after HDRAIN; WAITX follows layer 0's last hidden issue; layer
+    0's first input scan issue (``scan_x``) comes 1 cycle after WAITX sees ``x_valid``, a
+    layer l > 0's LAYER_SETUP_CYCLES cycles after ACT moves on; HDRAIN, DRAIN and WAITX see
     ``idle`` of IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
     CLEAR_WRITE_DELAY.
 
@@ -271,6 +278,7 @@ class Controller(wiring.Component):
         # the hidden part is running; the step's last h_out beat is accepted
         s.ahead, s.hid, s.out_done = Signal(init=1), Signal(), Signal()
         s.x_done = Signal()  # the step's last x_in element is taken (comb, SCAN_X)
+        s.armed = Signal()  # (H)DRAIN, WAITX: the idle terms seen are of after the last issue
         self._latency(m, s)
         m.d.comb += [
             regs.step_cycles.eq(s.step_cycles),
@@ -352,15 +360,28 @@ class Controller(wiring.Component):
         with m.If(s.pend_soft):
             m.next = "FLUSH"
 
-    def _first_layer(self, m: Module, s: SimpleNamespace) -> None:
-        """Point the layer registers' word bases at layer 0."""
-        lay = self.layer
+    def _top_layer(self, m: Module, s: SimpleNamespace) -> None:
+        """Point the layer registers' word bases at the last used layer (NUM_LAYERS − 1)."""
+        lay, sm = self.layer, self.map
+        for i in range(self.hw.max_layers):
+            with m.If(self.regs.num_layers == i + 1):
+                m.d.sync += [
+                    s.layer.eq(i),
+                    lay.layer0.eq(i == 0),
+                    lay.ref_base.eq(i * sm.refg),
+                    lay.h_base.eq(i * sm.gmax),
+                    lay.acc_base.eq(i * sm.gmax),
+                ]
+
+    def _layer_below(self, m: Module, s: SimpleNamespace) -> None:
+        """Point the layer registers' word bases at the layer below (hidden part)."""
+        lay, sm = self.layer, self.map
         m.d.sync += [
-            s.layer.eq(0),
-            lay.layer0.eq(1),
-            lay.ref_base.eq(0),
-            lay.h_base.eq(0),
-            lay.acc_base.eq(0),
+            s.layer.eq(s.layer - 1),
+            lay.layer0.eq(s.layer == 1),
+            lay.ref_base.eq(lay.ref_base - sm.refg),
+            lay.h_base.eq(lay.h_base - sm.gmax),
+            lay.acc_base.eq(lay.acc_base - sm.gmax),
         ]
 
     def _next_layer(self, m: Module, s: SimpleNamespace) -> None:
@@ -394,7 +415,7 @@ class Controller(wiring.Component):
             m.d.sync += check_wait.eq(check_wait + 1)
             with m.If(check_wait == CHECK_CYCLES - 1):
                 with m.If(s.cfg_ok):
-                    self._first_layer(m, s)
+                    self._top_layer(m, s)
                     m.d.sync += [s.ahead.eq(0), s.out_done.eq(0)]
                     m.next = "LSTART"
                 with m.Else():
@@ -403,15 +424,20 @@ class Controller(wiring.Component):
                     m.next = "IDLE"
 
         with m.State("WAITX"):
-            # the hidden part of every layer is done: the input part starts with x_in
+            # the hidden part of every layer is issued (layer 0's last): the input part
+            # starts with x_in, on layer 0's registers (loaded for its hidden part)
+            m.d.sync += s.armed.eq(1)
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
-            with m.Elif(s.pend_reset_state | regs.reset_state):
+            # (a reset: layer 0's hidden columns may still be in flight, CLEAR once they
+            # are not)
+            with m.Elif(s.pend_reset_state | regs.reset_state), m.If(s.armed & s.datapath_idle):
                 m.next = "CLEAR"
             with m.Elif(regs.running & self.x_valid):
-                self._first_layer(m, s)
+                # the scan's input pointers; SCAN_X issues from the next cycle
+                m.d.comb += [self.setup.eq(1), self.start.eq(1)]
                 m.d.sync += s.hid.eq(0)
-                m.next = "LSTART"
+                m.next = "SCAN_X"
 
         with m.State("DONE"):
             with m.If(self.out_empty & (s.out_done | self.out_last)):
@@ -508,28 +534,30 @@ class Controller(wiring.Component):
     def _scan_states(self, m: Module, s: SimpleNamespace) -> None:
         """SCAN_H, HDRAIN (hidden part); SCAN_X, DRAIN, ACT (input part)."""
         lay = self.layer
-        # (H)DRAIN's first cycle sees ``idle`` of the cycle before the last scan issue
-        # (IDLE_STAGES registers): it is not looked at
-        armed = Signal()
+        # (H)DRAIN's (and WAITX's) first cycle sees ``idle`` of the cycle before the last scan
+        # issue (IDLE_STAGES registers): it is not looked at
+        armed = s.armed
         assert IDLE_STAGES == 2, "one cycle of (H)DRAIN ignored"
 
         with m.State("SCAN_H"):
             m.d.comb += self.scan_h.eq(1)
             with m.If(self.scan_done):
                 m.d.sync += armed.eq(0)
+                # layer 0's hidden part is the last: its input columns follow on the same
+                # layer registers, no drain between
                 m.next = "HDRAIN"
+                with m.If(lay.layer0):
+                    m.next = "WAITX"
             self._abort_on_soft_reset(m, s)
 
         with m.State("HDRAIN"):
-            # the layer registers change next: the layer's columns must have left
+            # (layers above 0) the layer registers change next: the layer's columns must
+            # have left
             m.d.sync += armed.eq(1)
             with m.If(armed & s.datapath_idle):
                 m.d.sync += Array(s.nzh_next)[s.layer].eq(s.cnt_h)
-                with m.If(lay.last_layer):
-                    m.next = "WAITX"
-                with m.Else():
-                    self._next_layer(m, s)
-                    m.next = "LSTART"
+                self._layer_below(m, s)
+                m.next = "LSTART"
             self._abort_on_soft_reset(m, s)
 
         with m.State("SCAN_X"):
@@ -546,7 +574,8 @@ class Controller(wiring.Component):
                 m.d.comb += self.act_start.eq(1)
                 m.d.sync += [
                     Array(s.nz_x)[s.layer].eq(s.cnt_x),
-                    Array(s.nz_h)[s.layer].eq(Array(s.nzh_next)[s.layer]),
+                    # layer 0's hidden deltas are counted on (no LSTART since its SCAN_H)
+                    Array(s.nz_h)[s.layer].eq(Mux(lay.layer0, s.cnt_h, Array(s.nzh_next)[s.layer])),
                 ]
                 m.next = "ACT"
             self._abort_on_soft_reset(m, s)

@@ -7,9 +7,11 @@ derives them and works an example; docs/rtl.md ("Controller", "Where the cycles 
 describes the schedule.
 
 A step has two parts (docs/rtl.md, *Controller*). The **hidden part** (every layer's bias at
-the first step after a reset, then its hidden columns) starts when the previous step has
-ended (its last ``h_out`` beat, cycle 0) and ends in WAITX at ``E``; the **input part**
-(every layer's input columns and activation) starts when WAITX sees ``x_in`` valid, at
+the first step after a reset, then its hidden columns; from the last layer down to layer 0)
+starts when the previous step has ended (its last ``h_out`` beat, cycle 0) and ends in WAITX
+at ``E``, right after layer 0's last hidden scan issue (no drain: layer 0's input columns
+follow its hidden columns on the same layer registers); the **input part** (every layer's
+input columns and activation) starts when WAITX sees ``x_in`` valid, at
 ``W = max(E, offer)``, and ends with the step's last ``h_out`` beat. Per part of a layer with
 ``S`` scan issues, ``n`` passed-on columns of ``c`` cycles (:func:`column_cycles`), the bias
 column (``b`` cycles, issued BIAS_LEAD cycles before the hidden scan) and the first / last
@@ -20,7 +22,9 @@ passed delta issued at ``e_first`` / ``e_last`` (cycles from the part's first sc
                   e_last + ISSUE_TO_AR + Lm + k·c)                   n > 0)
     bias    = −BIAS_LEAD + ISSUE_TO_AR + Lm + b   (first step after a reset; else −∞, and
                                                   stream = bias when n = 0)
-    E       = HIDDEN_START + Σ_l hidden part_l + (L − 1)·LAYER_SETUP_CYCLES
+    E       = HIDDEN_START + Σ_l≥1 (hidden part_l + LAYER_SETUP_CYCLES) + S_h,0
+    busy_0  = stream_h,0 − S_h,0 − (W − E) − INPUT_START   (layer 0's input part takes it
+                                                  as its ``bias``: its hidden columns' end)
     latency = INPUT_START + 1 + Σ_l<L−1 (input part_l + LAYER_SWITCH(H_l))
               + input part_L−1 + ACT_TO_OUT + H_L−1 − 1                  (LATENCY, paced)
     STEP_CYCLES = max(E, offer) + latency − 1   (back to back: offer ≤ E, so E + latency − 1)
@@ -86,8 +90,9 @@ BIAS_LEAD = 1
 #: DONE moves to CHECK, CHECK_CYCLES, then the layer setup.
 HIDDEN_START = 1 + pl.CHECK_CYCLES + pl.LAYER_SETUP_CYCLES
 #: Cycles from the cycle WAITX sees ``x_in`` valid to layer 0's first input scan issue:
-#: WAITX moves to LSTART, then the layer setup.
-INPUT_START = 1 + pl.LAYER_SETUP_CYCLES
+#: WAITX loads the scan's input pointers (layer 0's registers are loaded since its hidden
+#: part, the last one) and moves to SCAN_X.
+INPUT_START = 1
 
 
 def _groups(n, p: int):
@@ -154,8 +159,12 @@ def _positions(s, k, place: str):
     raise ValueError(f"unknown placement {place!r}")
 
 
-def _part(s, k, col: int, lead: int, bias_end, place: str) -> np.ndarray:
-    """Cycles from a part's first scan issue to the next state ((H)DRAIN's exit)."""
+def _part(s, k, col: int, lead: int, bias_end, place: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cycles from a part's first scan issue to the next state ((H)DRAIN's exit), and the
+    end of its weight stream (−∞ without columns), both from its first scan issue.
+
+    ``bias_end``: the weight stream is busy until then (the bias column; layer 0's input
+    part: its hidden columns)."""
     first, last = _positions(s, k, place)
     # the bias column streams first; the passed columns follow back to back, the first of them
     # not before its delta's issue + lead, none before its own: the last position holds one
@@ -164,7 +173,7 @@ def _part(s, k, col: int, lead: int, bias_end, place: str) -> np.ndarray:
     tail = np.minimum(k, 1) if place == "expected" else k
     columns_end = np.maximum(np.maximum(bias_end, first + lead) + k * col, last + lead + tail * col)
     stream = np.where(k > 0, columns_end, bias_end)
-    return np.maximum(s - 1 + SCAN_TAIL, stream - 1 + BEAT_TO_ACT)
+    return np.maximum(s - 1 + SCAN_TAIL, stream - 1 + BEAT_TO_ACT), stream
 
 
 def _scan_lengths(n_in, n_h, li, p, nx, nh, place):
@@ -184,24 +193,47 @@ def _step(
     bias: np.ndarray,
     mem_latency: int,
     place: str,
+    offer,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(E, latency) of every step: the hidden part's end and the paced latency."""
+    """(E, latency) of every step: the hidden part's end (WAITX) and the input part (from
+    the cycle WAITX sees ``x_in``, to the last ``h_out`` beat, both counted).
+
+    ``offer``: None, back to back (WAITX waits for nothing); ``np.inf``, paced (the hidden
+    columns have left before ``x_in`` comes); otherwise the offer of every step."""
     p = hw.num_pe
+    lead = ISSUE_TO_AR + mem_latency
+    lays, sizes = layouts(net, hw), net.layers
     hidden = np.full(c.shape[0], float(HIDDEN_START))
+    # the hidden part, from the last layer down to layer 0; the layers above 0 drain and set
+    # up the layer below, layer 0 goes to WAITX after its last scan issue
+    for li in reversed(range(net.num_layers)):
+        (n_in, n_h), lay = sizes[li], lays[li]
+        nx, nh = c[:, li, 0], c[:, li, 1]
+        _, sh = _scan_lengths(n_in, n_h, li, p, nx, nh, place)
+        col = column_cycles(hw, lay.rows_per_gate)
+        b = column_cycles(hw, lay.rows_per_gate, bias=True)
+        bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
+        part, stream = _part(sh, nh, col, lead, bias_end, place)
+        if li > 0:
+            hidden += part + pl.LAYER_SETUP_CYCLES
+        else:
+            hidden += sh
+            stream0, sh0 = stream, sh
+    wait = 0.0 if offer is None else np.maximum(np.asarray(offer, np.float64) - hidden, 0.0)
+    # layer 0's hidden columns may still stream when its input scan starts: its input
+    # columns follow them (from the input part's first scan issue)
+    with np.errstate(invalid="ignore"):
+        busy0 = np.where(np.isinf(wait), -np.inf, stream0 - sh0 - wait - INPUT_START)
     # LATENCY counts the offer's cycle and the last beat's cycle
     latency = np.full(c.shape[0], float(INPUT_START + 1))
     last = net.num_layers - 1
-    for li, (lay, (n_in, n_h)) in enumerate(zip(layouts(net, hw), net.layers, strict=True)):
+    for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
-        sx, sh = _scan_lengths(n_in, n_h, li, p, nx, nh, place)
+        sx, _ = _scan_lengths(n_in, n_h, li, p, nx, nh, place)
         col = column_cycles(hw, lay.rows_per_gate)
-        b = column_cycles(hw, lay.rows_per_gate, bias=True)
-        lead = ISSUE_TO_AR + mem_latency
-        bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
-        hidden += _part(sh, nh, col, lead, bias_end, place)
-        latency += _part(sx, nx, col, lead, np.full(nx.shape, -np.inf), place)
+        busy = busy0 if li == 0 else np.full(nx.shape, -np.inf)
+        latency += _part(sx, nx, col, lead, busy, place)[0]
         if li < last:
-            hidden += pl.LAYER_SETUP_CYCLES
             latency += layer_switch(n_h, p)
         else:
             latency += ACT_TO_OUT + n_h - 1
@@ -261,7 +293,7 @@ def step_cycles(
         float64 (T,): the passed deltas at their expected positions in the scan.
     """
     c = check_counts(net, counts)
-    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected")
+    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected", offer)
     return _cycles(*parts, offer)
 
 
@@ -280,21 +312,23 @@ def step_latency(
     valid after the step's hidden part has ended, the hidden columns off the latency path).
     """
     c = check_counts(net, counts)
-    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected")
+    paced = np.inf if offer is None else offer
+    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected", paced)
     return _latency(*parts, offer)
 
 
 def _bounds(net, counts, hw, from_reset, mem_latency, offer, figure):
     c = check_counts(net, counts)
     bias = _bias(c.shape[0], from_reset)
-    early = _step(net, c, hw, bias, mem_latency, "early")
-    lo = figure(*early, offer)
-    hi = figure(*_step(net, c, hw, bias, mem_latency, "late"), offer)
+    at = np.inf if offer is None and figure is _latency else offer
+    lo = figure(*_step(net, c, hw, bias, mem_latency, "early", at), offer)
+    hi = figure(*_step(net, c, hw, bias, mem_latency, "late", at), offer)
     if figure is _cycles and from_reset and len(lo):
         # the first step's count starts at its input's offer, which may come at any time
         # during its hidden part (which runs from the reset on): at the latest, only the
         # input part is counted
-        lo[0] = min(lo[0], _latency(*early, None)[0])
+        paced = _step(net, c, hw, bias, mem_latency, "early", np.inf)
+        lo[0] = min(lo[0], _latency(*paced, None)[0])
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
