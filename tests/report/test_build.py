@@ -74,13 +74,12 @@ def test_report_numbers_and_targets(tmp_path):
     ours = estimate(net, occupancy=occ, num_pe=8, bus_bits=64, clock_mhz=125)
     assert math.isclose(h["latency_us"], ours.latency_us)
     assert f"{ours.latency_us:.1f} µs" in md
-    # the targets at the paper's operating point: no worse than the paper's latency; with
-    # paced inputs at most half the original design's latency on the same delta counts (the
-    # hidden columns run before the input arrives); back to back the two-part schedule costs
-    # a few cycles per step against the original's (docs/performance.md): within 0.1 %
+    # the targets at the paper's operating point: no worse than the paper's latency,
+    # strictly faster than the original design on the same delta counts back to back, and
+    # with paced inputs at most half its latency (the hidden columns run before the input)
     assert h["latency_us"] <= PAPER["latency_us"]
+    assert h["mean_cycles"] < h["original_cycles"]
     assert h["paced_latency_cycles"] <= 0.5 * h["original_cycles"]
-    assert h["mean_cycles"] <= 1.001 * h["original_cycles"]
     assert f"{h['paced_latency_us']:.1f} µs" in md
     assert h["dram_reduction"] > 9.5
     saved = json.loads((tmp_path / "out" / "report.json").read_text())
