@@ -154,6 +154,9 @@ def test_rtl_expected_lies_between_the_bounds(layers, n_in, n_h, pe, bus, lm, fr
     assert lo[0] <= mid[0] <= hi[0]
     if counts.sum() == 0 and not from_reset:
         assert lo[0] == hi[0] == mid[0]
+    lo, hi = rtl.step_latency_bounds(net, counts, hw, from_reset, lm)
+    mid = rtl.step_latency(net, counts, hw, from_reset, lm)
+    assert lo[0] <= mid[0] <= hi[0]
 
 
 # ------------------------------------------------------------------ derived figures

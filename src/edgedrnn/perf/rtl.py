@@ -177,12 +177,12 @@ def _part(s, k, col: int, lead: int, bias_end, place: str) -> tuple[np.ndarray, 
 
 
 def _scan_lengths(n_in, n_h, li, p, nx, nh, place):
-    if place == "expected":
-        sx = scan_cycles(n_in, p, nx, serial=li == 0)
-        sh = scan_cycles(n_h, p, nh, serial=False)
-    else:  # the scan without stalls
+    if place == "early":  # the scan without stalls
         sx = np.full(nx.shape, float(n_in if li == 0 else _groups(n_in, p)))
         sh = np.full(nx.shape, float(_groups(n_h, p)))
+    else:  # expected and late: the serializer may hold the scan (one passed delta a cycle)
+        sx = scan_cycles(n_in, p, nx, serial=li == 0)
+        sh = scan_cycles(n_h, p, nh, serial=False)
     return sx, sh
 
 
