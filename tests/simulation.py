@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgedrnn.host.amaranth_sim import AmaranthTransport, Stalls
-from edgedrnn.host.driver import EdgeDRNNDriver
+from edgedrnn.host.driver import EdgeDRNNDriver, pack_beats
 from edgedrnn.hw import regmap
 from edgedrnn.program import Program
 
@@ -77,7 +77,7 @@ def simulate(
         if probe_bad_config:
             driver.soft_reset()  # NUM_LAYERS = 0
             driver.start(reset_state=True)
-            link.write_stream(np.zeros(1, dtype=np.int16))
+            link.write_stream(np.zeros((1, program.hw.num_pe), dtype=np.int16))
             link.run(20)
             assert link.x_pending == 1, "x_in taken with a bad configuration"
             link.cancel_stream()
@@ -92,7 +92,7 @@ def simulate(
                 driver.start(reset_state=True)
             else:
                 driver.run(px[:-1])
-                link.write_stream(px[-1, :abort_after])
+                link.write_stream(pack_beats(px[-1], program.hw.num_pe)[:abort_after])
                 while link.x_pending:
                     link.run(1)
                 link.run(30)

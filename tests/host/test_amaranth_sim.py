@@ -11,6 +11,7 @@ from edgedrnn import HardwareConfig
 from edgedrnn.backends.reference import run_program
 from edgedrnn.host import EdgeDRNNDriver, Transport
 from edgedrnn.host.amaranth_sim import AmaranthTransport, Stalls
+from edgedrnn.hw import regmap
 from edgedrnn.sim.verilated import SimError
 from programs import random_program
 
@@ -55,18 +56,18 @@ def test_stream_read_times_out_without_input():
     prog = random_program(np.random.default_rng(0), [3, 5], HW)
     link = AmaranthTransport(HW, timeout=300)
     EdgeDRNNDriver(link).configure(prog)
-    link.write_stream(np.zeros(2, dtype=np.int16))  # one beat short of a step
+    link.write_stream(np.zeros((0, 4), dtype=np.int16))  # nothing: no step can run
     with pytest.raises(SimError, match="h_out"):
-        link.read_stream(5)
+        link.read_stream(2)
     assert link.x_pending == 0
-    link.write_stream(np.zeros(1, dtype=np.int16))
+    link.write_stream(np.zeros((1, 4), dtype=np.int16))
     assert link.cancel_stream() == 1 and link.x_pending == 0
 
 
 def _timed_run(link, prog, x, frame):
     driver = EdgeDRNNDriver(link)
     driver.configure(prog, weight_base=0x2000)
-    link.set_pacing(prog.input_size, frame)
+    link.set_pacing(regmap.stream_beats(prog.input_size, prog.hw.num_pe), frame)
     out = driver.run(x)
     return out, link.step_timing()
 

@@ -87,7 +87,7 @@ def test_activate_layer():
                         cycle,
                         ctx.get(dut.h_waddr),
                         list(ctx.get(dut.h_wdata)),
-                        ctx.get(dut.new_h.payload.last_lane),
+                        ctx.get(dut.new_h.payload.mask),
                         ctx.get(dut.new_h.payload.last),
                     )
                 )
@@ -97,11 +97,11 @@ def test_activate_layer():
         assert not ctx.get(dut.left) and ctx.get(dut.drained) and ctx.get(dut.idle)
         lat = ACT_ISSUE_LATENCY + ACT_LATENCY
         assert [c for c, *_ in outs] == [c + lat for c in issues]
-        for g, (_, addr, hs, last_lane, last) in enumerate(outs):
+        for g, (_, addr, hs, mask, last) in enumerate(outs):
             assert addr == base + g
             want = [_h(_cx(base + g, k), _hp(base + g, k)) for k in range(P)]
             assert hs == want
-            assert (last_lane, last) == ((P - 1, 0) if g == 0 else (n_hid - P - 1, 1))
+            assert (mask, last) == ((0b1111, 0) if g == 0 else ((1 << (n_hid - P)) - 1, 1))
         first = outs[0][0]
         assert avail[first] == 0 and avail[first + 1] == 1
 

@@ -125,7 +125,7 @@ def test_controller_step():
             "scan_h": first_scan,
         }
         fields = {
-            "layer0": 1, "last_layer": 1, "n_in": 3, "n_hid": 5, "g_hid": 2, "n_in_m1": 2,
+            "layer0": 1, "last_layer": 1, "n_in": 3, "n_hid": 5, "g_hid": 2,
             "g_in_m1": 0, "g_hid_m1": 1, "mask_in_last": 0b0111, "mask_hid_last": 0b0001,
             "groups": 2, "col_beats": 3, "bias_beats": 4, "bias_addr": 0x1040,
             "col_addr": 0x1080, "stride": 24, "ref_base": 0, "h_base": 0, "acc_base": 0,

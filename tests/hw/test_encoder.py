@@ -54,14 +54,13 @@ def _run(lanes, groups, tx, th, seed, depth=8):
             valid = gi < len(groups) and used < depth and rnd.random() < 0.8
             if valid:
                 values, rf, mask, kind, base = groups[gi]
-                from_x = kind == KIND_INPUT and rnd.random() < 0.3 and mask & (mask - 1) == 0
+                # an input row group from x_in: the values come in ``x``, not ``values``
+                from_x = kind == KIND_INPUT and rnd.random() < 0.3
                 for k in range(lanes):
-                    ctx.set(
-                        dut.elem.payload.values[k], rnd.randrange(-9, 9) if from_x else values[k]
-                    )
+                    noise = rnd.randrange(-9, 9)
+                    ctx.set(dut.elem.payload.values[k], noise if from_x else values[k])
+                    ctx.set(dut.elem.payload.x[k], values[k] if from_x else noise)
                     ctx.set(dut.elem.payload.refs[k], rf[k])
-                lane = max(mask.bit_length() - 1, 0)
-                ctx.set(dut.elem.payload.x, values[lane] if from_x else rnd.randrange(-9, 9))
                 ctx.set(dut.elem.payload.from_x, from_x)
                 ctx.set(dut.elem.payload.mask, mask)
                 ctx.set(dut.elem.payload.kind, kind)
@@ -140,7 +139,7 @@ def test_encoder_latency():
     async def bench(ctx):
         ctx.set(dut.out.ready, 1)
         ctx.set(dut.theta_h, 10)
-        ctx.set(dut.elem.payload, {"values": [0, 50, 3, -50], "refs": [0] * 4, "x": 0,
+        ctx.set(dut.elem.payload, {"values": [0, 50, 3, -50], "refs": [0] * 4, "x": [0] * 4,
                                    "from_x": 0, "mask": 0b1111, "kind": KIND_HIDDEN,
                                    "base": 8, "addr": 5})  # fmt: skip
         ctx.set(dut.elem.valid, 1)

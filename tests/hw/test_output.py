@@ -1,4 +1,4 @@
-"""Output side (edgedrnn.hw.output): latency, serialization, reservations, flush."""
+"""Output side (edgedrnn.hw.output): latency, a row group per beat, reservations, flush."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _run(dut, bench):
 
 
 def _entry(h, last_lane, last):
-    return {"h": h, "last_lane": last_lane, "last": last}
+    return {"h": h, "mask": (1 << (last_lane + 1)) - 1, "last": last}
 
 
 async def _collect(ctx, dut, beats, limit=100):
@@ -24,7 +24,8 @@ async def _collect(ctx, dut, beats, limit=100):
     got = []
     for cycle in range(limit):
         if ctx.get(dut.h_out.valid):
-            got.append((cycle, ctx.get(dut.h_out.payload.data), ctx.get(dut.h_out.payload.last)))
+            data = ctx.get(dut.h_out.payload.data)
+            got.append((cycle, [int(data[k]) for k in range(4)], ctx.get(dut.h_out.payload.last)))
             assert ctx.get(dut.last) == got[-1][2]
             if len(got) == beats:
                 return got
@@ -32,9 +33,10 @@ async def _collect(ctx, dut, beats, limit=100):
     raise AssertionError(f"only {len(got)} beats")
 
 
-def test_output_latency_and_serialization():
-    """An entry's first element leaves OUTPUT_LATENCY cycles after its write, then one element
-    per cycle up to its last lane; ``last`` only on the vector's final element."""
+def test_output_latency_and_beats():
+    """An entry leaves as one beat OUTPUT_LATENCY cycles after its write, the next one in the
+    cycle after; lanes past the entry's mask are zero; ``last`` only on the vector's final
+    beat."""
     dut = Output(4)
 
     async def bench(ctx):
@@ -46,12 +48,12 @@ def test_output_latency_and_serialization():
         ctx.set(dut.entry.payload, _entry([20, 21, -22, 23], 2, 1))
         await ctx.tick()
         ctx.set(dut.entry.valid, 0)
-        got = await _collect(ctx, dut, 7)  # from cycle 2
+        got = await _collect(ctx, dut, 2)  # from cycle 2
         cycles = [2 + c for c, _, _ in got]
         assert cycles[0] == OUTPUT_LATENCY
-        assert cycles == list(range(cycles[0], cycles[0] + 7))  # back to back
-        assert [d for _, d, _ in got] == [10, -11, 12, 13, 20, 21, -22]
-        assert [la for _, _, la in got] == [0] * 6 + [1]
+        assert cycles == [cycles[0], cycles[0] + 1]  # back to back
+        assert [d for _, d, _ in got] == [[10, -11, 12, 13], [20, 21, -22, 0]]
+        assert [la for _, _, la in got] == [0, 1]
         await ctx.tick()
         assert ctx.get(dut.empty) and not ctx.get(dut.h_out.valid)
 
@@ -71,9 +73,10 @@ def test_output_back_pressure_holds_the_beat():
             ready = cycle % 3 == 2
             ctx.set(dut.h_out.ready, ready)
             if ctx.get(dut.h_out.valid) and ready:
-                seen.append(ctx.get(dut.h_out.payload.data))
+                data = ctx.get(dut.h_out.payload.data)
+                seen.append([int(data[k]) for k in range(4)])
             await ctx.tick()
-        assert seen == [1, 2]
+        assert seen == [[1, 2, 0, 0]]
 
     _run(dut, bench)
 

@@ -26,7 +26,6 @@ def _layer(ctx, dut, n_in, n_hid, *, layer0, ref_base=0, h_base=0, hin_base=0):
     g_in, g_hid = -(-n_in // P), -(-n_hid // P)
     ctx.set(lay.layer0, layer0)
     ctx.set(lay.n_in, n_in)
-    ctx.set(lay.n_in_m1, n_in - 1)
     ctx.set(lay.g_in_m1, g_in - 1)
     ctx.set(lay.g_hid_m1, g_hid - 1)
     ctx.set(lay.mask_in_last, (1 << (n_in - (g_in - 1) * P)) - 1)
@@ -38,13 +37,15 @@ def _layer(ctx, dut, n_in, n_hid, *, layer0, ref_base=0, h_base=0, hin_base=0):
 
 def _elem(ctx, dut):
     e = dut.elem.payload
-    return (ctx.get(e.kind), ctx.get(e.mask), ctx.get(e.base), ctx.get(e.from_x), ctx.get(e.x))
+    x = ctx.get(e.x)
+    xs = tuple(int(x[k]) for k in range(P))
+    return (ctx.get(e.kind), ctx.get(e.mask), ctx.get(e.base), ctx.get(e.from_x), xs)
 
 
 def test_scan_layer0_sequence_and_latency():
-    """Bias, then the row groups of h (the hidden part), then layer 0's inputs one per cycle
-    (the input part): each group is on ``elem`` SCAN_LATENCY cycles after its issue, with its
-    lanes, base and kind."""
+    """Bias, then the row groups of h (the hidden part), then layer 0's inputs a row group per
+    x_in beat (the input part): each group is on ``elem`` SCAN_LATENCY cycles after its issue,
+    with its lanes, base and kind."""
     dut = Scan(HW)
     n_in, n_hid = 6, 5
     xs = [100, -200, 300, -400, 500, -600]
@@ -88,11 +89,12 @@ def test_scan_layer0_sequence_and_latency():
         ctx.set(dut.start, 0)
         ctx.set(dut.scan_x, 1)
         ctx.set(dut.x_in.valid, 1)
-        for k, x in enumerate(xs):
-            ctx.set(dut.x_in.payload, x)
+        beats = [xs[:P], xs[P:] + [0] * (2 * P - n_in)]
+        for k, beat in enumerate(beats):
+            ctx.set(dut.x_in.payload, beat)
             assert ctx.get(dut.x_in.ready)
             assert ctx.get(dut.step_start) == (k == 0)
-            assert ctx.get(dut.done) == (k == n_in - 1)
+            assert ctx.get(dut.done) == (k == len(beats) - 1)
             issued.append(cycle)
             await step()
         ctx.set(dut.scan_x, 0)
@@ -104,8 +106,9 @@ def test_scan_layer0_sequence_and_latency():
         assert elems[0][:3] == (KIND_BIAS, 1, 0)
         hid = [e[:4] for e in elems[1:3]]
         assert hid == [(KIND_HIDDEN, 0b1111, n_in, 0), (KIND_HIDDEN, 0b0001, n_in + P, 0)]
-        for k in range(n_in):
-            assert elems[3 + k] == (KIND_INPUT, 1 << (k % P), k - k % P, 1, xs[k])
+        assert elems[3] == (KIND_INPUT, 0b1111, 0, 1, tuple(beats[0]))
+        assert elems[4] == (KIND_INPUT, 0b0011, P, 1, tuple(beats[1]))
+        assert len(elems) == 5
         assert ctx.get(dut.idle)
 
     _run(dut, bench)

@@ -15,7 +15,8 @@ import pytest
 from edgedrnn import HardwareConfig
 from edgedrnn.backends.reference import ReferenceModel
 from edgedrnn.host.amaranth_sim import AmaranthTransport
-from edgedrnn.host.driver import EdgeDRNNDriver
+from edgedrnn.host.driver import EdgeDRNNDriver, pack_beats
+from edgedrnn.hw import regmap
 from edgedrnn.perf import rtl
 from programs import random_program
 from simulation import Stalls
@@ -37,18 +38,20 @@ def _timed(prog, x, tx, th, lat, paced):
     with AmaranthTransport(prog.hw, stalls=Stalls(mem_latency=lat)) as link:
         drv = EdgeDRNNDriver(link)
         drv.configure(prog, weight_base=0x1000)
-        link.set_pacing(n_in)  # record each step's offer and end (no frame: paced by hand)
+        p = prog.hw.num_pe
+        # record each step's offer and end (no frame: paced by hand)
+        link.set_pacing(regmap.stream_beats(n_in, p))
         if drv.set_thresholds(tx[0], th[0]):
             drv.start(reset_state=True)
         if not paced:
-            link.write_stream(x.astype(np.int16).reshape(-1))
+            link.write_stream(np.concatenate([pack_beats(row, p) for row in x]))
         for t in range(steps):
             if paced:
                 link.run(PACE)
-                link.write_stream(x[t].astype(np.int16))
+                link.write_stream(pack_beats(x[t], p))
             if t + 1 < steps:
                 drv.set_thresholds(tx[t + 1], th[t + 1])
-            link.read_stream(prog.output_size)
+            link.read_stream(regmap.stream_beats(prog.output_size, p))
             if paced:
                 regs.append((drv.step_cycles(), drv.latency()))
         timing = link.step_timing()

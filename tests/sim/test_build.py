@@ -29,8 +29,8 @@ module edgedrnn_top(
   output [1:0] mem__arburst, output mem__arvalid, input mem__arready,
   input [63:0] mem__rdata, input [1:0] mem__rresp, input mem__rlast, input mem__rvalid,
   output mem__rready,
-  input [15:0] x_in__payload, input x_in__valid, output x_in__ready,
-  output [16:0] h_out__payload, output h_out__valid, input h_out__ready);
+  input [127:0] x_in__payload, input x_in__valid, output x_in__ready,
+  output [128:0] h_out__payload, output h_out__valid, input h_out__ready);
   assign csr__awready = 1'b0; assign csr__wready = 1'b0; assign csr__bresp = 2'd0;
   assign csr__bvalid = 1'b0; assign csr__arready = 1'b1; assign csr__rdata = 32'd%(tag)d;
   assign csr__rresp = 2'd0;
@@ -39,7 +39,7 @@ module edgedrnn_top(
   assign csr__rvalid = rv;
   assign mem__araddr = 32'd0; assign mem__arlen = 8'd0; assign mem__arsize = 3'd3;
   assign mem__arburst = 2'd1; assign mem__arvalid = 1'b0; assign mem__rready = 1'b0;
-  assign x_in__ready = 1'b0; assign h_out__payload = 17'd0; assign h_out__valid = 1'b0;
+  assign x_in__ready = 1'b0; assign h_out__payload = 129'd0; assign h_out__valid = 1'b0;
 endmodule
 """
 
@@ -86,10 +86,10 @@ def test_cache_hit_does_not_rebuild_and_key_follows_content(concurrent, monkeypa
     assert str(lib) == paths[0]
     with pytest.raises(AssertionError, match="rebuilt"):
         build.build_model(HW, verilog_text=TIE_OFF % {"tag": 2})
-    key = build.build_key(TIE_OFF % {"tag": 7}, 64)
+    key = build.build_key(TIE_OFF % {"tag": 7}, 64, 8)
     assert lib.parent.name == key
-    assert key != build.build_key(TIE_OFF % {"tag": 2}, 64)
-    assert key != build.build_key(TIE_OFF % {"tag": 7}, 128)  # flags differ
+    assert key != build.build_key(TIE_OFF % {"tag": 2}, 64, 8)
+    assert key != build.build_key(TIE_OFF % {"tag": 7}, 128, 8)  # flags differ
 
 
 def test_built_library_runs_the_harness(concurrent) -> None:

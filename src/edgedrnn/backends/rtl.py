@@ -38,6 +38,7 @@ import numpy as np
 
 from ..host.driver import EdgeDRNNDriver
 from ..host.verilator import VerilatorTransport
+from ..hw import regmap
 from ..program import Program
 from ..result import Result
 from ..sim.build import build_model
@@ -89,7 +90,9 @@ class RtlBackend(Backend):
             link = VerilatorTransport(model)
             driver = EdgeDRNNDriver(link)
             driver.configure(program, weight_base=weight_base)
-            link.set_pacing(program.input_size, frame_cycles)
+            link.set_pacing(
+                regmap.stream_beats(program.input_size, program.hw.num_pe), frame_cycles
+            )
             out = driver.run(x_q, theta_x_q, theta_h_q)
             timing = link.step_timing()
         same = np.array_equal(timing.cycles, out.cycles)

@@ -181,14 +181,18 @@ class AmaranthTransport:
         if op.resp:
             raise SimError(f"{what} answered {'BRESP' if op.write else 'RRESP'}={op.resp}")
 
-    def write_stream(self, values: np.ndarray) -> None:
-        """Queue ``x_in`` beats; they are offered while later calls advance the simulation."""
-        for v in np.asarray(values, dtype=np.int16).reshape(-1):
+    def write_stream(self, beats: np.ndarray) -> None:
+        """Queue ``x_in`` beats (int16 (n, NUM_PE)); they are offered while later calls
+        advance the simulation."""
+        arr = np.asarray(beats, dtype=np.int16)
+        if arr.ndim != 2 or arr.shape[1] != self.hw.num_pe:
+            raise ValueError(f"x_in beats must have shape (n, {self.hw.num_pe}), got {arr.shape}")
+        for beat in arr:
             if self._step_beats and self._pushed % self._step_beats == 0:
                 # between advance() calls the testbench has driven cycle ``cycles`` already
                 self._times[0].append(self.cycles + 1)
             self._pushed += 1
-            self._x.append(int(v))
+            self._x.append([int(v) for v in beat])
 
     def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         self._h_want = n
@@ -198,7 +202,7 @@ class AmaranthTransport:
             self._h_want = 0
         beats, self._h = self._h, []
         return (
-            np.array([b[0] for b in beats], dtype=np.int16),
+            np.array([b[0] for b in beats], dtype=np.int16).reshape(n, self.hw.num_pe),
             np.array([b[1] for b in beats], dtype=bool),
         )
 
@@ -326,7 +330,8 @@ class AmaranthTransport:
                 x_valid = False
             if ctx.get(hout.ready) and ctx.get(hout.valid):
                 beat = ctx.get(hout.payload)
-                self._h.append((int(beat.data), bool(beat.last)))
+                lanes = [int(beat.data[k]) for k in range(self.hw.num_pe)]
+                self._h.append((lanes, bool(beat.last)))
                 if self._step_beats and bool(beat.last):
                     self._times[2].append(self.cycles)
             if arready and ctx.get(mem.arvalid):

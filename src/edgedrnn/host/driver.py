@@ -2,8 +2,9 @@
 
 Host sequence for one run (the contract of ``edgedrnn.hw.regmap``): SOFT_RESET; write
 NUM_LAYERS, WEIGHT_BASE and the per-layer registers; CTRL = RESET_STATE | START; then per
-step t: push I x_in beats, write the Θ registers of step t+1 that change, pop H_last h_out
-beats, read STEP_CYCLES, LATENCY and LAYERl_NZ_X/NZ_H; at the end read STATUS.OVERFLOW.
+step t: push ⌈I/P⌉ x_in beats (a row group of P = NUM_PE elements each, zero-padded), write
+the Θ registers of step t+1 that change, pop ⌈H_last/P⌉ h_out beats, read STEP_CYCLES,
+LATENCY and LAYERl_NZ_X/NZ_H; at the end read STATUS.OVERFLOW.
 
 Θ of a step is written before the last output of the step before is read: the accelerator
 starts a step's hidden part as soon as the previous step has ended and latches the step's Θ
@@ -50,6 +51,15 @@ class RunOutput:
     cycles: np.ndarray  # int64 (T,): STEP_CYCLES, from the previous step's end
     overflow: bool
     latency: np.ndarray | None = None  # int64 (T,): LATENCY, from the step's first x_in
+
+
+def pack_beats(vector: np.ndarray, num_pe: int) -> np.ndarray:
+    """A vector (n,) as ``x_in``/``h_out`` beats: int16 (⌈n/P⌉, P), zero-padded
+    (:data:`edgedrnn.hw.regmap.STREAM_FORMAT`)."""
+    vector = np.asarray(vector)
+    beats = np.zeros(regmap.stream_beats(vector.shape[0], num_pe) * num_pe, dtype=np.int16)
+    beats[: vector.shape[0]] = vector
+    return beats.reshape(-1, num_pe)
 
 
 def _field(value: int, reg: str, name: str) -> int:
@@ -249,19 +259,23 @@ class EdgeDRNNDriver:
         x = quantize_input(x, prog.input_size, step=True, stacklevel=2)
         if self._fresh:
             self.wait_idle()
-        self.transport.write_stream(x)
+        self.transport.write_stream(pack_beats(x, prog.hw.num_pe))
         return self._read_output()
 
     def _read_output(self) -> np.ndarray:
-        """Pop one step's h_out beats and check the ``last`` flags."""
+        """Pop one step's h_out beats, check the ``last`` flags and the padding lanes."""
         prog = self._require_program()
         self._fresh = False
-        data, last = self.transport.read_stream(prog.output_size)
-        n = prog.output_size
+        p, h = prog.hw.num_pe, prog.output_size
+        n = regmap.stream_beats(h, p)
+        data, last = self.transport.read_stream(n)
         if not last[n - 1] or last[: n - 1].any():
             where = np.flatnonzero(last).tolist()
             raise DriverError(f"h_out 'last' flag on beats {where}, expected only on beat {n - 1}")
-        return np.asarray(data, dtype=np.int16)
+        flat = np.asarray(data, dtype=np.int16).reshape(-1)
+        if flat[h:].any():
+            raise DriverError(f"h_out lanes past the hidden size {h} are not zero: {flat[h:]}")
+        return flat[:h]
 
     def step_cycles(self) -> int:
         """STEP_CYCLES: clock cycles of the last completed step."""
@@ -315,7 +329,7 @@ class EdgeDRNNDriver:
         if self._fresh:
             self.wait_idle()
         for t in range(steps):
-            self.transport.write_stream(x[t])
+            self.transport.write_stream(pack_beats(x[t], prog.hw.num_pe))
             if per_step and t + 1 < steps:
                 self.set_thresholds(theta_x_q[t + 1], theta_h_q[t + 1])
             out[t] = self._read_output()

@@ -16,6 +16,7 @@ from ..config import HardwareConfig
 from ..datapath import ReferenceModel
 from ..hw import regmap
 from ..program import LayerLayout, Program
+from .driver import pack_beats
 
 
 class EmulatedTransport:
@@ -44,8 +45,8 @@ class EmulatedTransport:
         self.step_count = 0
         self.nz = np.zeros((self.hw.max_layers, 2), dtype=np.int64)
         self.model: ReferenceModel | None = None
-        self.x_buf: list[int] = []
-        self.h_queue: deque[tuple[int, bool]] = deque()
+        self.x_beats: list[np.ndarray] = []
+        self.h_queue: deque[tuple[np.ndarray, bool]] = deque()
 
     def _program(self) -> Program:
         r = self.regs
@@ -79,16 +80,17 @@ class EmulatedTransport:
             self.model = None
             self.status |= regmap.STATUS_ERROR
         self.step_count = 0
-        self.x_buf = []
+        self.x_beats = []
 
     def _maybe_step(self) -> None:
         m = self.model
         if m is None or not self.running:
             return
         n_in = m.program.input_size
-        while len(self.x_buf) >= n_in:
-            x = np.array(self.x_buf[:n_in], dtype=np.int64)
-            del self.x_buf[:n_in]
+        n_beats = regmap.stream_beats(n_in, self.hw.num_pe)
+        while len(self.x_beats) >= n_beats:
+            x = np.concatenate(self.x_beats[:n_beats]).astype(np.int64)[:n_in]
+            del self.x_beats[:n_beats]
             layers = m.program.num_layers
             tx = [self.regs.get(f"LAYER{i}_THETA_X", 0) & 0xFFFF for i in range(layers)]
             th = [self.regs.get(f"LAYER{i}_THETA_H", 0) & 0xFFFF for i in range(layers)]
@@ -97,8 +99,9 @@ class EmulatedTransport:
             if m.overflow:
                 self.status |= regmap.STATUS_OVERFLOW
             self.step_count += 1
-            for k, v in enumerate(h):
-                self.h_queue.append((int(v), k == len(h) - 1))
+            beats = pack_beats(h, self.hw.num_pe)
+            for k, beat in enumerate(beats):
+                self.h_queue.append((beat, k == len(beats) - 1))
 
     # ------------------------------------------------------------ transport
     def read_reg(self, addr: int) -> int:
@@ -140,8 +143,11 @@ class EmulatedTransport:
         elif name in self._stored:
             self.regs[name] = value & 0xFFFFFFFF
 
-    def write_stream(self, values: np.ndarray) -> None:
-        self.x_buf.extend(int(v) for v in np.asarray(values, dtype=np.int16))
+    def write_stream(self, beats: np.ndarray) -> None:
+        arr = np.asarray(beats, dtype=np.int16)
+        if arr.ndim != 2 or arr.shape[1] != self.hw.num_pe:
+            raise ValueError(f"x_in beats must have shape (n, {self.hw.num_pe}), got {arr.shape}")
+        self.x_beats.extend(arr)
         self._maybe_step()
 
     def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +155,7 @@ class EmulatedTransport:
             raise TimeoutError(f"h_out has {len(self.h_queue)} beats, {n} requested")
         beats = [self.h_queue.popleft() for _ in range(n)]
         return (
-            np.array([b[0] for b in beats], dtype=np.int16),
+            np.array([b[0] for b in beats], dtype=np.int16).reshape(n, self.hw.num_pe),
             np.array([b[1] for b in beats], dtype=bool),
         )
 

@@ -32,12 +32,14 @@ class Transport(Protocol):
         """Write a 32-bit value to the register at byte address ``addr``."""
         ...
 
-    def write_stream(self, values: np.ndarray) -> None:
-        """Send int16 beats on the ``x_in`` stream (may return before they are consumed)."""
+    def write_stream(self, beats: np.ndarray) -> None:
+        """Send beats on the ``x_in`` stream: int16 (n, NUM_PE), a row group of Q8.8
+        elements each (may return before they are consumed)."""
         ...
 
     def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Receive ``n`` beats from ``h_out``: (data int16 (n,), last bool (n,)). Blocks."""
+        """Receive ``n`` beats from ``h_out``: (data int16 (n, NUM_PE), last bool (n,)).
+        Blocks."""
         ...
 
     def write_memory(self, addr: int, data: bytes) -> None:

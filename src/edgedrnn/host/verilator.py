@@ -39,8 +39,8 @@ class VerilatorTransport:
     def write_reg(self, addr: int, value: int) -> None:
         self.model.csr_write(addr, value)
 
-    def write_stream(self, values: np.ndarray) -> None:
-        self.model.push_x(values)
+    def write_stream(self, beats: np.ndarray) -> None:
+        self.model.push_x(beats)
 
     def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         return self.model.pop_h(n)

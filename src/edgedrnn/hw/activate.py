@@ -187,7 +187,7 @@ class ActivationArray(wiring.Component):
             self.overflow.eq(o_valid & (Cat(*[u.o_overflow for u in units]) & out_mask).any()),
             self.h_waddr.eq(wr_ptr),
             self.h_we.eq(Mux(o_valid, out_mask, 0)),
-            entry.last_lane.eq(Mux(rem_le_p, wr_rem - 1, P - 1)),
+            entry.mask.eq(out_mask),
             entry.last.eq(rem_le_p),
             self.new_h.valid.eq(o_valid & wr_last),
         ]

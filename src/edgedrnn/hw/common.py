@@ -74,8 +74,8 @@ def layer_constants(hw: HardwareConfig) -> data.StructLayout:
     """The controller's registers of the layer being computed.
 
     Fields: ``layer0`` (the layer is layer 0), ``last_layer``; sizes ``n_in``, ``n_hid``
-    (elements), ``g_hid`` (row groups), ``n_in_m1``, ``g_in_m1``, ``g_hid_m1`` (last element
-    or row group index); ``mask_in_last``, ``mask_hid_last`` (lanes of the last row group);
+    (elements), ``g_hid`` (row groups), ``g_in_m1``, ``g_hid_m1`` (last row group index);
+    ``mask_in_last``, ``mask_hid_last`` (lanes of the last row group);
     ``groups`` (row groups per gate block); ``col_beats``, ``bias_beats`` (bus words per
     column); byte addresses ``bias_addr``, ``col_addr``, ``stride``; word bases ``ref_base``
     (the layer's x̂/ĥ block), ``h_base`` (its h), ``hin_base`` (the previous layer's h),
@@ -90,7 +90,6 @@ def layer_constants(hw: HardwareConfig) -> data.StructLayout:
             "n_in": unsigned(16),
             "n_hid": unsigned(16),
             "g_hid": unsigned(16),
-            "n_in_m1": unsigned(16),
             "g_in_m1": unsigned(16),
             "g_hid_m1": unsigned(16),
             "mask_in_last": unsigned(P),

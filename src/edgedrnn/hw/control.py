@@ -502,7 +502,6 @@ class Controller(wiring.Component):
             m.d.sync += [
                 g_in.eq((lay.n_in + P - 1) >> lg_p),
                 lay.g_hid.eq((lay.n_hid + P - 1) >> lg_p),
-                lay.n_in_m1.eq(lay.n_in - 1),
                 lay.groups.eq(rpg >> lg_p),
                 rpg3.eq(rpg + (rpg << 1)),  # adds, not a multiplier (DSP)
                 lay.bias_beats.eq(((rpg << 2) + hw.bus_bytes - 1) >> lg_bb),

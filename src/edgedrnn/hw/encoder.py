@@ -4,8 +4,8 @@ Input stream ``elem`` (always ready: the sender keeps count, see *Flow control*)
 group: the ``lanes`` values and their references ``refs`` (x̂ or ĥ) of the elements
 ``base + k``, a mask of the lanes that exist (``mask``), the column kind and ``addr``, the
 reference memory word the refs came from (returned with the reference update). When
-``from_x`` is set every lane's value is ``x`` instead (layer 0 takes its inputs one element
-at a time, the mask selects the lane). For ``KIND_INPUT`` the threshold is ``theta_x``, for
+``from_x`` is set the values are ``x`` instead (layer 0's inputs, a row group per ``x_in``
+beat, which the state memories do not hold). For ``KIND_INPUT`` the threshold is ``theta_x``, for
 ``KIND_HIDDEN`` ``theta_h``. Per lane:
 
 * ``Δ = sat16(value - ref)``; passed on iff ``Δ ≠ 0`` and ``|Δ| >= Θ``;
@@ -62,7 +62,7 @@ def group_layout(lanes: int) -> data.StructLayout:
         {
             "values": data.ArrayLayout(signed(16), lanes),
             "refs": data.ArrayLayout(signed(16), lanes),
-            "x": signed(16),
+            "x": data.ArrayLayout(signed(16), lanes),
             "from_x": unsigned(1),
             "mask": unsigned(lanes),
             "kind": unsigned(2),
@@ -165,7 +165,7 @@ class DeltaEncoder(wiring.Component):
         base1, addr1 = Signal(16), Signal(16)
         for k in range(P):
             diff = Signal(signed(17), name=f"diff{k}")
-            value = Mux(g0.from_x, g0.x, g0.values[k])
+            value = Mux(g0.from_x, g0.x[k], g0.values[k])
             m.d.comb += diff.eq(value - g0.refs[k])
             clip = diff[16] != diff[15]
             m.d.sync += [

@@ -1,10 +1,10 @@
-"""Output side: the last layer's new h, a row group at a time, out one element per beat.
+"""Output side: the last layer's new h, a row group (NUM_PE elements) per ``h_out`` beat.
 
-New h of the last layer comes in a row group per entry (``h[P]``, the entry's last valid
-lane and whether it ends the vector) into the output FIFO; the serializer moves the head
-entry into a register (``ob``) and sends it on ``h_out`` one element per beat, ``last`` on
-the vector's final beat. Whether the beat is the entry's last is a register too, so the
-FIFO's read enable is one gate from registers and the ``h_out.ready`` port.
+New h of the last layer comes in a row group per entry (``h[P]``, the mask of its lanes
+that exist, whether it ends the vector) into the output FIFO; the output register (``ob``)
+takes the head entry and sends it on ``h_out`` as one beat, its lanes past the vector's
+end zero and ``last`` on the vector's final beat. The FIFO's read enable is one gate from
+registers and the ``h_out.ready`` port.
 
 The entry stream has no back-pressure: the activation issue reserves an entry per row group
 it issues (``reserve``) and issues only while ``room`` (a register: fewer than
@@ -16,7 +16,7 @@ reservations.
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -29,16 +29,19 @@ from .pipeline import (
     OUT_SERIALIZER_STAGES,
 )
 
-#: Payload of the top level's ``h_out`` stream.
-H_OUT_LAYOUT = data.StructLayout({"data": signed(16), "last": unsigned(1)})
+
+def h_out_layout(lanes: int) -> data.StructLayout:
+    """Payload of the top level's ``h_out`` stream: ``data[lanes]`` (a row group of the last
+    layer's new h, lanes past the vector's end zero) and ``last`` (the vector's final beat)."""
+    return data.StructLayout({"data": data.ArrayLayout(signed(16), lanes), "last": unsigned(1)})
 
 
 def entry_layout(lanes: int) -> data.StructLayout:
-    """A row group of new h: ``h[lanes]``, its last valid lane, whether the vector ends."""
+    """A row group of new h: ``h[lanes]``, the lanes that exist, whether the vector ends."""
     return data.StructLayout(
         {
             "h": data.ArrayLayout(signed(16), lanes),
-            "last_lane": range(lanes),
+            "mask": unsigned(lanes),
             "last": unsigned(1),
         }
     )
@@ -47,8 +50,9 @@ def entry_layout(lanes: int) -> data.StructLayout:
 class Output(wiring.Component):
     """The output FIFO, its reservations and the serializer (see the module docstring).
 
-    Latency: an entry written in cycle t has its first element on ``h_out`` (valid) in cycle
-    t + :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO and ``ob`` are empty.
+    Latency: an entry written in cycle t is on ``h_out`` (valid) in cycle t +
+    :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO and ``ob`` are empty; one
+    entry per cycle after that while ``h_out`` is ready.
 
     Parameters
     ----------
@@ -70,8 +74,8 @@ class Output(wiring.Component):
         Drop all reservations (the FIFO is empty).
     empty : Out(1)
         The FIFO is empty.
-    h_out : Out(stream.Signature(H_OUT_LAYOUT))
-        One element per beat, ``last`` on the vector's final one.
+    h_out : Out(stream.Signature(h_out_layout(lanes)))
+        A row group per beat, ``last`` on the vector's final one.
     last : Out(1)
         The vector's final beat is accepted.
     """
@@ -86,7 +90,7 @@ class Output(wiring.Component):
                 "flush": In(1),
                 "clear": In(1),
                 "empty": Out(1),
-                "h_out": Out(stream.Signature(H_OUT_LAYOUT)),
+                "h_out": Out(stream.Signature(h_out_layout(lanes))),
                 "last": Out(1),
             }
         )
@@ -105,16 +109,14 @@ class Output(wiring.Component):
             self.empty.eq(ofifo.level == 0),
         ]
 
-        # serializer: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO
+        # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO
         assert OUT_SERIALIZER_STAGES == 1, "the head entry is held in one register"
         ob = Signal(layout, reset_less=True)
         ob_valid = Signal()
-        ob_lastbeat = Signal()  # o_lane == ob.last_lane
-        o_lane = Signal(range(P))
-        head = data.View(layout, ofifo.r_data)
+        for k in range(P):
+            m.d.comb += h_out.payload.data[k].eq(Mux(ob.mask[k], ob.h[k], 0))
         m.d.comb += [
-            h_out.payload.data.eq(ob.h[o_lane]),
-            h_out.payload.last.eq(ob.last & ob_lastbeat),
+            h_out.payload.last.eq(ob.last),
             h_out.valid.eq(ob_valid & ~flush_r),
         ]
         out_pop = Signal()
@@ -122,21 +124,13 @@ class Output(wiring.Component):
         m.d.comb += [send.eq(h_out.valid & h_out.ready), self.last.eq(send & h_out.payload.last)]
         with m.If(flush_r):
             m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
-            m.d.sync += [ob_valid.eq(0), o_lane.eq(0)]
+            m.d.sync += ob_valid.eq(0)
         with m.Else():
             with m.If(send):
-                with m.If(ob_lastbeat):
-                    m.d.sync += [ob_valid.eq(0), o_lane.eq(0)]
-                with m.Else():
-                    m.d.sync += [o_lane.eq(o_lane + 1), ob_lastbeat.eq(o_lane + 1 == ob.last_lane)]
-            with m.If(ofifo.r_rdy & (~ob_valid | (send & ob_lastbeat))):
+                m.d.sync += ob_valid.eq(0)
+            with m.If(ofifo.r_rdy & (~ob_valid | send)):
                 m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1)]
-                m.d.sync += [
-                    ob.eq(head),
-                    ob_valid.eq(1),
-                    o_lane.eq(0),
-                    ob_lastbeat.eq(head.last_lane == 0),
-                ]
+                m.d.sync += [ob.eq(ofifo.r_data), ob_valid.eq(1)]
 
         # entries reserved by issued row groups and not yet popped
         resv = Signal(range(OUT_FIFO_DEPTH + 1))

@@ -22,9 +22,25 @@ from dataclasses import dataclass, field
 
 #: Value of the ID register: "EDRN" in ASCII.
 ID_VALUE = 0x4544524E
-VERSION_MAJOR = 1
+VERSION_MAJOR = 2
 VERSION_MINOR = 0
 VERSION_VALUE = (VERSION_MAJOR << 16) | VERSION_MINOR
+
+#: The beats of the ``x_in`` and ``h_out`` streams (major version 2), for the C header and
+#: docs/register-map.md.
+STREAM_FORMAT = (
+    "x_in and h_out carry a row group of P = CONFIG.NUM_PE Q8.8 elements per beat: element "
+    "P·b + k of the vector in bits 16k+15:16k of beat b. A step takes ⌈I/P⌉ x_in beats (the "
+    "lanes past the input size I are ignored) and gives ⌈H/P⌉ h_out beats of the last "
+    "layer's new h (the lanes past its size H are zero); h_out's LAST, bit 16P, is set on the "
+    "step's final beat."
+)
+
+
+def stream_beats(size: int, num_pe: int) -> int:
+    """Beats of ``x_in`` or ``h_out`` that carry a vector of ``size`` elements."""
+    return -(-size // num_pe)
+
 
 #: Address bits of the AXI4-Lite slave.
 ADDR_BITS = 12
@@ -264,6 +280,9 @@ def to_c_header(prefix: str = "EDGEDRNN") -> str:
         f"#define {prefix}_LAYER_BASE 0x{LAYER_BASE:03X}u",
         f"#define {prefix}_LAYER_STRIDE 0x{LAYER_STRIDE:03X}u",
         "",
+        f"/* Streams: {STREAM_FORMAT.replace('·', '*').replace('⌈', 'ceil(').replace('⌉', ')')} */",
+        f"#define {prefix}_STREAM_BEATS(n, num_pe) (((n) + (num_pe) - 1u) / (num_pe))",
+        "",
     ]
     for r in GLOBAL_REGISTERS:
         lines.append(f"/* {r.name} ({r.access}): {r.doc} */")
@@ -291,6 +310,10 @@ def to_markdown() -> str:
         "32-bit registers on an AXI4-Lite slave with 12 address bits (byte addresses).",
         "Reading a write-only or unmapped address returns 0; writes to read-only or unmapped",
         "addresses are ignored (OKAY response).",
+        "",
+        "## Streams",
+        "",
+        STREAM_FORMAT,
         "",
         "## Global registers",
         "",

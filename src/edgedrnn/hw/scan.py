@@ -7,10 +7,10 @@ controller holds the phase:
 * the bias column (``bias``: lane 0 of a ``KIND_BIAS`` group, first step after a reset);
 * ``scan_h``: the layer's previous h, a row group per cycle (the hidden part, which the
   controller runs for every layer before the step's input arrives);
-* ``scan_x``: layer 0 takes ``x_in`` one element per cycle (its lane of the x̂ row group;
-  the x̂ word is read for a row group's first element and kept for the others); a layer
-  l > 0 reads layer l-1's new h a row group per cycle, each as soon as the activation side
-  has written it (``avail``, ``take``).
+* ``scan_x``: layer 0 takes ``x_in`` a row group per beat (NUM_PE elements, the lanes past
+  the input size ignored) with its x̂ word; a layer l > 0 reads layer l-1's new h a row
+  group per cycle, each as soon as the activation side has written it (``avail``,
+  ``take``).
 
 Pipeline (docs/rtl.md, *Delta encoder*)::
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth import Const, Module, Mux, Signal, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -71,8 +71,8 @@ class Scan(wiring.Component):
     scan_x, scan_h : In(1)
         The controller is in SCAN_X / SCAN_H: issue while ``ready`` (and, in SCAN_X, while
         ``x_in`` is valid for layer 0 or ``avail`` for a layer > 0).
-    x_in : In(stream.Signature(signed(16)))
-        Layer 0's inputs, one element per beat.
+    x_in : In(stream.Signature(ArrayLayout(signed(16), P)))
+        Layer 0's inputs, a row group of NUM_PE elements per beat.
     avail : In(1)
         A row group of the previous layer's new h is written and not yet taken.
     take : Out(1)
@@ -80,7 +80,7 @@ class Scan(wiring.Component):
     done : Out(1)
         The vector's last element or row group is issued (SCAN_X, SCAN_H).
     step_start : Out(1)
-        The first ``x_in`` element of a step is taken.
+        The first ``x_in`` beat of a step is taken.
     ready : Out(1)
         Credit: a group may be issued (a register).
     elem : Out(stream.Signature(group_layout(P)))
@@ -117,7 +117,7 @@ class Scan(wiring.Component):
                 "bias": In(1),
                 "scan_x": In(1),
                 "scan_h": In(1),
-                "x_in": In(stream.Signature(signed(16))),
+                "x_in": In(stream.Signature(word)),
                 "avail": In(1),
                 "take": Out(1),
                 "done": Out(1),
@@ -182,8 +182,7 @@ class Scan(wiring.Component):
             s2.base.eq(s1.base),
             s2.addr.eq(s1.ref_addr),
         ]
-        with m.If(s1_valid & ~s1.reuse):
-            m.d.sync += s2.refs.eq(ref_rd.data)
+        m.d.sync += s2.refs.eq(ref_rd.data)
         m.d.comb += [
             self.elem.valid.eq(s2_valid),
             self.elem.payload.eq(s2),
@@ -221,15 +220,11 @@ class Scan(wiring.Component):
         h_ptr = Signal.like(h_rd.addr)  # next h word to read
         s1_kind, s1_mask, s1_base = Signal(2), Signal(P), Signal(16)
         s1_from_x = Signal()
-        # layer 0: the x̂ word is read for the first element of a row group and kept for the
-        # others (their lanes are not written meanwhile); the re-reads, which may meet the
-        # write-back of an earlier element of the same word, are ignored
-        s1_reuse = Signal()
-        s1_x = Signal(signed(16))
+        s1_x = Signal(data.ArrayLayout(signed(16), P))  # layer 0: the x_in beat
         s1_ref_addr = Signal.like(ref_rd.addr)
         issue = Signal()
 
-        def put(kind, mask, base, *, from_x=0, reuse=0, ref=True):
+        def put(kind, mask, base, *, from_x=0, ref=True):
             """Issue a group: its fields into S1 (``ref``: with the reference word read)."""
             m.d.comb += issue.eq(1)
             m.d.sync += [
@@ -237,18 +232,17 @@ class Scan(wiring.Component):
                 s1_mask.eq(mask),
                 s1_base.eq(base),
                 s1_from_x.eq(from_x),
-                s1_reuse.eq(reuse),
             ]
             if ref:
                 m.d.sync += s1_ref_addr.eq(ref_ptr)
 
-        def row_group(kind, last, mask_last, base):
+        def row_group(kind, last, mask_last, base, *, from_x=0):
             """Issue row group ``j`` of a vector whose last row group is ``last``."""
-            put(kind, Mux(j == last, mask_last, ones), base)
+            put(kind, Mux(j == last, mask_last, ones), base, from_x=from_x)
             m.d.sync += [j.eq(j + 1), ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
 
         def input_done(last):
-            """After the input vector's last element."""
+            """After the input vector's last row group."""
             with m.If(j == last):
                 m.d.comb += self.done.eq(1)
 
@@ -261,20 +255,11 @@ class Scan(wiring.Component):
         with m.If(self.bias):
             put(KIND_BIAS, 1, 0, ref=False)
         with m.If(self.scan_x & lay.layer0 & self.ready & self.x_in.valid):
-            # one x_in element per cycle, into its lane of the x̂ row group
+            # a row group of x_in per beat, with its x̂ word
             m.d.comb += [self.x_in.ready.eq(1), self.step_start.eq(j == 0)]
-            lane = j[:lg_p] if lg_p else Const(0, 1)
-            put(
-                KIND_INPUT,
-                Const(1, P) << lane if lg_p else 1,
-                j & ~(P - 1),
-                from_x=1,
-                reuse=lane != 0 if lg_p else 0,
-            )
-            m.d.sync += [s1_x.eq(self.x_in.payload), j.eq(j + 1)]
-            with m.If(lane == P - 1):
-                m.d.sync += ref_ptr.eq(ref_ptr + 1)
-            input_done(lay.n_in_m1)
+            row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p, from_x=1)
+            m.d.sync += s1_x.eq(self.x_in.payload)
+            input_done(lay.g_in_m1)
         with m.If(self.scan_x & ~lay.layer0 & self.ready & self.avail):
             m.d.comb += self.take.eq(1)
             row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p)
@@ -292,7 +277,6 @@ class Scan(wiring.Component):
             mask=s1_mask,
             base=s1_base,
             from_x=s1_from_x,
-            reuse=s1_reuse,
             x=s1_x,
             ref_addr=s1_ref_addr,
         )

@@ -5,8 +5,10 @@ members (docs/rtl.md, docs/register-map.md):
 
 * ``csr``: AXI4-Lite slave (12-bit addresses) for :mod:`edgedrnn.hw.regmap`;
 * ``mem``: AXI4 read master for the weight image;
-* ``x_in``: the step's input vector, one Q8.8 element per beat;
-* ``h_out``: the last layer's new h, one element per beat, ``last`` on the final beat.
+* ``x_in``: the step's input vector, a row group of NUM_PE Q8.8 elements per beat (element
+  ``P·b + k`` in lane k of beat b; the lanes past the input size are ignored);
+* ``h_out``: the last layer's new h, a row group per beat in the same order (lanes past the
+  hidden size zero), ``last`` on the final beat.
 
 Convert with ``amaranth.back.verilog.convert(EdgeDRNN(hw), name="edgedrnn_top")``.
 
@@ -26,7 +28,7 @@ whole row group per cycle.
 from __future__ import annotations
 
 from amaranth import Cat, Module, signed
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import HardwareConfig
@@ -37,12 +39,12 @@ from .control import Controller
 from .csr import RegisterBlock, connect_core
 from .encoder import DeltaEncoder
 from .fetch import WeightFetch
-from .output import H_OUT_LAYOUT, Output
+from .output import Output, h_out_layout
 from .pe import PEArray
 from .queues import ColumnQueues
 from .scan import Scan
 
-__all__ = ["H_OUT_LAYOUT", "EdgeDRNN"]
+__all__ = ["EdgeDRNN", "h_out_layout"]
 
 
 class EdgeDRNN(wiring.Component):
@@ -62,10 +64,10 @@ class EdgeDRNN(wiring.Component):
         The register block (:mod:`edgedrnn.hw.regmap`).
     mem : Out(AXI4ReadSignature(32, bus_bits))
         Reads the weight image.
-    x_in : In(stream.Signature(signed(16)))
-        The step's input vector, one Q8.8 element per beat.
-    h_out : Out(stream.Signature(H_OUT_LAYOUT))
-        The last layer's new h, one element per beat, ``last`` on the final beat.
+    x_in : In(stream.Signature(ArrayLayout(signed(16), NUM_PE)))
+        The step's input vector, a row group of Q8.8 elements per beat.
+    h_out : Out(stream.Signature(h_out_layout(NUM_PE)))
+        The last layer's new h, a row group per beat, ``last`` on the final beat.
     """
 
     def __init__(self, hw: HardwareConfig) -> None:
@@ -76,8 +78,8 @@ class EdgeDRNN(wiring.Component):
             {
                 "csr": In(AXI4LiteSignature(regmap.ADDR_BITS, 32)),
                 "mem": Out(AXI4ReadSignature(32, hw.bus_bits)),
-                "x_in": In(stream.Signature(signed(16))),
-                "h_out": Out(stream.Signature(H_OUT_LAYOUT)),
+                "x_in": In(stream.Signature(data.ArrayLayout(signed(16), hw.num_pe))),
+                "h_out": Out(stream.Signature(h_out_layout(hw.num_pe))),
             }
         )
 

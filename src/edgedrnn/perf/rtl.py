@@ -26,14 +26,14 @@ passed delta issued at ``e_first`` / ``e_last`` (cycles from the part's first sc
     busy_0  = stream_h,0 − S_h,0 − (W − E) − INPUT_START   (layer 0's input part takes it
                                                   as its ``bias``: its hidden columns' end)
     latency = INPUT_START + 1 + Σ_l<L−1 (input part_l + LAYER_SWITCH(H_l))
-              + input part_L−1 + ACT_TO_OUT + H_L−1 − 1                  (LATENCY, paced)
+              + input part_L−1 + ACT_TO_OUT + ⌈H_L−1/P⌉ − 1             (LATENCY, paced)
     STEP_CYCLES = max(E, offer) + latency − 1   (back to back: offer ≤ E, so E + latency − 1)
 
 ``Lm`` is the memory latency (cycles from an AR handshake to its first R beat). The scan takes
-layer 0's inputs one per cycle and every other part a row group of P per cycle; the encoder's
-serializer sends one passed delta per cycle, so a part of N elements with k passed takes
-``max(⌈N/P⌉, k)`` cycles. :func:`step_cycles` and :func:`step_latency` place the passed deltas
-at their expected positions (spread uniformly over each part's scan, ``k = 1`` column at the
+a row group of P per cycle (layer 0's inputs: an ``x_in`` beat), the output side sends one
+per ``h_out`` beat; the encoder's serializer sends one passed delta per cycle, so a part of N
+elements with k passed takes ``max(⌈N/P⌉, k)`` cycles. :func:`step_cycles` and
+:func:`step_latency` place the passed deltas at their expected positions (spread uniformly over each part's scan, ``k = 1`` column at the
 last one); the bounds all at the earliest and all at the latest position the scan allows
 (``k = n``), which bound the measured figures (equal, and exact, when no column is read).
 For the first step after a reset, STEP_CYCLES counts from ``x_in``'s first valid cycle; the
@@ -132,16 +132,14 @@ def layouts(net: Network, hw: HardwareConfig) -> list[LayerLayout]:
     return out
 
 
-def scan_cycles(size: int, lanes: int, k, serial: bool) -> np.ndarray:
+def scan_cycles(size: int, lanes: int, k) -> np.ndarray:
     """Cycles to scan a part of ``size`` elements with ``k`` passed on.
 
-    Layer 0's inputs arrive one per cycle (``serial``); otherwise a row group is read per
-    cycle while the serializer sends one passed delta per cycle (the encoder's group FIFO
-    absorbs the bunching), and the slower of the two sets the pace.
+    A row group is read (layer 0's inputs: an ``x_in`` beat taken) per cycle while the
+    serializer sends one passed delta per cycle (the encoder's group FIFO absorbs the
+    bunching), and the slower of the two sets the pace.
     """
     k = np.asarray(k, dtype=np.float64)
-    if serial:
-        return np.full(k.shape, float(size))
     return np.maximum(float(_groups(size, lanes)), k)
 
 
@@ -176,13 +174,13 @@ def _part(s, k, col: int, lead: int, bias_end, place: str) -> tuple[np.ndarray, 
     return np.maximum(s - 1 + SCAN_TAIL, stream - 1 + BEAT_TO_ACT), stream
 
 
-def _scan_lengths(n_in, n_h, li, p, nx, nh, place):
+def _scan_lengths(n_in, n_h, p, nx, nh, place):
     if place == "early":  # the scan without stalls
-        sx = np.full(nx.shape, float(n_in if li == 0 else _groups(n_in, p)))
+        sx = np.full(nx.shape, float(_groups(n_in, p)))
         sh = np.full(nx.shape, float(_groups(n_h, p)))
     else:  # expected and late: the serializer may hold the scan (one passed delta a cycle)
-        sx = scan_cycles(n_in, p, nx, serial=li == 0)
-        sh = scan_cycles(n_h, p, nh, serial=False)
+        sx = scan_cycles(n_in, p, nx)
+        sh = scan_cycles(n_h, p, nh)
     return sx, sh
 
 
@@ -209,7 +207,7 @@ def _step(
     for li in reversed(range(net.num_layers)):
         (n_in, n_h), lay = sizes[li], lays[li]
         nx, nh = c[:, li, 0], c[:, li, 1]
-        _, sh = _scan_lengths(n_in, n_h, li, p, nx, nh, place)
+        _, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
         col = column_cycles(hw, lay.rows_per_gate)
         b = column_cycles(hw, lay.rows_per_gate, bias=True)
         bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
@@ -229,14 +227,14 @@ def _step(
     last = net.num_layers - 1
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
-        sx, _ = _scan_lengths(n_in, n_h, li, p, nx, nh, place)
+        sx, _ = _scan_lengths(n_in, n_h, p, nx, nh, place)
         col = column_cycles(hw, lay.rows_per_gate)
         busy = busy0 if li == 0 else np.full(nx.shape, -np.inf)
         latency += _part(sx, nx, col, lead, busy, place)[0]
         if li < last:
             latency += layer_switch(n_h, p)
         else:
-            latency += ACT_TO_OUT + n_h - 1
+            latency += ACT_TO_OUT + _groups(n_h, p) - 1
     return hidden, latency
 
 

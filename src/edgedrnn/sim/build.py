@@ -105,8 +105,9 @@ def _harness_sources() -> dict[str, bytes]:
     return {f: pkg.joinpath(f).read_bytes() for f in HARNESS_FILES}
 
 
-def _build_flags(bus_bits: int) -> list[str]:
-    cflags = f"-fPIC {CXX_OPT} -DEDRNN_BUS_BITS={bus_bits} -DEDRNN_TOP={_VCLASS} "
+def _build_flags(bus_bits: int, lanes: int) -> list[str]:
+    cflags = f"-fPIC {CXX_OPT} -DEDRNN_BUS_BITS={bus_bits} -DEDRNN_LANES={lanes} "
+    cflags += f"-DEDRNN_TOP={_VCLASS} "
     cflags += f'-DEDRNN_TOP_H=\\"{_VCLASS}.h\\"'
     return [
         *VERILATOR_FLAGS,
@@ -125,7 +126,7 @@ def _build_flags(bus_bits: int) -> list[str]:
     ]
 
 
-def build_key(verilog_text: str, bus_bits: int) -> str:
+def build_key(verilog_text: str, bus_bits: int, lanes: int) -> str:
     """Cache key: hash of the Verilog, harness sources, Verilator/compiler versions, flags."""
     h = hashlib.sha256()
     h.update(verilog_text.encode())
@@ -133,7 +134,7 @@ def build_key(verilog_text: str, bus_bits: int) -> str:
         h.update(name.encode() + b"\0" + data)
     h.update(verilator_version().encode())
     h.update(_cxx_version().encode())
-    h.update("\0".join(_build_flags(bus_bits)).encode())
+    h.update("\0".join(_build_flags(bus_bits, lanes)).encode())
     return h.hexdigest()[:32]
 
 
@@ -149,7 +150,7 @@ def build_model(
     """
     find_verilator()
     text = verilog_text if verilog_text is not None else generate_verilog(hw, emit_src=False)
-    key = build_key(text, hw.bus_bits)
+    key = build_key(text, hw.bus_bits, hw.num_pe)
     root = cache_root()
     final = root / key
     lib = final / LIB_NAME
@@ -160,7 +161,7 @@ def build_model(
             return lib
         tmp = make_temp_dir(root, key)
         try:
-            _build_in(tmp, text, hw.bus_bits, jobs)
+            _build_in(tmp, text, hw.bus_bits, hw.num_pe, jobs)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -168,7 +169,7 @@ def build_model(
     return lib
 
 
-def _build_in(work: Path, verilog_text: str, bus_bits: int, jobs: int | None) -> None:
+def _build_in(work: Path, verilog_text: str, bus_bits: int, lanes: int, jobs: int | None) -> None:
     (work / f"{TOP_NAME}.v").write_text(verilog_text)
     for name, data in _harness_sources().items():
         (work / name).write_bytes(data)
@@ -176,7 +177,7 @@ def _build_in(work: Path, verilog_text: str, bus_bits: int, jobs: int | None) ->
         jobs = int(os.environ.get("EDGEDRNN_BUILD_JOBS", "2"))
     cmd = [
         find_verilator(),
-        *_build_flags(bus_bits),
+        *_build_flags(bus_bits, lanes),
         "-j",
         str(jobs),
         "--Mdir",

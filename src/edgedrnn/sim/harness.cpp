@@ -3,8 +3,9 @@
 // register access or time step (see src/edgedrnn/sim/model.py, which loads this as a shared
 // library through ctypes).
 //
-// Build-time defines: EDRNN_BUS_BITS (width of mem rdata), EDRNN_TOP (Verilated class name),
-// EDRNN_TOP_H (its header, as a string).
+// Build-time defines: EDRNN_BUS_BITS (width of mem rdata), EDRNN_LANES (NUM_PE: Q8.8 elements
+// per x_in / h_out beat), EDRNN_TOP (Verilated class name), EDRNN_TOP_H (its header, as a
+// string).
 //
 // Clocking: one cycle = set inputs, eval with clk low (combinational outputs settle), sample
 // all handshakes (valid && ready), posedge eval, then update the testbench state from the
@@ -31,13 +32,62 @@
 #ifndef EDRNN_BUS_BITS
 #error "EDRNN_BUS_BITS must be defined"
 #endif
+#ifndef EDRNN_LANES
+#error "EDRNN_LANES must be defined"
+#endif
 
 // Verilator encodes "__" in port names as "___05F".
 #define PORT(group, field) top->group##___05F##field
 
 static const int kBusBytes = EDRNN_BUS_BITS / 8;
+static const int kLanes = EDRNN_LANES;
+// x_in payload: lane k in bits 16k..16k+15; h_out payload: the same, then ``last``.
+static const int kXWords = (16 * kLanes + 31) / 32;
+static const int kHWords = (16 * kLanes + 1 + 31) / 32;
 
 namespace {
+
+// Verilator ports up to 64 bits are integers, wider ones VlWide arrays of 32-bit words.
+template <typename T>
+void port_set(T& port, const uint32_t* w, int n) {
+    uint64_t v = w[0];
+    if (n > 1) v |= uint64_t(w[1]) << 32;
+    port = T(v);
+}
+template <std::size_t N>
+void port_set(VlWide<N>& port, const uint32_t* w, int n) {
+    for (std::size_t i = 0; i < N; ++i) port[i] = int(i) < n ? w[i] : 0;
+}
+template <typename T>
+void port_get(const T& port, uint32_t* w, int n) {
+    uint64_t v = port;
+    w[0] = uint32_t(v);
+    if (n > 1) w[1] = uint32_t(v >> 32);
+}
+template <std::size_t N>
+void port_get(const VlWide<N>& port, uint32_t* w, int n) {
+    for (int i = 0; i < n; ++i) w[i] = std::size_t(i) < N ? port[i] : 0;
+}
+
+// One beat of x_in or h_out: kLanes elements (and, for h_out, the last flag).
+struct Beat {
+    int16_t v[kLanes];
+    bool last = false;
+};
+
+void pack(const Beat& b, uint32_t* w, int n) {
+    for (int i = 0; i < n; ++i) w[i] = 0;
+    for (int k = 0; k < kLanes; ++k)
+        w[k / 2] |= uint32_t(uint16_t(b.v[k])) << (16 * (k % 2));
+}
+
+Beat unpack_h(const uint32_t* w) {
+    Beat b;
+    for (int k = 0; k < kLanes; ++k) b.v[k] = int16_t(w[k / 2] >> (16 * (k % 2)));
+    int bit = 16 * kLanes;
+    b.last = (w[bit / 32] >> (bit % 32)) & 1;
+    return b;
+}
 
 struct Burst {
     uint64_t addr;
@@ -65,9 +115,9 @@ struct Sim {
 
     // Streams.
     double x_stall = 0.0, h_stall = 0.0;
-    std::deque<uint16_t> xq;
+    std::deque<Beat> xq;
     bool x_valid = false;
-    std::deque<uint32_t> hq;  // raw 17-bit payloads (data | last << 16)
+    std::deque<Beat> hq;
     std::deque<uint64_t> h_times, x_times;  // cycle numbers of accepted beats
 
     // Pacing (step_beats 0: no step numbering, beats offered as soon as queued).
@@ -136,7 +186,9 @@ struct Sim {
             if (step_beats && x_taken % step_beats == 0) offer_at.push_back(cycle);
         }
         PORT(x_in, valid) = x_valid;
-        PORT(x_in, payload) = x_valid ? xq.front() : 0;
+        uint32_t xw[kXWords] = {};
+        if (x_valid) pack(xq.front(), xw, kXWords);
+        port_set(PORT(x_in, payload), xw, kXWords);
         PORT(h_out, ready) = chance(h_stall);
         PORT(mem, arready) = bursts.size() < max_outstanding && chance(ar_stall);
         if (!r_valid && !bursts.empty() && bursts.front().ready_at <= cycle && chance(r_stall))
@@ -158,7 +210,8 @@ struct Sim {
         // ---- sample handshakes
         bool x_fire = x_valid && PORT(x_in, ready);
         bool h_fire = PORT(h_out, valid) && PORT(h_out, ready);
-        uint32_t h_payload = PORT(h_out, payload);
+        uint32_t hw[kHWords];
+        port_get(PORT(h_out, payload), hw, kHWords);
         bool ar_fire = PORT(mem, arvalid) && PORT(mem, arready);
         uint64_t ar_addr = PORT(mem, araddr);
         uint32_t ar_len = PORT(mem, arlen), ar_size = PORT(mem, arsize);
@@ -184,9 +237,9 @@ struct Sim {
             ++x_taken;
         }
         if (h_fire) {
-            hq.push_back(h_payload);
+            hq.push_back(unpack_h(hw));
             h_times.push_back(cycle - 1);
-            if (step_beats && ((h_payload >> 16) & 1)) end_at.push_back(cycle - 1);
+            if (step_beats && hq.back().last) end_at.push_back(cycle - 1);
         }
         if (ar_fire) {
             uint32_t beats = ar_len + 1;
@@ -326,12 +379,17 @@ int edrnn_csr_read(void* p, uint32_t addr, uint32_t* data, uint64_t timeout) {
     return -1;
 }
 
+int edrnn_lanes() { return kLanes; }
+
+// Queues n x_in beats of EDRNN_LANES elements each (data: n * EDRNN_LANES, beat by beat).
 void edrnn_push_x(void* p, const int16_t* data, uint32_t n) {
     Sim* s = static_cast<Sim*>(p);
     for (uint32_t i = 0; i < n; ++i) {
         if (s->step_beats && s->x_pushed % s->step_beats == 0) s->push_at.push_back(s->cycle);
         ++s->x_pushed;
-        s->xq.push_back(uint16_t(data[i]));
+        Beat b;
+        std::memcpy(b.v, data + size_t(i) * kLanes, sizeof b.v);
+        s->xq.push_back(b);
     }
 }
 
@@ -361,19 +419,19 @@ uint32_t edrnn_x_pending(void* p) { return uint32_t(static_cast<Sim*>(p)->xq.siz
 uint32_t edrnn_h_available(void* p) { return uint32_t(static_cast<Sim*>(p)->hq.size()); }
 
 // Runs the clock until n h_out beats are buffered (or timeout cycles pass), then pops up to
-// n of them into data/last. Returns the number popped.
+// n of them into data (EDRNN_LANES elements a beat) and last. Returns the number popped.
 uint32_t edrnn_pop_h(void* p, int16_t* data, uint8_t* last, uint64_t* when, uint32_t n,
                      uint64_t timeout) {
     Sim* s = static_cast<Sim*>(p);
     for (uint64_t i = 0; i < timeout && s->hq.size() < n; ++i) s->cycle_once();
     uint32_t k = 0;
     while (k < n && !s->hq.empty()) {
-        uint32_t v = s->hq.front();
+        const Beat& b = s->hq.front();
+        std::memcpy(data + size_t(k) * kLanes, b.v, sizeof b.v);
+        last[k] = uint8_t(b.last);
         s->hq.pop_front();
         if (when) when[k] = s->h_times.front();
         s->h_times.pop_front();
-        data[k] = int16_t(uint16_t(v & 0xFFFF));
-        last[k] = uint8_t((v >> 16) & 1);
         ++k;
     }
     return k;

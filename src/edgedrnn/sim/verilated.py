@@ -19,6 +19,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "edrnn_create": (_vp, [_u64]),
     "edrnn_destroy": (None, [_vp]),
     "edrnn_bus_bits": (ctypes.c_int, []),
+    "edrnn_lanes": (ctypes.c_int, []),
     "edrnn_reset": (None, [_vp, ctypes.c_int]),
     "edrnn_set_mem_timing": (None, [_vp, _u32, _dbl, _dbl, _u32]),
     "edrnn_set_stream_stall": (None, [_vp, _dbl, _dbl, _dbl]),
@@ -105,6 +106,8 @@ class VerilatedModel:
         #: Cycle numbers at which popped h_out beats were accepted (appended by pop_h).
         self.h_times: list[int] = []
         self.bus_bits = int(self._lib.edrnn_bus_bits())
+        #: Elements per x_in / h_out beat (NUM_PE).
+        self.lanes = int(self._lib.edrnn_lanes())
         self._lib.edrnn_set_mem_timing(
             self._h,
             int(mem_latency),
@@ -180,10 +183,12 @@ class VerilatedModel:
         return {"bursts": arr[0], "beats": arr[1], "out_of_range": arr[2], "in_flight": arr[3]}
 
     # --------------------------------------------------------------- streams
-    def push_x(self, values: np.ndarray) -> None:
-        """Queue x_in beats (int16); they are offered with random valid gaps."""
-        arr = np.ascontiguousarray(values, dtype=np.int16)
-        self._lib.edrnn_push_x(self._h, arr.ctypes.data, arr.size)
+    def push_x(self, beats: np.ndarray) -> None:
+        """Queue x_in beats (int16 (n, lanes)); they are offered with random valid gaps."""
+        arr = np.ascontiguousarray(beats, dtype=np.int16)
+        if arr.ndim != 2 or arr.shape[1] != self.lanes:
+            raise ValueError(f"x_in beats must have shape (n, {self.lanes}), got {arr.shape}")
+        self._lib.edrnn_push_x(self._h, arr.ctypes.data, arr.shape[0])
 
     def pop_x_times(self) -> np.ndarray:
         """Cycle numbers at which x_in beats were accepted since the last call (uint64)."""
@@ -226,8 +231,9 @@ class VerilatedModel:
         return int(self._lib.edrnn_x_pending(self._h))
 
     def pop_h(self, n: int, timeout: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Run until ``n`` h_out beats arrived; returns (data int16 (n,), last bool (n,))."""
-        data = np.zeros(n, dtype=np.int16)
+        """Run until ``n`` h_out beats arrived; returns (data int16 (n, lanes), last bool
+        (n,))."""
+        data = np.zeros((n, self.lanes), dtype=np.int16)
         last = np.zeros(n, dtype=np.uint8)
         when = np.zeros(n, dtype=np.uint64)
         limit = self.timeout if timeout is None else int(timeout)
