@@ -33,9 +33,10 @@ passed delta issued at ``e_first`` / ``e_last`` (cycles from the part's first sc
 a row group of P per cycle (layer 0's inputs: an ``x_in`` beat), the output side sends one
 per ``h_out`` beat; the encoder's serializer sends one passed delta per cycle, so a part of N
 elements with k passed takes ``max(⌈N/P⌉, k)`` cycles. :func:`step_cycles` and
-:func:`step_latency` place the passed deltas at their expected positions (spread uniformly over each part's scan, ``k = 1`` column at the
-last one); the bounds all at the earliest and all at the latest position the scan allows
-(``k = n``), which bound the measured figures (equal, and exact, when no column is read).
+:func:`step_latency` place the passed deltas at their expected positions (spread uniformly
+over each part's scan, ``k = 1`` column at the last one); the bounds all at the earliest and
+all at the latest position the scan allows (``k = n``), which bound the measured figures
+(equal, and exact, when no column is read).
 For the first step after a reset, STEP_CYCLES counts from ``x_in``'s first valid cycle; the
 model counts it like the others, from the cycle before its hidden part starts.
 """
