@@ -19,6 +19,7 @@ from edgedrnn.backends.reference import ReferenceModel
 from edgedrnn.backends.reference import run_program as reference_run
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
+from edgedrnn.hw import regmap
 from edgedrnn.sim.build import VerilatorNotFoundError, build_model, find_verilator
 from edgedrnn.sim.verilated import VerilatedModel
 from programs import order_sensitive_program
@@ -79,7 +80,9 @@ def run_checked(program, x, tx, th, *, seed, mem_latency, mem_stall, stream_stal
         model.run(SETTLE)  # the next step's hidden part, which runs ahead, ends
         stats = model.mem_stats()
         model.check_protocol()
-    steps, n_in, n_out = x.shape[0], program.input_size, program.output_size
+    p = program.hw.num_pe
+    steps = x.shape[0]
+    n_in, n_out = (regmap.stream_beats(n, p) for n in (program.input_size, program.output_size))
     assert x_times.shape == (steps * n_in,)
     assert h_times.shape == (steps * n_out,)
     # STEP_CYCLES: the previous step's last h_out beat -> this step's, measured independently

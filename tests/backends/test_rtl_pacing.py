@@ -17,6 +17,7 @@ import edgedrnn
 from edgedrnn.datapath.inputs import quantize_input
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.verilator import VerilatorTransport
+from edgedrnn.hw import regmap
 from edgedrnn.perf.workload import seeded_program
 from edgedrnn.sim.build import build_model
 from edgedrnn.sim.verilated import VerilatedModel
@@ -63,7 +64,7 @@ def test_back_to_back_is_the_default_and_the_registers_are_the_testbench(program
         link = VerilatorTransport(model)
         driver = EdgeDRNNDriver(link)
         driver.configure(program, weight_base=0x10000)
-        link.set_pacing(program.input_size, 0)
+        link.set_pacing(regmap.stream_beats(program.input_size, program.hw.num_pe), 0)
         out = driver.run(xq, tx, th)
         timing = link.step_timing()
     assert np.array_equal(timing.cycles, out.cycles)

@@ -100,7 +100,7 @@ def test_built_library_runs_the_harness(concurrent) -> None:
         assert model.csr_read(0x0) == 7
         with pytest.raises(SimError, match="timed out"):
             model.csr_write(0x10, 1)  # the tie-off never accepts writes
-        model.push_x([1, 2, 3])
+        model.push_x([[k] * 8 for k in range(3)])  # three beats of 8 lanes
         with pytest.raises(SimError, match="delivered 0 of 2"):
             model.pop_h(2, timeout=20)
         assert model.x_pending == 3
