@@ -1,9 +1,10 @@
 """The training recipe: dense GRU first, then DeltaGRU with thresholds and QAT.
 
 Phase 1 (``dense``) trains a stack of ``torch.nn.GRU`` layers (fast kernels) with weights
-kept inside the Q1.7 range. Phase 2 (``delta``) converts it with
-:meth:`edgedrnn.DeltaGRU.from_gru`, sets Θx/Θh and ``quantized=True`` (fake quantization with
-straight-through estimators, datapath.md integer for integer) and fine-tunes a few epochs.
+and folded biases kept inside the Q1.7 range (:mod:`~edgedrnn.train.constraints`). Phase 2
+(``delta``) converts it with :meth:`edgedrnn.DeltaGRU.from_gru`, sets Θx/Θh and
+``quantized=True`` (fake quantization with straight-through estimators, datapath.md integer
+for integer) and fine-tunes a few epochs.
 An optional L1 penalty on the hidden deltas passed on raises temporal sparsity in the delta
 phase (in the dense phase it would hold the network on CTC's all-blank plateau).
 The float linear head runs on the host and is trained along.
@@ -29,12 +30,11 @@ from torch import nn
 from ..data.sequences import Sample
 from ..support.progress import Bars
 from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
+from .constraints import representable_
 from .dense import DenseGRU
 from .heads import SequenceModel, collate, metric_name, score, valid_mask
 from .log import JsonLog
 
-#: Largest and smallest Q1.7 weights: parameters are kept inside during training.
-W_MIN, W_MAX = -1.0, 127.0 / 128.0
 PHASES = ("dense", "delta")
 
 
@@ -100,7 +100,7 @@ def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> 
     """A fresh dense model (phase 1) seeded with ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     rnn = DenseGRU(input_size, cfg.hidden_size, cfg.num_layers)
-    rnn.clamp_(W_MIN, W_MAX)
+    representable_(rnn)
     head = nn.Linear(cfg.hidden_size, cfg.num_outputs)
     return SequenceModel(rnn, head, cfg.task, metadata)
 
@@ -111,6 +111,7 @@ def to_delta(model: SequenceModel, cfg: TrainConfig) -> SequenceModel:
 
     gru = model.rnn.to_gru() if isinstance(model.rnn, DenseGRU) else model.rnn
     rnn = DeltaGRU.from_gru(gru, theta_x=cfg.theta_x, theta_h=cfg.theta_h, quantized=cfg.quantize)
+    representable_(rnn)  # a dense model trained before the folded biases were kept inside
     return SequenceModel(rnn, model.head, model.task, model.metadata)
 
 
@@ -267,9 +268,7 @@ def train(
                     if cfg.grad_clip > 0:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     opt.step()
-                    with torch.no_grad():
-                        for p in model.rnn.parameters():
-                            p.clamp_(W_MIN, W_MAX)
+                    representable_(model.rnn)  # weights and folded biases in Q1.7
                     losses.append(task_loss)
                     bars.update(task, info=f"loss {np.mean(losses[-20:]):.3f}")
                 bars.remove(task)
