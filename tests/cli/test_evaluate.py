@@ -30,9 +30,10 @@ def test_cli_evaluate_writes_json_and_plot(tmp_path, capsys):
     assert [r["theta"] for r in res["rows"]] == [0.0, 0.2]
     assert res["rows"][1]["reference"]["equal"]
     assert (tmp_path / "eval" / "tradeoff.png").exists()
-    assert "equal to the PyTorch path on all 2 Θ checked" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PyTorch path equal to the reference backend on all 2 Θ checked" in out
     # without reference runs, nothing is claimed about them
     argv = ["evaluate", str(tmp_path / "run" / "model.pt"), "--thetas", "0.1", "--reference"]
     argv += ["0", "--out", str(tmp_path / "eval0"), "--quiet", "--threads", "1"]
     assert cli_main(argv) == 0
-    assert "reference backend: not checked (--reference 0)" in capsys.readouterr().out
+    assert "exactness: not checked (--reference 0)" in capsys.readouterr().out

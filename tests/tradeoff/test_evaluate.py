@@ -40,7 +40,7 @@ def test_sweep_rows(trained, tmp_path):
     assert rows[2]["layers"][0]["sparsity_dx"] > rows[0]["layers"][0]["sparsity_dx"]
     json.dumps(res)
     table = render_table(res)
-    assert table.row_count == 3
+    assert table.row_count == 3 + len(res["baselines"])  # the float baseline first
     png = plot(res, tmp_path / "t.png")
     assert png.stat().st_size > 1000
 

@@ -36,6 +36,8 @@ from .heads import SequenceModel, collate, metric_name, score, valid_mask
 from .log import JsonLog
 
 PHASES = ("dense", "delta")
+#: The dense float GRU at the end of the dense phase, saved beside ``model.pt``.
+DENSE_FILE = "dense.pt"
 
 
 @dataclass
@@ -127,8 +129,9 @@ def infer(
     """Run ``model`` (eval mode) over ``data``.
 
     Returns ``predictions`` (host-side decoding), ``outputs`` (the core's outputs per
-    sequence, float (T, H)) and, for a DeltaGRU, ``nonzero``: per sequence an int array
-    (T, L, 2) of deltas passed on per step and layer.
+    sequence, float (T, H)), ``overflow`` (whether a quantized DeltaGRU saturated anywhere)
+    and, for a DeltaGRU, ``nonzero``: per sequence an int array (T, L, 2) of deltas passed
+    on per step and layer.
     """
     model.eval()
     model.to(device)
@@ -136,6 +139,7 @@ def infer(
     preds: list[Any] = [None] * n
     outs: list[np.ndarray | None] = [None] * n
     nz: list[np.ndarray | None] = [None] * n
+    overflow = False
     order = batches([len(x) for x, _ in data], batch_size, None)
     task = bars.add(description, len(order)) if bars else None
     for idx in order:
@@ -149,11 +153,17 @@ def infer(
             outs[i] = feats[j, :t].detach().cpu().numpy()
             if model.is_delta:
                 nz[i] = model.rnn.last_nonzero[j, :t].numpy()
+        overflow = overflow or bool(getattr(model.rnn, "last_overflow", False))
         if bars:
             bars.update(task)
     if bars:
         bars.remove(task)
-    return {"predictions": preds, "outputs": outs, "nonzero": nz if model.is_delta else None}
+    return {
+        "predictions": preds,
+        "outputs": outs,
+        "nonzero": nz if model.is_delta else None,
+        "overflow": overflow,
+    }
 
 
 def sparsity(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
@@ -202,8 +212,10 @@ def train(
     """Train with the two-phase recipe; returns the final (delta, QAT) model.
 
     Writes ``out_dir/last.pt`` (checkpoint after every epoch), ``out_dir/log.jsonl`` (one
-    JSON record per epoch) and, at the end, ``out_dir/model.pt`` (+ ``model.edrnn``, the
-    compiled Program, when the final model is quantized).
+    JSON record per epoch), ``out_dir/dense.pt`` (the dense float GRU at the end of the dense
+    phase, the float baseline of evaluation; none with ``dense_epochs=0``) and, at the end,
+    ``out_dir/model.pt`` (+ ``model.edrnn``, the compiled Program, when the final model is
+    quantized).
 
     ``max_epochs`` stops this call after that many epochs (returning None); a later call
     with ``resume=True`` continues where it stopped, exactly as if never interrupted.
@@ -233,6 +245,8 @@ def train(
             model.rnn.quantized = cfg.quantize
     elif not resume and log.path.exists():
         log.path.unlink()
+    if not resume:  # an earlier run's float baseline is not this run's
+        (out_dir / DENSE_FILE).unlink(missing_ok=True)
     if cfg.dense_epochs == 0 and phase == "dense":
         phase, epoch, opt_state = "delta", 0, None
         model = to_delta(model, cfg)
@@ -306,6 +320,7 @@ def train(
                 done_here += 1
             # next phase
             if phase == "dense":
+                save_model(model.cpu().eval(), out_dir / DENSE_FILE)  # the float baseline
                 model = to_delta(model.cpu(), cfg)
                 phase, epoch = "delta", 0
                 save_checkpoint(ckpt_path, model, phase=phase, epoch=0, optimizer=None)
