@@ -206,8 +206,9 @@ def _model_entry(payload: Mapping[str, Any], what: str) -> dict[str, Any]:
     if isinstance(inner, Mapping) and inner.get("format") == FORMAT:
         return dict(inner)
     found = payload.get("format") or ", ".join(sorted(map(str, payload))[:6]) or "nothing"
+    kind = "model" if what == "the dictionary" else "model file"
     raise ValueError(
-        f"{what} is not an edgedrnn model or training checkpoint (found {found}); give a "
+        f"{what} is not an edgedrnn {kind} or training checkpoint (found {found}); give a "
         "model.pt or last.pt written by edgedrnn train"
     )
 
