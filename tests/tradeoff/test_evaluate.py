@@ -79,3 +79,35 @@ def test_target_for_rmse_is_relative():
     assert "RMSE within 10% of Θ = 0's" in tg["rule"]
     rows[2]["rmse"] = 0.1431
     assert not target_check({"metric": "rmse", "rows": rows})["met"]
+
+
+def test_float_gru_is_the_deltagru_in_float_at_theta_0(trained):
+    import copy
+
+    import torch
+
+    from edgedrnn.tradeoff import float_gru
+
+    model, test = trained
+    ref = copy.deepcopy(model.rnn)
+    ref.quantized = False
+    ref.set_thresholds(0.0, 0.0)
+    x = torch.as_tensor(test[0][0])[None]
+    with torch.no_grad():
+        want, _ = ref(x)
+        got = float_gru(model).features(x)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert model.rnn.quantized and model.rnn.theta_x == [0.05, 0.05]  # untouched
+
+
+def test_backend_and_max_sequences(trained):
+    model, test = trained
+    fast = evaluate(model, test, [0.0, 0.2], n_reference=1, max_sequences=4)
+    cpu = evaluate(model, test, [0.0, 0.2], n_reference=1, backend="cpu", max_sequences=4)
+    assert fast["test_sequences"] == cpu["test_sequences"] == 4
+    assert fast["test_sequences_available"] == len(test)
+    for a, b in zip(fast["rows"], cpu["rows"], strict=True):
+        assert a["rmse"] == b["rmse"] and a["per_target"] == b["per_target"]
+        assert a["columns_per_step"] == b["columns_per_step"] and b["reference"]["equal"]
+    with pytest.raises(ValueError, match="unknown backend"):
+        evaluate(model, test, [0.0], backend="fpga")
