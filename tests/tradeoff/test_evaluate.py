@@ -111,3 +111,19 @@ def test_backend_and_max_sequences(trained):
         assert a["columns_per_step"] == b["columns_per_step"] and b["reference"]["equal"]
     with pytest.raises(ValueError, match="unknown backend"):
         evaluate(model, test, [0.0], backend="fpga")
+
+
+def test_regression_target_against_the_float_baseline():
+    from edgedrnn.tradeoff.evaluate import float_target_check
+
+    def row(theta, rmse, reduction):
+        return {"theta": theta, "rmse": rmse, "columns_reduction": reduction}
+
+    res = {
+        "baseline": {"name": "dense float GRU (dense.pt)", "rmse": 0.1},
+        "rows": [row(0.0, 0.12, 1.0), row(0.1, 0.149, 5.2), row(0.2, 0.16, 9.0)],
+    }
+    tg = float_target_check(res)
+    assert tg["met"] and tg["theta"] == 0.1 and "within 1.5x of the dense float GRU" in tg["rule"]
+    res["rows"][1]["rmse"] = 0.151
+    assert not float_target_check(res)["met"]

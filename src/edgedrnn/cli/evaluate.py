@@ -156,6 +156,7 @@ def main(args: argparse.Namespace) -> int:
     from ..pretrained import DIGITS_MODEL
     from ..tradeoff import baseline, evaluate, plot, render_table
     from ..train.datasets import evaluation_data
+    from ..train.heads import metric_name
     from ._args import UsageError, cache_folder, model_file, output_dir
 
     torch.set_num_threads(args.threads)
@@ -176,7 +177,13 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{source} has no test sequences")
     if not model.is_delta:  # a dense float GRU: no thresholds to sweep
         row = baseline(model, test[:limit], "dense")
-        result = {"model": str(path), "task": model.task, "baseline": row, "rows": []}
+        result = {
+            "model": str(path),
+            "task": model.task,
+            "metric": metric_name(model.task),
+            "baseline": row,
+            "rows": [],
+        }
         json_path.write_text(json.dumps(result, indent=1))
         name = {"ctc": "wer", "classify": "accuracy", "regress": "rmse"}[model.task]
         console.print(
@@ -264,3 +271,12 @@ def report(console: Any, result: dict[str, Any]) -> None:
         console.print(f"target ({tg['rule']}) not met")
     else:
         console.print(f"target not checked: {tg['why']}")
+    ft = result.get("float_target")
+    if ft and ft["met"]:
+        console.print(
+            f"target met ({ft['rule']}): Θ = {ft['theta']:g} fetches "
+            f"{ft['columns_reduction']:.1f}x fewer weight columns with RMSE {ft['rmse']:.4g} "
+            f"(float: {ft['baseline']:.4g})"
+        )
+    elif ft:
+        console.print(f"target ({ft['rule']}) not met")

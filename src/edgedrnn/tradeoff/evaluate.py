@@ -324,6 +324,8 @@ def evaluate(
         "test sequences per Θ",
     }
     result["target"] = target_check(result)
+    if name == "rmse":
+        result["float_target"] = float_target_check(result)
     return result
 
 
@@ -390,6 +392,39 @@ def target_check(result: dict[str, Any], reduction: float = 5.0) -> dict:
         "columns_reduction": best["columns_reduction"],
         "rule": rule,
     }
+
+
+#: Regression against the float baseline: the quantized DeltaGRU's RMSE may be this many
+#: times the float GRU's (the project's target for regression tasks).
+FLOAT_RMSE_RATIO = 1.5
+
+
+def float_target_check(
+    result: dict[str, Any], reduction: float = 5.0, ratio: float = FLOAT_RMSE_RATIO
+) -> dict:
+    """Regression only: the largest-reduction Θ with ≥ ``reduction``x fewer columns than
+    Θ = 0 and an RMSE at most ``ratio`` times the float baseline's (``result["baseline"]``:
+    the dense GRU when there is one); ``met`` False when there is none."""
+    base = result["baseline"]
+    rule = (
+        f"≥ {reduction:g}x fewer weight columns than Θ = 0, RMSE within {ratio:g}x of the "
+        f"{base['name']}'s"
+    )
+    out: dict[str, Any] = {"met": False, "baseline": base["rmse"], "rule": rule}
+    ok = [
+        r
+        for r in result["rows"]
+        if r.get("columns_reduction", 0) >= reduction and r["rmse"] <= ratio * base["rmse"]
+    ]
+    if ok:
+        best = max(ok, key=lambda r: r["columns_reduction"])
+        out.update(
+            met=True,
+            theta=best["theta"],
+            rmse=best["rmse"],
+            columns_reduction=best["columns_reduction"],
+        )
+    return out
 
 
 def _metric_cells(result: dict[str, Any], row: dict[str, Any]) -> list[str]:
