@@ -362,7 +362,8 @@ def _limit(name: str, base: float) -> tuple[float, str]:
     """The largest metric value that meets the target, and the rule in words."""
     kind, amount = TOLERANCE[name]
     if kind == "points":
-        return base + amount, f"{name.upper()} within {amount:g} points of Θ = 0's"
+        unit = "point" if amount == 1 else "points"
+        return base + amount, f"{name.upper()} within {amount:g} {unit} of Θ = 0's"
     return base * (1 + amount), f"{name.upper()} within {amount:.0%} of Θ = 0's"
 
 
