@@ -60,7 +60,7 @@ def representable_(rnn: nn.Module, lo: float = W_MIN, hi: float = W_MAX) -> None
         hidden = b_ih.shape[0] // 3
         for gate in (0, 1):  # r and u; cx and ch are single vectors, already clamped
             part = slice(gate * hidden, (gate + 1) * hidden)
-            total = b_ih[part].double() + b_hh[part].double()
+            total = b_ih[part] + b_hh[part]  # parameters' dtype: MARGIN covers its rounding
             over, under = total > hi, total < lo
             # Brought to MARGIN inside the bound, so that the float32 halves' rounding
             # cannot leave it; the quantized value (the bound) is the same.
@@ -68,7 +68,7 @@ def representable_(rnn: nn.Module, lo: float = W_MIN, hi: float = W_MAX) -> None
             excess = torch.where(under, total - (lo + MARGIN), excess)
             # Both halves have the sign of the excess and at least its size, so each stays
             # inside [lo, hi] after giving up half of it.
-            half = (excess / 2).to(b_ih.dtype)
+            half = excess / 2
             b_ih[part] -= half
             b_hh[part] -= half
     for p in rnn.parameters():  # float rounding of the halves

@@ -30,7 +30,7 @@ from torch import nn
 from ..data.sequences import Sample
 from ..support.progress import Bars
 from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
-from .constraints import representable_
+from .constraints import W_MAX, W_MIN, representable_  # noqa: F401 (W_*: also named here)
 from .dense import DenseGRU
 from .heads import SequenceModel, collate, metric_name, score, valid_mask
 from .log import JsonLog
