@@ -48,3 +48,30 @@ def test_classification_and_ctc():
     m = task_metrics("classify", [0, 1, 2, 2], [0, 1, 1, 2])
     assert m == {"accuracy": 75.0, "error": 25.0}
     assert task_metrics("ctc", [[1, 2], [3]], [[1, 2], [4]])["wer"] == pytest.approx(100 / 3)
+
+
+def test_split_metrics_scores_folded_and_unfolded_heads_alike():
+    """train's test report: the final model's head may still predict normalised targets
+    while a dense.pt from an earlier, finished run has the statistics folded in."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    from edgedrnn.tradeoff import split_metrics
+    from edgedrnn.train.datasets import fold_target_normalization
+    from edgedrnn.train.dense import DenseGRU
+    from edgedrnn.train.heads import SequenceModel
+
+    torch.manual_seed(0)
+    meta = {"target_normalization": {"mean": [50.0, -1.0], "std": [10.0, 0.5]}}
+    dense = SequenceModel(DenseGRU(3, 8, 1), nn.Linear(8, 2), "regress", meta)
+    rng = np.random.default_rng(0)
+    samples = [(rng.normal(0, 1, (6, 3)).astype(np.float32), rng.normal(0, 1, (6, 2)))]
+    unfolded = split_metrics(dense, samples, copy.deepcopy(dense))
+    folded = copy.deepcopy(dense)
+    assert fold_target_normalization(folded)
+    mixed = split_metrics(dense, samples, folded)
+    assert mixed["dense"]["rmse"] == pytest.approx(unfolded["dense"]["rmse"], rel=1e-5)
+    assert mixed["dense"]["rmse"] == pytest.approx(mixed["model"]["rmse"], rel=1e-5)
+    assert mixed["model"]["rmse"] > 1.0  # in units: the std of 10 shows

@@ -110,9 +110,13 @@ def split_metrics(model: Any, samples: Sequence[Any], dense: Any = None) -> dict
     """
     from ..train.recipe import infer
 
-    targets = [y for _, y in samples]
+    # Targets prepared for ``model``'s head; each head may or may not have the target
+    # statistics folded in (a resumed run's dense.pt has): both are scored in the units.
+    targets = _in_units([y for _, y in samples], model.metadata)
+    names = {"data": model.metadata.get("data", {})}
     res = infer(model, samples)
-    row: dict[str, Any] = task_metrics(model.task, res["predictions"], targets, model.metadata)
+    preds = _in_units(res["predictions"], model.metadata)
+    row: dict[str, Any] = task_metrics(model.task, preds, targets, names)
     if res["nonzero"] is not None:
         nz = np.concatenate(res["nonzero"], axis=0).astype(np.float64)  # (sum T, L, 2)
         dense_cols = sum(i + h for i, h in model.rnn.layer_sizes())
@@ -130,6 +134,20 @@ def split_metrics(model: Any, samples: Sequence[Any], dense: Any = None) -> dict
         "model": row,
     }
     if dense is not None:
-        pred = infer(dense, samples)["predictions"]
-        out["dense"] = task_metrics(dense.task, pred, targets, dense.metadata)
+        pred = _in_units(infer(dense, samples)["predictions"], dense.metadata)
+        out["dense"] = task_metrics(dense.task, pred, targets, names)
+    return out
+
+
+def _in_units(values: list[Any], metadata: dict[str, Any]) -> list[Any]:
+    """Regression values with ``metadata``'s unfolded target statistics undone (others as
+    they are)."""
+    denorm = _denormalizer(metadata)
+    if denorm is None:
+        return list(values)
+    scale, shift = denorm.std.astype(np.float64), denorm.mean.astype(np.float64)
+    out = []
+    for v in values:
+        arr = np.asarray(v, dtype=np.float64)
+        out.append((arr.reshape(len(arr), -1) * scale + shift).reshape(arr.shape))
     return out
