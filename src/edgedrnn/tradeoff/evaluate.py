@@ -43,7 +43,7 @@ from ..support.progress import Bars
 from ..train.dense import DenseGRU
 from ..train.heads import SequenceModel, metric_name
 from ..train.recipe import infer
-from .metrics import task_metrics
+from .metrics import in_units, task_metrics
 
 #: Paths that :func:`evaluate` takes its numbers from (``backend``).
 EVALUATION_BACKENDS = ("torch", "reference", "cpu", "rtl")
@@ -209,17 +209,23 @@ def baseline(
     kind: str,
     batch_size: int = 64,
     bars: Bars | None = None,
+    prepared_for: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The metrics of a float model (``model``: a dense GRU, no thresholds) on ``test``.
 
     ``kind`` is one of :data:`BASELINES`: ``"dense"`` (the dense phase's GRU) or
-    ``"float"`` (:func:`float_gru` of the DeltaGRU).
+    ``"float"`` (:func:`float_gru` of the DeltaGRU). ``prepared_for``: the metadata of the
+    model ``test``'s targets were prepared for (default: ``model``'s); predictions and
+    targets are both scored in the targets' own units.
     """
     t0 = time.time()
     name, label = BASELINES[kind]
     res = infer(model, test, batch_size, "cpu", bars, name)
     row: dict[str, Any] = {"kind": kind, "name": name, "label": label}
-    row.update(task_metrics(model.task, res["predictions"], [y for _, y in test], model.metadata))
+    targets = in_units([y for _, y in test], prepared_for or model.metadata)
+    preds = in_units(res["predictions"], model.metadata)
+    names = {"data": model.metadata.get("data", {})}
+    row.update(task_metrics(model.task, preds, targets, names))
     row["seconds"] = round(time.time() - t0, 2)
     return row
 
@@ -282,7 +288,7 @@ def evaluate(
     try:
         with Bars(progress, verbose=False) as bars:
             if dense is not None:
-                baselines.append(baseline(dense, test, "dense", batch_size, bars))
+                baselines.append(baseline(dense, test, "dense", batch_size, bars, model.metadata))
             baselines.append(baseline(float_gru(model), test, "float", batch_size, bars))
             for theta in thetas:
                 rnn.set_thresholds(theta, theta)

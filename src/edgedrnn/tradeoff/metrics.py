@@ -112,10 +112,10 @@ def split_metrics(model: Any, samples: Sequence[Any], dense: Any = None) -> dict
 
     # Targets prepared for ``model``'s head; each head may or may not have the target
     # statistics folded in (a resumed run's dense.pt has): both are scored in the units.
-    targets = _in_units([y for _, y in samples], model.metadata)
+    targets = in_units([y for _, y in samples], model.metadata)
     names = {"data": model.metadata.get("data", {})}
     res = infer(model, samples)
-    preds = _in_units(res["predictions"], model.metadata)
+    preds = in_units(res["predictions"], model.metadata)
     row: dict[str, Any] = task_metrics(model.task, preds, targets, names)
     if res["nonzero"] is not None:
         nz = np.concatenate(res["nonzero"], axis=0).astype(np.float64)  # (sum T, L, 2)
@@ -134,12 +134,12 @@ def split_metrics(model: Any, samples: Sequence[Any], dense: Any = None) -> dict
         "model": row,
     }
     if dense is not None:
-        pred = _in_units(infer(dense, samples)["predictions"], dense.metadata)
+        pred = in_units(infer(dense, samples)["predictions"], dense.metadata)
         out["dense"] = task_metrics(dense.task, pred, targets, names)
     return out
 
 
-def _in_units(values: list[Any], metadata: dict[str, Any]) -> list[Any]:
+def in_units(values: list[Any], metadata: dict[str, Any]) -> list[Any]:
     """Regression values with ``metadata``'s unfolded target statistics undone (others as
     they are)."""
     denorm = _denormalizer(metadata)
