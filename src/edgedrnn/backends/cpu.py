@@ -26,6 +26,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..program import Program
 from ..result import Result
+from ..sparse_image import column_bytes, unpack_entries
 from . import Backend, Stream
 from . import cpu_kernels as K
 
@@ -91,6 +92,12 @@ class CpuNet:
     in the order M_cx, M_r, M_u, M_ch, and the rows of a column are ordered so that it feeds
     one contiguous range of them: input columns hold rows (n, r, u) → banks 0..3H, hidden
     columns rows (r, u, n) → banks H..4H. ``kernel`` (exact mode): see :data:`KERNELS`.
+
+    A program with a sparse weight image (``HardwareConfig(sparse_weights=True)``) keeps its
+    packed columns in exact mode, byte for byte as the Program holds them (3·n·P two-byte
+    (value, row index) entries each, without the bus padding): a passed-on column reads
+    those bytes only (docs/cpu-runtime.md, *Sparse weight images*). Float mode runs the
+    dense equivalent.
     """
 
     def __init__(self, program: Program, mode: str = "exact", kernel: str = "auto") -> None:
@@ -123,9 +130,21 @@ class CpuNet:
         s_off += L
         g[K.G_TH] = s_off
         s_off += L
+        sparse = mode == "exact" and program.hw.sparse_weights
         for l in range(L):
             lw = program.layer_weights(l)
             I, H = lw.w_ih.shape[1], lw.w_hh.shape[1]
+            m = meta[l]
+            if sparse:
+                cols, aux, stride, pad = self._sparse_layer(l, lw.bias)
+                m[K.M_SLOTS], m[K.M_PE] = program.layers[l].slots, program.hw.num_pe
+                self._place(m, l, I, H, stride, w_off, aux_off, s_off, pad)
+                s_off += I + 8 * H + pad
+                w_parts.append(cols.reshape(-1))
+                aux_parts.append(aux)
+                w_off += cols.size
+                aux_off += aux.size
+                continue
             stride = -(-3 * H // align) * align
             cols = np.zeros((I + H, stride), dtype=wdtype)
             # input columns: rows n, r, u (→ banks cx, r, u); hidden: r, u, n (→ r, u, ch)
@@ -142,15 +161,7 @@ class CpuNet:
             else:
                 cols[:, : 3 * H] = w.astype(np.float32) / np.float32(128.0)
                 aux = (bias.astype(np.float64) / 128.0).astype(np.float32)
-            m = meta[l]
-            m[K.M_I], m[K.M_H], m[K.M_STRIDE], m[K.M_WOFF] = I, H, stride, w_off
-            m[K.M_BOFF] = aux_off
-            m[K.M_CMOFF] = aux_off + 4 * H
-            m[K.M_XHAT] = s_off
-            m[K.M_HHAT] = s_off + I
-            m[K.M_HOFF] = s_off + I + H
-            m[K.M_ACC] = s_off + I + 2 * H
-            m[K.M_CACHE] = s_off + I + 6 * H  # exact mode: gate terms of the last step
+            self._place(m, l, I, H, stride, w_off, aux_off, s_off, 0)
             s_off += I + 8 * H
             w_parts.append(cols.reshape(-1))
             aux_parts.append(aux)
@@ -176,6 +187,31 @@ class CpuNet:
             arr.setflags(write=False)
         if mode == "exact":
             check_activations()
+
+    @staticmethod
+    def _place(m, layer, I, H, stride, w_off, aux_off, s_off, pad) -> None:
+        """Sizes and offsets of one layer in its ``meta`` row; ``pad`` words after the banks."""
+        m[K.M_I], m[K.M_H], m[K.M_STRIDE], m[K.M_WOFF] = I, H, stride, w_off
+        m[K.M_BOFF] = aux_off
+        m[K.M_CMOFF] = aux_off + 4 * H
+        m[K.M_XHAT] = s_off
+        m[K.M_HHAT] = s_off + I
+        m[K.M_HOFF] = s_off + I + H
+        m[K.M_ACC] = s_off + I + 2 * H
+        m[K.M_CACHE] = s_off + I + 6 * H + pad  # exact mode: gate terms of the last step
+
+    def _sparse_layer(self, layer: int, bias: np.ndarray):
+        """A sparse layer's packed columns (int8 (I + H, stride)), aux (bias in bank order,
+        max|w| per column), the stride and the banks' padding (P words)."""
+        program = self.program
+        lay, P = program.layers[layer], program.hw.num_pe
+        stride = column_bytes(lay.slots, P)
+        img = program.image_array()[lay.column_offset : lay.end]
+        cols = np.ascontiguousarray(img.reshape(lay.num_columns, lay.column_stride)[:, :stride])
+        values, _ = unpack_entries(cols, P, lay.slots)
+        colmax = np.abs(values.reshape(lay.num_columns, -1).astype(np.int32)).max(axis=1)
+        aux = np.concatenate([bias[[2, 0, 1, 3]].reshape(-1).astype(np.int32), colmax])
+        return cols, aux.astype(np.int32), stride, P
 
     @property
     def weight_bytes(self) -> int:

@@ -10,6 +10,10 @@ five or six arguments (Numba's dispatch cost grows with the argument count):
   a hidden column rows (r, u, n) and feeds ``acc[H:4H]``. In exact mode on a CPU with
   AVX-512 VNNI the bytes are stored as ``w XOR 0x80`` (that is, ``w + 128`` as uint8), the
   operand format of ``vpdpbusd``.
+  A layer compiled with sparse weights (``meta`` ``M_SLOTS`` > 0) holds instead the
+  Program's packed columns as they are (:mod:`edgedrnn.sparse_image`: per gate r, u, n and
+  slot, one (int8 value, uint8 row index) entry per PE lane), ``stride`` bytes each; see
+  :func:`_add_sparse`.
 * ``aux``: per layer the bias column (4H, bank order) and, in exact mode, the largest
   ``|w|`` of each column (used to prove that a group of columns cannot saturate).
 * ``meta``: int64 (L + 1, 16): sizes and offsets (see ``M_*`` below), row L global offsets.
@@ -40,6 +44,8 @@ from .. import fixedpoint as fp
 # meta columns (per layer row)
 M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
 M_XHAT, M_HHAT, M_HOFF, M_ACC, M_CACHE = 6, 7, 8, 9, 10
+# sparse weight columns: entries per (gate, PE lane) (0: dense columns), and PE lanes
+M_SLOTS, M_PE = 11, 12
 # meta row L (global)
 G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS, G_DM = 0, 1, 2, 3, 4, 5, 6, 7
 G_KIND, G_GRP, G_BUF = 8, 9, 10
@@ -693,6 +699,125 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, s
     return bound, ov
 
 
+# ------------------------------------------------------------ columns: sparse images
+# A sparse column (docs/program-format.md, *Sparse weight image*) is 3·n·P entries of two
+# bytes: for gate G (r, u, n) and slot s, lane k's (value, row index g) adds value·Δ to row
+# g·P + k of gate G's bank. Entries of one column name distinct rows (empty entries add 0),
+# so the column's sum saturates row by row exactly as the dense column would. The banks get
+# P words of padding: an empty entry of a lane past the last real row adds 0 there.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sparse_rows(W, o, d, acc, b0, b1, b2, slots, P):
+    """Add one sparse column (``W[o:]``) times ``d`` to the banks at b0, b1, b2 (gates
+    r, u, n), without saturation."""
+    e = o
+    for gate in range(3):
+        base = b0 if gate == 0 else (b1 if gate == 1 else b2)
+        for _ in range(slots):
+            for k in range(P):
+                r = _add(_mul(_and(W[e + 1], 255), P), base + k)
+                acc[_uindex(r)] += _mul(W[e], d)
+                e += 2
+
+
+@njit(cache=True, nogil=True)
+def _sparse_rows4(W, o0, o1, o2, o3, d0, d1, d2, d3, acc, b0, b1, b2, slots, P):
+    """Four sparse columns, entry by entry interleaved (independent read-modify-writes
+    overlap; rows of different columns may coincide, each addition is done in order)."""
+    e = 0
+    for gate in range(3):
+        base = b0 if gate == 0 else (b1 if gate == 1 else b2)
+        for _ in range(slots):
+            for k in range(P):
+                bk = base + k
+                r0 = _add(_mul(_and(W[o0 + e + 1], 255), P), bk)
+                r1 = _add(_mul(_and(W[o1 + e + 1], 255), P), bk)
+                r2 = _add(_mul(_and(W[o2 + e + 1], 255), P), bk)
+                r3 = _add(_mul(_and(W[o3 + e + 1], 255), P), bk)
+                acc[_uindex(r0)] += _mul(W[o0 + e], d0)
+                acc[_uindex(r1)] += _mul(W[o1 + e], d1)
+                acc[_uindex(r2)] += _mul(W[o2 + e], d2)
+                acc[_uindex(r3)] += _mul(W[o3 + e], d3)
+                e += 2
+
+
+@njit(cache=True, nogil=True)
+def _sparse_rows_sat(W, o, d, acc, b0, b1, b2, slots, P):
+    """One sparse column with saturation after the addition; returns 1 if anything
+    clipped."""
+    ov = 0
+    e = o
+    for gate in range(3):
+        base = b0 if gate == 0 else (b1 if gate == 1 else b2)
+        for _ in range(slots):
+            for k in range(P):
+                r = (np.int64(W[e + 1]) & 255) * P + base + k
+                acc[r], c = _sat_acc(np.int64(acc[r]) + np.int64(W[e]) * d)
+                ov |= c
+                e += 2
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _add_sparse(
+    W, w_off, stride, cm, acc, H, b0, b1, b2, slots, P, idx, dl, start, end, bound, four, stats
+):
+    """Sparse columns idx[start:end] (deltas dl) into the banks at b0, b1, b2, in order.
+
+    Like the dense kernels: columns that provably cannot saturate (``bound`` bounds
+    max|M|) are added without clamping (four at a time when ``four``), one that could is
+    added on its own with saturation. ``acc`` is the 4H banks plus P words of padding.
+    Returns (bound, ov).
+    """
+    ov = 0
+    g = start
+    banks = acc[: 4 * H]
+    while g < end:
+        if four and g + 4 <= end:
+            j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
+            d0, d1, d2, d3 = np.int32(dl[g]), np.int32(dl[g + 1]), np.int32(dl[g + 2]), np.int32(dl[g + 3])
+            c = (
+                abs(np.int64(d0)) * cm[j0]
+                + abs(np.int64(d1)) * cm[j1]
+                + abs(np.int64(d2)) * cm[j2]
+                + abs(np.int64(d3)) * cm[j3]
+            )
+            if bound + c > ACC_MAX:
+                bound = _maxabs(banks)
+                stats[S_REFRESH] += 1
+            if bound + c <= ACC_MAX:
+                _sparse_rows4(
+                    W,
+                    w_off + j0 * stride,
+                    w_off + j1 * stride,
+                    w_off + j2 * stride,
+                    w_off + j3 * stride,
+                    d0, d1, d2, d3, acc, b0, b1, b2, slots, P,
+                )  # fmt: skip
+                stats[S_GROUP1] += 1
+                bound += c
+                g += 4
+                continue
+        j0 = idx[g]
+        d0 = np.int32(dl[g])
+        c = abs(np.int64(d0)) * cm[j0]
+        o0 = w_off + j0 * stride
+        if bound + c > ACC_MAX:
+            bound = _maxabs(banks)
+            stats[S_REFRESH] += 1
+        if bound + c <= ACC_MAX:
+            _sparse_rows(W, o0, d0, acc, b0, b1, b2, slots, P)
+            bound += c
+            stats[S_SINGLE] += 1
+        else:
+            ov |= _sparse_rows_sat(W, o0, d0, acc, b0, b1, b2, slots, P)
+            bound = min(bound + c, ACC_MAX)
+            stats[S_SAT] += 1
+        g += 1
+    return bound, ov
+
+
 # -------------------------------------------------------------------------- encoding
 @intrinsic
 def _nonzero_mask64(typingctx, a, start):
@@ -809,7 +934,22 @@ def _step_exact(W, aux, meta, st, x):
             for i in range(4 * H):
                 acc[i] += b[i] * 256
             st[b_flag + l] = 1
-        if n > 0:
+        if n > 0 and m[M_SLOTS] > 0:
+            cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
+            bound = _maxabs(acc)
+            slots, P = m[M_SLOTS], m[M_PE]
+            accp = st[m[M_ACC] : m[M_ACC] + 4 * H + P]
+            # hidden columns: gates r, u, n -> banks r, u, ch; input ones -> r, u, cx
+            bound, o3 = _add_sparse(
+                W, w_off, stride, cm, accp, H, H, 2 * H, 3 * H, slots, P, idx, dl, 0, nh,
+                bound, not vnni, stats,
+            )  # fmt: skip
+            bound, o4 = _add_sparse(
+                W, w_off, stride, cm, accp, H, H, 2 * H, 0, slots, P, idx, dl, nh, n,
+                bound, not vnni, stats,
+            )  # fmt: skip
+            ov |= o3 | o4
+        elif n > 0:
             cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
             bound = _maxabs(acc)
             # hidden columns feed banks r, u, ch (acc[H:4H]); input ones cx, r, u (acc[0:3H])
