@@ -434,6 +434,9 @@ class Program:
             for t in thetas:
                 if not 0 <= t <= fp.INT16_MAX:
                     raise ProgramFormatError(f"{name} {t} outside 0..32767 (raw Q8.8)")
+        if hw.sparse_weights:  # every entry names a real row, each row at most once
+            for i in range(self.num_layers):
+                self.layer_weights(i)
 
     def _validate_types(self) -> None:
         """Each field of the type it is documented with (bool is no int)."""
@@ -525,11 +528,11 @@ def check_sparse_rows(layer: int, hidden: int, hw: HardwareConfig) -> None:
     """
     per_lane = -(-hidden // hw.num_pe)
     if per_lane > sparse_image.MAX_ROWS_PER_LANE:
-        need = -(-hidden // sparse_image.MAX_ROWS_PER_LANE)
+        need = 1 << (-(-hidden // sparse_image.MAX_ROWS_PER_LANE) - 1).bit_length()
         raise HardwareLimitError(
             f"layer {layer}: {hidden} hidden units give {per_lane} rows per PE lane and gate, "
             f"more than the {sparse_image.MAX_ROWS_PER_LANE} a sparse image's 8-bit row index "
-            f"addresses; use num_pe >= {need} (a power of two) or a dense image "
+            f"addresses; use num_pe >= {need} or a dense image "
             f"(sparse_weights=False)"
         )
 

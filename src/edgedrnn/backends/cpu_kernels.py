@@ -776,7 +776,8 @@ def _add_sparse(
     while g < end:
         if four and g + 4 <= end:
             j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
-            d0, d1, d2, d3 = np.int32(dl[g]), np.int32(dl[g + 1]), np.int32(dl[g + 2]), np.int32(dl[g + 3])
+            d0, d1 = np.int32(dl[g]), np.int32(dl[g + 1])
+            d2, d3 = np.int32(dl[g + 2]), np.int32(dl[g + 3])
             c = (
                 abs(np.int64(d0)) * cm[j0]
                 + abs(np.int64(d1)) * cm[j1]
