@@ -11,19 +11,12 @@ real rows than ``n`` (H not a multiple of P) keeps all of them.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 
 from .config import HardwareConfig
-
-
-def balanced_slots(sparsity: float, hidden: int, num_pe: int) -> int:
-    """Weights kept per (column, gate, PE lane) at ``sparsity`` γ: at least 1."""
-    per_lane = -(-hidden // num_pe)
-    return max(1, min(per_lane, math.floor((1.0 - sparsity) * per_lane + 0.5)))
+from .sparse_image import balanced_slots
 
 
 def _weight_pairs(model: nn.Module) -> list[tuple[nn.Parameter, nn.Parameter]]:

@@ -14,12 +14,21 @@ backend reads these bytes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: Bytes of one entry: the int8 value, then the uint8 row index within the lane.
 ENTRY_BYTES = 2
 #: Largest number of rows one lane may hold per gate (an 8-bit row index).
 MAX_ROWS_PER_LANE = 256
+
+
+def balanced_slots(sparsity: float, hidden: int, num_pe: int) -> int:
+    """Weights kept per (column, gate, PE lane) at weight sparsity γ:
+    ``max(1, round((1 - γ) · ceil(H / P)))`` (halves round up)."""
+    per_lane = -(-hidden // num_pe)
+    return max(1, min(per_lane, math.floor((1.0 - sparsity) * per_lane + 0.5)))
 
 
 def column_bytes(slots: int, num_pe: int) -> int:

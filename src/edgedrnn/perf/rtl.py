@@ -193,12 +193,15 @@ def _step(
     mem_latency: int,
     place: str,
     offer,
+    column=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(E, latency) of every step: the hidden part's end (WAITX) and the input part (from
     the cycle WAITX sees ``x_in``, to the last ``h_out`` beat, both counted).
 
     ``offer``: None, back to back (WAITX waits for nothing); ``np.inf``, paced (the hidden
-    columns have left before ``x_in`` comes); otherwise the offer of every step."""
+    columns have left before ``x_in`` comes); otherwise the offer of every step.
+    ``column``: cycles of one input or hidden column of layer l, ``column(l)`` (default
+    :func:`column_cycles`; :mod:`edgedrnn.perf.sparse` gives sparse columns')."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
@@ -209,7 +212,7 @@ def _step(
         (n_in, n_h), lay = sizes[li], lays[li]
         nx, nh = c[:, li, 0], c[:, li, 1]
         _, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate)
+        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
         b = column_cycles(hw, lay.rows_per_gate, bias=True)
         bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
         part, stream = _part(sh, nh, col, lead, bias_end, place)
@@ -229,7 +232,7 @@ def _step(
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, _ = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate)
+        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
         busy = busy0 if li == 0 else np.full(nx.shape, -np.inf)
         latency += _part(sx, nx, col, lead, busy, place)[0]
         if li < last:
