@@ -282,8 +282,10 @@ def test_every_backend_equals_the_reference_on_sparse_programs(case):
     T, L = x.shape[0], prog.num_layers
     for kernel in ("vnni", "portable"):
         net = cpu.get_net(prog, "exact", kernel)
+        for i, lay in enumerate(prog.layers):  # int32 entry words, 3·n·P rounded up to 16
+            assert net.column_bytes(i) == 4 * (-(-3 * lay.slots * prog.hw.num_pe // 16) * 16)
         assert net.W.nbytes == sum(
-            lay.num_columns * 6 * lay.slots * prog.hw.num_pe for lay in prog.layers
+            lay.num_columns * net.column_bytes(i) for i, lay in enumerate(prog.layers)
         )
         stream = cpu.CpuStream(net)
         got = stream.run(x, np.full((T, L), round(tx * 256)), np.full((T, L), round(th * 256)))
