@@ -307,3 +307,10 @@ def test_sparse_cpu_paths_saturate_exactly():
         assert_same(got, want)
         paths = stream.path_counts()
         assert paths["saturating"] > 0 and paths["refresh"] > 0, paths
+
+
+def test_rtl_backend_refuses_a_sparse_program_until_it_decodes_one():
+    layers = sparse_layers(np.random.default_rng(0), [3, 8], 4, lambda h: 1)
+    prog, _ = sparse_and_dense(layers, HardwareConfig(num_pe=4))
+    with pytest.raises(ValueError, match="rtl backend does not decode sparse"):
+        edgedrnn.run(prog, np.zeros((2, 3), np.int16), backend="rtl")
