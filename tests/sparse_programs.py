@@ -9,7 +9,7 @@ import numpy as np
 
 import edgedrnn
 from edgedrnn.compiler import QuantizedLayer, build_program
-from edgedrnn.sparse_image import lane_rows
+from edgedrnn.sparse.image import lane_rows
 
 
 def balanced_weights(rng, hidden, cols, num_pe, slots, wmax=127, wmin=-128) -> np.ndarray:

@@ -18,8 +18,8 @@ from edgedrnn import HardwareConfig, HardwareLimitError, Program, ProgramFormatE
 from edgedrnn.backends import cpu
 from edgedrnn.pretrained import DIGITS_PROGRAM
 from edgedrnn.program import DENSE_FORMAT_VERSION, SPARSE_FORMAT_VERSION
-from edgedrnn.pruning import balanced_slots, kept_counts
-from edgedrnn.sparse_image import lane_rows, pack_columns, unpack_columns
+from edgedrnn.sparse.image import lane_rows, pack_columns, unpack_columns
+from edgedrnn.sparse.pruning import balanced_slots, kept_counts
 from programs import assert_same
 from sparse_programs import balanced_weights, sparse_and_dense, sparse_layers
 
@@ -81,7 +81,7 @@ def test_prune_breaks_ties_towards_the_lower_row_and_is_deterministic():
 
 
 def test_prune_and_apply_masks_on_torch_gru_and_errors():
-    from edgedrnn.pruning import apply_masks
+    from edgedrnn.sparse.pruning import apply_masks
 
     gru = torch.nn.GRU(5, 12, 2)
     masks = edgedrnn.prune(gru, 0.75, HardwareConfig(num_pe=4))

@@ -25,7 +25,7 @@ _LAZY = {
     "compile": ("edgedrnn.compiler", "compile"),
     "QuantizationWarning": ("edgedrnn.compiler", "compile"),
     "Session": ("edgedrnn.session", "Session"),
-    "prune": ("edgedrnn.pruning", "prune"),
+    "prune": ("edgedrnn.sparse.pruning", "prune"),
 }
 
 

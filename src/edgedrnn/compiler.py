@@ -6,7 +6,7 @@ cx: b_in, ch: b_hn, each sum taken in float then quantized once), lays out the w
 (see :mod:`edgedrnn.program`) and checks the hardware limits.
 
 With ``HardwareConfig(sparse_weights=True)`` the input and hidden columns are packed as
-column-balanced sparse columns (:mod:`edgedrnn.sparse_image`): each layer's slot count ``n``
+column-balanced sparse columns (:mod:`edgedrnn.sparse.image`): each layer's slot count ``n``
 is the largest number of non-zero int8 weights any (column, gate, PE lane) holds, and a model
 whose other (column, gate, lane) triples leave too many of those slots empty (more than
 :data:`MAX_EMPTY_SLOTS`) is refused as not column-balanced (:func:`edgedrnn.prune` makes a
@@ -25,7 +25,7 @@ from . import fixedpoint as fp
 from .config import VERSION, HardwareConfig, HardwareLimitError
 from .datapath.inputs import layer_thresholds
 from .program import LayerLayout, Program, check_sparse_rows
-from .sparse_image import lane_counts, lane_rows, pack_columns
+from .sparse.image import lane_counts, lane_rows, pack_columns
 
 #: The largest fraction of a sparse layer's slots that may hold no weight. A model pruned
 #: by :func:`edgedrnn.prune` leaves a slot empty only where a kept weight rounds to 0 in

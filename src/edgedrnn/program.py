@@ -19,7 +19,7 @@ Weight image layout (docs/program-format.md has the full description):
   row ``w * bytes_per_word + g`` is byte g (little-endian lanes).
 * With ``HardwareConfig(sparse_weights=True)`` (format version 2) an input or hidden column
   holds, per gate and per slot, one (value, row index) entry for every PE lane instead
-  (:mod:`edgedrnn.sparse_image`); ``LayerLayout.slots`` is the slots per gate and lane.
+  (:mod:`edgedrnn.sparse.image`); ``LayerLayout.slots`` is the slots per gate and lane.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from . import fixedpoint as fp
-from . import sparse_image
 from .config import LIMITS, HardwareConfig, HardwareLimitError
+from .sparse import image as sparse_image
 
 #: The newest program file format version this edgedrnn reads (and writes, for sparse
 #: weight images).

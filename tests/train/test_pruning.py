@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import edgedrnn
-from edgedrnn.pruning import balanced_slots, kept_counts
-from edgedrnn.sparse_image import lane_rows
+from edgedrnn.sparse.image import lane_rows
+from edgedrnn.sparse.pruning import balanced_slots, kept_counts
 from edgedrnn.train import TrainConfig, train
 from edgedrnn.train.recipe import hardware, sparsity_schedule
 from edgedrnn.train.synthetic import make_task, num_outputs

@@ -26,7 +26,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..program import Program
 from ..result import Result
-from ..sparse_image import column_bytes, unpack_entries
+from ..sparse.image import column_bytes, unpack_entries
 from . import Backend, Stream
 from . import cpu_kernels as K
 

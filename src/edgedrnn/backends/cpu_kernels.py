@@ -11,7 +11,7 @@ five or six arguments (Numba's dispatch cost grows with the argument count):
   AVX-512 VNNI the bytes are stored as ``w XOR 0x80`` (that is, ``w + 128`` as uint8), the
   operand format of ``vpdpbusd``.
   A layer compiled with sparse weights (``meta`` ``M_SLOTS`` > 0) holds instead its
-  columns' entries (:mod:`edgedrnn.sparse_image`) as int32 words ``bank position << 8 |
+  columns' entries (:mod:`edgedrnn.sparse.image`) as int32 words ``bank position << 8 |
   value``, ``stride`` words per column; see :func:`_add_sparse`.
 * ``aux``: per layer the bias column (4H, bank order) and, in exact mode, the largest
   ``|w|`` of each column (used to prove that a group of columns cannot saturate).

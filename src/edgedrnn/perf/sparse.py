@@ -33,7 +33,7 @@ import numpy as np
 
 from ..config import HardwareConfig
 from ..program import LayerLayout
-from ..sparse_image import balanced_slots, column_bytes
+from ..sparse.image import balanced_slots, column_bytes
 from . import rtl
 from .workload import Network, check_counts, dense_counts, occupancy_counts
 

@@ -35,7 +35,7 @@ from torch import nn
 
 from ..config import HardwareConfig
 from ..data.sequences import Sample
-from ..pruning import apply_masks, prune
+from ..sparse.pruning import apply_masks, prune
 from ..support.progress import Bars
 from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
 from .dense import DenseGRU

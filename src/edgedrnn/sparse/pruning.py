@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import HardwareConfig
-from .sparse_image import balanced_slots
+from ..config import HardwareConfig
+from .image import balanced_slots
 
 
 def _weight_pairs(model: nn.Module) -> list[tuple[nn.Parameter, nn.Parameter]]:
@@ -108,7 +108,7 @@ def apply_masks(model: nn.Module, masks: list[tuple[torch.Tensor, torch.Tensor]]
 
 def kept_counts(model: nn.Module, hw: HardwareConfig | None = None) -> list[np.ndarray]:
     """Non-zero weights per (column, gate, lane) of each layer: int64 (I + H, 3, P)."""
-    from .sparse_image import lane_counts
+    from .image import lane_counts
 
     hw = HardwareConfig() if hw is None else hw
     out = []
