@@ -12,10 +12,12 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 import edgedrnn
 from edgedrnn import HardwareConfig, HardwareLimitError, Program, ProgramFormatError
 from edgedrnn.backends import cpu
+from edgedrnn.backends import cpu_kernels as K
 from edgedrnn.pretrained import DIGITS_PROGRAM
 from edgedrnn.program import DENSE_FORMAT_VERSION, SPARSE_FORMAT_VERSION
 from edgedrnn.sparse.image import lane_rows, pack_columns, unpack_columns
@@ -314,3 +316,33 @@ def test_rtl_backend_refuses_a_sparse_program_until_it_decodes_one():
     prog, _ = sparse_and_dense(layers, HardwareConfig(num_pe=4))
     with pytest.raises(ValueError, match="rtl backend does not decode sparse"):
         edgedrnn.run(prog, np.zeros((2, 3), np.int16), backend="rtl")
+
+
+_EMULATED = K._sparse_vector_kernel(native=False)
+
+
+@njit
+def _vector_add(W32, o, nvec, acc, d, native):
+    if native:
+        K._SPARSE_VECTOR(W32, o, nvec, acc, d)
+    else:
+        _EMULATED(W32, o, nvec, acc, d)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_sparse_vector_kernel_matches_its_model(native):
+    """The gather/scatter kernel (or, without AVX-512, its entry-by-entry IR) adds value·d
+    at each entry's bank position; empty entries share the padding word."""
+    if native and not K.NATIVE_VNNI:
+        pytest.skip("no AVX-512 VNNI target here")
+    rng = np.random.default_rng(1)
+    pos = np.concatenate([rng.permutation(40)[:24], np.full(8, 40)])  # 8 empty entries
+    val = np.where(pos == 40, 0, rng.integers(-128, 128, 32))
+    words = ((pos << 8) | (val & 0xFF)).astype(np.int32)
+    acc = rng.integers(-1000, 1000, 41).astype(np.int32)
+    acc[40] = 0
+    want = acc.astype(np.int64)
+    np.add.at(want, pos, val * -300)
+    W32 = np.concatenate([np.zeros(16, np.int32), words])
+    _vector_add(W32, 16, 2, acc, -300, native)
+    assert np.array_equal(acc, want)
