@@ -11,6 +11,7 @@ import edgedrnn
 from edgedrnn.backends.reference import run_program
 from edgedrnn.datapath.inputs import quantize_input, threshold_schedule
 from edgedrnn.host import DriverError, EdgeDRNNDriver, Transport
+from edgedrnn.host.driver import pack_beats
 from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
 from strategies import input_sequences, networks, threshold_schedules
@@ -189,9 +190,10 @@ class _StreamLog(EmulatedTransport):
 
 
 def test_thresholds_of_the_next_step_before_this_steps_output() -> None:
-    """docs/datapath.md §7: per step, x[t], then Θ of step t+1, then h_out[t]; Θ of the first
-    step before x[0], with a RESET_STATE right after a reset (Θ is latched there); Θ changing
-    at every step gives the reference's results, latency comes back."""
+    """docs/datapath.md §7: per step, Θ of step t+1 and x[t+1] (queued), then h_out[t]; Θ of
+    the first step before x[0], with a RESET_STATE right after a reset (Θ is latched there);
+    Θ changing at every step gives the reference's results (the emulator latches Θ at each
+    step's end, as the device does), latency comes back."""
     prog = _program()
     steps = 6
     rng = np.random.default_rng(4)
@@ -217,10 +219,38 @@ def test_thresholds_of_the_next_step_before_this_steps_output() -> None:
             events.append(f"{theta[addr]}={value}")
         elif kind == "w" and addr == ctrl:
             events.append("reset")
-    want = ["tx=10", "th=3", "reset"]
+    # x[t+1] is queued before h_out[t] is taken, after Θ of step t+1
+    want = ["tx=10", "th=3", "reset", "x"]
     for t in range(steps):
-        want.append("x")
         if t + 1 < steps:
-            want += [f"tx={tx[t + 1, 0]}", f"th={th[t + 1, 0]}"]
+            want += [f"tx={tx[t + 1, 0]}", f"th={th[t + 1, 0]}", "x"]
         want.append("h")
     assert events == want
+
+
+def test_emulator_latches_thresholds_at_the_step_end() -> None:
+    """A host that queues x[t+1] before it writes Θ of step t+1 (allowed: the write comes
+    before h_out[t] is taken) still gets Θ(t+1) for step t+1, and the NZ registers are those
+    of the last step whose output was taken."""
+    prog = _program()
+    rng = np.random.default_rng(5)
+    x = quantize_input(rng.normal(0, 1, (3, prog.input_size)), prog.input_size)
+    tx = np.array([[prog.theta_x_q[0]], [40], [5]])
+    th = np.array([[prog.theta_h_q[0]], [30], [2]])
+    ref = run_program(prog, x, tx, th)
+    tr = EmulatedTransport(prog.hw)
+    drv = EdgeDRNNDriver(tr)
+    drv.configure(prog)  # Θ of step 0 (the program's) latched at the reset
+    p = prog.hw.num_pe
+    tr.write_stream(pack_beats(x[0], p))
+    tr.write_stream(pack_beats(x[1], p))  # queued before Θ(1) is written
+    drv.set_thresholds(tx[1], th[1])
+    out0 = drv.read_output()
+    assert np.array_equal(drv.nonzero(), ref.nonzero[0])
+    tr.write_stream(pack_beats(x[2], p))
+    drv.set_thresholds(tx[2], th[2])
+    out1 = drv.read_output()
+    assert np.array_equal(drv.nonzero(), ref.nonzero[1])
+    out2 = drv.read_output()
+    assert np.array_equal(np.stack([out0, out1, out2]), ref.outputs_q)
+    assert drv.step_count() == 3

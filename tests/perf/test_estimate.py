@@ -94,19 +94,23 @@ def test_dense_dram_bytes_equal_the_weight_image(num_pe, bus_bits):
 
 # ------------------------------------------------------------------ the RTL's model
 def test_rtl_step_without_columns_is_the_closed_form():
-    # 2L-16H, 8 inputs, 8 PEs. The hidden part, layer 1 then layer 0: HIDDEN_START,
-    # ⌈H/P⌉ + SCAN_TAIL - 1 (layer 1, drained), the layer setup, ⌈H/P⌉ (layer 0's scan, then
-    # WAITX): 23 cycles. The input part (LATENCY): INPUT_START + 1, ⌈I/P⌉ + SCAN_TAIL - 1
-    # (layer 0's scan: one x_in beat), the layer switch, ⌈H/P⌉ + SCAN_TAIL - 1 (layer 1's
-    # scan), then ACT_TO_OUT + ⌈H/P⌉ - 1 (h_out beats): 47 cycles. Back to back, STEP_CYCLES
-    # = 23 + 47 - 1.
+    # 2L-16H, 8 inputs, 8 PEs. Paced (the input after the hidden part), the hidden part, layer
+    # 1 then layer 0: HIDDEN_START, ⌈H/P⌉ + SCAN_TAIL - 1 (layer 1, drained), the layer
+    # setup, ⌈H/P⌉ (layer 0's scan, then WAITX): 23 cycles. The input part (LATENCY):
+    # INPUT_START + 1, ⌈I/P⌉ + SCAN_TAIL - 1 (layer 0's scan: one x_in beat), the layer
+    # switch, ⌈H/P⌉ + SCAN_TAIL - 1 (layer 1's scan), then ACT_TO_OUT + ⌈H/P⌉ - 1 (h_out
+    # beats): 47 cycles; offered by the end of the hidden part, STEP_CYCLES = 23 + 47 - 1.
+    # In order (the input queued, back to back): HIDDEN_START, layer 0's hidden scan, WAITX,
+    # its input part to ACT; the in-order switch (no avail wait for a hidden scan); layer 1's
+    # hidden scan, XSETUP, its input scan waits for row group 0 of the new h, its part; the
+    # output: 55 cycles.
     # (measured on the RTL; tests/hw/test_timing.py checks such steps exactly)
     net = Network.stacked(8, 16, 2)
     hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
     zero = np.zeros((1, 2, 2))
     lo, hi = rtl.step_cycle_bounds(net, zero, hw, from_reset=False)
     expected = rtl.step_cycles(net, zero, hw, from_reset=False)
-    assert lo[0] == hi[0] == expected[0] == 69
+    assert lo[0] == hi[0] == expected[0] == 55
     lat_lo, lat_hi = rtl.step_latency_bounds(net, zero, hw, from_reset=False)
     assert lat_lo[0] == lat_hi[0] == rtl.step_latency(net, zero, hw, from_reset=False)[0] == 47
     switch = rtl.layer_switch(16, 8)
@@ -114,22 +118,34 @@ def test_rtl_step_without_columns_is_the_closed_form():
     hidden = rtl.HIDDEN_START + (2 + tail) + LAYER_SETUP_CYCLES + 2
     latency = rtl.INPUT_START + 1 + (1 + tail) + switch + (2 + tail) + rtl.ACT_TO_OUT + 2 - 1
     assert (hidden, latency) == (23, 47)
-    # paced: x_in offered after the hidden part, the step is the wait plus the latency
+    io_switch = rtl.in_order_switch(16, 8)
+    wait = rtl.ACT_TO_H + rtl.AVAIL_DELAY - (io_switch + 2 + rtl.INPUT_START)
+    in_order = rtl.HIDDEN_START + 2 + rtl.INPUT_START + (1 + tail) + io_switch
+    in_order += 2 + rtl.INPUT_START + wait + (2 + tail) + rtl.ACT_TO_OUT + 2 - 1
+    assert (io_switch, wait, in_order) == (6, 2, 55)
+    # x_in offered after CHECK: the two parts; offered at the CHECK's decision: in order
     assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=500)[0] == 500 + 47 - 1
     assert rtl.step_latency(net, zero, hw, from_reset=False, offer=10)[0] == 23 - 10 + 47
+    at = rtl.IN_ORDER_OFFER
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at + 1)[0] == 23 + 47 - 1
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at)[0] == 55
+    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=-20)[0] == 55 + 20 + 1
 
 
 def test_rtl_one_column_costs_its_pipeline():
     # one input column at x_0 of layer 0 (fetch-bound): ACT starts ISSUE_TO_AR + Lm + c - 1 +
-    # BEAT_TO_ACT cycles after the issue (latency: 67 cycles at Lm = 1, 70 at Lm = 4)
+    # BEAT_TO_ACT cycles after the issue (latency: 67 cycles at Lm = 1, 70 at Lm = 4; in
+    # order, the column costs the same 20 cycles more than none: 75 and 78)
     net = Network.stacked(8, 16, 2)
     hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
     one = np.array([[[1, 0], [0, 0]]])
     for lm, measured in ((1, 67), (4, 70)):
         lo, _ = rtl.step_latency_bounds(net, one, hw, from_reset=False, mem_latency=lm)
         assert lo[0] == measured
-        lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm)
+        lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm, offer=4)
         assert lo[0] == 23 + measured - 1
+        lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm)
+        assert lo[0] == 55 + measured - 47
     assert rtl.column_cycles(hw, 16) == 6 and rtl.column_cycles(hw, 16, bias=True) == 8
 
 

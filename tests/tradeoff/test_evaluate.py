@@ -40,7 +40,7 @@ def test_sweep_rows(trained, tmp_path):
     assert rows[2]["layers"][0]["sparsity_dx"] > rows[0]["layers"][0]["sparsity_dx"]
     json.dumps(res)
     table = render_table(res)
-    assert table.row_count == 3
+    assert table.row_count == 3 + len(res["baselines"])  # the float baseline first
     png = plot(res, tmp_path / "t.png")
     assert png.stat().st_size > 1000
 
@@ -79,3 +79,51 @@ def test_target_for_rmse_is_relative():
     assert "RMSE within 10% of Θ = 0's" in tg["rule"]
     rows[2]["rmse"] = 0.1431
     assert not target_check({"metric": "rmse", "rows": rows})["met"]
+
+
+def test_float_gru_is_the_deltagru_in_float_at_theta_0(trained):
+    import copy
+
+    import torch
+
+    from edgedrnn.tradeoff import float_gru
+
+    model, test = trained
+    ref = copy.deepcopy(model.rnn)
+    ref.quantized = False
+    ref.set_thresholds(0.0, 0.0)
+    x = torch.as_tensor(test[0][0])[None]
+    with torch.no_grad():
+        want, _ = ref(x)
+        got = float_gru(model).features(x)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert model.rnn.quantized and model.rnn.theta_x == [0.05, 0.05]  # untouched
+
+
+def test_backend_and_max_sequences(trained):
+    model, test = trained
+    fast = evaluate(model, test, [0.0, 0.2], n_reference=1, max_sequences=4)
+    cpu = evaluate(model, test, [0.0, 0.2], n_reference=1, backend="cpu", max_sequences=4)
+    assert fast["test_sequences"] == cpu["test_sequences"] == 4
+    assert fast["test_sequences_available"] == len(test)
+    for a, b in zip(fast["rows"], cpu["rows"], strict=True):
+        assert a["rmse"] == b["rmse"] and a["per_target"] == b["per_target"]
+        assert a["columns_per_step"] == b["columns_per_step"] and b["reference"]["equal"]
+    with pytest.raises(ValueError, match="unknown backend"):
+        evaluate(model, test, [0.0], backend="fpga")
+
+
+def test_regression_target_against_the_float_baseline():
+    from edgedrnn.tradeoff.evaluate import float_target_check
+
+    def row(theta, rmse, reduction):
+        return {"theta": theta, "rmse": rmse, "columns_reduction": reduction}
+
+    res = {
+        "baseline": {"name": "dense float GRU (dense.pt)", "rmse": 0.1},
+        "rows": [row(0.0, 0.12, 1.0), row(0.1, 0.149, 5.2), row(0.2, 0.16, 9.0)],
+    }
+    tg = float_target_check(res)
+    assert tg["met"] and tg["theta"] == 0.1 and "within 1.5x of the dense float GRU" in tg["rule"]
+    res["rows"][1]["rmse"] = 0.151
+    assert not float_target_check(res)["met"]

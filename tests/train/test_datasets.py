@@ -118,3 +118,32 @@ def test_uea_data_normalised_with_training_series():
     for (a, ya), (b, yb) in zip(test, data.test, strict=True):
         np.testing.assert_array_equal(a, b)
         assert ya == yb
+
+
+def test_npz_regression_targets_normalised_with_training_statistics(tmp_path):
+    """Targets in their own units (here ~1000 N·m) are scaled like the inputs, with the
+    training split's statistics, stored with the model; evaluation data follows the head."""
+    rng = np.random.default_rng(0)
+    paths = {}
+    for name, n in (("train", 30), ("test", 5)):
+        feats = [rng.normal(0, 1, (int(rng.integers(5, 9)), 3)) for _ in range(n)]
+        targets = [rng.normal([1000.0, -3.0], [50.0, 0.1], (len(f), 2)) for f in feats]
+        SequenceDataset(feats, targets, kind="regression").save_npz(tmp_path / f"{name}.npz")
+        paths[name] = str(tmp_path / f"{name}.npz")
+    data = load_task_data(paths["train"], test=paths["test"], seed=0)
+    assert data.task == "regress" and data.num_outputs == 2
+    stats = data.metadata["target_normalization"]
+    assert not stats.get("folded") and stats["mean"][0] == pytest.approx(1000.0, rel=0.01)
+    assert data.metadata["data"]["test"] == paths["test"]
+    rows = np.concatenate([y for _, y in data.train])
+    np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(rows.std(axis=0), 1.0, atol=1e-3)
+    assert len(data.test) == 5 and abs(np.concatenate([y for _, y in data.test])).max() < 10
+    # evaluation data: normalised targets for a head that predicts them, raw once folded
+    again = evaluation_data(data.metadata, paths["test"])
+    np.testing.assert_allclose(again[0][1], data.test[0][1], rtol=1e-5, atol=1e-5)
+    folded = {**data.metadata, "target_normalization": {**stats, "folded": True}}
+    raw = evaluation_data(folded, paths["test"])
+    assert raw[0][1].mean() > 400  # N·m
+    # no --test file: no test split (the validation split is not reported as test)
+    assert load_task_data(paths["train"], seed=0).test == []

@@ -401,7 +401,9 @@ def model_file(path: str | Path) -> tuple[Path, SequenceModel]:
         ) from None
     except OSError:
         raise
-    except Exception as exc:  # torch.load's errors are of many kinds (pickle, zip, runtime)
+    except ValueError as exc:  # load_model's own message names the file and the fix
+        raise UsageError(" ".join(str(exc).split())) from None
+    except Exception as exc:  # a damaged model file: a missing entry, wrong shapes...
         reason = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise UsageError(f"{path} is not {what}: {reason}") from exc
     return path, model

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import Any
+
+#: Test sequences the rtl backend runs unless ``--max-sequences`` says otherwise: it
+#: co-simulates the accelerator cycle by cycle.
+RTL_SEQUENCES = 4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -11,12 +17,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "evaluate",
-        help="sweep thresholds Θ: WER/accuracy, temporal sparsity, weight columns fetched",
+        help="sweep thresholds Θ: WER/accuracy/RMSE, occupancy, weight columns fetched",
         description=(
-            "For each Θ (Θx = Θh): the test metric, temporal sparsity per layer for Δx and Δh, "
-            "weight columns fetched per step relative to Θ = 0, and the reference backend's "
-            "outputs on a few test sequences (compared integer for integer with the fast "
-            "PyTorch path used for the whole test set). Writes a table, JSON and a plot."
+            "For each Θ (Θx = Θh): the task metric (WER; accuracy; RMSE and MAE per target in "
+            "the targets' own units), occupancy per layer of Δx and Δh, weight columns "
+            "fetched per step relative to Θ = 0, and, as the baseline, the dense float GRU "
+            "(dense.pt beside the model) and the model's own weights as a float GRU. The "
+            "numbers come from --backend; the first --reference test sequences also run on "
+            "the reference backend and are compared integer for integer. Writes a table, "
+            "JSON and a plot."
         ),
     )
     p.add_argument(
@@ -24,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         default=None,
         help="model .pt written by edgedrnn train (default: the pretrained model shipped "
-        "with edgedrnn)",
+        "with edgedrnn); a dense model (dense.pt) gives its float metric only",
     )
     p.add_argument(
         "--thetas",
@@ -40,19 +49,104 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="test data of the model's task: spoken-digits, japanese-vowels, basic-motions, "
         "daphnet-gait, synthetic-ctc, synthetic-classify, synthetic-regress, a .csv table "
         "(cut with the model's columns, split and windows: its test part) or a .npz file "
-        "(default: the model's training data)",
+        "(default: the model's training data; a .npz model's --test file)",
     )
     p.add_argument("--n-test", type=positive_int, default=300, help="spoken-digits test utterances")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "reference", "cpu", "rtl"],
+        default="torch",
+        help="what computes the numbers: torch = the quantized DeltaGRU in PyTorch, batched "
+        "(exact integers, fast); reference, cpu, rtl = the compiled Program on that backend, "
+        f"one sequence at a time (rtl: the first {RTL_SEQUENCES} unless --max-sequences)",
+    )
+    p.add_argument(
+        "--max-sequences",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help=f"evaluate the first N test sequences only (default: all; rtl: {RTL_SEQUENCES})",
+    )
     p.add_argument(
         "--reference",
         type=non_negative_int,
         default=2,
-        help="test sequences also run on the reference backend per Θ (slow)",
+        help="test sequences also run on the reference backend per Θ and compared integer "
+        "for integer (with --backend reference: with the PyTorch path); 0: none",
+    )
+    p.add_argument(
+        "--dense",
+        metavar="FILE",
+        default=None,
+        help="the dense float GRU to report as the baseline (default: dense.pt beside the "
+        "model, when there)",
     )
     p.add_argument("--out", default="build/evaluate", help="folder for JSON and plot")
+    p.add_argument(
+        "--json",
+        metavar="FILE",
+        default=None,
+        help="where to write the JSON (default: OUT/tradeoff.json)",
+    )
     p.add_argument("--threads", type=positive_int, default=2, help="CPU threads")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=main)
+
+
+def evaluation_source(path: Path, model: Any, given: str | None) -> str:
+    """The data to evaluate ``model`` on: ``given``, else its training source (a ``.npz``
+    model: the ``--test`` file it was trained with).
+
+    Raises
+    ------
+    UsageError
+        No usable source, or one of another task or width.
+    """
+    from ._args import UsageError, check_data_for_model, data_source
+
+    stored = model.metadata.get("data", {})
+    source = given or stored.get("source", "spoken-digits")
+    if source == "npz":
+        source = stored.get("test")
+        if not source or not Path(source).is_file():
+            raise UsageError(
+                f"{path} was trained on a .npz file: give its test data, --data FILE.npz"
+            )
+    try:
+        data_source(source)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{path}: its training data {exc}; give --data") from None
+    check_data_for_model(model, source)
+    return source
+
+
+def dense_model(args: argparse.Namespace, path: Path, model: Any) -> tuple[Path, Any] | None:
+    """The dense float GRU named by ``--dense`` or saved beside the model, if any.
+
+    Raises
+    ------
+    UsageError
+        ``--dense`` names a missing file, a DeltaGRU, or a model of another task or size.
+    """
+    from ..train.recipe import DENSE_FILE
+    from ._args import UsageError, model_file
+
+    if args.dense is None:
+        beside = path.parent / DENSE_FILE
+        if not beside.is_file() or beside.resolve() == path.resolve():
+            return None
+        args_dense = beside
+    else:
+        args_dense = Path(args.dense)
+    dpath, dense = model_file(args_dense)
+    if dense.is_delta:
+        raise UsageError(f"--dense {dpath} is a DeltaGRU; give the dense model (dense.pt)")
+    if dense.task != model.task or dense.rnn.input_size != model.rnn.input_size:
+        raise UsageError(
+            f"--dense {dpath} is a {dense.task} model with {dense.rnn.input_size} inputs, "
+            f"the model a {model.task} model with {model.rnn.input_size}"
+        )
+    return dpath, dense
 
 
 def main(args: argparse.Namespace) -> int:
@@ -60,70 +154,129 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..pretrained import DIGITS_MODEL
-    from ..tradeoff import evaluate, plot, render_table
+    from ..tradeoff import baseline, evaluate, plot, render_table
     from ..train.datasets import evaluation_data
-    from ._args import (
-        UsageError,
-        cache_folder,
-        check_data_for_model,
-        data_source,
-        model_file,
-        output_dir,
-    )
+    from ..train.heads import metric_name
+    from ._args import UsageError, cache_folder, model_file, output_dir
 
     torch.set_num_threads(args.threads)
-    console = Console(width=max(Console().width, 130))
+    console = Console(width=max(Console().width, 150))
     path, model = model_file(args.model or DIGITS_MODEL)
-    if not model.is_delta:
-        raise UsageError(
-            f"{path} is a dense GRU; evaluate needs a DeltaGRU (train with delta epochs)"
-        )
-    source = args.data or model.metadata.get("data", {}).get("source", "spoken-digits")
-    if source == "npz":
-        raise UsageError(f"{path} was trained on a .npz file: give its test data, --data FILE.npz")
-    try:
-        data_source(source)
-    except argparse.ArgumentTypeError as exc:
-        raise UsageError(f"{path}: its training data {exc}; give --data") from None
-    check_data_for_model(model, source)
+    source = evaluation_source(path, model, args.data)
+    dense = dense_model(args, path, model) if model.is_delta else None
     out = output_dir(args.out)
+    json_path = Path(args.json) if args.json else out / "tradeoff.json"
+    output_dir(json_path.parent, "--json")
     if source == "spoken-digits":
         cache_folder(None, "data cache folder ($EDGEDRNN_DATA)")
-    thetas = args.thetas
+    limit = args.max_sequences
+    if args.backend == "rtl" and limit is None:
+        limit = RTL_SEQUENCES
     test = evaluation_data(model.metadata, source, args.n_test)
     if not test:
         raise UsageError(f"{source} has no test sequences")
+    if not model.is_delta:  # a dense float GRU: no thresholds to sweep
+        row = baseline(model, test[:limit], "dense")
+        result = {
+            "model": str(path),
+            "task": model.task,
+            "metric": metric_name(model.task),
+            "baseline": row,
+            "rows": [],
+        }
+        json_path.write_text(json.dumps(result, indent=1))
+        name = {"ctc": "wer", "classify": "accuracy", "regress": "rmse"}[model.task]
+        console.print(
+            f"{path} is a dense float GRU (no thresholds, not quantized): {name.upper()} "
+            f"{row[name]:.4g} on {len(test[:limit])} test sequences; wrote {json_path}"
+        )
+        return 0
+    n = len(test) if limit is None else min(limit, len(test))
+    if args.backend == "torch":
+        how = "the fast PyTorch path (quantized DeltaGRU, exact integers)"
+    else:
+        how = f"the {args.backend} backend (the compiled Program, one sequence at a time)"
+    other = "the PyTorch path" if args.backend == "reference" else "the reference backend"
     console.print(
-        f"evaluating {path} on {len(test)} test sequences; the full test set runs on the "
-        f"fast PyTorch path (quantized DeltaGRU, exact integers), the first {args.reference} "
-        "also on the reference backend (pure Python, slow) as an exactness check"
+        f"evaluating {path} on {n} of {len(test)} test sequences with {how}; the first "
+        f"{min(args.reference, n)} also on {other}, compared integer for integer"
     )
-    result = evaluate(model, test, thetas, n_reference=args.reference, progress=not args.quiet)
+    if args.backend == "rtl" and args.max_sequences is None and len(test) > n:
+        console.print(
+            f"rtl: the first {n} of {len(test)} test sequences only (the RTL is co-simulated "
+            "cycle by cycle); --max-sequences N for more, --backend cpu or torch for all"
+        )
+    result = evaluate(
+        model,
+        test,
+        args.thetas,
+        n_reference=args.reference,
+        progress=not args.quiet,
+        backend=args.backend,
+        dense=dense[1] if dense else None,
+        max_sequences=limit,
+    )
     result["model"] = str(path)
+    result["dense_model"] = str(dense[0]) if dense else None
     png = plot(result, out / "tradeoff.png")
     result["plot"] = str(png)
-    (out / "tradeoff.json").write_text(json.dumps(result, indent=1))
+    json_path.write_text(json.dumps(result, indent=1))
     console.print(render_table(result))
+    report(console, result)
+    checked = [r["reference"] for r in result["rows"] if "reference" in r]
+    ok = all(c["equal"] for c in checked)
+    if not checked:
+        console.print("exactness: not checked (--reference 0)")
+    else:
+        against = "PyTorch path" if checked[0]["against"] == "torch" else "reference backend"
+        what = f"{args.backend} backend" if args.backend != "torch" else "PyTorch path"
+        console.print(
+            f"exactness: the {what} "
+            + (
+                f"equal to the {against} on all {len(checked)} Θ checked "
+                f"({checked[0]['sequences']} sequence(s) each)"
+                if ok
+                else f"MISMATCH with the {against}"
+            )
+        )
+    if not dense:
+        console.print(
+            "baseline: no dense.pt beside the model (trained before edgedrnn saved it, or "
+            "with --dense-epochs 0): the float baseline is the model's own weights"
+        )
+    console.print(f"wrote {json_path} and {png}")
+    return 0 if ok else 1
+
+
+def report(console: Any, result: dict[str, Any]) -> None:
+    """The target's verdict and the float baseline, in words for the task's metric."""
+    name = result["metric"]
+    base = result["baseline"]
+    shown = "accuracy" if name == "error" else name
+    unit = " %" if name in ("wer", "error") else ""
+    words = f"{base['name']}: {shown.upper()} {base[shown]:.4g}{unit}"
+    if name == "rmse":
+        words += f", MAE {base['mae']:.4g} (in the {result['units']})"
+    console.print(f"baseline, {words}")
     tg = result["target"]
-    name = result["metric"].upper()
     if tg["met"]:
+        row = next(r for r in result["rows"] if r["theta"] == tg["theta"])
         console.print(
             f"target met ({tg['rule']}): Θ = {tg['theta']:g} fetches "
-            f"{tg['columns_reduction']:.1f}x fewer weight columns than Θ = 0 with {name} "
-            f"{tg[result['metric']]:.4g} (Θ = 0: {tg['baseline']:.4g})"
+            f"{tg['columns_reduction']:.1f}x fewer weight columns than Θ = 0 with "
+            f"{shown.upper()} {row[shown]:.4g}{unit} (Θ = 0: "
+            f"{result['rows'][0][shown]:.4g}{unit})"
         )
     elif "rule" in tg:
         console.print(f"target ({tg['rule']}) not met")
     else:
         console.print(f"target not checked: {tg['why']}")
-    checked = [r["reference"] for r in result["rows"] if "reference" in r]
-    ok = all(c.get("equal", True) for c in checked)
-    if not checked:
-        console.print("reference backend: not checked (--reference 0)")
-    else:
+    ft = result.get("float_target")
+    if ft and ft["met"]:
         console.print(
-            "reference backend: "
-            + (f"equal to the PyTorch path on all {len(checked)} Θ checked" if ok else "MISMATCH")
+            f"target met ({ft['rule']}): Θ = {ft['theta']:g} fetches "
+            f"{ft['columns_reduction']:.1f}x fewer weight columns with RMSE {ft['rmse']:.4g} "
+            f"(float: {ft['baseline']:.4g})"
         )
-    console.print(f"wrote {out / 'tradeoff.json'} and {png}")
-    return 0 if ok else 1
+    elif ft:
+        console.print(f"target ({ft['rule']}) not met")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Train with the recipe of the EdgeDRNN authors: a dense GRU (torch.nn.GRU), then "
             "a few epochs as a DeltaGRU with Θx/Θh and fake quantization (QAT). Writes "
             "OUT/last.pt (checkpoint every epoch; --resume continues), OUT/log.jsonl (one "
-            "JSON record per epoch), OUT/model.pt and OUT/model.edrnn (the compiled Program)."
+            "JSON record per epoch), OUT/dense.pt (the dense float GRU, the baseline "
+            "edgedrnn evaluate reports), OUT/model.pt and OUT/model.edrnn (the compiled "
+            "Program), and OUT/test.json (the test split's metrics, also printed)."
         ),
     )
     p.add_argument(
@@ -76,7 +79,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=npz_file,
         help="validation .npz (with --data FILE.npz; default: a 10%% split of it)",
     )
-    p.add_argument("--test", type=npz_file, help="test .npz (with --data FILE.npz)")
+    p.add_argument(
+        "--test",
+        type=npz_file,
+        help="test .npz (with --data FILE.npz), scored after training (the other sources "
+        "have their own test split)",
+    )
     p.add_argument(
         "--n-train", type=positive_int, default=2000, help="spoken-digits training utterances"
     )
@@ -290,9 +298,10 @@ def check(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ..train.checkpoint import save_model
+    from ..tradeoff import split_metrics
+    from ..train.checkpoint import load_model, save_model
     from ..train.datasets import fold_target_normalization, load_task_data
-    from ..train.recipe import TrainConfig, train
+    from ..train.recipe import DENSE_FILE, TrainConfig, train
 
     console = Console()
     check(args)
@@ -347,13 +356,67 @@ def main(args: argparse.Namespace) -> int:
         cfg, data.train, data.val, args.out, meta, resume=args.resume, progress=not args.quiet
     )
     out = Path(args.out)
+    dense_path = out / DENSE_FILE
+    dense = load_model(dense_path) if dense_path.is_file() else None
+    if data.test:  # scored before folding: the metrics undo the stored target statistics
+        test = split_metrics(model, data.test, dense)
+        model.metadata["test"] = test
+        (out / "test.json").write_text(json.dumps(test, indent=1))
+        report_test(console, model, test)
+    else:
+        console.print(
+            f"test: {args.data} has no test split here; give --test FILE.npz for test metrics"
+        )
     from ..compiler import compile as compile_program
 
     program = compile_program(model.rnn) if model.is_delta and model.rnn.quantized else None
-    if fold_target_normalization(model):  # the saved head predicts in the targets' units
-        save_model(model, out / "model.pt", program)
-    console.print(f"model: {out / 'model.pt'}; log: {out / 'log.jsonl'}")
+    fold_target_normalization(model)  # the saved head predicts in the targets' units
+    save_model(model, out / "model.pt", program)
+    if dense is not None and fold_target_normalization(dense):
+        save_model(dense, dense_path)
+    saved = f"model: {out / 'model.pt'}"
+    if dense is not None:
+        saved += f" (dense float GRU: {dense_path})"
+    console.print(f"{saved}; log: {out / 'log.jsonl'}")
     if args.export:
         path = save_model(model, Path(args.export) / "model.pt", program)
         console.print(f"exported to {path} (+ {path.with_suffix('.edrnn').name})")
     return 0
+
+
+def report_test(console, model, test: dict) -> None:
+    """One line per model: the test split's metrics (regression: in the targets' units)."""
+    from ..train.heads import metric_name
+
+    name = metric_name(model.task)
+    shown = "accuracy" if name == "error" else name
+
+    def words(row: dict) -> str:
+        text = f"{shown.upper()} {row[shown]:.4g}{' %' if name != 'rmse' else ''}"
+        if name == "rmse":
+            text += f", MAE {row['mae']:.4g}"
+            if len(row["per_target"]) > 1:
+                text += (
+                    " ("
+                    + ", ".join(
+                        f"{t['name']} {t['rmse']:.4g}/{t['mae']:.4g}" for t in row["per_target"]
+                    )
+                    + ")"
+                )
+        return text
+
+    row = test["model"]
+    kind = "DeltaGRU" if model.is_delta else "GRU"
+    if model.is_delta:
+        kind += f" at Θx={row['theta_x'][0]:g} Θh={row['theta_h'][0]:g}"
+        kind += ", quantized" if row["quantized"] else ", float"
+    console.print(f"test ({test['sequences']} sequences): {kind}: {words(row)}")
+    if model.is_delta:
+        console.print(
+            f"  weight columns fetched per step: {row['columns_per_step']:.1f} "
+            f"({row['occupancy']:.1%} of a dense GRU's)"
+        )
+    if "dense" in test:
+        console.print(f"  dense float GRU (dense phase): {words(test['dense'])}")
+    if name == "rmse":
+        console.print("  RMSE/MAE in the targets' own units")

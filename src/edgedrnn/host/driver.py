@@ -3,13 +3,16 @@
 Host sequence for one run (the contract of ``edgedrnn.hw.regmap``): SOFT_RESET; write
 NUM_LAYERS, WEIGHT_BASE and the per-layer registers; CTRL = RESET_STATE | START; then per
 step t: push ⌈I/P⌉ x_in beats (a row group of P = NUM_PE elements each, zero-padded), write
-the Θ registers of step t+1 that change, pop ⌈H_last/P⌉ h_out beats, read STEP_CYCLES,
-LATENCY and LAYERl_NZ_X/NZ_H; at the end read STATUS.OVERFLOW.
+the Θ registers of step t+1 that change (and, in :meth:`EdgeDRNNDriver.run`, queue step
+t+1's input), pop ⌈H_last/P⌉ h_out beats, read STEP_CYCLES, LATENCY and LAYERl_NZ_X/NZ_H;
+at the end read STATUS.OVERFLOW.
 
 Θ of a step is written before the last output of the step before is read: the accelerator
 starts a step's hidden part as soon as the previous step has ended and latches the step's Θ
-then (docs/datapath.md §7). Θ of the first step after RESET_STATE is latched at the reset;
-the driver writes it and resets again when it differs (the state is still zero).
+then (docs/datapath.md §7). In :meth:`EdgeDRNNDriver.run` the next step's input is queued
+before a step's output is read, so back to back the accelerator never waits for the host.
+Θ of the first step after RESET_STATE is latched at the reset; the driver writes it and
+resets again when it differs (the state is still zero).
 """
 
 from __future__ import annotations
@@ -260,10 +263,12 @@ class EdgeDRNNDriver:
         if self._fresh:
             self.wait_idle()
         self.transport.write_stream(pack_beats(x, prog.hw.num_pe))
-        return self._read_output()
+        return self.read_output()
 
-    def _read_output(self) -> np.ndarray:
-        """Pop one step's h_out beats, check the ``last`` flags and the padding lanes."""
+    def read_output(self) -> np.ndarray:
+        """Pop one step's h_out beats (the oldest step not read yet) as the last layer's h,
+        raw Q8.8 int16 (H_last,); checks the ``last`` flags and the padding lanes. With
+        :meth:`step` this is done for you; a host that queues inputs itself calls it."""
         prog = self._require_program()
         self._fresh = False
         p, h = prog.hw.num_pe, prog.output_size
@@ -309,10 +314,13 @@ class EdgeDRNNDriver:
         the overflow flag. ``x`` is taken as :func:`edgedrnn.run` takes it (float real values
         or int16 raw Q8.8).
 
-        Per step t: write x[t], then Θ of step t+1 (where it changes), then read step t's
-        output (docs/datapath.md §7). Θ of the first step is written before x[0]; right
-        after RESET_STATE a change of it resets the state again (it is latched at the reset);
-        later it applies from the step after the last one whose output has been read.
+        Per step t: write Θ of step t+1 (where it changes) and queue x[t+1], then read step
+        t's output and registers (docs/datapath.md §7): the next input waits in the queue, so
+        the accelerator starts step t+1 the cycle step t ends, in order (docs/rtl.md,
+        *Controller*). Θ of the first step is written before x[0]; right after RESET_STATE a
+        change of it resets the state again (it is latched at the reset); later it applies
+        from the step after the last one whose output has been read. The NZ registers are
+        those of the last completed step, so reading them after queueing x[t+1] is safe.
         """
         prog = self._require_program()
         x = quantize_input(x, prog.input_size, stacklevel=2)
@@ -328,11 +336,14 @@ class EdgeDRNNDriver:
                 self.start(reset_state=True)  # the reset latches Θ of the first step
         if self._fresh:
             self.wait_idle()
+        if steps:
+            self.transport.write_stream(pack_beats(x[0], prog.hw.num_pe))
         for t in range(steps):
-            self.transport.write_stream(pack_beats(x[t], prog.hw.num_pe))
-            if per_step and t + 1 < steps:
-                self.set_thresholds(theta_x_q[t + 1], theta_h_q[t + 1])
-            out[t] = self._read_output()
+            if t + 1 < steps:
+                if per_step:
+                    self.set_thresholds(theta_x_q[t + 1], theta_h_q[t + 1])
+                self.transport.write_stream(pack_beats(x[t + 1], prog.hw.num_pe))
+            out[t] = self.read_output()
             cycles[t] = self.step_cycles()
             latency[t] = self.latency()
             nz[t] = self.nonzero()

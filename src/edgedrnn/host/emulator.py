@@ -2,8 +2,11 @@
 
 It implements the register map's behaviour (``edgedrnn.hw.regmap``) on top of the integer
 reference model, reading the weights from its own memory through the layer registers, so the
-driver can be exercised without Verilator or a board. It counts no clock cycles
-(STEP_CYCLES reads 0). Every register access is recorded in :attr:`log` for tests.
+driver can be exercised without Verilator or a board. As the hardware does, a step's Θ is
+latched when the step before ends (its last ``h_out`` beat taken) or at RESET_STATE, and the
+NZ registers and STEP_COUNT are those of the last step whose output was taken; a step is
+computed when its output is asked for. It counts no clock cycles (STEP_CYCLES reads 0).
+Every register access is recorded in :attr:`log` for tests.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class EmulatedTransport:
         self.model: ReferenceModel | None = None
         self.x_beats: list[np.ndarray] = []
         self.h_queue: deque[tuple[np.ndarray, bool]] = deque()
+        self.pending_nz: deque[np.ndarray] = deque()  # of the steps in h_queue
+        self.theta = self._thresholds()
 
     def _program(self) -> Program:
         r = self.regs
@@ -81,6 +86,16 @@ class EmulatedTransport:
             self.status |= regmap.STATUS_ERROR
         self.step_count = 0
         self.x_beats = []
+        self.h_queue.clear()
+        self.pending_nz.clear()
+        self.theta = self._thresholds()
+
+    def _thresholds(self) -> tuple[list[int], list[int]]:
+        """The Θ registers now, per layer (raw Q8.8): what a step latches."""
+        layers = self.hw.max_layers
+        tx = [self.regs.get(f"LAYER{i}_THETA_X", 0) & 0xFFFF for i in range(layers)]
+        th = [self.regs.get(f"LAYER{i}_THETA_H", 0) & 0xFFFF for i in range(layers)]
+        return tx, th
 
     def _maybe_step(self) -> None:
         m = self.model
@@ -88,20 +103,23 @@ class EmulatedTransport:
             return
         n_in = m.program.input_size
         n_beats = regmap.stream_beats(n_in, self.hw.num_pe)
-        while len(self.x_beats) >= n_beats:
-            x = np.concatenate(self.x_beats[:n_beats]).astype(np.int64)[:n_in]
-            del self.x_beats[:n_beats]
-            layers = m.program.num_layers
-            tx = [self.regs.get(f"LAYER{i}_THETA_X", 0) & 0xFFFF for i in range(layers)]
-            th = [self.regs.get(f"LAYER{i}_THETA_H", 0) & 0xFFFF for i in range(layers)]
-            h = m.step(x, tx, th)
-            self.nz[:layers] = m.last_nonzero
-            if m.overflow:
-                self.status |= regmap.STATUS_OVERFLOW
-            self.step_count += 1
-            beats = pack_beats(h, self.hw.num_pe)
-            for k, beat in enumerate(beats):
-                self.h_queue.append((beat, k == len(beats) - 1))
+        # one step at a time, and only once the step before has been taken: its Θ is
+        # latched then
+        if self.h_queue or len(self.x_beats) < n_beats:
+            return
+        x = np.concatenate(self.x_beats[:n_beats]).astype(np.int64)[:n_in]
+        del self.x_beats[:n_beats]
+        layers = m.program.num_layers
+        tx, th = self.theta
+        h = m.step(x, tx[:layers], th[:layers])
+        nz = np.zeros_like(self.nz)
+        nz[:layers] = m.last_nonzero
+        self.pending_nz.append(nz)
+        if m.overflow:
+            self.status |= regmap.STATUS_OVERFLOW
+        beats = pack_beats(h, self.hw.num_pe)
+        for k, beat in enumerate(beats):
+            self.h_queue.append((beat, k == len(beats) - 1))
 
     # ------------------------------------------------------------ transport
     def read_reg(self, addr: int) -> int:
@@ -151,9 +169,16 @@ class EmulatedTransport:
         self._maybe_step()
 
     def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.h_queue) < n:
-            raise TimeoutError(f"h_out has {len(self.h_queue)} beats, {n} requested")
-        beats = [self.h_queue.popleft() for _ in range(n)]
+        beats = []
+        while len(beats) < n:
+            self._maybe_step()
+            if not self.h_queue:
+                raise TimeoutError(f"h_out has {len(beats)} beats, {n} requested")
+            beats.append(self.h_queue.popleft())
+            if beats[-1][1]:  # the step ends: its registers show, the next step's Θ latches
+                self.nz = self.pending_nz.popleft()
+                self.step_count += 1
+                self.theta = self._thresholds()
         return (
             np.array([b[0] for b in beats], dtype=np.int16).reshape(n, self.hw.num_pe),
             np.array([b[1] for b in beats], dtype=bool),

@@ -249,11 +249,11 @@ class Controller(wiring.Component):
         with m.If(regs.soft_reset):
             m.d.sync += s.step_cycles.eq(0)
             for i in range(L):
-                m.d.sync += [s.nz_x[i].eq(0), s.nz_h[i].eq(0)]
+                m.d.sync += [s.nz_x[i].eq(0), s.nz_h[i].eq(0), s.nzs_x[i].eq(0), s.nzs_h[i].eq(0)]
         # BUSY: a step's input part or a reset (also one asked for and not yet begun) is in
         # flight; not the hidden part done ahead
         m.d.comb += regs.busy.eq(
-            (~fsm.ongoing("IDLE") & ~fsm.ongoing("WAITX") & ~s.hid)
+            (~fsm.ongoing("IDLE") & ~fsm.ongoing("WAITX") & ~(s.hid & ~s.inorder))
             | s.pend_reset_state
             | s.pend_soft
         )
@@ -270,6 +270,11 @@ class Controller(wiring.Component):
         s.bias_sent = Signal(L)
         s.step_cycles, s.step_count, s.cyc = Signal(32), Signal(32), Signal(32)
         s.counting = Signal()
+        # NZ of the step in flight (stored at each layer's DRAIN) and of the last completed
+        # step (the registers: copied at the step's end, so a host may queue the next input
+        # before it reads them)
+        s.nzs_x = [Signal(16, name=f"nzs_x{i}") for i in range(L)]
+        s.nzs_h = [Signal(16, name=f"nzs_h{i}") for i in range(L)]
         s.nz_x = [Signal(16, name=f"nz_x{i}") for i in range(L)]
         s.nz_h = [Signal(16, name=f"nz_h{i}") for i in range(L)]
         s.nzh_next = [Signal(16, name=f"nzh_next{i}") for i in range(L)]  # hidden part's
@@ -277,6 +282,9 @@ class Controller(wiring.Component):
         # the hidden part of the next step may run (the previous step ended, or CLEAR ran);
         # the hidden part is running; the step's last h_out beat is accepted
         s.ahead, s.hid, s.out_done = Signal(init=1), Signal(), Signal()
+        # the step's input was already offered when it started: every layer runs its hidden
+        # part right before its input part (no drain between layers' hidden parts)
+        s.inorder = Signal()
         s.x_done = Signal()  # the step's last x_in element is taken (comb, SCAN_X)
         s.armed = Signal()  # (H)DRAIN, WAITX: the idle terms seen are of after the last issue
         self._latency(m, s)
@@ -310,6 +318,8 @@ class Controller(wiring.Component):
         with m.If(self.sent_h):
             m.d.sync += s.cnt_h.eq(s.cnt_h + 1)
         with m.If(self.out_last):
+            for i in range(L):
+                m.d.sync += [s.nz_x[i].eq(s.nzs_x[i]), s.nz_h[i].eq(s.nzs_h[i])]
             # STEP_CYCLES: the cycles since the previous step's end (cyc restarts at 0)
             m.d.sync += [
                 s.step_cycles.eq(s.cyc + 1),
@@ -373,6 +383,17 @@ class Controller(wiring.Component):
                     lay.acc_base.eq(i * sm.gmax),
                 ]
 
+    def _first_layer(self, m: Module, s: SimpleNamespace) -> None:
+        """Point the layer registers' word bases at layer 0."""
+        lay = self.layer
+        m.d.sync += [
+            s.layer.eq(0),
+            lay.layer0.eq(1),
+            lay.ref_base.eq(0),
+            lay.h_base.eq(0),
+            lay.acc_base.eq(0),
+        ]
+
     def _layer_below(self, m: Module, s: SimpleNamespace) -> None:
         """Point the layer registers' word bases at the layer below (hidden part)."""
         lay, sm = self.layer, self.map
@@ -415,8 +436,13 @@ class Controller(wiring.Component):
             m.d.sync += check_wait.eq(check_wait + 1)
             with m.If(check_wait == CHECK_CYCLES - 1):
                 with m.If(s.cfg_ok):
-                    self._top_layer(m, s)
-                    m.d.sync += [s.ahead.eq(0), s.out_done.eq(0)]
+                    # the input waits already: layer by layer, each hidden part right
+                    # before its input part; else every hidden part ahead, from the top
+                    with m.If(self.x_valid):
+                        self._first_layer(m, s)
+                    with m.Else():
+                        self._top_layer(m, s)
+                    m.d.sync += [s.ahead.eq(0), s.out_done.eq(0), s.inorder.eq(self.x_valid)]
                     m.next = "LSTART"
                 with m.Else():
                     m.d.comb += regs.set_error.eq(1)
@@ -544,9 +570,12 @@ class Controller(wiring.Component):
                 m.d.sync += armed.eq(0)
                 # layer 0's hidden part is the last: its input columns follow on the same
                 # layer registers, no drain between
-                m.next = "HDRAIN"
                 with m.If(lay.layer0):
                     m.next = "WAITX"
+                with m.Elif(s.inorder):
+                    m.next = "XSETUP"
+                with m.Else():
+                    m.next = "HDRAIN"
             self._abort_on_soft_reset(m, s)
 
         with m.State("HDRAIN"):
@@ -557,6 +586,14 @@ class Controller(wiring.Component):
                 m.d.sync += Array(s.nzh_next)[s.layer].eq(s.cnt_h)
                 self._layer_below(m, s)
                 m.next = "LSTART"
+            self._abort_on_soft_reset(m, s)
+
+        with m.State("XSETUP"):
+            # (in order, layers above 0) the hidden scan is issued: the scan's input
+            # pointers, then SCAN_X on the same layer registers, no drain between
+            m.d.comb += [self.setup.eq(1), self.start.eq(1)]
+            m.d.sync += s.hid.eq(0)
+            m.next = "SCAN_X"
             self._abort_on_soft_reset(m, s)
 
         with m.State("SCAN_X"):
@@ -572,9 +609,12 @@ class Controller(wiring.Component):
             with m.If(armed & s.datapath_idle):
                 m.d.comb += self.act_start.eq(1)
                 m.d.sync += [
-                    Array(s.nz_x)[s.layer].eq(s.cnt_x),
-                    # layer 0's hidden deltas are counted on (no LSTART since its SCAN_H)
-                    Array(s.nz_h)[s.layer].eq(Mux(lay.layer0, s.cnt_h, Array(s.nzh_next)[s.layer])),
+                    Array(s.nzs_x)[s.layer].eq(s.cnt_x),
+                    # layer 0's hidden deltas (every layer's, in order) are counted on: no
+                    # LSTART since its SCAN_H
+                    Array(s.nzs_h)[s.layer].eq(
+                        Mux(lay.layer0 | s.inorder, s.cnt_h, Array(s.nzh_next)[s.layer])
+                    ),
                 ]
                 m.next = "ACT"
             self._abort_on_soft_reset(m, s)
@@ -585,6 +625,7 @@ class Controller(wiring.Component):
                 # all row groups issued: the next layer starts; its scan of row group j
                 # waits for this layer's h of row group j (the activation side's ``avail``)
                 self._next_layer(m, s)
+                m.d.sync += s.hid.eq(s.inorder)
                 m.next = "LSTART"
             with m.If(lay.last_layer & ~self.act_left & self.act_drained):
                 m.next = "DONE"

@@ -205,8 +205,20 @@ LAYER_REGISTERS: tuple[Register, ...] = (
         ),
         layer=True,
     ),
-    Register("NZ_X", 0x20, "RO", doc="Input deltas passed on in the last step", layer=True),
-    Register("NZ_H", 0x24, "RO", doc="Hidden deltas passed on in the last step", layer=True),
+    Register(
+        "NZ_X",
+        0x20,
+        "RO",
+        doc="Input deltas passed on in the last completed step (updated at its last h_out beat)",
+        layer=True,
+    ),
+    Register(
+        "NZ_H",
+        0x24,
+        "RO",
+        doc="Hidden deltas passed on in the last completed step (updated at its last h_out beat)",
+        layer=True,
+    ),
 )
 
 REGISTERS: tuple[Register, ...] = GLOBAL_REGISTERS + LAYER_REGISTERS

@@ -96,6 +96,11 @@ HIDDEN_START = 1 + pl.CHECK_CYCLES + pl.LAYER_SETUP_CYCLES
 INPUT_START = 1
 
 
+#: The latest offer (cycles after the previous step's last ``h_out`` beat) at which a step
+#: runs in order: CHECK's last cycle sees ``x_in`` valid.
+IN_ORDER_OFFER = pl.CHECK_CYCLES
+
+
 def _groups(n, p: int):
     return -(-n // p)
 
@@ -110,6 +115,12 @@ def layer_switch(hidden_size: int, num_pe: int) -> int:
     return max(
         _groups(hidden_size, num_pe) + ACT_DONE + pl.LAYER_SETUP_CYCLES, ACT_TO_H + AVAIL_DELAY
     )
+
+
+def in_order_switch(hidden_size: int, num_pe: int) -> int:
+    """In order: cycles from a layer's ACT start to the next layer's first (hidden) scan
+    issue: ``⌈H/P⌉`` activation issues, ACT_DONE, the layer setup."""
+    return _groups(hidden_size, num_pe) + ACT_DONE + pl.LAYER_SETUP_CYCLES
 
 
 def column_cycles(hw: HardwareConfig, rows_per_gate: int, bias: bool = False) -> int:
@@ -242,6 +253,50 @@ def _step(
     return hidden, latency
 
 
+def _in_order(
+    net: Network,
+    c: np.ndarray,
+    hw: HardwareConfig,
+    bias: np.ndarray,
+    mem_latency: int,
+    place: str,
+    column=None,
+) -> np.ndarray:
+    """STEP_CYCLES of every step run in order (its input offered by IN_ORDER_OFFER): layer by
+    layer, each hidden scan right before the input scan on the same layer registers (one
+    cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``: as
+    for :func:`_step`."""
+    p = hw.num_pe
+    lead = ISSUE_TO_AR + mem_latency
+    lays, sizes = layouts(net, hw), net.layers
+    t = np.full(c.shape[0], float(HIDDEN_START))  # layer 0's first hidden scan issue
+    last = net.num_layers - 1
+    switch = 0
+    for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
+        nx, nh = c[:, li, 0], c[:, li, 1]
+        sx, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
+        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
+        b = column_cycles(hw, lay.rows_per_gate, bias=True)
+        bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
+        _, stream_h = _part(sh, nh, col, lead, bias_end, place)
+        # a layer above 0 scans its input as the activation below writes it: row group 0
+        # AVAIL_DELAY after its new h, which comes ACT_TO_H after its issue (ACT's start)
+        wait = 0.0
+        if li > 0:
+            start = switch + sh + INPUT_START  # input scan start, from the ACT below
+            wait = np.maximum(ACT_TO_H + AVAIL_DELAY - start, 0.0)
+        # the input columns follow the hidden columns (from the input part's first issue)
+        busy = stream_h - sh - INPUT_START - wait
+        part_x, _ = _part(sx, nx, col, lead, busy, place)
+        t = t + sh + INPUT_START + wait + part_x  # ACT's first cycle
+        if li < last:
+            switch = in_order_switch(n_h, p)
+            t = t + switch
+        else:
+            t = t + ACT_TO_OUT + _groups(n_h, p) - 1
+    return t
+
+
 def _bias(steps: int, from_reset: bool) -> np.ndarray:
     bias = np.zeros(steps)
     if from_reset and steps:
@@ -249,17 +304,42 @@ def _bias(steps: int, from_reset: bool) -> np.ndarray:
     return bias
 
 
-def _cycles(hidden: np.ndarray, latency: np.ndarray, offer) -> np.ndarray:
-    """STEP_CYCLES from the parts: x_in offered ``offer`` cycles after the previous end."""
-    start = hidden if offer is None else np.maximum(hidden, np.asarray(offer, np.float64))
-    return start + latency - 1
+def _in_order_mask(offer) -> np.ndarray | bool:
+    """Steps whose input is offered early enough to run in order (offer None: all)."""
+    if offer is None:
+        return True
+    return np.asarray(offer, np.float64) <= IN_ORDER_OFFER
 
 
-def _latency(hidden: np.ndarray, latency: np.ndarray, offer) -> np.ndarray:
-    """LATENCY from the parts: x_in offered ``offer`` cycles after the previous end."""
+def _cycles(parts, in_order: np.ndarray, offer) -> np.ndarray:
+    """STEP_CYCLES: in order, or the two parts with ``x_in`` offered ``offer`` cycles after
+    the previous end."""
+    if offer is None:
+        return in_order
+    hidden, latency = parts
+    ahead = np.maximum(hidden, np.asarray(offer, np.float64)) + latency - 1
+    return np.where(_in_order_mask(offer), in_order, ahead)
+
+
+def _latency(parts, in_order: np.ndarray, offer) -> np.ndarray:
+    """LATENCY: from the cycle ``x_in`` is offered (``offer`` after the previous end; None:
+    paced, after the hidden part) to the last ``h_out`` beat, both counted."""
+    hidden, latency = parts
     if offer is None:
         return latency
-    return np.maximum(hidden - np.asarray(offer, np.float64), 0.0) + latency
+    offer = np.asarray(offer, np.float64)
+    ahead = np.maximum(hidden - offer, 0.0) + latency
+    return np.where(_in_order_mask(offer), in_order - offer + 1, ahead)
+
+
+def _figure(
+    net, counts, hw, from_reset, mem_latency, offer, figure, place, paced_latency=False, column=None
+):
+    c = check_counts(net, counts)
+    bias = _bias(c.shape[0], from_reset)
+    at = np.inf if paced_latency else offer
+    parts = _step(net, c, hw, bias, mem_latency, place, at, column)
+    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place, column), offer)
 
 
 def step_cycles(
@@ -287,16 +367,15 @@ def step_cycles(
         Cycles from an AR handshake to its first R beat.
     offer : int or array_like (T,), optional
         Cycles from the previous step's last ``h_out`` beat to the step's ``x_in`` being
-        valid; None: back to back (``x_in`` valid before the hidden part ends).
+        valid (≤ IN_ORDER_OFFER, or negative for an input queued before: the step runs in
+        order); None: back to back (every input queued, every step in order).
 
     Returns
     -------
     numpy.ndarray
         float64 (T,): the passed deltas at their expected positions in the scan.
     """
-    c = check_counts(net, counts)
-    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected", offer)
-    return _cycles(*parts, offer)
+    return _figure(net, counts, hw, from_reset, mem_latency, offer, _cycles, "expected")
 
 
 def step_latency(
@@ -313,24 +392,25 @@ def step_latency(
     Parameters are those of :func:`step_cycles`; ``offer`` None means paced inputs (``x_in``
     valid after the step's hidden part has ended, the hidden columns off the latency path).
     """
-    c = check_counts(net, counts)
-    paced = np.inf if offer is None else offer
-    parts = _step(net, c, hw, _bias(c.shape[0], from_reset), mem_latency, "expected", paced)
-    return _latency(*parts, offer)
+    return _figure(
+        net, counts, hw, from_reset, mem_latency, offer, _latency, "expected", offer is None
+    )
 
 
 def _bounds(net, counts, hw, from_reset, mem_latency, offer, figure):
-    c = check_counts(net, counts)
-    bias = _bias(c.shape[0], from_reset)
-    at = np.inf if offer is None and figure is _latency else offer
-    lo = figure(*_step(net, c, hw, bias, mem_latency, "early", at), offer)
-    hi = figure(*_step(net, c, hw, bias, mem_latency, "late", at), offer)
+    paced = figure is _latency and offer is None
+    lo = _figure(net, counts, hw, from_reset, mem_latency, offer, figure, "early", paced)
+    hi = _figure(net, counts, hw, from_reset, mem_latency, offer, figure, "late", paced)
     if figure is _cycles and from_reset and len(lo):
-        # the first step's count starts at its input's offer, which may come at any time
-        # during its hidden part (which runs from the reset on): at the latest, only the
-        # input part is counted
-        paced = _step(net, c, hw, bias, mem_latency, "early", np.inf)
-        lo[0] = min(lo[0], _latency(*paced, None)[0])
+        # the first step after a reset starts (the bias, ahead of its input) at the reset;
+        # its count starts at its input's offer, which may come at any time: at the
+        # latest, only its input part is counted, at the earliest the whole step ahead
+        c = check_counts(net, counts)
+        bias = _bias(c.shape[0], from_reset)
+        early = _step(net, c, hw, bias, mem_latency, "early", np.inf)
+        late = _step(net, c, hw, bias, mem_latency, "late", None)
+        lo[0] = min(lo[0], early[1][0])
+        hi[0] = max(hi[0], late[0][0] + late[1][0] - 1)
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
@@ -347,8 +427,8 @@ def step_cycle_bounds(
     The passed deltas at the earliest (every part's first passed delta in its first scan
     cycle) and the latest positions (all in the last scan cycle of their part), the scan
     without stalls; no bus stalls, ``x_in`` valid ``offer`` cycles after the previous step's
-    end (None: before the hidden part ends), ``h_out`` always ready. Without passed-on columns
-    (and bias) both bounds are the exact count.
+    end (None: queued before), ``h_out`` always ready. Without passed-on columns (and bias)
+    both bounds are the exact count.
 
     Parameters are those of :func:`step_cycles`; ``counts`` are integers.
     """

@@ -80,7 +80,8 @@ class SparseStep:
     slots : list of int
         Entries per (column, gate, lane) of each layer.
     cycles, latency : numpy.ndarray
-        STEP_CYCLES back to back and LATENCY with paced inputs (as :mod:`edgedrnn.perf.rtl`).
+        STEP_CYCLES back to back (every input queued: each step in order) and LATENCY with
+        paced inputs (the hidden parts ahead), as :mod:`edgedrnn.perf.rtl` models them.
     dram_bytes : numpy.ndarray
         Weight bytes read per step (padded sparse columns, plus the dense bias columns at the
         first step after a reset).
@@ -149,12 +150,12 @@ def sparse_step(
     c = check_counts(net, counts)
     slots = layer_slots(net, sparsity, hw.num_pe)
     cols = [column_cycles(hw, n) for n in slots]
-    bias = rtl._bias(c.shape[0], from_reset)
 
     def figures(column):
-        back = rtl._step(net, c, hw, bias, mem_latency, "expected", None, column)
-        paced = rtl._step(net, c, hw, bias, mem_latency, "expected", np.inf, column)
-        return rtl._cycles(*back, None), rtl._latency(*paced, None)
+        args = (net, c, hw, from_reset, mem_latency, None)
+        back = rtl._figure(*args, rtl._cycles, "expected", column=column)
+        paced = rtl._figure(*args, rtl._latency, "expected", True, column=column)
+        return back, paced
 
     cycles, latency = figures(cols.__getitem__)
     d_cycles, d_latency = figures(None)

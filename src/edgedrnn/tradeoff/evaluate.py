@@ -2,16 +2,26 @@
 
 For each Θ (Θx = Θh = Θ in every layer), on the test set:
 
-* the task metric (WER for CTC, error/accuracy for classification, RMSE for regression),
-  from the quantized model's eval forward: the fast batched PyTorch path, which computes the
-  accelerator's integers exactly (float64, datapath.md);
-* temporal sparsity per layer for Δx and Δh (fraction of elements *not* passed on);
+* the task metric (:func:`~edgedrnn.tradeoff.metrics.task_metrics`): WER for CTC, accuracy
+  and error for classification, RMSE and MAE (overall and per target, in the targets' own
+  units) for regression;
+* occupancy and temporal sparsity per layer for Δx and Δh (the fractions of elements passed
+  on and not passed on);
 * weight columns fetched per step (one column per passed-on delta; the bias column, fetched
   once per sequence, is not counted), absolute, in bytes, and relative to Θ = 0;
-* the reference backend's outputs on a handful of test sequences (``n_reference``): the
-  compiled Program run by the integer golden model must give the same integers (outputs and
-  delta counts) as the PyTorch path; the reference is a pure-Python loop, so only a few
-  sequences are run on it.
+* whether anything saturated (the overflow flag).
+
+The numbers come from one path, ``backend``: ``"torch"`` (default) is the quantized
+DeltaGRU's eval forward in PyTorch, batched, which computes the accelerator's integers
+exactly (float64, docs/datapath.md) and is fast enough for whole test sets; ``"reference"``,
+``"cpu"`` and ``"rtl"`` run the compiled Program on that backend one sequence at a time
+(:func:`edgedrnn.run`). The first ``n_reference`` test sequences are also run on a second
+path, the reference backend (or, with ``backend="reference"``, the PyTorch path), and
+compared integer for integer (outputs and delta counts).
+
+Baselines, with no thresholds and no quantization: the dense float GRU trained in the dense
+phase (``dense``, ``dense.pt`` beside ``model.pt``), and the DeltaGRU's own weights run as a
+float GRU (what quantization and the thresholds cost the final network).
 
 :func:`evaluate` returns a JSON-able dict; :func:`render_table` and :func:`plot` show it.
 """
@@ -24,13 +34,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..compiler import compile as compile_program
 from ..data.sequences import Sample
 from ..runner import run
 from ..support.progress import Bars
-from ..train.heads import SequenceModel, metric_name, score
+from ..train.dense import DenseGRU
+from ..train.heads import SequenceModel, metric_name
 from ..train.recipe import infer
+from .metrics import in_units, task_metrics
+
+#: Paths that :func:`evaluate` takes its numbers from (``backend``).
+EVALUATION_BACKENDS = ("torch", "reference", "cpu", "rtl")
 
 
 def _columns(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
@@ -39,19 +55,111 @@ def _columns(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, A
     allnz = np.concatenate(nonzero, axis=0).astype(np.float64)  # (sum T, L, 2)
     mean = allnz.mean(axis=0)  # (L, 2)
     sizes = model.rnn.layer_sizes()
+    dense = int(sum(i + h for i, h in sizes))
     return {
         "layers": [
             {
                 "dx_passed": float(mean[k, 0]),
                 "dh_passed": float(mean[k, 1]),
+                "occupancy_dx": float(mean[k, 0] / i),
+                "occupancy_dh": float(mean[k, 1] / h),
                 "sparsity_dx": float(1.0 - mean[k, 0] / i),
                 "sparsity_dh": float(1.0 - mean[k, 1] / h),
             }
             for k, (i, h) in enumerate(sizes)
         ],
         "columns_per_step": float(mean.sum()),
+        "occupancy": float(mean.sum() / dense),
         "bytes_per_step": float((mean.sum(axis=1) * strides).sum()),
-        "columns_dense": int(sum(i + h for i, h in sizes)),
+        "columns_dense": dense,
+    }
+
+
+def predict_outputs(model: SequenceModel, outputs: np.ndarray) -> Any:
+    """The head on one sequence's core outputs (T, H), decoded (the host's part)."""
+    with torch.no_grad():
+        scores = model.head(torch.as_tensor(outputs, dtype=torch.float32)[None])
+        return model.predict(scores, torch.tensor([len(outputs)]))[0]
+
+
+def _fast(model: SequenceModel, samples: Sequence[Sample], batch_size: int, bars, what: str):
+    """The PyTorch path at the model's thresholds, with raw Q8.8 outputs."""
+    res = infer(model, samples, batch_size, "cpu", bars, what)
+    res["outputs_q"] = [
+        np.rint(o.astype(np.float64) * 256).astype(np.int16) for o in res["outputs"]
+    ]
+    return res
+
+
+def _on_backend(
+    model: SequenceModel, samples: Sequence[Sample], theta: float, backend: str, bars, what: str
+) -> dict[str, Any]:
+    """The compiled Program at Θ run on ``backend``, sequence by sequence, then the head."""
+    program = compile_program(model.rnn, theta_x=theta, theta_h=theta)
+    task = bars.add(what, len(samples)) if bars else None
+    out: dict[str, Any] = {"predictions": [], "outputs_q": [], "nonzero": [], "overflow": False}
+    for x, _ in samples:
+        res = run(program, x, backend=backend)
+        out["outputs_q"].append(res.outputs_q)
+        out["nonzero"].append(res.nonzero)
+        out["predictions"].append(predict_outputs(model, res.outputs))
+        out["overflow"] = out["overflow"] or bool(res.overflow)
+        if bars:
+            bars.update(task)
+    if bars:
+        bars.remove(task)
+    return out
+
+
+def _results(model, samples, theta, backend, batch_size, bars, what) -> dict[str, Any]:
+    if backend == "torch":
+        return _fast(model, samples, batch_size, bars, what)
+    return _on_backend(model, samples, theta, backend, bars, what)
+
+
+def compare(
+    model: SequenceModel,
+    samples: Sequence[Sample],
+    theta: float,
+    got: dict[str, Any],
+    against: str = "reference",
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """Run ``samples`` at Θ on the ``against`` path and compare with ``got``, integer for
+    integer.
+
+    Parameters
+    ----------
+    model : SequenceModel
+        A DeltaGRU model, its thresholds set to Θ.
+    samples : sequence of Sample
+        The sequences ``got`` holds results of (in order).
+    theta : float
+        The threshold Θx = Θh.
+    got : dict
+        ``outputs_q`` (raw Q8.8 int16 (T, H) per sequence), ``nonzero`` and
+        ``predictions``, from the evaluated path.
+    against : str
+        ``"reference"`` (the reference backend) or ``"torch"`` (the batched PyTorch path).
+    """
+    t0 = time.time()
+    other = _results(model, samples, theta, against, batch_size, None, against)
+    equal = [
+        bool(np.array_equal(a, b) and np.array_equal(m, n))
+        for a, b, m, n in zip(
+            got["outputs_q"], other["outputs_q"], got["nonzero"], other["nonzero"], strict=True
+        )
+    ]
+    same_pred = None
+    if model.task != "regress":
+        same_pred = [p == q for p, q in zip(got["predictions"], other["predictions"], strict=True)]
+    return {
+        "against": against,
+        "sequences": len(samples),
+        "equal": all(equal),
+        "equal_count": int(sum(equal)),
+        "predictions_equal": same_pred,
+        "seconds": round(time.time() - t0, 2),
     }
 
 
@@ -60,28 +168,66 @@ def reference_check(
 ) -> dict[str, Any]:
     """Run the compiled Program on the reference backend for ``samples`` at Θ and compare
     with the fast path's outputs and delta counts (``fast`` from :func:`infer`)."""
-    program = compile_program(model.rnn, theta_x=theta, theta_h=theta)
-    equal = []
-    preds = []
-    t0 = time.time()
-    for i, (x, _) in enumerate(samples):
-        res = run(program, x, backend="reference")
-        same_out = np.array_equal(res.outputs_q, np.rint(fast["outputs"][i] * 256).astype(np.int16))
-        same_nz = np.array_equal(res.nonzero, fast["nonzero"][i])
-        equal.append(bool(same_out and same_nz))
-        import torch
+    got = dict(fast)
+    got.setdefault(
+        "outputs_q",
+        [np.rint(np.asarray(o, np.float64) * 256).astype(np.int16) for o in fast["outputs"]],
+    )
+    return compare(model, samples, theta, got, "reference")
 
-        scores = model.head(torch.as_tensor(res.outputs, dtype=torch.float32)[None])
-        preds.append(model.predict(scores, torch.tensor([len(x)]))[0])
-    return {
-        "sequences": len(samples),
-        "equal": all(equal),
-        "equal_count": int(sum(equal)),
-        "predictions_equal": [p == q for p, q in zip(preds, fast["predictions"], strict=False)]
-        if model.task != "regress"
-        else None,
-        "seconds": round(time.time() - t0, 2),
-    }
+
+def float_gru(model: SequenceModel) -> SequenceModel:
+    """The DeltaGRU's weights as a float GRU (no thresholds, no quantization), same head."""
+    import copy
+
+    rnn = model.rnn
+    sizes = list(rnn.hidden_sizes)
+    if len(set(sizes)) == 1:
+        dense = DenseGRU(rnn.input_size, sizes[0], rnn.num_layers)
+        with torch.no_grad():
+            for k, layer in enumerate(dense.layers):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(layer, f"{name}_l0").copy_(getattr(rnn, f"{name}_l{k}"))
+        core: torch.nn.Module = dense
+    else:  # layers of different sizes: the DeltaGRU itself in float at Θ = 0
+        core = copy.deepcopy(rnn)
+        core.quantized = False
+        core.set_thresholds(0.0, 0.0)
+    return SequenceModel(core, model.head, model.task, model.metadata).eval()
+
+
+#: Baseline kinds: (name, short label for the table).
+BASELINES = {
+    "dense": ("dense float GRU (dense.pt)", "float: dense.pt"),
+    "float": ("float GRU with the DeltaGRU's weights", "float: own weights"),
+}
+
+
+def baseline(
+    model: SequenceModel,
+    test: Sequence[Sample],
+    kind: str,
+    batch_size: int = 64,
+    bars: Bars | None = None,
+    prepared_for: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The metrics of a float model (``model``: a dense GRU, no thresholds) on ``test``.
+
+    ``kind`` is one of :data:`BASELINES`: ``"dense"`` (the dense phase's GRU) or
+    ``"float"`` (:func:`float_gru` of the DeltaGRU). ``prepared_for``: the metadata of the
+    model ``test``'s targets were prepared for (default: ``model``'s); predictions and
+    targets are both scored in the targets' own units.
+    """
+    t0 = time.time()
+    name, label = BASELINES[kind]
+    res = infer(model, test, batch_size, "cpu", bars, name)
+    row: dict[str, Any] = {"kind": kind, "name": name, "label": label}
+    targets = in_units([y for _, y in test], prepared_for or model.metadata)
+    preds = in_units(res["predictions"], model.metadata)
+    names = {"data": model.metadata.get("data", {})}
+    row.update(task_metrics(model.task, preds, targets, names))
+    row["seconds"] = round(time.time() - t0, 2)
+    return row
 
 
 def evaluate(
@@ -91,30 +237,72 @@ def evaluate(
     n_reference: int = 2,
     batch_size: int = 64,
     progress: bool = False,
+    backend: str = "torch",
+    dense: SequenceModel | None = None,
+    max_sequences: int | None = None,
 ) -> dict[str, Any]:
-    """Sweep ``thetas`` on ``test``; see the module docstring. The model must be a DeltaGRU."""
+    """Sweep ``thetas`` on ``test``; see the module docstring.
+
+    Parameters
+    ----------
+    model : SequenceModel
+        A DeltaGRU model (its thresholds are restored afterwards).
+    test : sequence of Sample
+        Test sequences prepared as the training data was
+        (:func:`~edgedrnn.train.datasets.evaluation_data`).
+    thetas : sequence of float
+        Thresholds Θ (Θx = Θh), real units; start with 0 for the column reduction.
+    n_reference : int
+        Test sequences also run on the second path per Θ (0: none).
+    batch_size : int
+        Sequences per batch on the PyTorch path.
+    progress : bool
+        Show progress bars.
+    backend : str
+        One of :data:`EVALUATION_BACKENDS`.
+    dense : SequenceModel, optional
+        The dense float GRU (``dense.pt``) to report as the baseline.
+    max_sequences : int, optional
+        Only the first this many test sequences (for the slow backends).
+
+    Returns
+    -------
+    dict
+        ``rows`` (one per Θ), ``baselines`` (the float models), ``baseline`` (the first of
+        them), ``target`` and a description of the run; JSON-able.
+    """
     if not model.is_delta:
         raise ValueError("evaluate needs a DeltaGRU model (train it with `edgedrnn train`)")
+    if backend not in EVALUATION_BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {EVALUATION_BACKENDS}")
+    total = len(test)
+    if max_sequences is not None:
+        test = list(test[:max_sequences])
     rnn = model.rnn
     saved = (rnn.theta_x, rnn.theta_h)
     name = metric_name(model.task)
     targets = [y for _, y in test]
+    against = "torch" if backend == "reference" else "reference"
     rows = []
+    baselines = []
     try:
         with Bars(progress, verbose=False) as bars:
+            if dense is not None:
+                baselines.append(baseline(dense, test, "dense", batch_size, bars, model.metadata))
+            baselines.append(baseline(float_gru(model), test, "float", batch_size, bars))
             for theta in thetas:
                 rnn.set_thresholds(theta, theta)
                 t0 = time.time()
-                res = infer(model, test, batch_size, "cpu", bars, f"Θ = {theta:g}")
+                res = _results(model, test, theta, backend, batch_size, bars, f"Θ = {theta:g}")
                 row: dict[str, Any] = {"theta": float(theta)}
-                row.update(score(model.task, res["predictions"], targets))
+                row.update(task_metrics(model.task, res["predictions"], targets, model.metadata))
                 row.update(_columns(model, res["nonzero"]))
-                row["overflow"] = False
+                row["overflow"] = bool(res["overflow"])
                 row["seconds"] = round(time.time() - t0, 2)
                 if n_reference > 0:
                     k = min(n_reference, len(test))
-                    sub = {key: res[key][:k] for key in ("outputs", "nonzero", "predictions")}
-                    row["reference"] = reference_check(model, test[:k], theta, sub)
+                    sub = {key: res[key][:k] for key in ("outputs_q", "nonzero", "predictions")}
+                    row["reference"] = compare(model, test[:k], theta, sub, against, batch_size)
                 rows.append(row)
     finally:
         rnn.set_thresholds(*saved)
@@ -123,19 +311,47 @@ def evaluate(
         if base:
             row["columns_relative"] = row["columns_per_step"] / base
             row["columns_reduction"] = base / max(row["columns_per_step"], 1e-12)
+        row["vs_baseline"] = _versus(name, row[name], baselines[0][name])
     result = {
         "task": model.task,
         "metric": name,
+        "units": _units(model),
+        "backend": backend,
         "test_sequences": len(test),
+        "test_sequences_available": total,
         "test_frames": int(sum(len(x) for x, _ in test)),
         "layer_sizes": [list(s) for s in rnn.layer_sizes()],
         "quantized": bool(rnn.quantized),
+        "baselines": baselines,
+        "baseline": baselines[0],
         "rows": rows,
-        "fast_path": "quantized DeltaGRU eval forward in PyTorch (float64, exact integers)",
-        "reference_path": f"reference backend on the first {n_reference} test sequences",
+        "path": _path_words(backend),
+        "check_path": f"{_path_words(against)}, on the first {min(n_reference, len(test))} "
+        "test sequences per Θ",
     }
     result["target"] = target_check(result)
+    if name == "rmse":
+        result["float_target"] = float_target_check(result)
     return result
+
+
+def _versus(name: str, value: float, base: float) -> float:
+    """A row's metric against the float baseline: a ratio for RMSE, points otherwise."""
+    if name == "rmse":
+        return float(value / base) if base > 0 else float("inf")
+    return float(value - base)
+
+
+def _units(model: SequenceModel) -> str:
+    if model.task != "regress":
+        return "%"
+    return "targets' own units"
+
+
+def _path_words(backend: str) -> str:
+    if backend == "torch":
+        return "quantized DeltaGRU eval forward in PyTorch (float64, exact integers), batched"
+    return f"the compiled Program on the {backend} backend, one sequence at a time"
 
 
 #: How far the metric may rise above Θ = 0's for the target: percentage points for the
@@ -152,7 +368,8 @@ def _limit(name: str, base: float) -> tuple[float, str]:
     """The largest metric value that meets the target, and the rule in words."""
     kind, amount = TOLERANCE[name]
     if kind == "points":
-        return base + amount, f"{name.upper()} within {amount:g} points of Θ = 0's"
+        unit = "point" if amount == 1 else "points"
+        return base + amount, f"{name.upper()} within {amount:g} {unit} of Θ = 0's"
     return base * (1 + amount), f"{name.upper()} within {amount:.0%} of Θ = 0's"
 
 
@@ -184,54 +401,127 @@ def target_check(result: dict[str, Any], reduction: float = 5.0) -> dict:
     }
 
 
+#: Regression against the float baseline: the quantized DeltaGRU's RMSE may be this many
+#: times the float GRU's (the project's target for regression tasks).
+FLOAT_RMSE_RATIO = 1.5
+
+
+def float_target_check(
+    result: dict[str, Any], reduction: float = 5.0, ratio: float = FLOAT_RMSE_RATIO
+) -> dict:
+    """Regression only: the largest-reduction Θ with ≥ ``reduction``x fewer columns than
+    Θ = 0 and an RMSE at most ``ratio`` times the float baseline's (``result["baseline"]``:
+    the dense GRU when there is one); ``met`` False when there is none."""
+    base = result["baseline"]
+    rule = (
+        f"≥ {reduction:g}x fewer weight columns than Θ = 0, RMSE within {ratio:g}x of the "
+        f"{base['name']}'s"
+    )
+    out: dict[str, Any] = {"met": False, "baseline": base["rmse"], "rule": rule}
+    ok = [
+        r
+        for r in result["rows"]
+        if r.get("columns_reduction", 0) >= reduction and r["rmse"] <= ratio * base["rmse"]
+    ]
+    if ok:
+        best = max(ok, key=lambda r: r["columns_reduction"])
+        out.update(
+            met=True,
+            theta=best["theta"],
+            rmse=best["rmse"],
+            columns_reduction=best["columns_reduction"],
+        )
+    return out
+
+
+def _metric_cells(result: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    if result["task"] == "classify":
+        return [f"{row['accuracy']:.2f}"]
+    if result["task"] == "ctc":
+        return [f"{row['wer']:.2f}"]
+    cells = [f"{row['rmse']:.4g}/{row['mae']:.4g}"]
+    if len(row.get("per_target", [])) > 1:
+        cells += [f"{t['rmse']:.4g}/{t['mae']:.4g}" for t in row["per_target"]]
+    return cells
+
+
+def _metric_headers(result: dict[str, Any]) -> list[str]:
+    if result["task"] == "classify":
+        return ["accuracy (%)"]
+    if result["task"] == "ctc":
+        return ["WER (%)"]
+    heads = ["RMSE/MAE"]
+    per = result["baseline"].get("per_target", [])
+    if len(per) > 1:
+        heads += [t["name"] for t in per]
+    return heads
+
+
 def render_table(result: dict[str, Any]):
-    """A rich Table of the sweep."""
+    """A rich Table of the sweep: the float baselines first, then one row per Θ."""
     from rich.table import Table
 
-    name = result["metric"]
-    unit = "%" if name in ("wer", "error") else ""
+    caption = None
+    if result["task"] == "regress":
+        caption = (
+            f"RMSE / MAE in the {result.get('units', 'targets units')}, overall and per target"
+        )
     table = Table(
         title=f"trade-off on {result['test_sequences']} test sequences "
-        f"({result['test_frames']} steps), layers {result['layer_sizes']}"
+        f"({result['test_frames']} steps), layers {result['layer_sizes']}, "
+        f"{result.get('backend', 'torch')} backend",
+        caption=caption,
     )
     table.add_column("Θ", justify="right")
-    table.add_column(f"{name.upper()}{' (%)' if unit else ''}", justify="right")
+    for head in _metric_headers(result):
+        table.add_column(head, justify="right", no_wrap=True)
     nl = len(result["layer_sizes"])
     for k in range(nl):
-        table.add_column(f"L{k} sparsity Δx/Δh", justify="right")
-    table.add_column("columns/step", justify="right")
-    table.add_column("vs Θ=0", justify="right")
+        table.add_column(f"L{k} occup. Δx/Δh", justify="right")
+    table.add_column("cols/step", justify="right")
     table.add_column("reduction", justify="right")
-    table.add_column("reference", justify="right")
+    table.add_column("vs float", justify="right")
+    table.add_column("check", justify="right")
+    dash = ["-"] * (nl + 4)
+    for b in result.get("baselines", []):
+        table.add_row(b["label"], *_metric_cells(result, b), *dash, style="dim")
     for r in result["rows"]:
         ref = r.get("reference")
         ref_s = f"{ref['equal_count']}/{ref['sequences']} equal" if ref else "-"
+        vs = r.get("vs_baseline")
+        vs_s = "-" if vs is None else (f"{vs:.2f}x" if result["metric"] == "rmse" else f"{vs:+.2f}")
         table.add_row(
-            f"{r['theta']:g}",
-            f"{r[name]:.2f}",
-            *[f"{lay['sparsity_dx']:.2f}/{lay['sparsity_dh']:.2f}" for lay in r["layers"]],
+            f"{r['theta']:g}" + (" (overflow)" if r.get("overflow") else ""),
+            *_metric_cells(result, r),
+            *[f"{lay['occupancy_dx']:.2f}/{lay['occupancy_dh']:.2f}" for lay in r["layers"]],
             f"{r['columns_per_step']:.1f}",
-            f"{r.get('columns_relative', float('nan')):.3f}",
             f"{r.get('columns_reduction', float('nan')):.1f}x",
+            vs_s,
             ref_s,
         )
     return table
 
 
 def plot(result: dict[str, Any], path: str | Path) -> Path:
-    """WER (or the task metric) and relative fetched columns against Θ, as a PNG."""
+    """The task metric and the relative fetched columns against Θ, with the float
+    baselines as horizontal lines, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     name = result["metric"]
+    label = {"wer": "WER (%)", "error": "classification error (%)", "rmse": "RMSE"}[name]
+    if name == "rmse" and result.get("units"):
+        label += f" ({result['units']})"
     rows = result["rows"]
     th = [r["theta"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    ax.plot(th, [r[name] for r in rows], "o-", color="tab:red", label=name.upper())
+    ax.plot(th, [r[name] for r in rows], "o-", color="tab:red", label="quantized DeltaGRU")
+    for b, style in zip(result.get("baselines", []), ("--", ":"), strict=False):
+        ax.axhline(b[name], color="tab:red", lw=0.9, ls=style, label=b["name"])
     ax.set_xlabel("threshold Θ (Θx = Θh)")
-    ax.set_ylabel(f"{name.upper()}{' (%)' if name in ('wer', 'error') else ''}", color="tab:red")
+    ax.set_ylabel(label, color="tab:red")
     ax2 = ax.twinx()
     ax2.plot(
         th,
@@ -243,6 +533,8 @@ def plot(result: dict[str, Any], path: str | Path) -> Path:
     ax2.set_ylabel("weight columns fetched per step (relative to Θ = 0)", color="tab:blue")
     ax2.set_ylim(0, 1.05)
     ax2.axhline(0.2, color="tab:blue", lw=0.6, ls=":")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax2.legend(handles=handles, loc="upper center", fontsize="small")  # above both curves
     ax.set_title(f"accuracy vs weight fetches, layers {result['layer_sizes']}")
     ax.grid(alpha=0.3)
     fig.tight_layout()

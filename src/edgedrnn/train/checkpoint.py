@@ -18,6 +18,7 @@ DeltaGRU with :meth:`~edgedrnn.DeltaGRU.from_program`, exactly the quantized net
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -134,15 +135,86 @@ def save_model(model: SequenceModel, path: str | Path, program: Program | None =
     return path
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> SequenceModel:
-    """Load a model saved by :func:`save_model` (or the ``model`` of a training checkpoint)."""
-    path = Path(path)
+def load_model(
+    source: str | Path | Mapping[str, Any],
+    map_location: str | torch.device = "cpu",
+    base: str | Path | None = None,
+) -> SequenceModel:
+    """Load a model: a file saved by :func:`save_model` or a training checkpoint's model.
+
+    Parameters
+    ----------
+    source : str, Path or dict
+        A model file (``model.pt``, ``dense.pt``), a training checkpoint file (``last.pt``:
+        its model is loaded), or either one already read: the dictionary
+        :func:`model_payload` returns, or a checkpoint as :func:`load_checkpoint` returns it.
+    map_location : str or torch.device
+        Where tensors read from a file are put (the model is returned on the CPU anyway).
+    base : str or Path, optional
+        Folder of the compiled Program (``.edrnn``) that an exported model's dictionary
+        names (default: the file's folder, or the current folder for a dictionary).
+
+    Returns
+    -------
+    SequenceModel
+        In eval mode.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file, or an exported model's Program is not beside it.
+    IsADirectoryError
+        ``source`` is a folder.
+    ValueError
+        The file is not a PyTorch file or not an edgedrnn model or checkpoint, or the
+        dictionary is neither.
+    TypeError
+        ``source`` is neither a path nor a dictionary.
+    """
+    if isinstance(source, Mapping):
+        return model_from_payload(_model_entry(source, "the dictionary"), _base(base))
+    if not isinstance(source, (str, Path)):
+        raise TypeError(
+            "load_model takes a model file's path or a model/checkpoint dictionary, got "
+            f"{type(source).__name__}"
+        )
+    path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"no model file at {path}")
-    payload = torch.load(path, map_location=map_location, weights_only=True)
-    if "model" in payload and payload.get("format") != FORMAT:  # a training checkpoint
-        payload = payload["model"]
-    return model_from_payload(payload, base=path.parent)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a model file (.pt)")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # pickle, zip and runtime errors of many kinds
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ValueError(
+            f"{path} is not an edgedrnn model file (a .pt written by edgedrnn train or "
+            f"save_model): {reason}"
+        ) from None
+    if not isinstance(payload, Mapping):
+        raise ValueError(
+            f"{path} holds a {type(payload).__name__}, not an edgedrnn model or checkpoint"
+        )
+    return model_from_payload(_model_entry(payload, str(path)), _base(base, path.parent))
+
+
+def _model_entry(payload: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The model dictionary of a model payload or of a checkpoint."""
+    if payload.get("format") == FORMAT:
+        return dict(payload)
+    inner = payload.get("model")
+    if isinstance(inner, Mapping) and inner.get("format") == FORMAT:
+        return dict(inner)
+    found = payload.get("format") or ", ".join(sorted(map(str, payload))[:6]) or "nothing"
+    kind = "model" if what == "the dictionary" else "model file"
+    raise ValueError(
+        f"{what} is not an edgedrnn {kind} or training checkpoint (found {found}); give a "
+        "model.pt or last.pt written by edgedrnn train"
+    )
+
+
+def _base(base: str | Path | None, default: Path | None = None) -> Path:
+    return Path(base) if base is not None else (default or Path("."))
 
 
 def save_checkpoint(path: str | Path, model: SequenceModel, **state: Any) -> Path:

@@ -8,8 +8,8 @@ the head size, the vocabulary and the feature normalisation
 evaluation (:func:`evaluation_data`) and the demo (:func:`featurize`) prepare new inputs exactly as
 training did.
 
-Regression targets of a CSV table (and ``daphnet-gait``) are normalised too, with the
-training rows' statistics (``metadata["target_normalization"]``); after training,
+Regression targets (of a CSV table, ``daphnet-gait`` or a ``.npz`` file) are normalised too,
+with the training rows' statistics (``metadata["target_normalization"]``); after training,
 :func:`fold_target_normalization` folds them into the linear head, so the saved model
 predicts in the targets' own units and evaluation scores it against the raw targets.
 """
@@ -79,17 +79,30 @@ def from_npz_files(train: str, val: str | None, test: str | None, seed: int = 0)
     val_s = list(from_npz(val, tr.kind)) if val else None
     if val_s is None:
         train_s, val_s = _split(train_s, 0.1, seed)
-    test_s = list(from_npz(test, tr.kind)) if test else list(val_s)
+    test_s = list(from_npz(test, tr.kind)) if test else []
     norm = Normalization.fit(x for x, _ in train_s)
-    meta = {"data": {"source": "npz", "train": str(train)}, "normalization": norm.to_dict()}
-    return TaskData(
-        task,
-        _outputs(task, train_s),
-        norm.samples(train_s),
-        norm.samples(val_s),
-        norm.samples(test_s),
-        meta,
-    )
+    meta: dict[str, Any] = {
+        "data": {"source": "npz", "train": str(train)},
+        "normalization": norm.to_dict(),
+    }
+    if test:
+        meta["data"]["test"] = str(test)
+    train_s, val_s, test_s = norm.samples(train_s), norm.samples(val_s), norm.samples(test_s)
+    if task == "regress":
+        tnorm = Normalization.fit(_target_rows(x, y) for x, y in train_s)
+        meta["target_normalization"] = tnorm.to_dict()
+        train_s, val_s, test_s = (normalized_targets(s, tnorm) for s in (train_s, val_s, test_s))
+    return TaskData(task, _outputs(task, train_s), train_s, val_s, test_s, meta)
+
+
+def _target_rows(x: np.ndarray, y: Any) -> np.ndarray:
+    """A regression target as (T, O) rows."""
+    return np.asarray(y).reshape(len(x), -1)
+
+
+def normalized_targets(samples: list[Sample], tnorm: Normalization) -> list[Sample]:
+    """Regression ``samples`` with their targets scaled by ``tnorm`` (shapes kept)."""
+    return [(x, tnorm(_target_rows(x, y)).reshape(np.shape(y))) for x, y in samples]
 
 
 def synthetic_data(task: str, n: int = 256, seed: int = 0) -> TaskData:
@@ -269,7 +282,12 @@ def evaluation_data(
     if source.endswith(".npz"):
         from ..data.sequences import from_npz
 
-        return normalized(list(from_npz(source)), metadata)
+        test = normalized(list(from_npz(source)), metadata)
+        stored = metadata.get("target_normalization")
+        tnorm = Normalization.from_dict(stored)
+        if tnorm is not None and not stored.get("folded", False):  # as the head predicts
+            test = normalized_targets(test, tnorm)
+        return test
     if source.endswith(".csv") or source == "daphnet-gait":
         return _table_test(metadata, source)
     if source in UEA_SOURCES:

@@ -1,9 +1,10 @@
 """The training recipe: dense GRU first, then DeltaGRU with thresholds and QAT.
 
 Phase 1 (``dense``) trains a stack of ``torch.nn.GRU`` layers (fast kernels) with weights
-kept inside the Q1.7 range. Phase 2 (``delta``) converts it with
-:meth:`edgedrnn.DeltaGRU.from_gru`, sets Θx/Θh and ``quantized=True`` (fake quantization with
-straight-through estimators, datapath.md integer for integer) and fine-tunes a few epochs.
+and folded biases kept inside the Q1.7 range (:mod:`~edgedrnn.train.constraints`). Phase 2
+(``delta``) converts it with :meth:`edgedrnn.DeltaGRU.from_gru`, sets Θx/Θh and
+``quantized=True`` (fake quantization with straight-through estimators, datapath.md integer
+for integer) and fine-tunes a few epochs.
 An optional L1 penalty on the hidden deltas passed on raises temporal sparsity in the delta
 phase (in the dense phase it would hold the network on CTC's all-blank plateau).
 The float linear head runs on the host and is trained along.
@@ -38,13 +39,14 @@ from ..data.sequences import Sample
 from ..sparse.pruning import apply_masks, prune
 from ..support.progress import Bars
 from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
+from .constraints import W_MAX, W_MIN, representable_  # noqa: F401 (W_*: also named here)
 from .dense import DenseGRU
 from .heads import SequenceModel, collate, metric_name, score, valid_mask
 from .log import JsonLog
 
-#: Largest and smallest Q1.7 weights: parameters are kept inside during training.
-W_MIN, W_MAX = -1.0, 127.0 / 128.0
 PHASES = ("dense", "delta")
+#: The dense float GRU at the end of the dense phase, saved beside ``model.pt``.
+DENSE_FILE = "dense.pt"
 
 
 @dataclass
@@ -111,7 +113,7 @@ def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> 
     """A fresh dense model (phase 1) seeded with ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     rnn = DenseGRU(input_size, cfg.hidden_size, cfg.num_layers)
-    rnn.clamp_(W_MIN, W_MAX)
+    representable_(rnn)
     head = nn.Linear(cfg.hidden_size, cfg.num_outputs)
     return SequenceModel(rnn, head, cfg.task, metadata)
 
@@ -137,6 +139,7 @@ def to_delta(model: SequenceModel, cfg: TrainConfig) -> SequenceModel:
 
     gru = model.rnn.to_gru() if isinstance(model.rnn, DenseGRU) else model.rnn
     rnn = DeltaGRU.from_gru(gru, theta_x=cfg.theta_x, theta_h=cfg.theta_h, quantized=cfg.quantize)
+    representable_(rnn)  # a dense model trained before the folded biases were kept inside
     return SequenceModel(rnn, model.head, model.task, model.metadata)
 
 
@@ -152,8 +155,9 @@ def infer(
     """Run ``model`` (eval mode) over ``data``.
 
     Returns ``predictions`` (host-side decoding), ``outputs`` (the core's outputs per
-    sequence, float (T, H)) and, for a DeltaGRU, ``nonzero``: per sequence an int array
-    (T, L, 2) of deltas passed on per step and layer.
+    sequence, float (T, H)), ``overflow`` (whether a quantized DeltaGRU saturated anywhere)
+    and, for a DeltaGRU, ``nonzero``: per sequence an int array (T, L, 2) of deltas passed
+    on per step and layer.
     """
     model.eval()
     model.to(device)
@@ -161,6 +165,7 @@ def infer(
     preds: list[Any] = [None] * n
     outs: list[np.ndarray | None] = [None] * n
     nz: list[np.ndarray | None] = [None] * n
+    overflow = False
     order = batches([len(x) for x, _ in data], batch_size, None)
     task = bars.add(description, len(order)) if bars else None
     for idx in order:
@@ -174,11 +179,17 @@ def infer(
             outs[i] = feats[j, :t].detach().cpu().numpy()
             if model.is_delta:
                 nz[i] = model.rnn.last_nonzero[j, :t].numpy()
+        overflow = overflow or bool(getattr(model.rnn, "last_overflow", False))
         if bars:
             bars.update(task)
     if bars:
         bars.remove(task)
-    return {"predictions": preds, "outputs": outs, "nonzero": nz if model.is_delta else None}
+    return {
+        "predictions": preds,
+        "outputs": outs,
+        "nonzero": nz if model.is_delta else None,
+        "overflow": overflow,
+    }
 
 
 def sparsity(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
@@ -227,8 +238,10 @@ def train(
     """Train with the two-phase recipe; returns the final (delta, QAT) model.
 
     Writes ``out_dir/last.pt`` (checkpoint after every epoch), ``out_dir/log.jsonl`` (one
-    JSON record per epoch) and, at the end, ``out_dir/model.pt`` (+ ``model.edrnn``, the
-    compiled Program, when the final model is quantized).
+    JSON record per epoch), ``out_dir/dense.pt`` (the dense float GRU at the end of the dense
+    phase, the float baseline of evaluation; none with ``dense_epochs=0``) and, at the end,
+    ``out_dir/model.pt`` (+ ``model.edrnn``, the compiled Program, when the final model is
+    quantized).
 
     ``max_epochs`` stops this call after that many epochs (returning None); a later call
     with ``resume=True`` continues where it stopped, exactly as if never interrupted.
@@ -260,6 +273,8 @@ def train(
             model.rnn.quantized = cfg.quantize
     elif not resume and log.path.exists():
         log.path.unlink()
+    if not resume:  # an earlier run's float baseline is not this run's
+        (out_dir / DENSE_FILE).unlink(missing_ok=True)
     if cfg.dense_epochs == 0 and phase == "dense":
         phase, epoch, opt_state = "delta", 0, None
         model = to_delta(model, cfg)
@@ -299,9 +314,7 @@ def train(
                     if cfg.grad_clip > 0:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     opt.step()
-                    with torch.no_grad():
-                        for p in model.rnn.parameters():
-                            p.clamp_(W_MIN, W_MAX)
+                    representable_(model.rnn)  # weights and folded biases in Q1.7
                     if masks is not None:
                         apply_masks(model.rnn, masks)
                     losses.append(task_loss)
@@ -348,6 +361,7 @@ def train(
             if phase == "dense":
                 if cfg.weight_sparsity > 0:  # the hard prune: this mask stays from here on
                     masks = prune(model.rnn.cpu(), cfg.weight_sparsity, hardware(cfg))
+                save_model(model.cpu().eval(), out_dir / DENSE_FILE)  # the float baseline
                 model = to_delta(model.cpu(), cfg)
                 phase, epoch = "delta", 0
                 save_checkpoint(
