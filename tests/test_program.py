@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import edgedrnn
 from edgedrnn import HardwareConfig, Program, ProgramFormatError
 from edgedrnn.compiler import quantize_layer
+from edgedrnn.program import FORMAT_VERSION
 from strategies import networks
 
 
@@ -106,8 +107,9 @@ def test_refuses_trailing_garbage(program):
 
 def test_refuses_newer_version(program):
     data = bytearray(program.to_bytes())
-    struct.pack_into("<H", data, 8, 2)
-    with pytest.raises(ProgramFormatError, match="version 2 is newer.*upgrade edgedrnn"):
+    struct.pack_into("<H", data, 8, FORMAT_VERSION + 1)
+    newer = f"version {FORMAT_VERSION + 1} is newer.*upgrade edgedrnn"
+    with pytest.raises(ProgramFormatError, match=newer):
         Program.from_bytes(bytes(data))
 
 

@@ -25,6 +25,7 @@ _LAZY = {
     "compile": ("edgedrnn.compiler", "compile"),
     "QuantizationWarning": ("edgedrnn.compiler", "compile"),
     "Session": ("edgedrnn.session", "Session"),
+    "prune": ("edgedrnn.sparse.pruning", "prune"),
 }
 
 
@@ -56,5 +57,6 @@ __all__ = [
     "Session",
     "__version__",
     "compile",
+    "prune",
     "run",
 ]

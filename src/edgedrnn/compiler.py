@@ -4,6 +4,13 @@ Quantizes weights and biases to Q1.7 (round half to even, saturate; warns with c
 values clip), folds the biases as datapath.md §5 says (r: b_ir + b_hr, u: b_iz + b_hz,
 cx: b_in, ch: b_hn, each sum taken in float then quantized once), lays out the weight image
 (see :mod:`edgedrnn.program`) and checks the hardware limits.
+
+With ``HardwareConfig(sparse_weights=True)`` the input and hidden columns are packed as
+column-balanced sparse columns (:mod:`edgedrnn.sparse.image`): each layer's slot count ``n``
+is the largest number of non-zero int8 weights any (column, gate, PE lane) holds, and a model
+whose other (column, gate, lane) triples leave too many of those slots empty (more than
+:data:`MAX_EMPTY_SLOTS`) is refused as not column-balanced (:func:`edgedrnn.prune` makes a
+model balanced).
 """
 
 from __future__ import annotations
@@ -17,7 +24,13 @@ import torch
 from . import fixedpoint as fp
 from .config import VERSION, HardwareConfig, HardwareLimitError
 from .datapath.inputs import layer_thresholds
-from .program import LayerLayout, Program
+from .program import LayerLayout, Program, check_sparse_rows
+from .sparse.image import lane_counts, lane_rows, pack_columns
+
+#: The largest fraction of a sparse layer's slots that may hold no weight. A model pruned
+#: by :func:`edgedrnn.prune` leaves a slot empty only where a kept weight rounds to 0 in
+#: Q1.7; a model pruned without balance leaves most of them empty.
+MAX_EMPTY_SLOTS = 1 / 16
 
 
 class QuantizationWarning(UserWarning):
@@ -106,6 +119,37 @@ def _gru_layers(model: torch.nn.Module) -> list[tuple]:
     return layers
 
 
+def column_balance(w: np.ndarray, hidden: int, hw: HardwareConfig) -> tuple[int, float]:
+    """Slots and empty-slot fraction of a layer's columns ``w`` (3H, C) on ``hw``'s PEs.
+
+    Returns ``(n, empty)``: ``n`` the most non-zeros any (column, gate, lane) holds (at
+    least 1), ``empty`` the fraction of the slots (``min(n, real rows of the lane)`` per
+    (column, gate, lane)) that hold no non-zero weight.
+    """
+    counts = lane_counts(w, hidden, hw.num_pe)  # (C, 3, P)
+    n = max(1, int(counts.max(initial=0)))
+    capacity = np.minimum(n, lane_rows(hidden, hw.num_pe))  # (P,)
+    total = int(capacity.sum()) * 3 * counts.shape[0]
+    empty = (total - int(counts.sum())) / total if total else 0.0
+    return n, empty
+
+
+def _sparse_slots(i: int, q: QuantizedLayer, hw: HardwareConfig) -> int:
+    """The slot count of layer ``i``; refuses a layer that is not column-balanced."""
+    hidden = q.w_hh.shape[1]
+    check_sparse_rows(i, hidden, hw)
+    n, empty = column_balance(np.concatenate([q.w_ih, q.w_hh], axis=1), hidden, hw)
+    if empty > MAX_EMPTY_SLOTS:
+        raise ValueError(
+            f"layer {i} is not column-balanced for num_pe={hw.num_pe}: some (column, gate, "
+            f"PE lane) holds {n} non-zero weights, but {empty:.1%} of the {n} slots per lane "
+            f"would stay empty (at most {MAX_EMPTY_SLOTS:.2%} may); prune it with "
+            f"edgedrnn.prune(model, γ, hw) or train with --weight-sparsity γ, or compile "
+            f"with sparse_weights=False"
+        )
+    return n
+
+
 def build_program(
     layers: list[QuantizedLayer],
     hw: HardwareConfig,
@@ -132,7 +176,8 @@ def build_program(
                 f"layer {i} has {hidden} hidden units, more than HardwareConfig("
                 f"max_hidden_size={hw.max_hidden_size})"
             )
-        lay = LayerLayout.plan(inputs, hidden, offset, hw)
+        slots = _sparse_slots(i, q, hw) if hw.sparse_weights else 0
+        lay = LayerLayout.plan(inputs, hidden, offset, hw, slots)
         layouts.append(lay)
         offset = lay.end
     if offset > hw.weight_memory_bytes:
@@ -148,6 +193,11 @@ def build_program(
         image[lay.bias_offset : lay.bias_offset + 4 * rows] = bias.reshape(-1)
         w = np.concatenate([q.w_ih, q.w_hh], axis=1)  # (3H, I+H)
         cols = np.zeros((lay.num_columns, lay.column_stride), dtype=np.int8)
+        if hw.sparse_weights:
+            packed = pack_columns(w, h, hw.num_pe, lay.slots)
+            cols[:, : packed.shape[1]] = packed.view(np.int8)
+            image[lay.column_offset : lay.end] = cols.reshape(-1)
+            continue
         gates = cols[:, : 3 * rows].reshape(lay.num_columns, 3, rows)
         gates[:, :, :h] = w.T.reshape(lay.num_columns, 3, h)
         cols[:, : 3 * rows] = gates.reshape(lay.num_columns, 3 * rows)
@@ -180,7 +230,8 @@ def compile(
 
     Raises:
         HardwareLimitError: the network does not fit ``hw``.
-        ValueError: unsupported model (bidirectional GRU, ...), bad thresholds.
+        ValueError: unsupported model (bidirectional GRU, ...), bad thresholds, or (with
+            ``hw.sparse_weights``) a model that is not column-balanced for ``hw``.
     """
     hw = HardwareConfig() if hw is None else hw
     if not isinstance(hw, HardwareConfig):

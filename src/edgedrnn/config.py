@@ -45,6 +45,9 @@ class HardwareConfig:
         max_hidden_size: largest hidden size of any layer (accumulator bank depth).
         weight_memory_bytes: size of the DRAM region that holds the weight image.
         clock_mhz: clock frequency used for latency figures.
+        sparse_weights: the weight image holds column-balanced sparse columns (value, row
+            index) instead of dense ones (docs/program-format.md, *Sparse weight image*);
+            the model must be pruned for this configuration (:func:`edgedrnn.prune`).
     """
 
     num_pe: int = 8
@@ -54,8 +57,13 @@ class HardwareConfig:
     max_hidden_size: int = 1024
     weight_memory_bytes: int = 1 << 26
     clock_mhz: float = 125.0
+    sparse_weights: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.sparse_weights, bool):
+            raise TypeError(
+                f"HardwareConfig.sparse_weights must be a bool, got {self.sparse_weights!r}"
+            )
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -80,4 +88,9 @@ class HardwareConfig:
         return self.bus_bits // 8
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict; ``sparse_weights`` only when True (a dense configuration's
+        dict, and so its Program metadata and build hashes, are those of format version 1)."""
+        d = asdict(self)
+        if not self.sparse_weights:
+            del d["sparse_weights"]
+        return d

@@ -17,6 +17,9 @@ Weight image layout (docs/program-format.md has the full description):
   u (b_iz + b_hz), cx (b_in), ch (b_hn). Each column is zero-padded to a whole number of bus
   words (``bus_bits / 8`` bytes); row ``i`` of a column is byte ``i`` of it, so in a bus word
   row ``w * bytes_per_word + g`` is byte g (little-endian lanes).
+* With ``HardwareConfig(sparse_weights=True)`` (format version 2) an input or hidden column
+  holds, per gate and per slot, one (value, row index) entry for every PE lane instead
+  (:mod:`edgedrnn.sparse.image`); ``LayerLayout.slots`` is the slots per gate and lane.
 """
 
 from __future__ import annotations
@@ -33,9 +36,16 @@ import numpy as np
 
 from . import fixedpoint as fp
 from .config import LIMITS, HardwareConfig, HardwareLimitError
+from .sparse import image as sparse_image
 
-#: Program file format version written by this edgedrnn (and the newest one it reads).
-FORMAT_VERSION = 1
+#: The newest program file format version this edgedrnn reads (and writes, for sparse
+#: weight images).
+FORMAT_VERSION = 2
+#: The version a Program with a dense weight image is written in (its file is exactly what
+#: edgedrnn wrote before sparse images existed).
+DENSE_FORMAT_VERSION = 1
+#: The first version with sparse weight images (``LayerLayout.slots``).
+SPARSE_FORMAT_VERSION = 2
 MAGIC = b"EDRNNPRG"
 _HEADER = struct.Struct("<8sHHIQ32s")  # magic, version, reserved, meta len, image len, sha256
 
@@ -61,6 +71,9 @@ class LayerLayout:
     bias_stride: int
     column_offset: int
     column_stride: int
+    #: Sparse weight images: entries per (gate, PE lane) of every input and hidden column
+    #: (``n``); 0 for a dense image.
+    slots: int = 0
 
     @property
     def num_columns(self) -> int:
@@ -78,12 +91,19 @@ class LayerLayout:
         return self.column_offset + k * self.column_stride
 
     @staticmethod
-    def plan(input_size: int, hidden_size: int, offset: int, hw: HardwareConfig) -> LayerLayout:
-        """Lay out a layer starting at byte ``offset`` (a multiple of the bus width)."""
+    def plan(
+        input_size: int, hidden_size: int, offset: int, hw: HardwareConfig, slots: int = 0
+    ) -> LayerLayout:
+        """Lay out a layer starting at byte ``offset`` (a multiple of the bus width).
+
+        ``slots``: entries per (gate, PE lane) of a sparse column (``hw.sparse_weights``);
+        0 for a dense image.
+        """
         rows = -(-hidden_size // hw.num_pe) * hw.num_pe
         word = hw.bus_bytes
         bias_stride = -(-4 * rows // word) * word
-        column_stride = -(-3 * rows // word) * word
+        size = sparse_image.column_bytes(slots, hw.num_pe) if hw.sparse_weights else 3 * rows
+        column_stride = -(-size // word) * word
         return LayerLayout(
             input_size=input_size,
             hidden_size=hidden_size,
@@ -92,6 +112,7 @@ class LayerLayout:
             bias_stride=bias_stride,
             column_offset=offset + bias_stride,
             column_stride=column_stride,
+            slots=slots,
         )
 
 
@@ -129,9 +150,15 @@ class Program:
     theta_h_q: tuple[int, ...]
     weight_image: bytes
     metadata: dict[str, Any] = field(default_factory=dict)
-    format_version: int = FORMAT_VERSION
+    #: Default (None): :data:`SPARSE_FORMAT_VERSION` for a sparse image, else
+    #: :data:`DENSE_FORMAT_VERSION`.
+    format_version: int | None = None
 
     def __post_init__(self) -> None:
+        if self.format_version is None:
+            sparse = isinstance(self.hw, HardwareConfig) and self.hw.sparse_weights
+            version = SPARSE_FORMAT_VERSION if sparse else DENSE_FORMAT_VERSION
+            object.__setattr__(self, "format_version", version)
         for name in ("layers", "theta_x_q", "theta_h_q"):
             value = getattr(self, name)
             if not isinstance(value, list | tuple):
@@ -185,9 +212,17 @@ class Program:
         rows, h, n_in = lay.rows_per_gate, lay.hidden_size, lay.input_size
         bias = img[lay.bias_offset : lay.bias_offset + 4 * rows].reshape(4, rows)[:, :h]
         cols = img[lay.column_offset : lay.end].reshape(lay.num_columns, lay.column_stride)
-        # cols[k] is column k; keep the 3 gate blocks' real rows: (k, 3, rows) -> (3H, k)
-        gates = cols[:, : 3 * rows].reshape(lay.num_columns, 3, rows)[:, :, :h]
-        w = gates.reshape(lay.num_columns, 3 * h).T
+        if self.hw.sparse_weights:
+            try:
+                w = sparse_image.unpack_columns(cols, h, self.hw.num_pe, lay.slots)
+            except ValueError as exc:
+                raise ProgramFormatError(
+                    f"layer {layer}: invalid sparse weight image: {exc}"
+                ) from None
+        else:
+            # cols[k] is column k; keep the 3 gate blocks' real rows: (k, 3, rows) -> (3H, k)
+            gates = cols[:, : 3 * rows].reshape(lay.num_columns, 3, rows)[:, :, :h]
+            w = gates.reshape(lay.num_columns, 3 * h).T
         return LayerWeights(
             w_ih=np.ascontiguousarray(w[:, :n_in]),
             w_hh=np.ascontiguousarray(w[:, n_in:]),
@@ -207,16 +242,22 @@ class Program:
             regs[f"layer{i}_bias_addr"] = lay.bias_offset
             regs[f"layer{i}_column_addr"] = lay.column_offset
             regs[f"layer{i}_column_stride"] = lay.column_stride
+            if self.hw.sparse_weights:
+                regs[f"layer{i}_slots"] = lay.slots
             regs[f"layer{i}_theta_x"] = self.theta_x_q[i]
             regs[f"layer{i}_theta_h"] = self.theta_h_q[i]
         return regs
 
     # ------------------------------------------------------------- file I/O
     def _metadata_json(self) -> bytes:
+        layers = [asdict(lay) for lay in self.layers]
+        if self.format_version < SPARSE_FORMAT_VERSION:
+            for lay in layers:
+                del lay["slots"]
         doc = {
             "format_version": self.format_version,
             "hardware": self.hw.to_dict(),
-            "layers": [asdict(lay) for lay in self.layers],
+            "layers": layers,
             "theta_x_q": [int(t) for t in self.theta_x_q],
             "theta_h_q": [int(t) for t in self.theta_h_q],
             "metadata": self.metadata,
@@ -362,7 +403,21 @@ class Program:
                     f"layer {i} hidden size {lay.hidden_size} exceeds "
                     f"max_hidden_size={hw.max_hidden_size}"
                 )
-            if lay != LayerLayout.plan(lay.input_size, lay.hidden_size, offset, hw):
+            if hw.sparse_weights:
+                per_lane = -(-lay.hidden_size // hw.num_pe)
+                check_sparse_rows(i, lay.hidden_size, hw)
+                if not 1 <= lay.slots <= per_lane:
+                    raise ProgramFormatError(
+                        f"layer {i}: slots {lay.slots} outside 1..{per_lane} (the rows of a "
+                        f"PE lane per gate)"
+                    )
+            elif lay.slots != 0:
+                raise ProgramFormatError(
+                    f"layer {i}: slots {lay.slots} given for a dense weight image (a sparse "
+                    f"one needs HardwareConfig(sparse_weights=True))"
+                )
+            plan = LayerLayout.plan(lay.input_size, lay.hidden_size, offset, hw, lay.slots)
+            if lay != plan:
                 raise ProgramFormatError(f"layer {i}: layout does not match the hardware config")
             offset = lay.end
             prev_h = lay.hidden_size
@@ -379,6 +434,9 @@ class Program:
             for t in thetas:
                 if not 0 <= t <= fp.INT16_MAX:
                     raise ProgramFormatError(f"{name} {t} outside 0..32767 (raw Q8.8)")
+        if hw.sparse_weights:  # every entry names a real row, each row at most once
+            for i in range(self.num_layers):
+                self.layer_weights(i)
 
     def _validate_types(self) -> None:
         """Each field of the type it is documented with (bool is no int)."""
@@ -398,6 +456,11 @@ class Program:
             raise ProgramFormatError(
                 f"Program.format_version must be an int in 1..{FORMAT_VERSION}, "
                 f"got {self.format_version!r}"
+            )
+        if self.hw.sparse_weights and self.format_version < SPARSE_FORMAT_VERSION:
+            raise ProgramFormatError(
+                f"a sparse weight image needs program format version {SPARSE_FORMAT_VERSION} "
+                f"or later, got {self.format_version}"
             )
         for i, lay in enumerate(self.layers):
             if not isinstance(lay, LayerLayout):
@@ -425,12 +488,14 @@ class Program:
             f"Program v{self.format_version}: {self.num_layers} layer(s), "
             f"{self.num_weights:,} weights, image {len(self.weight_image):,} bytes, "
             f"{self.hw.num_pe} PEs, {self.hw.bus_bits}-bit bus"
+            + (", sparse weights" if self.hw.sparse_weights else "")
         ]
         for i, lay in enumerate(self.layers):
             lines.append(
                 f"  layer {i}: I={lay.input_size} H={lay.hidden_size} "
                 f"Θx={self.theta_x[i]:.4f} Θh={self.theta_h[i]:.4f} "
                 f"bytes {lay.end - lay.bias_offset:,}"
+                + (f" slots {lay.slots}" if self.hw.sparse_weights else "")
             )
         return "\n".join(lines)
 
@@ -449,6 +514,27 @@ _SCHEMA: dict[str, type | tuple[type, ...]] = {
 }
 _HARDWARE_KEYS = {f for f in HardwareConfig.__dataclass_fields__}
 _LAYER_KEYS = {f for f in LayerLayout.__dataclass_fields__}
+#: Keys a document may leave out (a dense configuration's, and every version-1 document).
+_OPTIONAL_KEYS = {"sparse_weights", "slots"}
+
+
+def check_sparse_rows(layer: int, hidden: int, hw: HardwareConfig) -> None:
+    """A sparse image's row index is 8 bits: each PE lane may hold at most 256 rows a gate.
+
+    Raises
+    ------
+    HardwareLimitError
+        ``ceil(hidden / num_pe)`` exceeds 256.
+    """
+    per_lane = -(-hidden // hw.num_pe)
+    if per_lane > sparse_image.MAX_ROWS_PER_LANE:
+        need = 1 << (-(-hidden // sparse_image.MAX_ROWS_PER_LANE) - 1).bit_length()
+        raise HardwareLimitError(
+            f"layer {layer}: {hidden} hidden units give {per_lane} rows per PE lane and gate, "
+            f"more than the {sparse_image.MAX_ROWS_PER_LANE} a sparse image's 8-bit row index "
+            f"addresses; use num_pe >= {need} or a dense image "
+            f"(sparse_weights=False)"
+        )
 
 
 def _parse_metadata(meta: bytes, source: str) -> dict[str, Any]:
@@ -493,10 +579,14 @@ def _check_object(obj: Any, keys: set[str], where: str, bad: Any) -> None:
     """A JSON object with exactly ``keys``; numbers (ints, or the clock as a float) only."""
     if not isinstance(obj, dict):
         raise bad(where, f"must be a JSON object, got {type(obj).__name__}")
-    if set(obj) != keys:
-        missing, extra = sorted(keys - set(obj)), sorted(set(obj) - keys)
+    if not keys - _OPTIONAL_KEYS <= set(obj) <= keys:
+        missing, extra = sorted(keys - _OPTIONAL_KEYS - set(obj)), sorted(set(obj) - keys)
         raise bad(where, f"has missing keys {missing} / unknown keys {extra}")
     for key, value in obj.items():
+        if key == "sparse_weights":
+            if not isinstance(value, bool):
+                raise bad(f"{where}.{key}", f"must be a JSON bool, got {value!r}")
+            continue
         allowed = (int, float) if key == "clock_mhz" else (int,)
         if isinstance(value, bool) or not isinstance(value, allowed):
             kinds = " or ".join(t.__name__ for t in allowed)

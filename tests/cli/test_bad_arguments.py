@@ -146,6 +146,8 @@ CASES = [
     (["train", "--theta-x", "-1"], "a threshold must be in [0, 128)"),
     (["train", "--theta-h", "NaN"], "expected a finite number"),
     (["train", "--l1-delta", "-0.5"], "must be 0 or more"),
+    (["train", "--weight-sparsity", "1"], "must be in [0, 1), e.g. 0.875, got 1"),
+    (["train", "--num-pe", "6"], "invalid choice: 6"),
     (["train", "--hidden", "2000"], "does not fit the accelerator (max_hidden_size 1024)"),
     (["train", "--layers", "5"], "does not fit the accelerator (max_layers 4)"),
     pytest.param(

@@ -10,6 +10,9 @@ five or six arguments (Numba's dispatch cost grows with the argument count):
   a hidden column rows (r, u, n) and feeds ``acc[H:4H]``. In exact mode on a CPU with
   AVX-512 VNNI the bytes are stored as ``w XOR 0x80`` (that is, ``w + 128`` as uint8), the
   operand format of ``vpdpbusd``.
+  A layer compiled with sparse weights (``meta`` ``M_SLOTS`` > 0) holds instead its
+  columns' entries (:mod:`edgedrnn.sparse.image`) as int32 words ``bank position << 8 |
+  value``, ``stride`` words per column; see :func:`_add_sparse`.
 * ``aux``: per layer the bias column (4H, bank order) and, in exact mode, the largest
   ``|w|`` of each column (used to prove that a group of columns cannot saturate).
 * ``meta``: int64 (L + 1, 16): sizes and offsets (see ``M_*`` below), row L global offsets.
@@ -40,6 +43,8 @@ from .. import fixedpoint as fp
 # meta columns (per layer row)
 M_I, M_H, M_STRIDE, M_WOFF, M_CMOFF, M_BOFF = 0, 1, 2, 3, 4, 5
 M_XHAT, M_HHAT, M_HOFF, M_ACC, M_CACHE = 6, 7, 8, 9, 10
+# sparse weight columns: entries per (gate, PE lane) (0: dense columns)
+M_SLOTS = 11
 # meta row L (global)
 G_L, G_NZ, G_TX, G_TH, G_IDX, G_DL, G_BIAS, G_DM = 0, 1, 2, 3, 4, 5, 6, 7
 G_KIND, G_GRP, G_BUF = 8, 9, 10
@@ -693,6 +698,196 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, s
     return bound, ov
 
 
+# ------------------------------------------------------------ columns: sparse images
+# A sparse column (docs/program-format.md, *Sparse weight image*) holds, per gate and slot,
+# one (int8 value, uint8 row index) entry per PE lane. The CpuNet turns each entry into one
+# int32 word, ``bank position << 8 | value byte``: the position in the layer's 4H banks
+# (order cx, r, u, ch) of the row the entry names, so an entry costs one load and one
+# read-modify-write. Empty entries (value 0) name a padding word past the banks (never read
+# by the activation), so the entries of one column name distinct words apart from those,
+# which all add 0: a column saturates row by row exactly as the dense column does. Columns
+# are padded with empty entries to a multiple of 16 (one vector).
+
+#: int32 words of padding after a sparse layer's banks (the empty entries' target).
+SPARSE_PAD = 16
+
+_shl = _i32_op("_shl", lambda b, x, y: b.shl(x, y))
+_V16I1 = llvm_ir.VectorType(llvm_ir.IntType(1), 16)
+_V16P = llvm_ir.VectorType(_LL_I32.as_pointer(), 16)
+
+
+def _splat64(builder, value):
+    v64 = llvm_ir.VectorType(_LL_I64, 16)
+    undef = llvm_ir.Constant(v64, llvm_ir.Undefined)
+    v = builder.insert_element(undef, value, llvm_ir.Constant(_LL_I32, 0))
+    return builder.shuffle_vector(v, undef, _mask([0] * 16))
+
+
+def _sparse_vector_kernel(native: bool):
+    """Intrinsic ``(W32, o, nvec, acc, d)``: add the column of ``16·nvec`` entries at
+    ``W32[o:]`` times ``d`` to ``acc`` (wrapping int32; the caller proved no saturation).
+
+    With AVX-512 (``native``) every 16 entries are one masked gather of the bank words, a
+    vector multiply-add and one masked scatter; the empty entries that share the padding
+    word all store its unchanged value. Elsewhere the same loop is emitted entry by entry.
+    """
+
+    def typer(typingctx, W32, o, nvec, acc, d):
+        sig = types.void(W32, o, nvec, acc, d)
+
+        def codegen(context, builder, signature, args):
+            w_arr, o, nvec, a_arr, d = args
+            wp = context.make_array(signature.args[0])(context, builder, value=w_arr).data
+            ap = context.make_array(signature.args[3])(context, builder, value=a_arr).data
+            dd = _as_i32(builder, d, signature.args[4])
+            ds = _splat32(builder, dd)
+            c8 = llvm_ir.Constant(_V16I32, [8] * 16)
+            c24 = llvm_ir.Constant(_V16I32, [24] * 16)
+            ones = llvm_ir.Constant(_V16I1, [1] * 16)
+            if native:
+                gty = llvm_ir.FunctionType(_V16I32, [_V16P, _LL_I32, _V16I1, _V16I32])
+                sty = llvm_ir.FunctionType(llvm_ir.VoidType(), [_V16I32, _V16P, _LL_I32, _V16I1])
+                gather = cgutils.get_or_insert_function(
+                    builder.module, gty, "llvm.masked.gather.v16i32.v16p0"
+                )
+                scatter = cgutils.get_or_insert_function(
+                    builder.module, sty, "llvm.masked.scatter.v16i32.v16p0"
+                )
+            with cgutils.for_range(builder, nvec) as loop:
+                off = builder.add(o, builder.mul(loop.index, llvm_ir.Constant(_LL_I64, 16)))
+                x = builder.load(
+                    builder.bitcast(builder.gep(wp, [off]), _V16I32.as_pointer()), align=4
+                )
+                v = builder.ashr(builder.shl(x, c24), c24)
+                pos = builder.ashr(x, c8)
+                prod = builder.mul(v, ds)
+                if native:
+                    v64 = llvm_ir.VectorType(_LL_I64, 16)
+                    addr = builder.add(
+                        builder.bitcast(_splat64(builder, builder.ptrtoint(ap, _LL_I64)), v64),
+                        builder.shl(builder.sext(pos, v64), llvm_ir.Constant(v64, [2] * 16)),
+                    )
+                    ptrs = builder.inttoptr(addr, _V16P)
+                    four = llvm_ir.Constant(_LL_I32, 4)
+                    old = builder.call(gather, [ptrs, four, ones, llvm_ir.Constant(_V16I32, None)])
+                    builder.call(scatter, [builder.add(old, prod), ptrs, four, ones])
+                else:
+                    for lane in range(16):
+                        li = llvm_ir.Constant(_LL_I32, lane)
+                        pp = builder.gep(ap, [builder.extract_element(pos, li)])
+                        builder.store(
+                            builder.add(builder.load(pp), builder.extract_element(prod, li)), pp
+                        )
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    typer.__name__ = typer.__qualname__ = f"_sparse_vector{'_native' if native else ''}"
+    return intrinsic(typer)
+
+
+_SPARSE_VECTOR = _sparse_vector_kernel(NATIVE_VNNI)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sparse_entry(x, d):
+    """(bank position, value·d) of one sparse entry word."""
+    return _uindex(_sra(x, 8)), _mul(_sra(_shl(x, 24), 24), d)
+
+
+@njit(cache=True, nogil=True)
+def _sparse_add4(W32, o0, o1, o2, o3, E, d0, d1, d2, d3, acc):
+    """Four sparse columns of E entries, entry by entry interleaved (portable kernel; a row
+    that two of them share gets both additions, in order)."""
+    for e in range(E):
+        p0, v0 = _sparse_entry(W32[o0 + e], d0)
+        p1, v1 = _sparse_entry(W32[o1 + e], d1)
+        p2, v2 = _sparse_entry(W32[o2 + e], d2)
+        p3, v3 = _sparse_entry(W32[o3 + e], d3)
+        acc[p0] += v0
+        acc[p1] += v1
+        acc[p2] += v2
+        acc[p3] += v3
+
+
+@njit(cache=True, nogil=True)
+def _sparse_add1(W32, o, E, d, acc):
+    for e in range(E):
+        p, v = _sparse_entry(W32[o + e], d)
+        acc[p] += v
+
+
+@njit(cache=True, nogil=True)
+def _sparse_add1_sat(W32, o, E, d, acc):
+    """One sparse column with saturation after the addition; returns 1 if anything clipped."""
+    ov = 0
+    for e in range(E):
+        p, v = _sparse_entry(W32[o + e], d)
+        acc[p], c = _sat_acc(np.int64(acc[p]) + np.int64(v))
+        ov |= c
+    return ov
+
+
+@njit(cache=True, nogil=True)
+def _add_sparse(W, w_off, E, cm, acc, H, idx, dl, start, end, bound, vector, stats):
+    """Sparse columns idx[start:end] (deltas dl) into the banks, in order.
+
+    ``W[w_off:]`` holds the layer's columns as int32 entry words, ``E`` (a multiple of 16)
+    per column; ``acc`` is the 4H banks plus :data:`SPARSE_PAD` words. As in the dense
+    kernels, a column that provably cannot saturate (``bound`` bounds max|M|) is added
+    without clamping: with ``vector`` (the "vnni" kernel) 16 entries per gather/scatter,
+    else four columns interleaved (the "portable" kernel); one that could saturate is added
+    on its own with saturation. Returns (bound, ov).
+    """
+    ov = 0
+    W32 = W.view(np.int32)
+    base = w_off // 4
+    banks = acc[: 4 * H]
+    g = start
+    while g < end:
+        if not vector and g + 4 <= end:
+            j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
+            d0, d1 = np.int32(dl[g]), np.int32(dl[g + 1])
+            d2, d3 = np.int32(dl[g + 2]), np.int32(dl[g + 3])
+            c = (
+                abs(np.int64(d0)) * cm[j0]
+                + abs(np.int64(d1)) * cm[j1]
+                + abs(np.int64(d2)) * cm[j2]
+                + abs(np.int64(d3)) * cm[j3]
+            )
+            if bound + c > ACC_MAX:
+                bound = _maxabs(banks)
+                stats[S_REFRESH] += 1
+            if bound + c <= ACC_MAX:
+                o0, o1 = base + j0 * E, base + j1 * E
+                o2, o3 = base + j2 * E, base + j3 * E
+                _sparse_add4(W32, o0, o1, o2, o3, E, d0, d1, d2, d3, acc)
+                stats[S_GROUP1] += 1
+                bound += c
+                g += 4
+                continue
+        j0 = idx[g]
+        d0 = np.int32(dl[g])
+        c = abs(np.int64(d0)) * cm[j0]
+        o0 = base + j0 * E
+        if bound + c > ACC_MAX:
+            bound = _maxabs(banks)
+            stats[S_REFRESH] += 1
+        if bound + c <= ACC_MAX:
+            if vector:
+                _SPARSE_VECTOR(W32, o0, E // 16, acc, d0)
+            else:
+                _sparse_add1(W32, o0, E, d0, acc)
+            bound += c
+            stats[S_SINGLE] += 1
+        else:
+            ov |= _sparse_add1_sat(W32, o0, E, d0, acc)
+            bound = min(bound + c, ACC_MAX)
+            stats[S_SAT] += 1
+        g += 1
+    return bound, ov
+
+
 # -------------------------------------------------------------------------- encoding
 @intrinsic
 def _nonzero_mask64(typingctx, a, start):
@@ -809,7 +1004,16 @@ def _step_exact(W, aux, meta, st, x):
             for i in range(4 * H):
                 acc[i] += b[i] * 256
             st[b_flag + l] = 1
-        if n > 0:
+        if n > 0 and m[M_SLOTS] > 0:
+            cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
+            bound = _maxabs(acc)
+            accp = st[m[M_ACC] : m[M_ACC] + 4 * H + SPARSE_PAD]
+            # the entries hold bank positions: hidden then input columns, as listed
+            bound, o3 = _add_sparse(
+                W, w_off, stride, cm, accp, H, idx, dl, 0, n, bound, vnni, stats
+            )
+            ov |= o3
+        elif n > 0:
             cm = aux[m[M_CMOFF] : m[M_CMOFF] + I + H]
             bound = _maxabs(acc)
             # hidden columns feed banks r, u, ch (acc[H:4H]); input ones cx, r, u (acc[0:3H])

@@ -74,6 +74,11 @@ class RtlBackend(Backend):
         **options: Any,
     ) -> Result:
         """Run a whole sequence from reset on the Verilated RTL; see the module docstring."""
+        if program.hw.sparse_weights:
+            raise ValueError(
+                "the rtl backend does not decode sparse weight images yet; run this program on "
+                "the reference, torch or cpu backend, or compile with sparse_weights=False"
+            )
         unknown = set(options) - _OPTIONS
         if unknown:
             raise TypeError(

@@ -107,6 +107,14 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def weight_sparsity(text: str) -> float:
+    """A weight sparsity γ: a finite float in [0, 1)."""
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.875, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """A finite float above 0 (learning rates, clock targets)."""
     value = _float(text)

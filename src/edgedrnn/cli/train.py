@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         positive_int,
         seed,
         threshold,
+        weight_sparsity,
     )
 
     p = sub.add_parser(
@@ -126,6 +127,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=non_negative_float,
         default=0.0,
         help="weight of the L1 penalty on hidden-state changes (sparsity)",
+    )
+    p.add_argument(
+        "--weight-sparsity",
+        type=weight_sparsity,
+        default=0.0,
+        metavar="γ",
+        help="prune the GRU weights column-balanced to this fraction (e.g. 0.875): gradually "
+        "in the dense phase, then a hard prune fixed through the delta phase; the Program "
+        "gets a sparse weight image (default 0: dense)",
+    )
+    p.add_argument(
+        "--num-pe",
+        type=int,
+        choices=[4, 8, 16, 32, 64],
+        default=8,
+        help="PEs of the accelerator the pruning balances for (with --weight-sparsity)",
     )
     p.add_argument("--seed", type=seed, default=0, help="seed of initialisation and batch order")
     p.add_argument(
@@ -320,6 +337,8 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         threads=args.threads,
+        weight_sparsity=args.weight_sparsity,
+        num_pe=args.num_pe,
     )
     meta = dict(data.metadata)
     meta["command"] = command

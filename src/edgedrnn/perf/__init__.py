@@ -3,6 +3,8 @@
 * :mod:`edgedrnn.perf.rtl`: this project's RTL, the one cycle model of :mod:`edgedrnn.hw`
   (derived from :mod:`edgedrnn.hw.pipeline`, validated against the ``rtl`` backend);
 * :mod:`edgedrnn.perf.original`: the original design (docs/perf-model.md, "The original design");
+* :mod:`edgedrnn.perf.sparse`: the same RTL schedule with a sparse weight image (cycles and
+  DRAM bytes per step as a function of weight sparsity γ and occupancy);
 * :mod:`edgedrnn.perf.estimate`: latency, throughput and DRAM figures for either;
 * :mod:`edgedrnn.perf.workload`: network sizes and delta counts (from a run or an occupancy).
 
@@ -17,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from . import original, rtl
+from . import original, rtl, sparse
 from .estimate import DESIGNS, Estimate, estimate, make_hw
 from .workload import Network, check_counts, dense_counts, occupancy_counts
 
@@ -32,4 +34,5 @@ __all__ = [
     "occupancy_counts",
     "original",
     "rtl",
+    "sparse",
 ]

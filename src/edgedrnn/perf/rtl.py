@@ -204,12 +204,15 @@ def _step(
     mem_latency: int,
     place: str,
     offer,
+    column=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(E, latency) of every step: the hidden part's end (WAITX) and the input part (from
     the cycle WAITX sees ``x_in``, to the last ``h_out`` beat, both counted).
 
     ``offer``: None, back to back (WAITX waits for nothing); ``np.inf``, paced (the hidden
-    columns have left before ``x_in`` comes); otherwise the offer of every step."""
+    columns have left before ``x_in`` comes); otherwise the offer of every step.
+    ``column``: cycles of one input or hidden column of layer l, ``column(l)`` (default
+    :func:`column_cycles`; :mod:`edgedrnn.perf.sparse` gives sparse columns')."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
@@ -220,7 +223,7 @@ def _step(
         (n_in, n_h), lay = sizes[li], lays[li]
         nx, nh = c[:, li, 0], c[:, li, 1]
         _, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate)
+        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
         b = column_cycles(hw, lay.rows_per_gate, bias=True)
         bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
         part, stream = _part(sh, nh, col, lead, bias_end, place)
@@ -240,7 +243,7 @@ def _step(
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, _ = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate)
+        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
         busy = busy0 if li == 0 else np.full(nx.shape, -np.inf)
         latency += _part(sx, nx, col, lead, busy, place)[0]
         if li < last:
@@ -251,11 +254,18 @@ def _step(
 
 
 def _in_order(
-    net: Network, c: np.ndarray, hw: HardwareConfig, bias: np.ndarray, mem_latency: int, place: str
+    net: Network,
+    c: np.ndarray,
+    hw: HardwareConfig,
+    bias: np.ndarray,
+    mem_latency: int,
+    place: str,
+    column=None,
 ) -> np.ndarray:
     """STEP_CYCLES of every step run in order (its input offered by IN_ORDER_OFFER): layer by
     layer, each hidden scan right before the input scan on the same layer registers (one
-    cycle between: WAITX or XSETUP), no drain between a layer's two parts."""
+    cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``: as
+    for :func:`_step`."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
@@ -265,7 +275,7 @@ def _in_order(
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate)
+        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
         b = column_cycles(hw, lay.rows_per_gate, bias=True)
         bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
         _, stream_h = _part(sh, nh, col, lead, bias_end, place)
@@ -322,12 +332,14 @@ def _latency(parts, in_order: np.ndarray, offer) -> np.ndarray:
     return np.where(_in_order_mask(offer), in_order - offer + 1, ahead)
 
 
-def _figure(net, counts, hw, from_reset, mem_latency, offer, figure, place, paced_latency=False):
+def _figure(
+    net, counts, hw, from_reset, mem_latency, offer, figure, place, paced_latency=False, column=None
+):
     c = check_counts(net, counts)
     bias = _bias(c.shape[0], from_reset)
     at = np.inf if paced_latency else offer
-    parts = _step(net, c, hw, bias, mem_latency, place, at)
-    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place), offer)
+    parts = _step(net, c, hw, bias, mem_latency, place, at, column)
+    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place, column), offer)
 
 
 def step_cycles(

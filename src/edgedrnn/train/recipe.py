@@ -9,6 +9,13 @@ An optional L1 penalty on the hidden deltas passed on raises temporal sparsity i
 phase (in the dense phase it would hold the network on CTC's all-blank plateau).
 The float linear head runs on the host and is trained along.
 
+With ``weight_sparsity`` γ > 0 the GRU weights are pruned column-balanced for
+``num_pe`` PEs (:func:`edgedrnn.prune`): gradually during the dense phase (at the start of
+dense epoch e, to γ·(1 - (1 - e/E)³) of E dense epochs, the pruned weights held at zero
+after every optimizer step), then a hard prune to γ when the phase ends. That mask stays
+fixed through the delta/QAT phase and is stored in every checkpoint; the final Program is
+compiled with ``HardwareConfig(num_pe=num_pe, sparse_weights=True)``.
+
 Checkpoints (``last.pt``) are written after every epoch and :func:`train` resumes from them;
 the order of batches depends only on (seed, phase, epoch), so a resumed run repeats the
 uninterrupted one. Each epoch appends a JSON record to ``log.jsonl``.
@@ -27,7 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import HardwareConfig
 from ..data.sequences import Sample
+from ..sparse.pruning import apply_masks, prune
 from ..support.progress import Bars
 from .checkpoint import load_checkpoint, model_from_payload, save_checkpoint, save_model
 from .constraints import W_MAX, W_MIN, representable_  # noqa: F401 (W_*: also named here)
@@ -63,6 +72,8 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 2
     eval_batch_size: int = 128
+    weight_sparsity: float = 0.0
+    num_pe: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -105,6 +116,21 @@ def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> 
     representable_(rnn)
     head = nn.Linear(cfg.hidden_size, cfg.num_outputs)
     return SequenceModel(rnn, head, cfg.task, metadata)
+
+
+def sparsity_schedule(cfg: TrainConfig, epoch: int) -> float:
+    """γ of the gradual prune at the start of dense epoch ``epoch`` (0 before the first)."""
+    epochs = max(cfg.dense_epochs, 1)
+    return cfg.weight_sparsity * (1.0 - (1.0 - min(epoch, epochs) / epochs) ** 3)
+
+
+def hardware(cfg: TrainConfig) -> HardwareConfig:
+    """The accelerator the trained model is compiled for."""
+    return HardwareConfig(num_pe=cfg.num_pe, sparse_weights=cfg.weight_sparsity > 0)
+
+
+def _masks_payload(masks) -> list[list[torch.Tensor]] | None:
+    return None if masks is None else [[m_ih.cpu(), m_hh.cpu()] for m_ih, m_hh in masks]
 
 
 def to_delta(model: SequenceModel, cfg: TrainConfig) -> SequenceModel:
@@ -236,10 +262,12 @@ def train(
     phase, epoch = "dense", 0
     model = build_model(cfg, input_size, meta)
     opt_state = None
+    masks = None  # pruning masks (weight_sparsity > 0), applied after every optimizer step
     if resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path)
         model = model_from_payload(ck["model"])
         phase, epoch, opt_state = ck["phase"], int(ck["epoch"]), ck.get("optimizer")
+        masks = ck.get("masks")
         if phase == "delta":  # this run's Θ and QAT setting, as its log and metadata say
             model.rnn.set_thresholds(theta_x=cfg.theta_x, theta_h=cfg.theta_h)
             model.rnn.quantized = cfg.quantize
@@ -250,6 +278,8 @@ def train(
     if cfg.dense_epochs == 0 and phase == "dense":
         phase, epoch, opt_state = "delta", 0, None
         model = to_delta(model, cfg)
+        if cfg.weight_sparsity > 0:
+            masks = prune(model.rnn, cfg.weight_sparsity, hardware(cfg))
 
     lengths = [len(x) for x, _ in train_set]
     done_here = 0
@@ -265,6 +295,8 @@ def train(
             while epoch < epochs:
                 if max_epochs is not None and done_here >= max_epochs:
                     return None
+                if phase == "dense" and cfg.weight_sparsity > 0 and epoch > 0:
+                    masks = prune(model.rnn, sparsity_schedule(cfg, epoch), hardware(cfg))
                 lr = _lr(base_lr, epoch, epochs)
                 for g in opt.param_groups:
                     g["lr"] = lr
@@ -283,6 +315,8 @@ def train(
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     opt.step()
                     representable_(model.rnn)  # weights and folded biases in Q1.7
+                    if masks is not None:
+                        apply_masks(model.rnn, masks)
                     losses.append(task_loss)
                     bars.update(task, info=f"loss {np.mean(losses[-20:]):.3f}")
                 bars.remove(task)
@@ -314,20 +348,36 @@ def train(
                     f"val {name} {val[name]:.3f}{extra}  ({rec['seconds']:.0f} s)"
                 )
                 save_checkpoint(
-                    ckpt_path, model.cpu(), phase=phase, epoch=epoch, optimizer=opt.state_dict()
+                    ckpt_path,
+                    model.cpu(),
+                    phase=phase,
+                    epoch=epoch,
+                    optimizer=opt.state_dict(),
+                    masks=_masks_payload(masks),
                 )
                 model.to(device)
                 done_here += 1
             # next phase
             if phase == "dense":
+                if cfg.weight_sparsity > 0:  # the hard prune: this mask stays from here on
+                    masks = prune(model.rnn.cpu(), cfg.weight_sparsity, hardware(cfg))
                 save_model(model.cpu().eval(), out_dir / DENSE_FILE)  # the float baseline
                 model = to_delta(model.cpu(), cfg)
                 phase, epoch = "delta", 0
-                save_checkpoint(ckpt_path, model, phase=phase, epoch=0, optimizer=None)
+                save_checkpoint(
+                    ckpt_path,
+                    model,
+                    phase=phase,
+                    epoch=0,
+                    optimizer=None,
+                    masks=_masks_payload(masks),
+                )
             else:
                 phase = "done"
     model = model.cpu().eval()
-    program = compile_program(model.rnn) if model.is_delta and model.rnn.quantized else None
+    program = None
+    if model.is_delta and model.rnn.quantized:
+        program = compile_program(model.rnn, hardware(cfg))
     save_model(model, out_dir / "model.pt", program)
     return model
 
