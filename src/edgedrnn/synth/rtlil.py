@@ -95,7 +95,7 @@ _MEMORY = re.compile(r"^\s*memory\s")
 
 
 def indexed_names_renamed(text: str, top: str = "top") -> str:
-    """Rename wires whose names end in an index (``\\ob.h[1]``) to ``\\ob.h<1>``.
+    """Rename wires whose names hold an index (``\\ob.h[1]``) to ``\\ob.h<1>``.
 
     Yosys' ABC9 (``abc9``, in ``synth_ecp5`` and ``synth_xilinx``) names the bits it hands to
     ABC ``name[index]`` and, reading ABC's result back (``abc_ops_reintegrate``), takes such a
@@ -108,8 +108,11 @@ def indexed_names_renamed(text: str, top: str = "top") -> str:
     sees, so one configuration of the accelerator fails and the next does not.
 
     Every ``[`` ``digits`` ``]`` in a wire's name becomes ``<digits>``
-    (:data:`INDEX_BRACKETS`); ``<`` and ``>`` sort against digits, ``.``, ``_``, ``$`` and
-    lowercase letters as ``[`` and ``]`` do, so Yosys' choices between aliases stay the same.
+    (:data:`INDEX_BRACKETS`). Against digits, ``.``, ``_``, ``$`` and lowercase letters,
+    ``<`` and ``>`` sort as ``[`` and ``]`` do, so Yosys' choices between aliases (it
+    compares names) do not depend on the renaming (the 8-PE instance of
+    ``benchmarks/sweep-synth.toml`` has the same cells with the same parameters either way).
+
     The top module's ports, memories and the port names of cells whose modules are not in
     ``text`` (primitives) keep their names.
 
