@@ -163,7 +163,14 @@ def _run_yosys(
     with _stage(seconds, "yosys"):
         say(f"synthesizing (Yosys {'synth_xilinx' if dev.family == 'xc7' else 'synth_ecp5'})")
         (work / "synth.ys").write_text(yosys_script(dev.name))
-        run_tool([yosys, "synth.ys"], work / "yosys.log", work, on_line, "yosys")
+        run_tool(
+            [yosys, "-L", "yosys.log", "synth.ys"],
+            work / "yosys.log",
+            work,
+            on_line,
+            "yosys",
+            own_log=True,
+        )
 
 
 def _move_output_registers(work: Path, report: SynthReport, say: Progress) -> None:

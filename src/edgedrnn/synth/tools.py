@@ -3,9 +3,11 @@ and asking their versions."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,7 +67,13 @@ def find_tool(name: str) -> str:
 
 
 def run_tool(
-    argv: list[str], log_path: Path, cwd: Path, on_line: Progress | None, what: str
+    argv: list[str],
+    log_path: Path,
+    cwd: Path,
+    on_line: Progress | None,
+    what: str,
+    *,
+    own_log: bool = False,
 ) -> None:
     """Run a tool, teeing its output to ``log_path`` line by line (``tail -f`` follows it).
 
@@ -81,6 +89,12 @@ def run_tool(
         Called with every line of output (for a live display of the pass being run).
     what : str
         The tool's name in the error message.
+    own_log : bool
+        The tool writes ``log_path`` itself (``argv`` asks it to, e.g. Yosys' ``-L``): its
+        console output then only goes to ``on_line``, and into the error the lines of it
+        that the log lacks. YoWASP's Yosys needs this: the ABC linked into it takes over its
+        standard output, and nothing after the first ``abc9`` call reaches the console,
+        an error there included.
 
     Raises
     ------
@@ -89,7 +103,11 @@ def run_tool(
     """
     env = dict(os.environ)
     env.setdefault("YOWASP_MTIME", "1")
-    with open(log_path, "w", buffering=1) as log:
+    console: deque[str] = deque(maxlen=_TAIL_LINES)
+    if own_log:
+        log_path.unlink(missing_ok=True)  # not an earlier run's
+    with contextlib.ExitStack() as stack:
+        log = None if own_log else stack.enter_context(open(log_path, "w", buffering=1))
         proc = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -101,13 +119,19 @@ def run_tool(
         )
         assert proc.stdout is not None
         for line in proc.stdout:
-            log.write(line)
+            if log is not None:
+                log.write(line)
+            console.append(line)
             if on_line is not None:
                 on_line(line.rstrip("\n"))
         rc = proc.wait()
     if rc != 0:
-        lines = log_path.read_text(errors="replace").splitlines(keepends=True)
-        tail = "".join(lines[-_TAIL_LINES:])
+        written = log_path.read_text(errors="replace") if log_path.exists() else ""
+        lines = written.splitlines(keepends=True)
+        # the console's last lines that the log lacks (e.g. the YoWASP runtime's own error)
+        logged = set(lines) if own_log else set()
+        extra = [ln for ln in console if ln not in logged] if own_log else []
+        tail = "".join(lines[-_TAIL_LINES:] + extra)
         raise SynthesisError(
             f"{what} failed (exit {rc}); full log: {log_path}\n{tail}", log_tail=tail
         )
