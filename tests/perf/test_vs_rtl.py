@@ -90,3 +90,23 @@ def test_model_within_2_percent_on_rtl_benchmark(hidden):
         program, result = bench.run_case(name, h, steps, pe, bus, theta)
         row = bench.compare(program, result)
         assert abs(row["mean_error"]) <= 0.02, (name, theta, row)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_wide_steps_without_columns_are_exact(layers) -> None:
+    """64 hidden units on 4 PEs: 16 row groups of activation and h_out per layer, more than a
+    reservation loop of the output side (OUT_RESERVATION_LOOP): the last layer still issues a
+    row group per cycle, so steps without columns are exact, back to back and paced."""
+    from edgedrnn.perf import rtl
+
+    hw = _hw(4)
+    program = seeded_program(8, [64] * layers, hw, 3.9)  # Θ near its maximum: no deltas
+    x = 0.001 * _inputs(5, 8, seed=3)
+    net = Network.from_program(program)
+    back = edgedrnn.run(program, x, backend="rtl")
+    paced = edgedrnn.run(program, x, backend="rtl", frame_cycles=1500)
+    assert not back.nonzero[1:].any()
+    np.testing.assert_array_equal(back.cycles[1:], rtl.step_cycles(net, back.nonzero, hw)[1:])
+    # (the first step's input comes during its hidden part, which starts at the reset)
+    want = rtl.step_latency(net, paced.nonzero, hw)
+    np.testing.assert_array_equal(paced.latency[1:], want[1:])

@@ -80,8 +80,9 @@ ACT_LATENCY = 8
 ACT_ISSUE_LATENCY = PE_ACT_READ_LATENCY
 
 # ---------------------------------------------------------------- output side (output.py)
-#: Entries of the output FIFO (row groups of the last layer's new h).
-OUT_FIFO_DEPTH = 8
+#: Entries of the output FIFO (row groups of the last layer's new h): enough reservations
+#: for a row group per cycle (OUT_RESERVATION_LOOP).
+OUT_FIFO_DEPTH = 16
 #: Output FIFO entries kept free: the activation issue's "room" flag is a register.
 OUT_FIFO_SLACK = 2
 #: Cycles from an output FIFO write to its head being readable (a ``lib.fifo.SyncFIFO``).
@@ -90,3 +91,10 @@ OUT_FIFO_LATENCY = 1
 OUT_SERIALIZER_STAGES = 1
 #: Cycles from a row group of new h entering the output side to its first ``h_out`` beat.
 OUTPUT_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
+#: Cycles from an activation issue of the last layer to the cycle its reservation can be
+#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``,
+#: the registered ``room``.
+OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_FIFO_LATENCY + 1
+# The last layer's activation issues a row group per cycle only if the reservations cover
+# the loop (else it runs at (DEPTH - SLACK) row groups per loop while h_out is ready).
+assert OUT_FIFO_DEPTH - OUT_FIFO_SLACK >= OUT_RESERVATION_LOOP, "output FIFO too shallow"
