@@ -7,6 +7,16 @@ import shlex
 from pathlib import Path
 
 
+def dropout_rate(text: str) -> float:
+    """``--dropout``: a probability in [0, 1)."""
+    from ._args import non_negative_float
+
+    value = non_negative_float(text)
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {text}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from ._args import (
         column_names,
@@ -118,6 +128,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=non_negative_float,
         default=0.0,
         help="weight of the L1 penalty on hidden-state changes (sparsity)",
+    )
+    p.add_argument(
+        "--input-noise",
+        type=non_negative_float,
+        default=0.0,
+        help="std of Gaussian noise added to the normalised inputs while training "
+        "(augmentation; both phases)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=dropout_rate,
+        default=0.0,
+        help="dropout on the GRU's outputs before the host-side head while training",
     )
     p.add_argument("--seed", type=seed, default=0, help="seed of initialisation and batch order")
     p.add_argument(
@@ -308,6 +331,8 @@ def main(args: argparse.Namespace) -> int:
         theta_h=args.theta_h,
         quantize=not args.no_quantize,
         l1_delta=args.l1_delta,
+        input_noise=args.input_noise,
+        dropout=args.dropout,
         seed=args.seed,
         device=args.device,
         threads=args.threads,

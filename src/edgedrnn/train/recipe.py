@@ -6,11 +6,13 @@ kept inside the Q1.7 range. Phase 2 (``delta``) converts it with
 straight-through estimators, datapath.md integer for integer) and fine-tunes a few epochs.
 An optional L1 penalty on the hidden deltas passed on raises temporal sparsity in the delta
 phase (in the dense phase it would hold the network on CTC's all-blank plateau).
-The float linear head runs on the host and is trained along.
+The float linear head runs on the host and is trained along. Two regularisers for small
+data sets act in both phases: Gaussian noise on the inputs (``input_noise``) and dropout
+on the core's outputs before the head (``dropout``).
 
 Checkpoints (``last.pt``) are written after every epoch and :func:`train` resumes from them;
-the order of batches depends only on (seed, phase, epoch), so a resumed run repeats the
-uninterrupted one. Each epoch appends a JSON record to ``log.jsonl``.
+the order of batches (and the noise and dropout masks) depends only on (seed, phase,
+epoch), so a resumed run repeats the uninterrupted one. Each epoch appends a JSON record to ``log.jsonl``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class TrainConfig:
     theta_h: float = 0.1
     quantize: bool = True
     l1_delta: float = 0.0
+    input_noise: float = 0.0
+    dropout: float = 0.0
     grad_clip: float = 1.0
     seed: int = 0
     device: str = "auto"
@@ -177,8 +181,18 @@ def evaluate_split(
     return out
 
 
-def _step_loss(model: SequenceModel, batch, cfg: TrainConfig) -> tuple[torch.Tensor, float]:
-    scores = model(batch.x)
+def _step_loss(
+    model: SequenceModel, batch, cfg: TrainConfig, gen: torch.Generator | None = None
+) -> tuple[torch.Tensor, float]:
+    x = batch.x
+    if cfg.input_noise > 0:  # Gaussian noise on the (normalised) inputs: augmentation
+        noise = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+        x = x + cfg.input_noise * noise
+    feats = model.features(x)
+    if cfg.dropout > 0:  # on the core's outputs, before the host-side head
+        keep = torch.rand(feats.shape, generator=gen, dtype=feats.dtype).to(feats.device)
+        feats = feats * (keep >= cfg.dropout).to(feats.dtype) / (1.0 - cfg.dropout)
+    scores = model.head(feats)
     loss = model.loss(scores, batch)
     task_loss = float(loss.detach())
     if cfg.l1_delta > 0 and model.is_delta:
@@ -257,11 +271,14 @@ def train(
                 t0 = time.time()
                 bsz = cfg.batch_size if phase == "dense" else cfg.delta_batch_size
                 order = batches(lengths, bsz, (cfg.seed, PHASES.index(phase), epoch))
+                # noise and dropout masks: also a function of (seed, phase, epoch) only
+                seq = np.random.SeedSequence((cfg.seed, PHASES.index(phase), epoch))
+                gen = torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0] >> 1))
                 task = bars.add(f"{phase} {epoch + 1}/{epochs}", len(order))
                 losses = []
                 for idx in order:
                     batch = collate([train_set[i] for i in idx], model.task).to(device)
-                    loss, task_loss = _step_loss(model, batch, cfg)
+                    loss, task_loss = _step_loss(model, batch, cfg, gen)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     if cfg.grad_clip > 0:
