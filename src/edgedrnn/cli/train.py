@@ -122,6 +122,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--theta-h", type=threshold, default=0.1, help="Θh of the delta phase, in [0, 128)"
     )
+    p.add_argument(
+        "--theta-warmup",
+        type=non_negative_int,
+        default=0,
+        metavar="EPOCHS",
+        help="raise Θx/Θh linearly over the first EPOCHS delta epochs (0: from the start)",
+    )
     p.add_argument("--no-quantize", action="store_true", help="delta phase in float (no QAT)")
     p.add_argument(
         "--l1-delta",
@@ -329,6 +336,7 @@ def main(args: argparse.Namespace) -> int:
         delta_lr=args.delta_lr,
         theta_x=args.theta_x,
         theta_h=args.theta_h,
+        theta_warmup=args.theta_warmup,
         quantize=not args.no_quantize,
         l1_delta=args.l1_delta,
         input_noise=args.input_noise,

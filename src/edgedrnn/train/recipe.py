@@ -8,11 +8,13 @@ An optional L1 penalty on the hidden deltas passed on raises temporal sparsity i
 phase (in the dense phase it would hold the network on CTC's all-blank plateau).
 The float linear head runs on the host and is trained along. Two regularisers for small
 data sets act in both phases: Gaussian noise on the inputs (``input_noise``) and dropout
-on the core's outputs before the head (``dropout``).
+on the core's outputs before the head (``dropout``). ``theta_warmup`` raises the
+thresholds linearly over the first delta epochs (Θ/warmup, 2Θ/warmup, ... Θ).
 
 Checkpoints (``last.pt``) are written after every epoch and :func:`train` resumes from them;
 the order of batches (and the noise and dropout masks) depends only on (seed, phase,
-epoch), so a resumed run repeats the uninterrupted one. Each epoch appends a JSON record to ``log.jsonl``.
+epoch), so a resumed run repeats the uninterrupted one. Each epoch appends a JSON record
+to ``log.jsonl``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class TrainConfig:
     delta_lr: float = 5e-4
     theta_x: float = 0.1
     theta_h: float = 0.1
+    theta_warmup: int = 0
     quantize: bool = True
     l1_delta: float = 0.0
     input_noise: float = 0.0
@@ -98,6 +101,13 @@ def _lr(base: float, epoch: int, epochs: int) -> float:
     """Cosine decay from ``base`` to 5 % of it over the phase."""
     frac = epoch / max(epochs, 1)
     return base * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def thresholds_at(cfg: TrainConfig, epoch: int) -> tuple[float, float]:
+    """(Θx, Θh) of delta epoch ``epoch`` (0-based): raised linearly from Θ/warmup to Θ over
+    the first ``cfg.theta_warmup`` epochs, then held."""
+    frac = min(1.0, (epoch + 1) / cfg.theta_warmup) if cfg.theta_warmup > 0 else 1.0
+    return cfg.theta_x * frac, cfg.theta_h * frac
 
 
 def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> SequenceModel:
@@ -267,6 +277,8 @@ def train(
                 lr = _lr(base_lr, epoch, epochs)
                 for g in opt.param_groups:
                     g["lr"] = lr
+                if phase == "delta":
+                    model.rnn.set_thresholds(*thresholds_at(cfg, epoch))
                 model.train()
                 t0 = time.time()
                 bsz = cfg.batch_size if phase == "dense" else cfg.delta_batch_size
@@ -304,7 +316,7 @@ def train(
                     "seconds": round(time.time() - t0, 2),
                 }
                 if phase == "delta":
-                    rec["theta_x"], rec["theta_h"] = cfg.theta_x, cfg.theta_h
+                    rec["theta_x"], rec["theta_h"] = thresholds_at(cfg, epoch - 1)
                 log.write(rec)
                 name = metric_name(model.task)
                 sp = val.get("sparsity")
@@ -327,7 +339,8 @@ def train(
                 model = to_delta(model.cpu(), cfg)
                 phase, epoch = "delta", 0
                 save_checkpoint(ckpt_path, model, phase=phase, epoch=0, optimizer=None)
-            else:
+            else:  # the model keeps the configured Θ, whatever the warm-up
+                model.rnn.set_thresholds(theta_x=cfg.theta_x, theta_h=cfg.theta_h)
                 phase = "done"
     model = model.cpu().eval()
     program = compile_program(model.rnn) if model.is_delta and model.rnn.quantized else None
