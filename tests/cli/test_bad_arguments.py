@@ -148,6 +148,9 @@ CASES = [
     (["train", "--l1-delta", "-0.5"], "must be 0 or more"),
     (["train", "--weight-sparsity", "1"], "must be in [0, 1), e.g. 0.875, got 1"),
     (["train", "--num-pe", "6"], "invalid choice: 6"),
+    (["train", "--input-noise", "-0.1"], "argument --input-noise: must be 0 or more"),
+    (["train", "--dropout", "1"], "argument --dropout: must be below 1, got 1"),
+    (["train", "--theta-warmup", "-1"], "argument --theta-warmup: must be 0 or more"),
     (["train", "--hidden", "2000"], "does not fit the accelerator (max_hidden_size 1024)"),
     (["train", "--layers", "5"], "does not fit the accelerator (max_layers 4)"),
     pytest.param(

@@ -49,3 +49,12 @@ def test_train_and_evaluate_basic_motions(tmp_path):
     assert res["task"] == "classify" and res["metric"] == "error"
     assert res["test_sequences"] == 40 and res["test_frames"] == 4000
     assert all(r["reference"]["equal"] for r in res["rows"])
+
+
+def test_evaluate_takes_a_shipped_model_by_name(tmp_path):
+    argv = ["evaluate", "japanese-vowels", "--thetas", "0,0.5", "--reference", "1"]
+    argv += ["--out", str(tmp_path / "eval"), "--quiet", "--threads", "1"]
+    assert main(argv) == 0
+    res = json.loads((tmp_path / "eval" / "tradeoff.json").read_text())
+    assert res["model"].endswith("japanese_vowels.pt") and res["test_sequences"] == 370
+    assert [round(r["accuracy"], 2) for r in res["rows"]] == [98.11, 97.57]  # docs/tradeoff.md

@@ -106,10 +106,15 @@ def test_classification_and_ctc_heads_train(tmp_path):
     assert "wer" in log[-1]["val"]
 
 
-def test_resume_is_exact(tmp_path):
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"input_noise": 0.3, "dropout": 0.2, "theta_warmup": 2, "delta_epochs": 2}],
+    ids=["plain", "noise-dropout-warmup"],
+)
+def test_resume_is_exact(tmp_path, extra):
     torch.set_num_threads(1)
     tr, va = make_task("regress", 32, seed=0), make_task("regress", 8, seed=1)
-    cfg = _cfg("regress", dense_epochs=2, delta_epochs=1, seed=3)
+    cfg = _cfg("regress", **{"dense_epochs": 2, "delta_epochs": 1, "seed": 3, **extra})
     full = train(cfg, tr, va, tmp_path / "full", progress=False)
     assert train(cfg, tr, va, tmp_path / "part", progress=False, max_epochs=1) is None
     assert train(cfg, tr, va, tmp_path / "part", progress=False, resume=True, max_epochs=1) is None
@@ -159,3 +164,28 @@ def test_resume_takes_the_new_thresholds(tmp_path):
     assert model.rnn.theta_h == [0.25] * second.num_layers
     log = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert (log[-1]["theta_x"], log[-1]["theta_h"]) == (0.3, 0.25)
+
+
+def test_threshold_warmup_and_regularisers(tmp_path):
+    """``theta_warmup`` raises Θ over the first delta epochs (logged) and ends at Θ; noise
+    and dropout change the training (and only it: evaluation is deterministic)."""
+    torch.set_num_threads(1)
+    tr, va = make_task("regress", 16, seed=0), make_task("regress", 4, seed=1)
+    cfg = _cfg("regress", dense_epochs=1, delta_epochs=3, theta_x=0.3, theta_h=0.15)
+    warm = train(dataclasses.replace(cfg, theta_warmup=2), tr, va, tmp_path / "w", progress=False)
+    log = [json.loads(x) for x in (tmp_path / "w" / "log.jsonl").read_text().splitlines()]
+    assert [(r["theta_x"], r["theta_h"]) for r in log if r["phase"] == "delta"] == [
+        (0.15, 0.075),
+        (0.3, 0.15),
+        (0.3, 0.15),
+    ]
+    assert warm.rnn.theta_x == [0.3, 0.3] and warm.rnn.theta_h == [0.15, 0.15]
+    plain = train(cfg, tr, va, tmp_path / "p", progress=False)
+    noisy = train(
+        dataclasses.replace(cfg, input_noise=0.5, dropout=0.3),
+        tr,
+        va,
+        tmp_path / "n",
+        progress=False,
+    )
+    assert not torch.equal(plain.rnn.weight_hh_l0, noisy.rnn.weight_hh_l0)

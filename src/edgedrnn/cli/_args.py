@@ -374,7 +374,9 @@ def hardware_config(**fields: Any) -> HardwareConfig:
 
 
 def model_file(path: str | Path) -> tuple[Path, SequenceModel]:
-    """Load a model file (``.pt`` written by ``edgedrnn train``); refuse anything else.
+    """Load a model file (``.pt`` written by ``edgedrnn train``) or a shipped model by name
+    (``digits``, ``japanese-vowels``: :data:`edgedrnn.pretrained.MODELS`, when no such
+    file exists); refuse anything else.
 
     Raises
     ------
@@ -382,9 +384,12 @@ def model_file(path: str | Path) -> tuple[Path, SequenceModel]:
         Missing, a folder, another kind of file (a ``.edrnn`` Program, an image...), or a
         PyTorch file that is not an edgedrnn model.
     """
+    from ..pretrained import MODELS
     from ..train.checkpoint import load_model
 
     what = "a model file (.pt, written by edgedrnn train)"
+    if str(path) in MODELS and not Path(path).exists():
+        path = MODELS[str(path)]
     path = Path(path)
     if path.suffix == ".edrnn" and path.is_file():
         raise UsageError(

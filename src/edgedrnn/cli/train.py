@@ -8,6 +8,16 @@ import shlex
 from pathlib import Path
 
 
+def dropout_rate(text: str) -> float:
+    """``--dropout``: a probability in [0, 1)."""
+    from ._args import non_negative_float
+
+    value = non_negative_float(text)
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {text}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from ._args import (
         column_names,
@@ -121,6 +131,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--theta-h", type=threshold, default=0.1, help="Θh of the delta phase, in [0, 128)"
     )
+    p.add_argument(
+        "--theta-warmup",
+        type=non_negative_int,
+        default=0,
+        metavar="EPOCHS",
+        help="raise Θx/Θh linearly over the first EPOCHS delta epochs (0: from the start)",
+    )
     p.add_argument("--no-quantize", action="store_true", help="delta phase in float (no QAT)")
     p.add_argument(
         "--l1-delta",
@@ -143,6 +160,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=[4, 8, 16, 32, 64],
         default=8,
         help="PEs of the accelerator the pruning balances for (with --weight-sparsity)",
+    )
+    p.add_argument(
+        "--input-noise",
+        type=non_negative_float,
+        default=0.0,
+        help="std of Gaussian noise added to the normalised inputs while training "
+        "(augmentation; both phases)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=dropout_rate,
+        default=0.0,
+        help="dropout on the GRU's outputs before the host-side head while training",
     )
     p.add_argument("--seed", type=seed, default=0, help="seed of initialisation and batch order")
     p.add_argument(
@@ -332,8 +362,11 @@ def main(args: argparse.Namespace) -> int:
         delta_lr=args.delta_lr,
         theta_x=args.theta_x,
         theta_h=args.theta_h,
+        theta_warmup=args.theta_warmup,
         quantize=not args.no_quantize,
         l1_delta=args.l1_delta,
+        input_noise=args.input_noise,
+        dropout=args.dropout,
         seed=args.seed,
         device=args.device,
         threads=args.threads,

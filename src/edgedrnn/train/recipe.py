@@ -7,7 +7,10 @@ and folded biases kept inside the Q1.7 range (:mod:`~edgedrnn.train.constraints`
 for integer) and fine-tunes a few epochs.
 An optional L1 penalty on the hidden deltas passed on raises temporal sparsity in the delta
 phase (in the dense phase it would hold the network on CTC's all-blank plateau).
-The float linear head runs on the host and is trained along.
+The float linear head runs on the host and is trained along. Two regularisers for small
+data sets act in both phases: Gaussian noise on the inputs (``input_noise``) and dropout
+on the core's outputs before the head (``dropout``). ``theta_warmup`` raises the
+thresholds linearly over the first delta epochs (Θ/warmup, 2Θ/warmup, ... Θ).
 
 With ``weight_sparsity`` γ > 0 the GRU weights are pruned column-balanced for
 ``num_pe`` PEs (:func:`edgedrnn.prune`): gradually during the dense phase (at the start of
@@ -17,8 +20,9 @@ fixed through the delta/QAT phase and is stored in every checkpoint; the final P
 compiled with ``HardwareConfig(num_pe=num_pe, sparse_weights=True)``.
 
 Checkpoints (``last.pt``) are written after every epoch and :func:`train` resumes from them;
-the order of batches depends only on (seed, phase, epoch), so a resumed run repeats the
-uninterrupted one. Each epoch appends a JSON record to ``log.jsonl``.
+the order of batches (and the noise and dropout masks) depends only on (seed, phase,
+epoch), so a resumed run repeats the uninterrupted one. Each epoch appends a JSON record
+to ``log.jsonl``.
 """
 
 from __future__ import annotations
@@ -65,8 +69,11 @@ class TrainConfig:
     delta_lr: float = 5e-4
     theta_x: float = 0.1
     theta_h: float = 0.1
+    theta_warmup: int = 0
     quantize: bool = True
     l1_delta: float = 0.0
+    input_noise: float = 0.0
+    dropout: float = 0.0
     grad_clip: float = 1.0
     seed: int = 0
     device: str = "auto"
@@ -107,6 +114,13 @@ def _lr(base: float, epoch: int, epochs: int) -> float:
     """Cosine decay from ``base`` to 5 % of it over the phase."""
     frac = epoch / max(epochs, 1)
     return base * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def thresholds_at(cfg: TrainConfig, epoch: int) -> tuple[float, float]:
+    """(Θx, Θh) of delta epoch ``epoch`` (0-based): raised linearly from Θ/warmup to Θ over
+    the first ``cfg.theta_warmup`` epochs, then held."""
+    frac = min(1.0, (epoch + 1) / cfg.theta_warmup) if cfg.theta_warmup > 0 else 1.0
+    return cfg.theta_x * frac, cfg.theta_h * frac
 
 
 def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> SequenceModel:
@@ -214,8 +228,18 @@ def evaluate_split(
     return out
 
 
-def _step_loss(model: SequenceModel, batch, cfg: TrainConfig) -> tuple[torch.Tensor, float]:
-    scores = model(batch.x)
+def _step_loss(
+    model: SequenceModel, batch, cfg: TrainConfig, gen: torch.Generator | None = None
+) -> tuple[torch.Tensor, float]:
+    x = batch.x
+    if cfg.input_noise > 0:  # Gaussian noise on the (normalised) inputs: augmentation
+        noise = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+        x = x + cfg.input_noise * noise
+    feats = model.features(x)
+    if cfg.dropout > 0:  # on the core's outputs, before the host-side head
+        keep = torch.rand(feats.shape, generator=gen, dtype=feats.dtype).to(feats.device)
+        feats = feats * (keep >= cfg.dropout).to(feats.dtype) / (1.0 - cfg.dropout)
+    scores = model.head(feats)
     loss = model.loss(scores, batch)
     task_loss = float(loss.detach())
     if cfg.l1_delta > 0 and model.is_delta:
@@ -300,15 +324,20 @@ def train(
                 lr = _lr(base_lr, epoch, epochs)
                 for g in opt.param_groups:
                     g["lr"] = lr
+                if phase == "delta":
+                    model.rnn.set_thresholds(*thresholds_at(cfg, epoch))
                 model.train()
                 t0 = time.time()
                 bsz = cfg.batch_size if phase == "dense" else cfg.delta_batch_size
                 order = batches(lengths, bsz, (cfg.seed, PHASES.index(phase), epoch))
+                # noise and dropout masks: also a function of (seed, phase, epoch) only
+                seq = np.random.SeedSequence((cfg.seed, PHASES.index(phase), epoch))
+                gen = torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0] >> 1))
                 task = bars.add(f"{phase} {epoch + 1}/{epochs}", len(order))
                 losses = []
                 for idx in order:
                     batch = collate([train_set[i] for i in idx], model.task).to(device)
-                    loss, task_loss = _step_loss(model, batch, cfg)
+                    loss, task_loss = _step_loss(model, batch, cfg, gen)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     if cfg.grad_clip > 0:
@@ -334,7 +363,7 @@ def train(
                     "seconds": round(time.time() - t0, 2),
                 }
                 if phase == "delta":
-                    rec["theta_x"], rec["theta_h"] = cfg.theta_x, cfg.theta_h
+                    rec["theta_x"], rec["theta_h"] = thresholds_at(cfg, epoch - 1)
                 log.write(rec)
                 name = metric_name(model.task)
                 sp = val.get("sparsity")
@@ -372,7 +401,8 @@ def train(
                     optimizer=None,
                     masks=_masks_payload(masks),
                 )
-            else:
+            else:  # the model keeps the configured Θ, whatever the warm-up
+                model.rnn.set_thresholds(theta_x=cfg.theta_x, theta_h=cfg.theta_h)
                 phase = "done"
     model = model.cpu().eval()
     program = None
