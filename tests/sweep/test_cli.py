@@ -42,6 +42,11 @@ def test_sweep_command_writes_json_and_plot(local_ray, tmp_path, capsys):
     assert main([*args, "--max-latency-us", "1000"]) == 0
     text = capsys.readouterr()
     assert "Pareto-optimal" in text.out and "4 from the cache, 0 retried" in text.err
+    # with the progress display: the live Pareto front, each point with its figures
+    loud = [a for a in args if a != "--quiet"]
+    assert main(loud) == 0
+    err = capsys.readouterr().err
+    assert "Pareto front now:" in err and "pe4 bus64" in err and " µs" in err
 
 
 @pytest.mark.parametrize(

@@ -78,8 +78,12 @@ def main(args: argparse.Namespace) -> int:
     )
     with Bars(enabled=not args.quiet) as bars:
         task = bars.add("estimates", total=None)
+        shown: list[tuple[str, ...]] = [()]
 
         def update(s: sweep.Status) -> None:
+            if not args.quiet and s.front != shown[0]:  # the live Pareto front, above the bar
+                shown[0] = s.front
+                bars.print("Pareto front now:\n  " + "\n  ".join(s.front or ("(none yet)",)))
             bars.progress.update(
                 task,
                 total=max(s.total, 1),

@@ -46,6 +46,20 @@ __all__ = ["TAIL_LINES", "Status", "connect", "execute", "run_jobs", "run_sweep"
 TAIL_LINES = 40
 
 
+def front_lines(rows: list[dict[str, Any]], front: list[int]) -> tuple[str, ...]:
+    """The Pareto points ``front`` of ``rows`` as lines: label, latency, LUTs, error."""
+    out = []
+    for i in front:
+        r = rows[i]
+        figures = [
+            f"{r['latency_us']:.1f} µs" if r.get("latency_us") is not None else None,
+            f"{r['luts']:,} LUT" if r.get("luts") is not None else None,
+            f"{r.get('metric', 'error')} {r['error']:.4g}" if r.get("error") is not None else None,
+        ]
+        out.append(f"{r['label']}: " + ", ".join(f for f in figures if f))
+    return tuple(out)
+
+
 @dataclass
 class Status:
     """Live counts for a progress display.
@@ -57,6 +71,8 @@ class Status:
         attempts, resubmitted after a failure; points pruned.
     pareto : int
         Points on the current Pareto front.
+    front : tuple of str
+        Those points: each one's label and figures (:func:`front_lines`).
     phase : str
         ``"estimates"`` or ``"jobs"``.
     """
@@ -69,6 +85,7 @@ class Status:
     retried: int = 0
     pruned: int = 0
     pareto: int = 0
+    front: tuple[str, ...] = ()
     phase: str = "estimates"
 
     @property
@@ -347,7 +364,9 @@ def run_sweep(
 
     def update(s: Status, recs: dict[str, JobRecord]) -> None:
         if on_update is not None:
-            s.pareto = len(pareto_front(rows()))
+            now = rows()
+            front = pareto_front(now)
+            s.pareto, s.front = len(front), front_lines(now, front)
             on_update(s)
 
     def resources(kind: str) -> dict[str, Any]:
