@@ -175,13 +175,16 @@ class ActivationArray(wiring.Component):
         wr_last = Signal()
         wr_mask_last = Signal(P)
         out_mask = Signal(P)
+        # wr_rem <= P (the row group coming out is the vector's last), a register: the
+        # compare is made a row group ahead, off the path to the h memory's write enables
         rem_le_p = Signal()
-        m.d.comb += [
-            rem_le_p.eq(wr_rem <= P),
-            out_mask.eq(Mux(rem_le_p, wr_mask_last, ones)),
-        ]
+        m.d.comb += out_mask.eq(Mux(rem_le_p, wr_mask_last, ones))
         with m.If(o_valid):
-            m.d.sync += [wr_ptr.eq(wr_ptr + 1), wr_rem.eq(wr_rem - P)]
+            m.d.sync += [
+                wr_ptr.eq(wr_ptr + 1),
+                wr_rem.eq(wr_rem - P),
+                rem_le_p.eq(wr_rem <= 2 * P),
+            ]
         entry = self.new_h.payload
         m.d.comb += [
             self.overflow.eq(o_valid & (Cat(*[u.o_overflow for u in units]) & out_mask).any()),
@@ -204,6 +207,7 @@ class ActivationArray(wiring.Component):
                 acc_act_ptr.eq(lay.acc_base),
                 wr_ptr.eq(lay.h_base),
                 wr_rem.eq(lay.n_hid),
+                rem_le_p.eq(lay.n_hid <= P),
                 wr_mask_last.eq(lay.mask_hid_last),
                 wr_last.eq(lay.last_layer),
             ]
