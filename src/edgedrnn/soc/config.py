@@ -26,12 +26,16 @@ class SoCConfig:
         clock only sets how many cycles tREFI, tRP, ... are).
     read_buffer_beats : int
         LiteDRAM AXI read buffer (beats); it bounds the reads in flight.
+    fifo_steps : int
+        The x_in / h_out FIFOs hold this many steps of the largest sizes the hardware takes
+        (a sequence queued whole runs back to back: :mod:`edgedrnn.soc.measure`).
     """
 
     sdram_module: str = "MT48LC16M16"
     sdram_data_width: int = 32
     sys_clk_hz: int = 100_000_000
     read_buffer_beats: int = 32
+    fifo_steps: int = 32
 
     def as_dict(self) -> dict[str, object]:
         """The fields as a plain dict (part of the build's cache key)."""

@@ -17,11 +17,17 @@ offset    access  meaning
 0x0C      R       H_DATA: W+1 words per beat: a header (bit 31 valid, bit 0 LAST), then
                   the W data words; the last one pops the beat. With the FIFO empty the
                   header reads 0 and the next read is a header again
+0x10      R       CYCLE: free-running cycle counter
+0x14      R       X_START: CYCLE in the first cycle x_in was valid after a commit
+0x18      R       H_ENDS: pops the CYCLE of the oldest recorded step end (an h_out beat
+                  with LAST accepted); 0xFFFFFFFF if none
+0x1C      R       H_ENDS_LEVEL: step ends recorded
 ========= ======= ===================================================================
 
 Why a commit: the host writes a step's beats over a slow bridge; releasing them together
 lets the accelerator take them back to back, so LATENCY counts the accelerator, not the
-bridge.
+bridge. Queue many steps and commit them at once and the accelerator runs them back to back;
+X_START and H_ENDS then time every step as STEP_CYCLES does, without the bridge in between.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from migen import Array, Case, Cat, If, Signal
 
 #: Byte offsets of the registers inside the window.
 X_DATA, X_COMMIT, H_LEVEL, H_DATA = 0x00, 0x04, 0x08, 0x0C
+CYCLE, X_START, H_ENDS, H_ENDS_LEVEL = 0x10, 0x14, 0x18, 0x1C
 #: Header word of an h_out beat read through H_DATA.
 H_VALID, H_LAST = 1 << 31, 1 << 0
 #: Bytes the window occupies on the bus.
@@ -59,7 +66,7 @@ class StreamWindow(LiteXModule):
     Interface attributes
     --------------------
     bus : wishbone.Interface
-        The slave (word addressing; the low 10 address bits are decoded).
+        The slave (word addressing; the low 3 word-address bits are decoded).
     x_source : stream.Endpoint
         ``data`` (16·P bits): beats to the accelerator's x_in.
     h_sink : stream.Endpoint
@@ -80,6 +87,17 @@ class StreamWindow(LiteXModule):
         self.h_fifo = h_fifo = stream.SyncFIFO([("data", bits)], h_depth, buffered=True)
         self.comb += self.h_sink.connect(h_fifo.sink)
 
+        # Timestamps: a cycle counter, the first valid x_in after a commit, step ends.
+        cycle = Signal(32)
+        x_start = Signal(32)
+        armed = Signal()
+        self.ends = ends = stream.SyncFIFO([("t", 32)], h_depth, buffered=True)
+        self.sync += cycle.eq(cycle + 1)
+        self.comb += [
+            ends.sink.valid.eq(self.h_sink.valid & self.h_sink.ready & self.h_sink.last),
+            ends.sink.t.eq(cycle),
+        ]
+
         # x_in: assemble, queue, release on commit.
         staging = Array(Signal(32, name=f"x_word{k}") for k in range(max(words - 1, 1)))
         x_index = Signal(max=max(words, 2))
@@ -92,14 +110,19 @@ class StreamWindow(LiteXModule):
             x_fifo.source.ready.eq(self.x_source.ready & (credits != 0)),
             take.eq(self.x_source.valid & self.x_source.ready),
         ]
-        self.sync += credits.eq(credits + add - take)
+        self.sync += [
+            credits.eq(credits + add - take),
+            If(add != 0, armed.eq(1)).Elif(
+                armed & self.x_source.valid, armed.eq(0), x_start.eq(cycle)
+            ),
+        ]
 
         request = Signal()
-        reg = Signal(2)
+        reg = Signal(3)
         h_index = Signal(max=words + 1)
         self.comb += [
             request.eq(bus.cyc & bus.stb & ~bus.ack),
-            reg.eq(bus.adr[0:2]),
+            reg.eq(bus.adr[0:3]),
         ]
         last_word = x_index == words - 1
         push = Signal()
@@ -113,6 +136,7 @@ class StreamWindow(LiteXModule):
         self.comb += [
             pop.eq(request & ~bus.we & (reg == H_DATA // 4) & (h_index == words)),
             h_fifo.source.ready.eq(pop),
+            ends.source.ready.eq(request & ~bus.we & (reg == H_ENDS // 4)),
         ]
         head = h_fifo.source
         data_words = Array(head.data[32 * k : 32 * (k + 1)] for k in range(words))
@@ -149,6 +173,12 @@ class StreamWindow(LiteXModule):
                                 bus.dat_r.eq(data_words[h_index - 1]),
                                 If(h_index == words, h_index.eq(0)).Else(h_index.eq(h_index + 1)),
                             ),
+                            CYCLE // 4: bus.dat_r.eq(cycle),
+                            X_START // 4: bus.dat_r.eq(x_start),
+                            H_ENDS // 4: If(ends.source.valid, bus.dat_r.eq(ends.source.t)).Else(
+                                bus.dat_r.eq(0xFFFFFFFF)
+                            ),
+                            H_ENDS_LEVEL // 4: bus.dat_r.eq(ends.level),
                         },
                     )
                 ),

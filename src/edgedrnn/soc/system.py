@@ -69,6 +69,16 @@ def dram_module(soc: SoCConfig):
     return cls(soc.sys_clk_hz, rate)
 
 
+def fifo_depths(hw: HardwareConfig, soc: SoCConfig) -> tuple[int, int]:
+    """Depths in beats of the x_in and h_out FIFOs: ``soc.fifo_steps`` steps of the largest
+    input and hidden sizes."""
+    beats = regmap.stream_beats
+    return (
+        soc.fifo_steps * beats(hw.max_input_size, hw.num_pe),
+        soc.fifo_steps * beats(hw.max_hidden_size, hw.num_pe),
+    )
+
+
 class EdgeDRNNSoC(SoCCore):
     """The SoC of the module docstring.
 
@@ -130,12 +140,8 @@ class EdgeDRNNSoC(SoCCore):
             slave=core.csr,
             region=SoCRegion(origin=EDGEDRNN_BASE, size=1 << regmap.ADDR_BITS, cached=False),
         )
-        beats = regmap.stream_beats
-        self.streams = streams = StreamWindow(
-            hw.num_pe,
-            x_depth=max(4, beats(hw.max_input_size, hw.num_pe)),
-            h_depth=max(4, beats(hw.max_hidden_size, hw.num_pe)),
-        )
+        x_depth, h_depth = fifo_depths(hw, soc)
+        self.streams = streams = StreamWindow(hw.num_pe, x_depth=x_depth, h_depth=h_depth)
         self.bus.add_slave(
             name="streams",
             slave=streams.bus,
