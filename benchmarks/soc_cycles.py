@@ -44,9 +44,13 @@ from edgedrnn.soc.transport import LiteXTransport, UARTBridge
 
 INPUTS, HIDDEN, STEPS = 40, 64, 30
 THETAS = (0.0, 0.1, 0.25)
-HW = edgedrnn.HardwareConfig(
-    num_pe=8, bus_bits=64, max_layers=2, max_input_size=64, max_hidden_size=64
-)
+
+
+def hardware(bus_bits: int = 64) -> edgedrnn.HardwareConfig:
+    """The accelerator of the benchmark (and of tests/backends/test_soc.py at 64 bits)."""
+    return edgedrnn.HardwareConfig(
+        num_pe=8, bus_bits=bus_bits, max_layers=2, max_input_size=64, max_hidden_size=64
+    )
 
 
 def make_input(steps: int, inputs: int = INPUTS, seed: int = 0) -> np.ndarray:
@@ -80,10 +84,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sdram-module", default="MT48LC16M16")
     ap.add_argument("--sdram-data-width", type=int, default=32)
+    ap.add_argument("--bus-bits", type=int, default=64, help="the accelerator's weight bus")
+    ap.add_argument("--read-buffer-beats", type=int, default=SoCConfig.read_buffer_beats)
     ap.add_argument("--out", default="build/bench/soc_cycles.json")
     args = ap.parse_args()
-    soc = SoCConfig(sdram_module=args.sdram_module, sdram_data_width=args.sdram_data_width)
-    build = build_soc(HW, soc)
+    soc = SoCConfig(
+        sdram_module=args.sdram_module,
+        sdram_data_width=args.sdram_data_width,
+        read_buffer_beats=args.read_buffer_beats,
+    )
+    hw = hardware(args.bus_bits)
+    build = build_soc(hw, soc)
     from edgedrnn.soc.system import dram_module
 
     module = dram_module(soc)
@@ -95,14 +106,14 @@ def main() -> None:
         f"{'Θ':>5} {'occ':>5} {'rtl cyc':>8} {'soc cyc':>8} {'ratio':>6} {'B/cyc':>6} {'peak':>5}"
     )
     for theta in THETAS:
-        program = seeded_program(INPUTS, [HIDDEN, HIDDEN], HW, theta=theta, seed=0)
+        program = seeded_program(INPUTS, [HIDDEN, HIDDEN], hw, theta=theta, seed=0)
         ref = edgedrnn.run(program, x, backend="reference")
         x_q = quantize_input(x, INPUTS)
         rtl_out, rtl_cycles = rtl_back_to_back(program, x_q)
         image = bytes(program.weight_image)
         with SoCSimulation(build, image, 0x10000) as sim:
             sim.sock.settimeout(600)
-            link = LiteXTransport(UARTBridge(sim.sock), HW.num_pe, preloaded=(0x10000, image))
+            link = LiteXTransport(UARTBridge(sim.sock), hw.num_pe, preloaded=(0x10000, image))
             soc_run = run_back_to_back(link, program, x_q)
         for name, out in (("rtl", rtl_out), ("soc", soc_run.outputs_q)):
             if not np.array_equal(out, ref.outputs_q):
@@ -110,7 +121,7 @@ def main() -> None:
         if soc_run.cycles[-1] != soc_run.step_cycles_register:
             raise SystemExit("timestamps disagree with STEP_CYCLES")
         net = perf_rtl.network(INPUTS, [HIDDEN, HIDDEN])
-        nbytes = perf_rtl.dram_bytes(net, ref.nonzero, HW)
+        nbytes = perf_rtl.dram_bytes(net, ref.nonzero, hw)
         occupancy = ref.nonzero.sum() / (STEPS * (INPUTS + 3 * HIDDEN))
         # steps 1.. (step 0 reads the bias columns and starts from an idle accelerator)
         row = {

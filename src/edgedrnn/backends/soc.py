@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from ..host.driver import EdgeDRNNDriver
 from ..program import Program
 from ..result import Result
 from ..support.extras import require
@@ -56,27 +55,17 @@ class SoCBackend(Backend):
                 f"unknown soc backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
             )
         require("litex", "the soc backend")
-        from ..soc.build import build_soc
         from ..soc.config import SoCConfig
-        from ..soc.simulation import SoCSimulation
-        from ..soc.transport import LiteXTransport, UARTBridge
+        from ..soc.session import open_soc
 
         soc = SoCConfig(**{k: options[k] for k in _SOC_OPTIONS if k in options})
-        weight_base = int(options.get("weight_base", 0x10000))
-        timeout_s = float(options.get("timeout_s", 600.0))
-        build = build_soc(program.hw, soc)
-        image = bytes(program.weight_image)
-        with SoCSimulation(build, image, weight_base) as sim:
-            sim.sock.settimeout(timeout_s)
-            link = LiteXTransport(
-                UARTBridge(sim.sock),
-                program.hw.num_pe,
-                preloaded=(weight_base, image),
-                timeout_s=timeout_s,
-            )
-            driver = EdgeDRNNDriver(link)
-            driver.configure(program, weight_base=weight_base)
-            out = driver.run(x_q, theta_x_q, theta_h_q)
+        with open_soc(
+            program,
+            soc,
+            weight_base=int(options.get("weight_base", 0x10000)),
+            timeout_s=float(options.get("timeout_s", 600.0)),
+        ) as session:
+            out = session.driver.run(x_q, theta_x_q, theta_h_q)
         return Result(
             outputs_q=out.outputs_q,
             nonzero=out.nonzero,

@@ -35,7 +35,7 @@ SIM_BINARY = Path("gateware/obj_dir/Vsim")
 BANKS_FILE = "banks.json"
 _PACKAGES = ("litex", "litedram", "migen", "liteeth")
 #: Modules of :mod:`edgedrnn.soc` that shape the simulator (part of the key).
-_DESIGN_SOURCES = ("build.py", "config.py", "core.py", "streams.py", "system.py")
+_DESIGN_SOURCES = ("build.py", "config.py", "core.py", "dram.py", "streams.py", "system.py")
 
 
 def cache_root() -> Path:

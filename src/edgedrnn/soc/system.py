@@ -10,7 +10,8 @@ simulator's serial stream, which the ``serial2tcp`` module puts on a TCP port)::
                                                     │     x_in FIFO ─▶ x_in
                                                     │     h_out FIFO ◀─ h_out
                                                     └─▶ 0xF000_0000 LiteX CSRs (ctrl, sdram)
-    EdgeDRNN mem (AXI4 read) ─▶ LiteDRAMAXI2Native ─▶ crossbar port ─▶ controller ─▶ PHY model
+    EdgeDRNN mem (AXI4 read) ─▶ LiteDRAMAXI2Native ─▶ crossbar port (NativeDownConverter
+    when the bus is wider than the controller) ─▶ controller ─▶ PHY model
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..config import HardwareConfig
 from ..hw import regmap
 from .config import SoCConfig
 from .core import EdgeDRNNCore
+from .dram import wide_port
 from .streams import WINDOW_SIZE, StreamWindow
 
 #: Base addresses on the SoC bus (bytes).
@@ -131,7 +133,9 @@ class EdgeDRNNSoC(SoCCore):
 
         # The accelerator.
         self.edgedrnn = core = EdgeDRNNCore(hw.num_pe, hw.bus_bits)
-        port = self.sdram.crossbar.get_port(mode="both", data_width=hw.bus_bits)
+        port, converter = wide_port(self.sdram.crossbar, hw.bus_bits)
+        if converter is not None:
+            self.edgedrnn_converter = converter
         self.edgedrnn_dram = LiteDRAMAXI2Native(
             core.mem, port, r_buffer_depth=soc.read_buffer_beats
         )
