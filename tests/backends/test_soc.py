@@ -8,6 +8,7 @@ Skipped without the ``soc`` extra or Verilator.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -72,3 +73,17 @@ def test_soc_matches_reference_two_layers():
     ref = edgedrnn.run(program, x, backend="reference", theta_x=theta, theta_h=theta)
     soc = edgedrnn.run(program, x, backend="soc", theta_x=theta, theta_h=theta)
     assert_same(soc, ref)
+
+
+def test_cli_soc_sim(tmp_path, capsys):
+    """``edgedrnn soc sim`` runs a saved Program step by step and checks the reference."""
+    from edgedrnn.cli import main
+
+    rng = np.random.default_rng(3)
+    program = random_program(rng, [7, 11], _hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
+    program.save(tmp_path / "net.edrnn")
+    out = tmp_path / "run.json"
+    code = main(["soc", "sim", str(tmp_path / "net.edrnn"), "--steps", "6", "-o", str(out)])
+    assert code == 0
+    assert "equal to the reference" in capsys.readouterr().out
+    assert len(json.loads(out.read_text())["latency"]) == 6
