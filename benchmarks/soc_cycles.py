@@ -1,7 +1,8 @@
 """Cycles per step under a DRAM controller (the simulated LiteX SoC) against the ideal memory
 of the rtl backend's testbench, back to back.
 
-One network, 2 layers of 64 hidden units with 40 inputs (the 2L-64H of issue #16), at
+One network, 2 layers of 64 hidden units with 40 inputs (the 2L-64H of issue #16; ``--hidden``
+for others), at
 thresholds giving roughly 100 %, 30 % and 10 % occupancy, on smooth sinusoid-plus-noise
 inputs. Both runs queue the whole sequence before the first step, so every step starts as soon
 as the one before ends (no host in between):
@@ -46,10 +47,15 @@ INPUTS, HIDDEN, STEPS = 40, 64, 30
 THETAS = (0.0, 0.1, 0.25)
 
 
-def hardware(bus_bits: int = 64) -> edgedrnn.HardwareConfig:
-    """The accelerator of the benchmark (and of tests/backends/test_soc.py at 64 bits)."""
+def hardware(bus_bits: int = 64, hidden: int = HIDDEN) -> edgedrnn.HardwareConfig:
+    """The accelerator of the benchmark (for 64 hidden units and 64 bits, the one of
+    tests/backends/test_soc.py, so the SoC build is shared)."""
     return edgedrnn.HardwareConfig(
-        num_pe=8, bus_bits=bus_bits, max_layers=2, max_input_size=64, max_hidden_size=64
+        num_pe=8,
+        bus_bits=bus_bits,
+        max_layers=2,
+        max_input_size=64,
+        max_hidden_size=1 << (hidden - 1).bit_length(),
     )
 
 
@@ -85,6 +91,7 @@ def main() -> None:
     ap.add_argument("--sdram-module", default="MT48LC16M16")
     ap.add_argument("--sdram-data-width", type=int, default=32)
     ap.add_argument("--bus-bits", type=int, default=64, help="the accelerator's weight bus")
+    ap.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units of both layers")
     ap.add_argument("--read-buffer-beats", type=int, default=SoCConfig.read_buffer_beats)
     ap.add_argument("--out", default="build/bench/soc_cycles.json")
     args = ap.parse_args()
@@ -93,7 +100,8 @@ def main() -> None:
         sdram_data_width=args.sdram_data_width,
         read_buffer_beats=args.read_buffer_beats,
     )
-    hw = hardware(args.bus_bits)
+    hw = hardware(args.bus_bits, args.hidden)
+    hidden = args.hidden
     build = build_soc(hw, soc)
     from edgedrnn.soc.system import dram_module
 
@@ -106,7 +114,7 @@ def main() -> None:
         f"{'Θ':>5} {'occ':>5} {'rtl cyc':>8} {'soc cyc':>8} {'ratio':>6} {'B/cyc':>6} {'peak':>5}"
     )
     for theta in THETAS:
-        program = seeded_program(INPUTS, [HIDDEN, HIDDEN], hw, theta=theta, seed=0)
+        program = seeded_program(INPUTS, [hidden, hidden], hw, theta=theta, seed=0)
         ref = edgedrnn.run(program, x, backend="reference")
         x_q = quantize_input(x, INPUTS)
         rtl_out, rtl_cycles = rtl_back_to_back(program, x_q)
@@ -120,9 +128,9 @@ def main() -> None:
                 raise SystemExit(f"{name} outputs differ from the reference at Θ={theta}")
         if soc_run.cycles[-1] != soc_run.step_cycles_register:
             raise SystemExit("timestamps disagree with STEP_CYCLES")
-        net = perf_rtl.network(INPUTS, [HIDDEN, HIDDEN])
+        net = perf_rtl.network(INPUTS, [hidden, hidden])
         nbytes = perf_rtl.dram_bytes(net, ref.nonzero, hw)
-        occupancy = ref.nonzero.sum() / (STEPS * (INPUTS + 3 * HIDDEN))
+        occupancy = ref.nonzero.sum() / (STEPS * (INPUTS + 3 * hidden))
         # steps 1.. (step 0 reads the bias columns and starts from an idle accelerator)
         row = {
             "theta": theta,
@@ -146,7 +154,8 @@ def main() -> None:
     out.write_text(
         json.dumps(
             {
-                "network": f"2L-{HIDDEN}H, {INPUTS} inputs, {STEPS} steps",
+                "network": f"2L-{hidden}H, {INPUTS} inputs, {STEPS} steps",
+                "bus_bits": hw.bus_bits,
                 "soc": soc.as_dict(),
                 "peak_bytes_per_cycle": peak,
                 "rows": rows,

@@ -87,3 +87,15 @@ def test_cli_soc_sim(tmp_path, capsys):
     assert code == 0
     assert "equal to the reference" in capsys.readouterr().out
     assert len(json.loads(out.read_text())["latency"]) == 6
+
+
+@pytest.mark.slow
+def test_soc_ddr3_narrow_port():
+    """DDR3 (x16, 1:4: a 128-bit controller) behind the 64-bit accelerator port: the
+    read-only NativeUpConverter serves two accelerator words per controller read."""
+    rng = np.random.default_rng(162)
+    program = random_program(rng, [11, 29, 6], _hw(), theta_x=8, theta_h=8)
+    x = _inputs(rng, 15, 11)
+    ref = edgedrnn.run(program, x, backend="reference")
+    soc = edgedrnn.run(program, x, backend="soc", sdram_module="MT41K128M16", sdram_data_width=16)
+    assert_same(soc, ref)
