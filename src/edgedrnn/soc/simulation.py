@@ -9,8 +9,11 @@ block of each bank in turn. ``$readmemh`` loads them when the simulator starts.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -57,6 +60,13 @@ def bank_images(image: bytes, offset: int, banks: dict[str, object]) -> list[lis
             int.from_bytes(chunk[i : i + word], "little") for i in range(0, len(chunk), word)
         )
     return out
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the Python process that started the
+    simulator dies, so a killed test run leaves no simulator spinning."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
@@ -117,6 +127,7 @@ class SoCSimulation:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         self._wait_listening(start_timeout)
 
