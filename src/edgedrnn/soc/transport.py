@@ -24,6 +24,7 @@ from .system import EDGEDRNN_BASE, MAIN_RAM_BASE, STREAMS_BASE
 WRITE_INCR, READ_INCR, WRITE_FIXED, READ_FIXED = 0x01, 0x02, 0x03, 0x04
 #: Words per bridge command (its length field is one byte).
 MAX_BURST = 255
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 class ByteLink(Protocol):
@@ -75,6 +76,10 @@ class UARTBridge:
     def _recv(self, size: int) -> bytes:
         buf = bytearray()
         while len(buf) < size:
+            if _QUICKACK is not None and isinstance(self.link, socket.socket):
+                # serial2tcp sends byte by byte and Nagle holds each byte until the last is
+                # acknowledged: a delayed ACK would cost ~40 ms per answer, QUICKACK ~1 ms
+                self.link.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
             try:
                 part = self.link.recv(size - len(buf))
             except TimeoutError as exc:
