@@ -71,7 +71,7 @@ def make_input(steps: int, inputs: int = INPUTS, seed: int = 0) -> np.ndarray:
 def rtl_back_to_back(program: edgedrnn.Program, x_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Outputs and per-step cycles on the Verilator testbench, the whole sequence queued."""
     p = program.hw.num_pe
-    link = VerilatorTransport.for_hardware(program.hw)
+    link = VerilatorTransport.for_hardware(program.hw, timeout=100_000_000)
     try:
         drv = EdgeDRNNDriver(link)
         drv.configure(program, weight_base=0x10000)
