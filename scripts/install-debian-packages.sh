@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages edgedrnn needs (Verilator for RTL co-simulation, espeak-ng
-# for the spoken-digits data set), only when they are missing.
+# for the spoken-digits data set, libevent and json-c for LiteX's SoC simulator), only when
+# they are missing.
 set -euo pipefail
-pkgs=(verilator espeak-ng libsndfile1)
+pkgs=(verilator espeak-ng libsndfile1 libevent-dev libjson-c-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

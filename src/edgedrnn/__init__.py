@@ -1,7 +1,7 @@
 """edgedrnn: the EdgeDRNN delta-network GRU accelerator, end to end.
 
 DeltaGRU (PyTorch) → :func:`compile` → :class:`Program` → :func:`run` on a backend
-("reference", "torch", "cpu", "rtl"), all equal to the integer.
+("reference", "torch", "cpu", "rtl", "soc"), all equal to the integer.
 
 ``import edgedrnn`` needs only NumPy: the names that need PyTorch (:class:`DeltaGRU`,
 :func:`compile`) and the streaming :class:`Session` are imported on first use, and a missing

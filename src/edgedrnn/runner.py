@@ -30,7 +30,7 @@ def run(
     x : array_like
         (T, I) float array of real values, or int16 array of raw Q8.8 values.
     backend : str
-        ``"reference"``, ``"torch"``, ``"cpu"`` or ``"rtl"``.
+        ``"reference"``, ``"torch"``, ``"cpu"``, ``"rtl"`` or ``"soc"``.
     theta_x, theta_h : float or array_like, optional
         Threshold overrides in real units: a float, a per-step sequence (T,), or (T, L) per
         step and layer. Default: the program's per-layer values.

@@ -29,6 +29,7 @@ BACKENDS = {
     "torch": "edgedrnn.backends.torch_backend",
     "cpu": "edgedrnn.backends.cpu",
     "rtl": "edgedrnn.backends.rtl",
+    "soc": "edgedrnn.backends.soc",
 }
 
 

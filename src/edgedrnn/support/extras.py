@@ -13,6 +13,7 @@ data      librosa, soundfile                   the spoken-digits data set (plus 
 plot      matplotlib                           plots of ``report``, ``evaluate``, ``demo``
 sweep     ray[default]                         ``edgedrnn sweep`` (design-space sweeps)
 uea       aeon                                 aeon's real data sets (``japanese-vowels``...)
+soc       litex, litedram, liteeth, migen      the ``soc`` backend (+ libevent, json-c)
 ========= ==================================== ==========================================
 """
 
@@ -32,6 +33,10 @@ EXTRA_OF = {
     "matplotlib": "plot",
     "ray": "sweep",
     "aeon": "uea",
+    "litex": "soc",
+    "litedram": "soc",
+    "liteeth": "soc",
+    "migen": "soc",
 }
 
 
