@@ -65,7 +65,9 @@ class SoCBackend(Backend):
             weight_base=int(options.get("weight_base", 0x10000)),
             timeout_s=float(options.get("timeout_s", 600.0)),
         ) as session:
-            out = session.driver.run(x_q, theta_x_q, theta_h_q)
+            # the SoC's h_out FIFO takes a step's output on its own: the next input only
+            # after this step's registers are read (EdgeDRNNDriver.run, queue_ahead)
+            out = session.driver.run(x_q, theta_x_q, theta_h_q, queue_ahead=False)
         return Result(
             outputs_q=out.outputs_q,
             nonzero=out.nonzero,

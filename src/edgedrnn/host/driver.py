@@ -308,6 +308,8 @@ class EdgeDRNNDriver:
         x: Any,
         theta_x_q: np.ndarray | None = None,
         theta_h_q: np.ndarray | None = None,
+        *,
+        queue_ahead: bool = True,
     ) -> RunOutput:
         """Run a sequence (T, I) from the current state, with optional per-step per-layer
         raw Q8.8 thresholds (T, L); collects outputs, deltas passed on, cycles, latencies and
@@ -317,10 +319,14 @@ class EdgeDRNNDriver:
         Per step t: write Θ of step t+1 (where it changes) and queue x[t+1], then read step
         t's output and registers (docs/datapath.md §7): the next input waits in the queue, so
         the accelerator starts step t+1 the cycle step t ends, in order (docs/rtl.md,
-        *Controller*). Θ of the first step is written before x[0]; right after RESET_STATE a
-        change of it resets the state again (it is latched at the reset); later it applies
-        from the step after the last one whose output has been read. The NZ registers are
-        those of the last completed step, so reading them after queueing x[t+1] is safe.
+        *Controller*). This needs ``h_out`` taken only as the host reads it (the simulation
+        transports): where something else takes it (a FIFO in a SoC), step t+1 may end, and
+        its registers replace step t's, before the host reads them; ``queue_ahead=False``
+        then queues x[t+1] after step t's registers are read. Θ of the first step is written
+        before x[0]; right after RESET_STATE a change of it resets the state again (it is
+        latched at the reset); later it applies from the step after the last one whose output
+        has been read. The step registers (NZ, STEP_CYCLES, LATENCY) are those of the last
+        completed step.
         """
         prog = self._require_program()
         x = quantize_input(x, prog.input_size, stacklevel=2)
@@ -336,17 +342,21 @@ class EdgeDRNNDriver:
                 self.start(reset_state=True)  # the reset latches Θ of the first step
         if self._fresh:
             self.wait_idle()
+        p = prog.hw.num_pe
         if steps:
-            self.transport.write_stream(pack_beats(x[0], prog.hw.num_pe))
+            self.transport.write_stream(pack_beats(x[0], p))
         for t in range(steps):
             if t + 1 < steps:
                 if per_step:
                     self.set_thresholds(theta_x_q[t + 1], theta_h_q[t + 1])
-                self.transport.write_stream(pack_beats(x[t + 1], prog.hw.num_pe))
+                if queue_ahead:
+                    self.transport.write_stream(pack_beats(x[t + 1], p))
             out[t] = self.read_output()
             cycles[t] = self.step_cycles()
             latency[t] = self.latency()
             nz[t] = self.nonzero()
+            if not queue_ahead and t + 1 < steps:
+                self.transport.write_stream(pack_beats(x[t + 1], p))
         count = self.step_count()
         self.check_error()
         if count < steps:

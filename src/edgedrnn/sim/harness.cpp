@@ -115,6 +115,9 @@ struct Sim {
 
     // Streams.
     double x_stall = 0.0, h_stall = 0.0;
+    // h_out is ready only while the host waits for beats (edrnn_pop_h), as for a host that
+    // reads the port: a step cannot end, and its registers cannot change, behind its back.
+    uint32_t h_want = 0;
     std::deque<Beat> xq;
     bool x_valid = false;
     std::deque<Beat> hq;
@@ -189,7 +192,7 @@ struct Sim {
         uint32_t xw[kXWords] = {};
         if (x_valid) pack(xq.front(), xw, kXWords);
         port_set(PORT(x_in, payload), xw, kXWords);
-        PORT(h_out, ready) = chance(h_stall);
+        PORT(h_out, ready) = hq.size() < h_want && chance(h_stall);
         PORT(mem, arready) = bursts.size() < max_outstanding && chance(ar_stall);
         if (!r_valid && !bursts.empty() && bursts.front().ready_at <= cycle && chance(r_stall))
             r_valid = true;
@@ -423,7 +426,9 @@ uint32_t edrnn_h_available(void* p) { return uint32_t(static_cast<Sim*>(p)->hq.s
 uint32_t edrnn_pop_h(void* p, int16_t* data, uint8_t* last, uint64_t* when, uint32_t n,
                      uint64_t timeout) {
     Sim* s = static_cast<Sim*>(p);
+    s->h_want = n;
     for (uint64_t i = 0; i < timeout && s->hq.size() < n; ++i) s->cycle_once();
+    s->h_want = 0;
     uint32_t k = 0;
     while (k < n && !s->hq.empty()) {
         const Beat& b = s->hq.front();
