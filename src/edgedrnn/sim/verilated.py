@@ -67,7 +67,9 @@ class VerilatedModel:
         mem_latency: cycles from an accepted AR to the first R beat (>= 1).
         mem_stall: probability that ARREADY and RVALID are held low in a cycle (both channels).
         ar_stall, r_stall: per-channel overrides of ``mem_stall``.
-        stream_stall: probability that x_in VALID / h_out READY are held low in a cycle.
+        stream_stall: probability that x_in VALID / h_out READY are held low in a cycle
+            (h_out is ready only while :meth:`pop_h` waits for beats, as for a host that
+            reads the port).
         csr_stall: probability that the AXI-Lite master delays AWVALID, WVALID, ARVALID (each
             on its own) and holds BREADY, RREADY low in a cycle (default: ``stream_stall``).
         max_outstanding: bursts the memory model accepts before it stops taking ARs.
