@@ -196,6 +196,19 @@ def _scan_lengths(n_in, n_h, p, nx, nh, place):
     return sx, sh
 
 
+def _column(hw: HardwareConfig, lay: LayerLayout, li: int, column) -> int:
+    """Cycles of one input or hidden column of layer ``li`` (``column``: an override)."""
+    return column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
+
+
+def _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column):
+    """A layer's hidden part, from its first scan issue: (to the next state, end of its
+    weight stream); the bias column streams first on the first step after a reset."""
+    b = column_cycles(hw, lay.rows_per_gate, bias=True)
+    bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
+    return _part(sh, nh, _column(hw, lay, li, column), lead, bias_end, place)
+
+
 def _step(
     net: Network,
     c: np.ndarray,
@@ -223,10 +236,7 @@ def _step(
         (n_in, n_h), lay = sizes[li], lays[li]
         nx, nh = c[:, li, 0], c[:, li, 1]
         _, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
-        b = column_cycles(hw, lay.rows_per_gate, bias=True)
-        bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
-        part, stream = _part(sh, nh, col, lead, bias_end, place)
+        part, stream = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column)
         if li > 0:
             hidden += part + pl.LAYER_SETUP_CYCLES
         else:
@@ -243,9 +253,8 @@ def _step(
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, _ = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
         busy = busy0 if li == 0 else np.full(nx.shape, -np.inf)
-        latency += _part(sx, nx, col, lead, busy, place)[0]
+        latency += _part(sx, nx, _column(hw, lay, li, column), lead, busy, place)[0]
         if li < last:
             latency += layer_switch(n_h, p)
         else:
@@ -275,10 +284,7 @@ def _in_order(
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        col = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
-        b = column_cycles(hw, lay.rows_per_gate, bias=True)
-        bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
-        _, stream_h = _part(sh, nh, col, lead, bias_end, place)
+        _, stream_h = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column)
         # a layer above 0 scans its input as the activation below writes it: row group 0
         # AVAIL_DELAY after its new h, which comes ACT_TO_H after its issue (ACT's start)
         wait = 0.0
@@ -287,7 +293,7 @@ def _in_order(
             wait = np.maximum(ACT_TO_H + AVAIL_DELAY - start, 0.0)
         # the input columns follow the hidden columns (from the input part's first issue)
         busy = stream_h - sh - INPUT_START - wait
-        part_x, _ = _part(sx, nx, col, lead, busy, place)
+        part_x, _ = _part(sx, nx, _column(hw, lay, li, column), lead, busy, place)
         t = t + sh + INPUT_START + wait + part_x  # ACT's first cycle
         if li < last:
             switch = in_order_switch(n_h, p)
