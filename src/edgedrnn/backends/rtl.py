@@ -107,14 +107,7 @@ class RtlBackend(Backend):
                 f"{out.cycles.tolist()} / {out.latency.tolist()} against "
                 f"{timing.cycles.tolist()} / {timing.latency.tolist()}"
             )
-        return Result(
-            outputs_q=out.outputs_q,
-            nonzero=out.nonzero,
-            overflow=out.overflow,
-            cycles=out.cycles,
-            backend=self.name,
-            latency=out.latency,
-        )
+        return out.to_result(self.name)
 
 
 BACKEND = RtlBackend()

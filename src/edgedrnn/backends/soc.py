@@ -68,14 +68,7 @@ class SoCBackend(Backend):
             # the SoC's h_out FIFO takes a step's output on its own: the next input only
             # after this step's registers are read (EdgeDRNNDriver.run, queue_ahead)
             out = session.driver.run(x_q, theta_x_q, theta_h_q, queue_ahead=False)
-        return Result(
-            outputs_q=out.outputs_q,
-            nonzero=out.nonzero,
-            overflow=out.overflow,
-            cycles=out.cycles,
-            backend=self.name,
-            latency=out.latency,
-        )
+        return out.to_result(self.name)
 
 
 BACKEND = SoCBackend()

@@ -26,6 +26,7 @@ import numpy as np
 from ..datapath.inputs import quantize_input
 from ..hw import regmap
 from ..program import Program
+from ..result import Result
 from .transport import Transport
 
 
@@ -54,6 +55,17 @@ class RunOutput:
     cycles: np.ndarray  # int64 (T,): STEP_CYCLES, from the previous step's end
     overflow: bool
     latency: np.ndarray | None = None  # int64 (T,): LATENCY, from the step's first x_in
+
+    def to_result(self, backend: str) -> Result:
+        """The run as a :class:`~edgedrnn.result.Result` of ``backend``."""
+        return Result(
+            outputs_q=self.outputs_q,
+            nonzero=self.nonzero,
+            overflow=self.overflow,
+            cycles=self.cycles,
+            backend=backend,
+            latency=self.latency,
+        )
 
 
 def pack_beats(vector: np.ndarray, num_pe: int) -> np.ndarray:
