@@ -11,13 +11,12 @@ from edgedrnn.train.heads import SequenceModel
 from edgedrnn.train.synthetic import make_task, num_outputs
 
 
-def tiny_regression_model(out: Path) -> SequenceModel:
-    """A 2L-16H DeltaGRU (Θ = 0.05, QAT) trained on the synthetic regression task; writes
-    ``out/model.pt`` with metadata that names its data (``synthetic-regress``, seed 0)."""
-    torch.set_num_threads(1)
-    cfg = TrainConfig(
-        task="regress",
-        num_outputs=num_outputs("regress"),
+def tiny_config(task: str, **overrides) -> TrainConfig:
+    """A 2L-16H configuration that trains in seconds on one thread (``overrides`` replace
+    any field)."""
+    base = dict(
+        task=task,
+        num_outputs=num_outputs(task),
         hidden_size=16,
         num_layers=2,
         dense_epochs=3,
@@ -30,6 +29,15 @@ def tiny_regression_model(out: Path) -> SequenceModel:
         threads=1,
         device="cpu",
     )
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def tiny_regression_model(out: Path) -> SequenceModel:
+    """A 2L-16H DeltaGRU (Θ = 0.05, QAT) trained on the synthetic regression task; writes
+    ``out/model.pt`` with metadata that names its data (``synthetic-regress``, seed 0)."""
+    torch.set_num_threads(1)
+    cfg = tiny_config("regress")
     meta = {"data": {"source": "synthetic-regress", "seed": 0}}
     tr, va = make_task("regress", 64, seed=0), make_task("regress", 16, seed=1)
     model = train(cfg, tr, va, out, meta, progress=False)

@@ -15,33 +15,16 @@ from edgedrnn.sparse.image import lane_rows
 from edgedrnn.sparse.pruning import balanced_slots, kept_counts
 from edgedrnn.train import TrainConfig, train
 from edgedrnn.train.recipe import hardware, sparsity_schedule
-from edgedrnn.train.synthetic import make_task, num_outputs
+from edgedrnn.train.synthetic import make_task
+from training import tiny_config
 
 GAMMA, PE, HIDDEN = 0.75, 4, 16
 
 
 def _cfg(**kw) -> TrainConfig:
-    base = dict(
-        task="regress",
-        num_outputs=num_outputs("regress"),
-        hidden_size=HIDDEN,
-        num_layers=2,
-        dense_epochs=3,
-        delta_epochs=1,
-        batch_size=16,
-        delta_batch_size=32,
-        lr=1e-2,
-        delta_lr=1e-3,
-        theta_x=0.05,
-        theta_h=0.05,
-        threads=1,
-        device="cpu",
-        weight_sparsity=GAMMA,
-        num_pe=PE,
-        seed=2,
-    )
+    base = dict(hidden_size=HIDDEN, delta_lr=1e-3, weight_sparsity=GAMMA, num_pe=PE, seed=2)
     base.update(kw)
-    return TrainConfig(**base)
+    return tiny_config("regress", **base)
 
 
 @pytest.fixture(scope="module")

@@ -13,28 +13,14 @@ import torch
 import edgedrnn
 from edgedrnn.train import TrainConfig, infer, load_model, train
 from edgedrnn.train.heads import score
-from edgedrnn.train.synthetic import make_task, num_outputs
+from edgedrnn.train.synthetic import make_task
+from training import tiny_config
 
 
 def _cfg(task: str, **kw) -> TrainConfig:
-    base = dict(
-        task=task,
-        num_outputs=num_outputs(task),
-        hidden_size=16,
-        num_layers=2,
-        dense_epochs=4,
-        delta_epochs=1,
-        batch_size=16,
-        delta_batch_size=32,
-        lr=1e-2,
-        delta_lr=1e-3,
-        theta_x=0.05,
-        theta_h=0.05,
-        threads=1,
-        device="cpu",
-    )
+    base = dict(dense_epochs=4, delta_lr=1e-3)
     base.update(kw)
-    return TrainConfig(**base)
+    return tiny_config(task, **base)
 
 
 @pytest.fixture(scope="module")
