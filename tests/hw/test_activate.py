@@ -13,7 +13,7 @@ from edgedrnn.hw.pipeline import (
     ACT_ISSUE_LATENCY,
     ACT_LATENCY,
     PE_ACT_READ_LATENCY,
-    STATE_READ_LATENCY,
+    SCAN_LATENCY,
 )
 
 HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=12)
@@ -67,7 +67,7 @@ def test_activate_layer():
         assert ctx.get(dut.left) and ctx.get(dut.idle)
         ctx.set(dut.run, 1)
         acc_reads = deque([None] * PE_ACT_READ_LATENCY)
-        h_reads = deque([None] * STATE_READ_LATENCY)
+        h_reads = deque([None] * SCAN_LATENCY)
         issues, outs, avail = [], [], []
         for cycle in range(30):
             # the PE array's and the h memory's read ports

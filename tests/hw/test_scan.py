@@ -7,7 +7,7 @@ from amaranth.sim import Simulator
 from edgedrnn import HardwareConfig
 from edgedrnn.hw.common import StateMap
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
-from edgedrnn.hw.pipeline import ENCODER_GROUP_FIFO_DEPTH, SCAN_LATENCY, STATE_READ_LATENCY
+from edgedrnn.hw.pipeline import ENCODER_GROUP_FIFO_DEPTH, SCAN_LATENCY
 from edgedrnn.hw.scan import Scan
 
 HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=8)
@@ -137,7 +137,7 @@ def test_scan_credits():
 
 
 def test_scan_memories():
-    """h writes are read back STATE_READ_LATENCY later (ACT's address) and by the scan of a
+    """h writes are read back SCAN_LATENCY later (ACT's address) and by the scan of a
     layer > 0, which issues a row group only while ``avail``; ``clr_en`` zeroes a word."""
     dut = Scan(HW)
     gmax = StateMap.of(HW).gmax
@@ -153,7 +153,7 @@ def test_scan_memories():
         ctx.set(dut.act_sel, 1)
         for addr, word in words.items():
             ctx.set(dut.act_addr, addr)
-            await ctx.tick().repeat(STATE_READ_LATENCY)
+            await ctx.tick().repeat(SCAN_LATENCY)
             assert list(ctx.get(dut.h_data)) == word
         ctx.set(dut.act_sel, 0)
         # layer 1 reads layer 0's h (hin_base 0) as its input, row group by row group
@@ -181,7 +181,7 @@ def test_scan_memories():
         ctx.set(dut.clr_en, 0)
         ctx.set(dut.act_sel, 1)
         ctx.set(dut.act_addr, 1)
-        await ctx.tick().repeat(STATE_READ_LATENCY)
+        await ctx.tick().repeat(SCAN_LATENCY)
         assert list(ctx.get(dut.h_data)) == [0, 0, 0, 0]
 
     _run(dut, bench)

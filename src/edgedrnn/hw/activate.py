@@ -2,10 +2,11 @@
 
 In ACT the issue (A0) reads a row group per cycle: its four accumulators of every lane from
 the PE array (``acc_addr``) and its previous h from the h memory (``h_addr``). The
-accumulators come out of the PE array's registers at A2 (PE_ACT_READ_LATENCY); h_prev, read
-in STATE_READ_LATENCY, is registered to match; the units register both on entry
-(:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The last layer issues only
-while the output FIFO has an entry reserved for the row group (``room``, ``reserve``).
+accumulators come out of the PE array's registers at A2 (PE_ACT_READ_LATENCY); h_prev comes
+from the scan's S2 register (SCAN_LATENCY), delayed to match if that is shorter; the units
+register both on entry (:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The
+last layer issues only while the output FIFO has an entry reserved for the row group
+(``room``, ``reserve``).
 
 The h writer keeps its own copy of the layer's h base, size, last-lane mask and last-layer
 flag (loaded with the layer in ``start``): the next layer may already be scanning while this
@@ -24,7 +25,7 @@ from ..config import HardwareConfig
 from .activation import Activation
 from .common import StateMap, clog2, delay, layer_constants
 from .output import entry_layout
-from .pipeline import ACT_ISSUE_LATENCY, ACT_LATENCY, STATE_READ_LATENCY
+from .pipeline import ACT_ISSUE_LATENCY, ACT_LATENCY, SCAN_LATENCY
 
 
 class ActivationArray(wiring.Component):
@@ -64,7 +65,8 @@ class ActivationArray(wiring.Component):
     h_addr : Out(clog2(depth))
         The h memory's read address in ACT.
     h_prev : In(ArrayLayout(signed(16), P))
-        The h memory's read data.
+        The h memory's read data, SCAN_LATENCY cycles after ``h_addr`` (the scan's S2
+        register).
     h_we, h_waddr, h_wdata : Out
         The h memory write of a row group's new h (lane mask, word, values).
     new_h : Out(stream.Signature(entry_layout(P), always_ready=True))
@@ -126,7 +128,9 @@ class ActivationArray(wiring.Component):
         inflight = Signal(range(ACT_ISSUE_LATENCY + ACT_LATENCY + 1))
         act_issue = Signal()
         issued = delay(m, act_issue, ACT_ISSUE_LATENCY, "act_v")
-        h_prev = delay(m, self.h_prev, ACT_ISSUE_LATENCY - STATE_READ_LATENCY, "h_prev")[-1]
+        assert ACT_ISSUE_LATENCY >= SCAN_LATENCY, "h_prev comes from the scan's S2 register"
+        h_prev_line = delay(m, self.h_prev, ACT_ISSUE_LATENCY - SCAN_LATENCY, "h_prev")
+        h_prev = h_prev_line[-1] if h_prev_line else self.h_prev
         m.d.comb += [self.h_addr.eq(h_act_ptr), self.acc_addr.eq(acc_act_ptr)]
         with m.If(self.run & ga_nz & (self.room | ~lay.last_layer)):
             m.d.comb += act_issue.eq(1)

@@ -287,6 +287,10 @@ class Controller(wiring.Component):
         s.inorder = Signal()
         s.x_done = Signal()  # the step's last x_in element is taken (comb, SCAN_X)
         s.armed = Signal()  # (H)DRAIN, WAITX: the idle terms seen are of after the last issue
+        # the FSM is in SCAN_X / SCAN_H, as registers (set on entry, cleared on leaving): the
+        # scan's issue enables start from a flip-flop, not from a decode of the state
+        s.in_scan_x, s.in_scan_h = Signal(), Signal()
+        m.d.comb += [self.scan_x.eq(s.in_scan_x), self.scan_h.eq(s.in_scan_h)]
         self._latency(m, s)
         m.d.comb += [
             regs.step_cycles.eq(s.step_cycles),
@@ -368,7 +372,13 @@ class Controller(wiring.Component):
 
     def _abort_on_soft_reset(self, m: Module, s: SimpleNamespace) -> None:
         with m.If(s.pend_soft):
+            m.d.sync += [s.in_scan_x.eq(0), s.in_scan_h.eq(0)]
             m.next = "FLUSH"
+
+    @staticmethod
+    def _enter_scan_x(m: Module, s: SimpleNamespace) -> None:
+        m.d.sync += s.in_scan_x.eq(1)
+        m.next = "SCAN_X"
 
     def _top_layer(self, m: Module, s: SimpleNamespace) -> None:
         """Point the layer registers' word bases at the last used layer (NUM_LAYERS − 1)."""
@@ -463,7 +473,7 @@ class Controller(wiring.Component):
                 # the scan's input pointers; SCAN_X issues from the next cycle
                 m.d.comb += [self.setup.eq(1), self.start.eq(1)]
                 m.d.sync += s.hid.eq(0)
-                m.next = "SCAN_X"
+                self._enter_scan_x(m, s)
 
         with m.State("DONE"):
             with m.If(self.out_empty & (s.out_done | self.out_last)):
@@ -492,6 +502,7 @@ class Controller(wiring.Component):
 
         def start_scan_h():
             m.d.comb += self.start.eq(1)
+            m.d.sync += s.in_scan_h.eq(1)
             m.next = "SCAN_H"
 
         def send_bias():
@@ -549,7 +560,7 @@ class Controller(wiring.Component):
                 send_bias()
             with m.Else():
                 m.d.comb += self.start.eq(1)
-                m.next = "SCAN_X"
+                self._enter_scan_x(m, s)
             self._abort_on_soft_reset(m, s)
 
         with m.State("BIAS"):
@@ -565,9 +576,8 @@ class Controller(wiring.Component):
         assert IDLE_STAGES == 2, "one cycle of (H)DRAIN ignored"
 
         with m.State("SCAN_H"):
-            m.d.comb += self.scan_h.eq(1)
             with m.If(self.scan_done):
-                m.d.sync += armed.eq(0)
+                m.d.sync += [armed.eq(0), s.in_scan_h.eq(0)]
                 # layer 0's hidden part is the last: its input columns follow on the same
                 # layer registers, no drain between
                 with m.If(lay.layer0):
@@ -593,14 +603,13 @@ class Controller(wiring.Component):
             # pointers, then SCAN_X on the same layer registers, no drain between
             m.d.comb += [self.setup.eq(1), self.start.eq(1)]
             m.d.sync += s.hid.eq(0)
-            m.next = "SCAN_X"
+            self._enter_scan_x(m, s)
             self._abort_on_soft_reset(m, s)
 
         with m.State("SCAN_X"):
-            m.d.comb += self.scan_x.eq(1)
             with m.If(self.scan_done):
                 m.d.comb += s.x_done.eq(lay.layer0)
-                m.d.sync += armed.eq(0)
+                m.d.sync += [armed.eq(0), s.in_scan_x.eq(0)]
                 m.next = "DRAIN"
             self._abort_on_soft_reset(m, s)
 

@@ -50,7 +50,7 @@ class Scan(wiring.Component):
 
     Latency: a group issued in cycle t (S0) is on ``elem`` in cycle t +
     :data:`~edgedrnn.hw.pipeline.SCAN_LATENCY`; ``h_data`` is the h word at ``act_addr``
-    :data:`~edgedrnn.hw.pipeline.STATE_READ_LATENCY` cycle later.
+    :data:`~edgedrnn.hw.pipeline.SCAN_LATENCY` cycles later (the same S2 register).
 
     Parameters
     ----------
@@ -92,7 +92,9 @@ class Scan(wiring.Component):
     act_sel, act_addr : In
         ACT: the h memory is read at ``act_addr`` instead of the scan's pointer.
     h_data : Out(ArrayLayout(signed(16), P))
-        The h memory's read data.
+        The h memory's read data, registered once (S2): the one register behind the h
+        memory serves the scan and the activation side, so synthesis can make it the block
+        RAMs' output register.
     h_we, h_addr, h_wdata : In
         The activation side's h write (lane mask, word, new h).
     clr_en, clr_addr : In
@@ -170,7 +172,9 @@ class Scan(wiring.Component):
         ]
 
         # S2: the read data registered once more, right at the block RAMs (their 5.8 ns
-        # clock-to-out leaves no time for the route to the encoder in the same cycle)
+        # clock-to-out leaves no time for the route to the encoder in the same cycle). The
+        # register loads every cycle and is the only load on the RAMs' outputs, so the ECP5
+        # flow moves it into the RAMs' output registers (edgedrnn.synth.outreg)
         assert SCAN_DATA_STAGES == 1, "S2 is one register stage"
         s2 = Signal(group_layout(P), reset_less=True)  # data only, s2_valid qualifies it
         m.d.sync += [
@@ -186,7 +190,7 @@ class Scan(wiring.Component):
         m.d.comb += [
             self.elem.valid.eq(s2_valid),
             self.elem.payload.eq(s2),
-            self.h_data.eq(h_rd.data),
+            self.h_data.eq(s2.values),
             self.idle.eq(~s1.issue & ~s1_valid & ~s2_valid),
         ]
 
