@@ -344,6 +344,9 @@ class Controller(wiring.Component):
 
         # CLEAR counts the words; the writes lag by CLEAR_WRITE_DELAY registers
         s.clr_addr = Signal(range(self.map.clear_depth + 1))
+        # the CLEAR count's last word is next (a register: the count's compare is not on the
+        # path to the registers that CLEAR's end resets)
+        s.clr_last = Signal(init=self.map.clear_depth == 1)
         s.clr_en = Signal()
         clr = delay(m, Cat(s.clr_en, s.clr_addr), CLEAR_WRITE_DELAY, "clr")[-1]
         m.d.comb += [self.clr_en.eq(clr[0]), self.clr_addr.eq(clr[1:])]
@@ -650,11 +653,15 @@ class Controller(wiring.Component):
 
         with m.State("CLEAR"):
             m.d.comb += [s.clr_en.eq(1), self.flush.eq(1)]
-            m.d.sync += s.clr_addr.eq(s.clr_addr + 1)
-            with m.If(s.clr_addr == self.map.clear_depth - 1):
+            m.d.sync += [
+                s.clr_addr.eq(s.clr_addr + 1),
+                s.clr_last.eq(s.clr_addr == self.map.clear_depth - 2),
+            ]
+            with m.If(s.clr_last):
                 m.d.comb += self.clear.eq(1)
                 m.d.sync += [
                     s.clr_addr.eq(0),
+                    s.clr_last.eq(self.map.clear_depth == 1),
                     s.bias_sent.eq(0),
                     s.pend_reset_state.eq(0),
                     s.step_count.eq(0),
