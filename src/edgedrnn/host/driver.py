@@ -334,7 +334,9 @@ class EdgeDRNNDriver:
         *Controller*). This needs ``h_out`` taken only as the host reads it (the simulation
         transports): where something else takes it (a FIFO in a SoC), step t+1 may end, and
         its registers replace step t's, before the host reads them; ``queue_ahead=False``
-        then queues x[t+1] after step t's registers are read. Θ of the first step is written
+        then queues x[t+1] after step t's registers are read, and writes Θ of step t+2 before
+        it (step t+1 may end before the host looks again, latching the Θ written by then).
+        Θ of the first step is written
         before x[0]; right after RESET_STATE a change of it resets the state again (it is
         latched at the reset); later it applies from the step after the last one whose output
         has been read. The step registers (NZ, STEP_CYCLES, LATENCY) are those of the last
@@ -355,19 +357,26 @@ class EdgeDRNNDriver:
         if self._fresh:
             self.wait_idle()
         p = prog.hw.num_pe
+
+        def thresholds(k: int) -> None:
+            # Θ of step k, latched at the end of step k - 1
+            if per_step and k < steps:
+                self.set_thresholds(theta_x_q[k], theta_h_q[k])
+
         if steps:
+            if not queue_ahead:
+                thresholds(1)
             self.transport.write_stream(pack_beats(x[0], p))
         for t in range(steps):
-            if t + 1 < steps:
-                if per_step:
-                    self.set_thresholds(theta_x_q[t + 1], theta_h_q[t + 1])
-                if queue_ahead:
-                    self.transport.write_stream(pack_beats(x[t + 1], p))
+            if queue_ahead and t + 1 < steps:
+                thresholds(t + 1)
+                self.transport.write_stream(pack_beats(x[t + 1], p))
             out[t] = self.read_output()
             cycles[t] = self.step_cycles()
             latency[t] = self.latency()
             nz[t] = self.nonzero()
             if not queue_ahead and t + 1 < steps:
+                thresholds(t + 2)
                 self.transport.write_stream(pack_beats(x[t + 1], p))
         count = self.step_count()
         self.check_error()
