@@ -102,7 +102,9 @@ class Output(wiring.Component):
         h_out = self.h_out
         m.submodules.out_fifo = ofifo = fifo.SyncFIFO(width=layout.size, depth=OUT_FIFO_DEPTH)
         assert OUT_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: a write is readable the next cycle"
-        flush_r = delay(m, self.flush, FLUSH_DELAY, "flush_r")[-1]
+        flush_line = delay(m, self.flush, FLUSH_DELAY, "flush_r")
+        flush_r = flush_line[-1]
+        flush_r_next = [self.flush, *flush_line][-2]  # what flush_r holds next cycle
         m.d.comb += [
             ofifo.w_en.eq(self.entry.valid & ~flush_r),
             ofifo.w_data.eq(self.entry.payload.as_value()),
@@ -112,25 +114,29 @@ class Output(wiring.Component):
         # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO
         assert OUT_SERIALIZER_STAGES == 1, "the head entry is held in one register"
         ob = Signal(layout, reset_less=True)
-        ob_valid = Signal()
+        ob_valid, ob_valid_next = Signal(), Signal()
+        # h_out.valid = ob_valid & ~flush_r, kept in a register of its own: the step's end
+        # (``last``) is one gate from registers and ``h_out.ready``
+        out_valid = Signal()
         for k in range(P):
             m.d.comb += h_out.payload.data[k].eq(Mux(ob.mask[k], ob.h[k], 0))
         m.d.comb += [
             h_out.payload.last.eq(ob.last),
-            h_out.valid.eq(ob_valid & ~flush_r),
+            h_out.valid.eq(out_valid),
         ]
         out_pop = Signal()
         send = Signal()
         m.d.comb += [send.eq(h_out.valid & h_out.ready), self.last.eq(send & h_out.payload.last)]
+        m.d.comb += ob_valid_next.eq(ob_valid)
         with m.If(flush_r):
-            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy)]
-            m.d.sync += ob_valid.eq(0)
+            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy), ob_valid_next.eq(0)]
         with m.Else():
             with m.If(send):
-                m.d.sync += ob_valid.eq(0)
+                m.d.comb += ob_valid_next.eq(0)
             with m.If(ofifo.r_rdy & (~ob_valid | send)):
-                m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1)]
-                m.d.sync += [ob.eq(ofifo.r_data), ob_valid.eq(1)]
+                m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1), ob_valid_next.eq(1)]
+                m.d.sync += ob.eq(ofifo.r_data)
+        m.d.sync += [ob_valid.eq(ob_valid_next), out_valid.eq(ob_valid_next & ~flush_r_next)]
 
         # entries reserved by issued row groups and not yet popped
         resv = Signal(range(OUT_FIFO_DEPTH + 1))
