@@ -80,6 +80,17 @@ def test_daphnet_gait_is_a_per_frame_regression_in_time_order():
     assert np.allclose(units.table.targets, lowpass(thigh, 2 / 64))
     assert np.allclose(np.concatenate([y for _, y in units.test]), units.table.targets[-1056:])
     assert np.array_equal(units.table.inputs[:, 3], raw["trunk_horiz_fwd"])
+    # learnable: a causal linear model on the last 0.5 s of inputs (least squares on the
+    # training rows) beats predicting the training mean clearly on the test rows
+    x = (units.table.inputs - units.table.inputs[:4928].mean(0)) / units.table.inputs[:4928].std(0)
+    lags = [np.concatenate([np.zeros((k, 6)), x[: len(x) - k]]) for k in range(0, 33, 2)]
+    features = np.concatenate([*lags, np.ones((len(x), 1))], axis=1)
+    y = units.table.targets
+    w = np.linalg.lstsq(features[:4928], y[:4928], rcond=None)[0]
+    rmse = np.sqrt(np.mean((features[-1056:] @ w - y[-1056:]) ** 2))
+    mean = np.sqrt(np.mean((y[-1056:] - y[:4928].mean(0)) ** 2))
+    assert mean == pytest.approx(188.15, abs=0.01)  # mg, docs/tradeoff.md
+    assert rmse < 0.6 * mean
 
 
 def test_unknown_names():
