@@ -11,6 +11,7 @@ from edgedrnn.data.csv_table import (
     MIN_PART_ROWS,
     CsvSpec,
     load,
+    lowpass,
     read_header,
     read_table,
     split_rows,
@@ -156,6 +157,9 @@ def test_minimum_rows_per_part(tmp_path):
         ({"split": (0.5, 0.2, 0.2)}, "must add up to 1"),
         ({"window": 0}, "window must be at least 1"),
         ({"stride": 0}, "stride must be at least 1"),
+        ({"target_lowpass": 0.5}, "cycles per row, above 0 and below 0.5"),
+        ({"target_lowpass": 0.0}, "cycles per row, above 0 and below 0.5"),
+        ({"target_lowpass": 0.1, "task": "classify"}, "filters regression targets"),
     ],
 )
 def test_spec_errors(kwargs, message):
@@ -168,3 +172,43 @@ def test_spec_round_trips_through_json():
     spec = CsvSpec(inputs=("a", "b"), targets=("y",), task="regress", window=64, stride=16)
     assert CsvSpec.from_dict(spec.to_dict()) == spec
     assert spec.to_dict()["inputs"] == ["a", "b"] and spec.train_stride == 16
+    smooth = CsvSpec(inputs=("a",), targets=("y",), target_lowpass=0.05)
+    assert CsvSpec.from_dict(smooth.to_dict()) == smooth
+    # a spec stored before the field existed reads as unfiltered
+    old = {k: v for k, v in spec.to_dict().items() if k != "target_lowpass"}
+    assert CsvSpec.from_dict(old).target_lowpass is None
+
+
+def test_lowpass_is_a_causal_butterworth_filter():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2)) * 10 + 5
+    y = lowpass(x, 0.05)
+    assert y.shape == x.shape and y.dtype == np.float64
+    # a constant passes unchanged (the filter starts in its steady state)
+    assert np.allclose(lowpass(np.full((30, 3), 7.0), 0.05), 7.0)
+    # causal: changing the future leaves the past alone
+    x2 = x.copy()
+    x2[200:] += 100
+    assert np.array_equal(lowpass(x2, 0.05)[:200], y[:200])
+    # -3 dB at the cutoff, strong attenuation well above it (steady-state sine amplitudes)
+    t = np.arange(4000)
+
+    def gain(f):
+        return np.abs(lowpass(np.sin(2 * np.pi * f * t), 0.05)[2000:]).max()
+
+    assert gain(0.05) == pytest.approx(2**-0.5, abs=1e-3)
+    assert gain(0.005) == pytest.approx(1.0, abs=1e-3) and gain(0.25) < 0.05
+    # scipy.signal.butter(2, 2 * cutoff) run by lfilter from its steady state, when present
+    signal = pytest.importorskip("scipy.signal")
+    b, a = signal.butter(2, 0.1)
+    ref = signal.lfilter(b, a, x[:, 0], zi=signal.lfilter_zi(b, a) * x[0, 0])[0]
+    assert np.allclose(y[:, 0], ref, rtol=0, atol=1e-9)
+
+
+def test_target_lowpass_filters_the_targets_before_the_split(table):
+    spec = CsvSpec(inputs=("a", "b"), targets=("y",), window=10, target_lowpass=0.1)
+    t = read_table(table, spec)
+    assert np.allclose(t.targets, lowpass(10.0 * np.arange(100.0)[:, None], 0.1))
+    assert np.array_equal(t.inputs[:, 0], np.arange(100.0))  # inputs as they are
+    d = load(table, spec, normalize_targets=False)
+    assert np.allclose(d.test[0][1][:, 0], t.targets[85:95, 0])

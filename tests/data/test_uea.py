@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from edgedrnn.data import uea
+from edgedrnn.data.csv_table import lowpass
 from edgedrnn.support.extras import MissingExtraError
+
+AXES = ("horiz_fwd", "vert", "horiz_lateral")
 
 
 def test_missing_aeon_says_how_to_install_it(monkeypatch):
@@ -59,7 +62,9 @@ def test_daphnet_gait_is_a_per_frame_regression_in_time_order():
     d = uea.gait()
     assert d.rows == (4928, 1056, 1056)  # 7040 frames at 64 Hz
     spec = uea.DAPHNET_SPEC
-    assert len(spec.inputs) == 6 and len(spec.targets) == 3
+    assert spec.inputs == tuple(f"{p}_{a}" for p in ("ankle", "trunk") for a in AXES)
+    assert spec.targets == tuple(f"leg_{a}" for a in AXES)  # the thigh, below 2 Hz
+    assert spec.target_lowpass == 2 / 64
     assert len(d.train) == (4928 - 256) // 64 + 1  # every 64 frames, the last ends at 4928
     assert [len(x) for x, _ in d.test] == [256, 256, 256, 256, 32]
     x, y = d.train[0]
@@ -69,6 +74,23 @@ def test_daphnet_gait_is_a_per_frame_regression_in_time_order():
     # the recording has no freeze episode: the detection label is 0 throughout
     raw = np.genfromtxt(uea.data_folder() / uea.DAPHNET_FILE, delimiter=",", names=True)
     assert raw["is_anomaly"].max() == 0
+    # targets: the thigh's raw columns filtered over the whole recording, in mg
+    units = uea.gait(normalize_targets=False)
+    thigh = np.stack([raw[f"leg_{a}"] for a in AXES], axis=1)
+    assert np.allclose(units.table.targets, lowpass(thigh, 2 / 64))
+    assert np.allclose(np.concatenate([y for _, y in units.test]), units.table.targets[-1056:])
+    assert np.array_equal(units.table.inputs[:, 3], raw["trunk_horiz_fwd"])
+    # learnable: a causal linear model on the last 0.5 s of inputs (least squares on the
+    # training rows) beats predicting the training mean clearly on the test rows
+    x = (units.table.inputs - units.table.inputs[:4928].mean(0)) / units.table.inputs[:4928].std(0)
+    lags = [np.concatenate([np.zeros((k, 6)), x[: len(x) - k]]) for k in range(0, 33, 2)]
+    features = np.concatenate([*lags, np.ones((len(x), 1))], axis=1)
+    y = units.table.targets
+    w = np.linalg.lstsq(features[:4928], y[:4928], rcond=None)[0]
+    rmse = np.sqrt(np.mean((features[-1056:] @ w - y[-1056:]) ** 2))
+    mean = np.sqrt(np.mean((y[-1056:] - y[:4928].mean(0)) ** 2))
+    assert mean == pytest.approx(188.15, abs=0.01)  # mg, docs/tradeoff.md
+    assert rmse < 0.6 * mean
 
 
 def test_unknown_names():

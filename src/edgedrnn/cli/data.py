@@ -167,10 +167,13 @@ def run_uea(args: argparse.Namespace) -> int:
                 ),
             )
         console.print(table)
+        smooth = spec.target_lowpass or 0.0
         console.print(
             f"per-frame regression at 64 Hz: {len(spec.inputs)} inputs "
             f"({', '.join(spec.inputs)}) -> {len(spec.targets)} targets "
-            f"({', '.join(spec.targets)}); windows of {spec.window} frames, training "
+            f"({', '.join(spec.targets)}"
+            + (f", causal low-pass at {smooth * uea.DAPHNET_RATE:g} Hz" if smooth else "")
+            + f"); windows of {spec.window} frames, training "
             f"windows every {spec.train_stride}; inputs and targets normalised with the "
             "training rows' statistics"
         )

@@ -17,6 +17,10 @@ metadata, so that evaluation cuts the same test part in the same way:
 4. **normalise** with the statistics of the *training rows* only
    (:class:`~edgedrnn.data.Normalization`): the inputs always, the targets of a regression.
 
+A regression's targets may first be smoothed (``CsvSpec.target_lowpass``, :func:`lowpass`):
+a causal low-pass filter run over the whole recording, as a streaming filter would, so the
+target of a row depends on that row and the ones before it only.
+
 Targets: ``task="regress"`` takes one or more numeric columns, a value per row (a
 ``"regression"`` data set, ``(T, O)`` targets per window). ``task="classify"`` takes one
 column of class labels (numbers or names); a window's class is the one most of its rows
@@ -45,6 +49,7 @@ __all__ = [
     "CsvSpec",
     "CsvTable",
     "load",
+    "lowpass",
     "read_header",
     "read_table",
     "split_rows",
@@ -75,6 +80,11 @@ class CsvSpec:
         Rows per sequence.
     stride
         Rows between the starts of consecutive training windows (default: ``window``).
+    target_lowpass
+        Regression only: filter each target column with a causal 2nd-order Butterworth
+        low-pass of this cutoff (:func:`lowpass`), in cycles per row (the cutoff in Hz over
+        the rows per second; 2 Hz at 64 rows/s is 0.03125), before splitting. Default: the
+        targets as they are.
     """
 
     inputs: tuple[str, ...]
@@ -83,6 +93,7 @@ class CsvSpec:
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
     window: int = 256
     stride: int | None = None
+    target_lowpass: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))
@@ -120,6 +131,14 @@ class CsvSpec:
             raise DataError(f"window must be at least 1 row, got {self.window}")
         if self.stride is not None and self.stride < 1:
             raise DataError(f"stride must be at least 1 row, got {self.stride}")
+        if self.target_lowpass is not None:
+            if self.task != "regress":
+                raise DataError("target_lowpass filters regression targets; task is classify")
+            if not (0 < self.target_lowpass < 0.5):
+                raise DataError(
+                    f"target_lowpass is a cutoff in cycles per row, above 0 and below 0.5 "
+                    f"(the Nyquist frequency); got {self.target_lowpass:g}"
+                )
 
     @property
     def train_stride(self) -> int:
@@ -227,6 +246,9 @@ def read_table(
 ) -> CsvTable:
     """Read the columns ``spec`` names from ``path``, checking every cell.
 
+    Regression targets come out filtered when ``spec.target_lowpass`` is set
+    (:func:`lowpass`, over all rows, before any split).
+
     Parameters
     ----------
     path
@@ -295,7 +317,49 @@ def read_table(
                 f"the model's classes {', '.join(classes)}"
             )
         return CsvTable(path, inputs, np.array([ids[y] for y in ys], np.int64), classes)
-    return CsvTable(path, inputs, np.asarray(ys, dtype=np.float64).reshape(n, len(col_out)))
+    targets = np.asarray(ys, dtype=np.float64).reshape(n, len(col_out))
+    if spec.target_lowpass is not None:
+        targets = lowpass(targets, spec.target_lowpass)
+    return CsvTable(path, inputs, targets)
+
+
+def lowpass(values: np.ndarray, cutoff: float) -> np.ndarray:
+    """Filter the columns of ``values`` with a causal 2nd-order Butterworth low-pass.
+
+    The filter is the bilinear transform of the analogue Butterworth prototype with the
+    cutoff pre-warped (``scipy.signal.butter(2, 2 * cutoff)`` run by ``lfilter``), started in
+    its steady state for the first row, so a constant column passes unchanged.
+
+    Parameters
+    ----------
+    values
+        ``(N, C)`` or ``(N,)`` samples, one row per time step.
+    cutoff
+        The -3 dB frequency in cycles per row, in (0, 0.5).
+
+    Returns
+    -------
+    ndarray
+        float64, the shape of ``values``; row ``t`` depends on rows ``0..t`` only.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    k = math.tan(math.pi * cutoff)
+    norm = 1.0 / (1.0 + math.sqrt(2.0) * k + k * k)
+    b0 = k * k * norm
+    b1, b2 = 2.0 * b0, b0
+    a1 = 2.0 * (k * k - 1.0) * norm
+    a2 = (1.0 - math.sqrt(2.0) * k + k * k) * norm
+    y = np.empty_like(x)
+    if x.shape[0] == 0:
+        return y
+    # transposed direct form II, in the steady state of the first row
+    z2 = (b2 - a2) * x[0]
+    z1 = (b1 - a1) * x[0] + z2
+    for t in range(x.shape[0]):
+        y[t] = b0 * x[t] + z1
+        z1 = b1 * x[t] - a1 * y[t] + z2
+        z2 = b2 * x[t] - a2 * y[t]
+    return y
 
 
 def split_rows(n: int, split: Sequence[float]) -> tuple[slice, slice, slice]:

@@ -14,10 +14,11 @@ basic-motions     UEA ``BasicMotions``: a wrist watch's 3-axis accelerometer and
                   (6 channels, 100 frames at 10 Hz); classify standing, walking, running,
                   badminton. The archive's split: 40 train, 40 test.
 daphnet-gait      Daphnet freezing-of-gait, recording S06R02E0 (64 Hz, 7040 frames, 110 s):
-                  a streaming per-frame regression, the trunk's 3-axis acceleration from
-                  the ankle's and the thigh's (6 inputs, 3 targets, a "virtual sensor").
-                  Time-ordered split 70/15/15 %, windows of 256 frames (4 s), training
-                  windows every 64 frames (:mod:`~edgedrnn.data.csv_table`).
+                  a streaming per-frame regression, a "virtual thigh sensor": the thigh's
+                  3-axis acceleration, low-pass filtered at 2 Hz (causal), from the raw
+                  3-axis accelerations of the ankle (shank) and the trunk (6 inputs,
+                  3 targets). Time-ordered split 70/15/15 %, windows of 256 frames (4 s),
+                  training windows every 64 frames (:mod:`~edgedrnn.data.csv_table`).
 ================= ========================================================================
 
 The classification sets keep the archive's own train/test split; a validation split is
@@ -26,7 +27,12 @@ carved from the training series only, stratified by class and seeded
 
 The Daphnet recording aeon ships has no freezing episode (its ``is_anomaly`` column is 0 on
 every row), so freeze detection cannot be trained or scored on it; the per-frame task
-above uses the same real sensors instead.
+above uses the same real sensors instead. Its targets are the thigh's slow acceleration
+(below 2 Hz: the direction of gravity in the sensor's frame, i.e. the thigh's inclination,
+and the stride's fundamental), what a knee or hip prosthesis controller estimates. The
+trunk's acceleration from the legs' (tried first) is barely learnable from this one
+recording: a GRU's test RMSE stays at 0.8 of predicting the training mean (0.64 with the
+targets low-passed), against 0.43 for this task (docs/tradeoff.md, "Daphnet").
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from .sequences import Sample
 __all__ = [
     "CLASSIFICATION",
     "DAPHNET_FILE",
+    "DAPHNET_RATE",
     "DAPHNET_SPEC",
     "NAMES",
     "UeaData",
@@ -62,14 +69,17 @@ CLASSIFICATION: dict[str, tuple[str, int, int]] = {
 #: The Daphnet recording, inside aeon's data folder.
 DAPHNET_FILE = "Daphnet_S06R02E0/S06R02E0.csv"
 _AXES = ("horiz_fwd", "vert", "horiz_lateral")
-#: The per-frame task on it: ankle and thigh ("leg") in, trunk out.
+#: Frames per second of the Daphnet recordings.
+DAPHNET_RATE = 64
+#: The per-frame task on it: ankle and trunk in, the thigh ("leg") below 2 Hz out.
 DAPHNET_SPEC = CsvSpec(
-    inputs=tuple(f"{place}_{axis}" for place in ("ankle", "leg") for axis in _AXES),
-    targets=tuple(f"trunk_{axis}" for axis in _AXES),
+    inputs=tuple(f"{place}_{axis}" for place in ("ankle", "trunk") for axis in _AXES),
+    targets=tuple(f"leg_{axis}" for axis in _AXES),
     task="regress",
     split=(0.7, 0.15, 0.15),
     window=256,
     stride=64,
+    target_lowpass=2 / DAPHNET_RATE,
 )
 #: Every name this module loads, with its task.
 NAMES: dict[str, str] = {
