@@ -5,6 +5,7 @@ backend and register for register against the Python driver."""
 from __future__ import annotations
 
 import ctypes
+import shutil
 import struct
 import subprocess
 
@@ -140,6 +141,34 @@ def test_overflow_flag(lib, sign) -> None:
     assert out.overflow
     np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
     np.testing.assert_array_equal(out.nonzero, ref.nonzero)
+
+
+@pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
+@pytest.mark.parametrize("queue_ahead", [True, False])
+def test_run_on_the_rtl(lib, queue_ahead) -> None:
+    """On the Verilated RTL: the reference's integers, and the Python driver's cycles."""
+    pytest.importorskip("amaranth")
+    from edgedrnn.host.verilator import VerilatorTransport
+    from edgedrnn.sim.build import build_model
+    from edgedrnn.sim.verilated import VerilatedModel
+
+    prog, x, tx, th = _case(0)
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    model_lib = build_model(prog.hw)
+    with VerilatedModel(model_lib, seed=1) as model:
+        rt = CRuntime(lib, VerilatorTransport(model))
+        rt.configure(to_image(prog), weight_base=0x3000)
+        out = rt.run(x, tx, th, queue_ahead=queue_ahead)
+    with VerilatedModel(model_lib, seed=1) as model:
+        drv = EdgeDRNNDriver(VerilatorTransport(model))
+        drv.configure(prog, weight_base=0x3000)
+        py = drv.run(x, tx, th, queue_ahead=queue_ahead)
+    np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
+    np.testing.assert_array_equal(out.nonzero, ref.nonzero)
+    assert out.overflow == ref.overflow
+    assert (out.cycles > 0).all()
+    np.testing.assert_array_equal(out.cycles, py.cycles)
+    np.testing.assert_array_equal(out.latency, py.latency)
 
 
 def test_step_and_queue_behind(lib) -> None:
