@@ -84,13 +84,15 @@ def test_shipped_register_header_is_the_generated_one() -> None:
     assert regs_header() == regmap.to_c_header()
 
 
-def test_library_needs_no_libc(tmp_path) -> None:
-    """Freestanding: links with -nostdlib and no undefined symbol."""
+@pytest.mark.parametrize("opt", ["-O0", "-Os", "-O2", "-O3"])
+def test_library_needs_no_libc(tmp_path, opt) -> None:
+    """Freestanding: links with -nostdlib and no undefined symbol (no memcpy either)."""
     src = c_source_dir()
     out = tmp_path / "libfree.so"
     cmd = [
         find_compiler(),
         *CFLAGS,
+        opt,
         "-pedantic",
         "-ffreestanding",
         "-nostdlib",

@@ -83,7 +83,14 @@ int edgedrnn_init(edgedrnn_dev *dev, const edgedrnn_hal *hal)
 {
     uint32_t id, version, cfg;
     if (!dev || !hal || !hal->read32 || !hal->write32) return EDGEDRNN_ERR_ARGUMENT;
-    dev->hal = *hal;
+    /* field by field: a struct copy may become a memcpy call, which a freestanding build
+     * does not have */
+    dev->hal.ctx = hal->ctx;
+    dev->hal.read32 = hal->read32;
+    dev->hal.write32 = hal->write32;
+    dev->hal.push_x = hal->push_x;
+    dev->hal.pop_h = hal->pop_h;
+    dev->hal.write_mem = hal->write_mem;
     dev->num_layers = 0;
     dev->input_size = 0;
     dev->output_size = 0;
