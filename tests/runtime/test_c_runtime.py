@@ -148,7 +148,10 @@ def test_overflow_flag(lib, sign) -> None:
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
 @pytest.mark.parametrize("queue_ahead", [True, False])
 def test_run_on_the_rtl(lib, queue_ahead) -> None:
-    """On the Verilated RTL: the reference's integers, and the Python driver's cycles."""
+    """On the Verilated RTL: the reference's integers; queueing ahead, also the Python
+    driver's register sequence, hence its cycles. Without, the runtime writes step t+1's Θ
+    before step t's input (race-free where a FIFO takes h_out), the driver after it, so the
+    host's accesses fall on other cycles."""
     pytest.importorskip("amaranth")
     from edgedrnn.host.verilator import VerilatorTransport
     from edgedrnn.sim.build import build_model
@@ -168,9 +171,11 @@ def test_run_on_the_rtl(lib, queue_ahead) -> None:
     np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
     np.testing.assert_array_equal(out.nonzero, ref.nonzero)
     assert out.overflow == ref.overflow
-    assert (out.cycles > 0).all()
-    np.testing.assert_array_equal(out.cycles, py.cycles)
-    np.testing.assert_array_equal(out.latency, py.latency)
+    assert (out.cycles > 0).all() and (out.latency > 0).all()
+    np.testing.assert_array_equal(py.outputs_q, ref.outputs_q)
+    if queue_ahead:
+        np.testing.assert_array_equal(out.cycles, py.cycles)
+        np.testing.assert_array_equal(out.latency, py.latency)
 
 
 def test_step_and_queue_behind(lib) -> None:

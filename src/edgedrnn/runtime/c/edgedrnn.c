@@ -472,25 +472,28 @@ int edgedrnn_run(edgedrnn_dev *dev, const int16_t *x, uint32_t steps, const uint
         if (err > 0 && fresh) edgedrnn_start(dev, 1); /* the reset latches step 0's Θ */
     }
     if (dev->fresh && (err = edgedrnn_wait_idle(dev)) != EDGEDRNN_OK) return err;
-    if (steps && (err = edgedrnn_push_input(dev, x)) != EDGEDRNN_OK) return err;
+    if (queue_ahead && steps && (err = edgedrnn_push_input(dev, x)) != EDGEDRNN_OK) return err;
     for (t = 0; t < steps; t++) {
-        if (t + 1u < steps) {
-            if (per_step) {
-                err = edgedrnn_set_thresholds(dev, theta_x + (t + 1u) * layers,
-                                              theta_h + (t + 1u) * layers);
-                if (err < 0) return err;
-            }
-            if (queue_ahead && (err = edgedrnn_push_input(dev, x + (t + 1u) * n_in)) != 0)
+        /* Θ of step t+1 is written before step t ends: before step t+1's input is queued
+         * (queue_ahead: step t's output is still to be read, so step t has not ended where
+         * h_out waits for the reader), else before step t's own input, so that step t cannot
+         * have ended even where a FIFO takes h_out on its own (the SoC's StreamWindow) */
+        if (per_step && t + 1u < steps) {
+            err = edgedrnn_set_thresholds(dev, theta_x + (t + 1u) * layers,
+                                          theta_h + (t + 1u) * layers);
+            if (err < 0) return err;
+        }
+        if (queue_ahead) {
+            if (t + 1u < steps && (err = edgedrnn_push_input(dev, x + (t + 1u) * n_in)) != 0)
                 return err;
+        } else if ((err = edgedrnn_push_input(dev, x + t * n_in)) != EDGEDRNN_OK) {
+            return err;
         }
         err = edgedrnn_read_output(dev, out->h ? out->h + t * n_out : NULL);
         if (err) return err;
         if (out->cycles) out->cycles[t] = edgedrnn_step_cycles(dev);
         if (out->latency) out->latency[t] = edgedrnn_latency(dev);
         if (out->nonzero) edgedrnn_nonzero(dev, out->nonzero + 2u * t * layers);
-        if (!queue_ahead && t + 1u < steps &&
-            (err = edgedrnn_push_input(dev, x + (t + 1u) * n_in)) != EDGEDRNN_OK)
-            return err;
     }
     count = edgedrnn_step_count(dev);
     if ((err = edgedrnn_check_error(dev)) != EDGEDRNN_OK) return err;

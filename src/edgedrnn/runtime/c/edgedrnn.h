@@ -181,8 +181,10 @@ int edgedrnn_read_output(edgedrnn_dev *dev, int16_t *h);
 int edgedrnn_step(edgedrnn_dev *dev, const int16_t *x, int16_t *h);
 
 /* A sequence of T steps x (T, I) from the current state, with optional per-step per-layer
- * thresholds (T, L) (both NULL: keep them), queueing step t+1's input before step t's output
- * is read when queue_ahead (the register sequence of EdgeDRNNDriver.run). */
+ * thresholds (T, L) (both NULL: keep them). queue_ahead: step t+1's Θ and input are written
+ * before step t's output is read (the register sequence of EdgeDRNNDriver.run), for systems
+ * where h_out waits for the reader; 0: per step, its successor's Θ, its input, its output,
+ * its registers, for systems where a FIFO takes h_out on its own (docs/board.md). */
 int edgedrnn_run(edgedrnn_dev *dev, const int16_t *x, uint32_t steps, const uint16_t *theta_x,
                  const uint16_t *theta_h, int queue_ahead, const edgedrnn_run_out *out);
 

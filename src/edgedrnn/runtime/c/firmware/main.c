@@ -1,0 +1,159 @@
+/*
+ * EdgeDRNN firmware for the VexRiscv of the SoC (edgedrnn.runtime.soc, docs/board.md).
+ *
+ * Reads a parameter block at DRAM offset 0x10000 (edgedrnn.runtime.firmware writes it, with
+ * the runtime image, the inputs and the thresholds, into the DRAM before the CPU starts),
+ * configures the accelerator with the C runtime, runs the sequence step by step and writes
+ * per step the outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the
+ * StreamWindow's cycle counter (before the step's Θ and input are written, after its output
+ * is read), then
+ * the summary with a DONE word last: the host reads them through the bridge.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgedrnn.h"
+
+#define MAIN_RAM 0x40000000u
+#define EDGEDRNN_REGS 0x80000000u
+#define STREAMS ((volatile uint32_t *)0x80001000u)
+enum { SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE = 4 };
+
+#define PARAMS_MAGIC 0x57464445u /* "EDFW" */
+#define DONE_MAGIC 0x454E4F44u   /* "DONE" */
+#define POP_TRIES 50000000u
+
+/* The parameter block (edgedrnn.runtime.firmware.PARAMS_FIELDS); addresses are the CPU's. */
+typedef struct fw_params {
+    uint32_t magic;
+    uint32_t image_addr;
+    uint32_t image_len;
+    uint32_t weight_base;   /* accelerator address of the image's weights */
+    uint32_t flags;         /* edgedrnn_configure flags */
+    uint32_t steps;
+    uint32_t x_addr;        /* int16 (T, I) */
+    uint32_t theta_x_addr;  /* uint16 (T, L), 0: keep the image's */
+    uint32_t theta_h_addr;
+    uint32_t summary_addr;  /* uint32 [8], DONE last */
+    uint32_t h_addr;        /* int16 (T, H) */
+    uint32_t nz_addr;       /* uint32 (T, L, 2) */
+    uint32_t cycles_addr;   /* uint32 (T,) STEP_CYCLES */
+    uint32_t latency_addr;  /* uint32 (T,) LATENCY */
+    uint32_t t_start_addr;  /* uint32 (T,) CYCLE before the step's Θ and input are written */
+    uint32_t t_end_addr;    /* uint32 (T,) CYCLE after its output is read */
+} fw_params;
+
+/* summary words */
+enum { S_DONE, S_ERROR, S_OVERFLOW, S_STEP_COUNT, S_CONFIG_CYCLES, S_STEPS_DONE, S_WORDS = 8 };
+
+static uint32_t cycle(void)
+{
+    return STREAMS[SW_CYCLE];
+}
+
+static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, int last)
+{
+    static uint32_t queued;
+    uint32_t j, hi;
+    (void)ctx;
+    for (j = 0; j < num_pe; j += 2u) {
+        hi = j + 1u < num_pe ? (uint16_t)lanes[j + 1u] : 0u;
+        STREAMS[SW_X_DATA] = (uint16_t)lanes[j] | (hi << 16);
+    }
+    queued++;
+    if (last) {
+        STREAMS[SW_X_COMMIT] = queued;
+        queued = 0;
+    }
+    return 0;
+}
+
+static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, int *last)
+{
+    uint32_t tries = POP_TRIES, head, word, j;
+    (void)ctx;
+    while (STREAMS[SW_H_LEVEL] == 0u)
+        if (--tries == 0u) return 1;
+    head = STREAMS[SW_H_DATA];
+    if (!(head >> 31)) return 1;
+    *last = (int)(head & 1u);
+    for (j = 0; j < num_pe; j += 2u) {
+        word = STREAMS[SW_H_DATA];
+        lanes[j] = (int16_t)(word & 0xFFFFu);
+        if (j + 1u < num_pe) lanes[j + 1u] = (int16_t)(word >> 16);
+    }
+    return 0;
+}
+
+static int run(const fw_params *p, volatile uint32_t *summary)
+{
+    edgedrnn_dev dev;
+    edgedrnn_hal hal;
+    const int16_t *x = (const int16_t *)p->x_addr;
+    const uint16_t *tx = (const uint16_t *)p->theta_x_addr;
+    const uint16_t *th = (const uint16_t *)p->theta_h_addr;
+    int16_t *h = (int16_t *)p->h_addr;
+    uint32_t *nz = (uint32_t *)p->nz_addr;
+    uint32_t *cycles = (uint32_t *)p->cycles_addr;
+    uint32_t *latency = (uint32_t *)p->latency_addr;
+    uint32_t *t_start = (uint32_t *)p->t_start_addr;
+    uint32_t *t_end = (uint32_t *)p->t_end_addr;
+    uint32_t t, start, n_in, n_out, layers;
+    int err, per_step = tx && th, fresh;
+
+    edgedrnn_hal_mmio(&hal, EDGEDRNN_REGS);
+    hal.push_x = push_x;
+    hal.pop_h = pop_h;
+    if ((err = edgedrnn_init(&dev, &hal)) != EDGEDRNN_OK) return err;
+    start = cycle();
+    err = edgedrnn_configure(&dev, (const void *)p->image_addr, p->image_len, p->weight_base,
+                             p->flags);
+    summary[S_CONFIG_CYCLES] = cycle() - start;
+    if (err) return err;
+    layers = dev.num_layers;
+    n_in = dev.input_size;
+    n_out = dev.output_size;
+    /* the register sequence of edgedrnn_run with queue_ahead = 0, timed per step */
+    if (per_step && p->steps) {
+        fresh = dev.fresh;
+        err = edgedrnn_set_thresholds(&dev, tx, th);
+        if (err < 0) return err;
+        if (err > 0 && fresh) edgedrnn_start(&dev, 1);
+    }
+    if (dev.fresh && (err = edgedrnn_wait_idle(&dev)) != EDGEDRNN_OK) return err;
+    for (t = 0; t < p->steps; t++) {
+        t_start[t] = cycle();
+        /* Θ of step t+1 before step t's input: the StreamWindow takes h_out on its own, so
+         * step t may end before its output is read; Θ written now is latched at its end */
+        if (per_step && t + 1u < p->steps) {
+            err = edgedrnn_set_thresholds(&dev, tx + (t + 1u) * layers, th + (t + 1u) * layers);
+            if (err < 0) return err;
+        }
+        if ((err = edgedrnn_push_input(&dev, x + t * n_in)) != EDGEDRNN_OK) return err;
+        if ((err = edgedrnn_read_output(&dev, h + t * n_out)) != EDGEDRNN_OK) return err;
+        t_end[t] = cycle();
+        cycles[t] = edgedrnn_step_cycles(&dev);
+        latency[t] = edgedrnn_latency(&dev);
+        edgedrnn_nonzero(&dev, nz + 2u * layers * t);
+        summary[S_STEPS_DONE] = t + 1u;
+    }
+    summary[S_STEP_COUNT] = edgedrnn_step_count(&dev);
+    if ((err = edgedrnn_check_error(&dev)) != EDGEDRNN_OK) return err;
+    summary[S_OVERFLOW] = (uint32_t)edgedrnn_overflow(&dev);
+    return EDGEDRNN_OK;
+}
+
+int main(void)
+{
+    const fw_params *p = (const fw_params *)(MAIN_RAM + 0x10000u);
+    volatile uint32_t *summary;
+    uint32_t i;
+    int err;
+    if (p->magic != PARAMS_MAGIC) return 1;
+    summary = (volatile uint32_t *)p->summary_addr;
+    for (i = 0; i < S_WORDS; i++) summary[i] = 0;
+    err = run(p, summary);
+    summary[S_ERROR] = (uint32_t)err;
+    summary[S_DONE] = DONE_MAGIC;
+    return 0;
+}
