@@ -50,6 +50,8 @@ FIRMWARE_CFLAGS = (
     "-Wextra",
     "-Werror",
     "-O2",
+    "-ffunction-sections",
+    "-fno-strict-aliasing",
     "-ffreestanding",
     "-nostdlib",
     "-nostartfiles",

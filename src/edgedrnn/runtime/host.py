@@ -107,6 +107,8 @@ class _Dev(ctypes.Structure):
         ("layers", _Layer * MAX_LAYERS),
         ("poll_limit", _u32),
         ("fresh", ctypes.c_int),
+        ("x_beats", _u32),
+        ("h_beats", _u32),
     )
 
 

@@ -94,6 +94,8 @@ int edgedrnn_init(edgedrnn_dev *dev, const edgedrnn_hal *hal)
     dev->num_layers = 0;
     dev->input_size = 0;
     dev->output_size = 0;
+    dev->x_beats = 0;
+    dev->h_beats = 0;
     dev->weight_base = 0;
     dev->weights = NULL;
     dev->weight_bytes = 0;
@@ -364,6 +366,8 @@ int edgedrnn_configure(edgedrnn_dev *dev, const void *image, size_t length,
     dev->num_layers = view.num_layers;
     dev->input_size = dev->layers[0].input_size;
     dev->output_size = dev->layers[view.num_layers - 1u].hidden_size;
+    dev->x_beats = EDGEDRNN_STREAM_BEATS(dev->input_size, dev->info.num_pe);
+    dev->h_beats = EDGEDRNN_STREAM_BEATS(dev->output_size, dev->info.num_pe);
     dev->weight_base = weight_base;
     dev->weights = view.weights;
     dev->weight_bytes = view.weight_bytes;
@@ -404,13 +408,17 @@ int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
     if (!dev || !x || !dev->hal.push_x) return EDGEDRNN_ERR_ARGUMENT;
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
     p = dev->info.num_pe;
-    n = EDGEDRNN_STREAM_BEATS(dev->input_size, p);
+    n = dev->x_beats;
     for (b = 0; b < n; b++) {
-        for (k = 0; k < p; k++) {
-            i = b * p + k;
-            beat[k] = i < dev->input_size ? x[i] : 0;
+        const int16_t *lanes = x + b * p;
+        if (b * p + p > dev->input_size) { /* the last beat, zero-padded */
+            for (k = 0; k < p; k++) {
+                i = b * p + k;
+                beat[k] = i < dev->input_size ? x[i] : 0;
+            }
+            lanes = beat;
         }
-        if (dev->hal.push_x(dev->hal.ctx, beat, p, b + 1u == n)) return EDGEDRNN_ERR_STREAM;
+        if (dev->hal.push_x(dev->hal.ctx, lanes, p, b + 1u == n)) return EDGEDRNN_ERR_STREAM;
     }
     return EDGEDRNN_OK;
 }
@@ -424,11 +432,14 @@ int edgedrnn_read_output(edgedrnn_dev *dev, int16_t *h)
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
     dev->fresh = 0;
     p = dev->info.num_pe;
-    n = EDGEDRNN_STREAM_BEATS(dev->output_size, p);
+    n = dev->h_beats;
     for (b = 0; b < n; b++) {
+        int full = h && b * p + p <= dev->output_size; /* straight into h */
+        int16_t *lanes = full ? h + b * p : beat;
         last = 0;
-        if (dev->hal.pop_h(dev->hal.ctx, beat, p, &last)) return EDGEDRNN_ERR_STREAM;
+        if (dev->hal.pop_h(dev->hal.ctx, lanes, p, &last)) return EDGEDRNN_ERR_STREAM;
         if ((last != 0) != (b + 1u == n)) bad_last = 1;
+        if (full) continue;
         for (k = 0; k < p; k++) {
             i = b * p + k;
             if (i < dev->output_size) {

@@ -121,6 +121,8 @@ typedef struct edgedrnn_dev {
     edgedrnn_layer layers[EDGEDRNN_MAX_LAYERS]; /* thresholds: the values last written */
     uint32_t poll_limit;          /* STATUS reads of edgedrnn_wait_idle */
     int fresh;                    /* no step since RESET_STATE */
+    uint32_t x_beats;             /* x_in beats of a step: ceil(I / NUM_PE) */
+    uint32_t h_beats;             /* h_out beats of a step: ceil(H_last / NUM_PE) */
 } edgedrnn_dev;
 
 /* What edgedrnn_run collects; every pointer may be NULL (that register is not read). */

