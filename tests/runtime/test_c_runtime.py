@@ -318,6 +318,35 @@ def test_busy_timeout(lib) -> None:
     assert sum(1 for kind, a, _ in tr.log if a == regmap.addr_of("STATUS")) >= 5
 
 
+class _BadOutput(EmulatedTransport):
+    """h_out with the LAST flag moved to the first beat, or a padding lane set."""
+
+    def __init__(self, hw, fault: str) -> None:
+        super().__init__(hw)
+        self.fault = fault
+
+    def read_stream(self, n: int):
+        data, last = super().read_stream(n)
+        data, last = data.copy(), last.copy()
+        if self.fault == "last" and n:
+            last[:] = False
+            last[0] = True
+        if self.fault == "padding" and last[-1]:
+            data[-1, -1] = 7
+        return data, last
+
+
+@pytest.mark.parametrize(("fault", "code"), [("last", "LAST_FLAG"), ("padding", "PADDING")])
+def test_malformed_output(lib, fault, code) -> None:
+    rng = np.random.default_rng(5)
+    prog = random_program(rng, [5, 21], edgedrnn.HardwareConfig())  # 3 beats, 3 lanes padding
+    rt = CRuntime(lib, _BadOutput(prog.hw, fault))
+    rt.configure(to_image(prog))
+    with pytest.raises(CRuntimeError) as info:
+        rt.step(np.ones(5, np.int16))
+    assert info.value.code == ERR[code]
+
+
 def test_strerror_names_every_code(lib) -> None:
     rt = CRuntime(lib, EmulatedTransport(edgedrnn.HardwareConfig()))
     messages = [rt.strerror(code) for code in (OK, *ERR.values())]

@@ -34,15 +34,18 @@ _u32 = ctypes.c_uint32
 _READ32 = ctypes.CFUNCTYPE(_u32, ctypes.c_void_p, _u32)
 _WRITE32 = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _u32, _u32)
 _PUSH_X = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int16), _u32, ctypes.c_int
+    ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int16), _u32, _u32, ctypes.c_int
 )
 _POP_H = ctypes.CFUNCTYPE(
     ctypes.c_int,
     ctypes.c_void_p,
     ctypes.POINTER(ctypes.c_int16),
     _u32,
+    _u32,
     ctypes.POINTER(ctypes.c_int),
 )
+#: pop_h's LAST report (edgedrnn.h).
+LAST_FINAL, LAST_EARLY = 1, 2
 _WRITE_MEM = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_void_p, _u32, ctypes.POINTER(ctypes.c_uint8), _u32
 )
@@ -246,21 +249,22 @@ class CRuntime:
             raise CRuntimeError(code, self.strerror(code), name)
         return code
 
-    def _push_x(self, _ctx: object, lanes: object, num_pe: int, _last: int) -> int:
+    def _push_x(self, _ctx: object, lanes: object, num_pe: int, beats: int, _last: int) -> int:
         try:
-            beat = np.ctypeslib.as_array(lanes, (num_pe,)).copy()
-            self.transport.write_stream(beat.reshape(1, num_pe))
+            data = np.ctypeslib.as_array(lanes, (beats * num_pe,)).copy()
+            self.transport.write_stream(data.reshape(beats, num_pe))
         except Exception:
             return 1
         return 0
 
-    def _pop_h(self, _ctx: object, lanes: object, num_pe: int, last: object) -> int:
+    def _pop_h(self, _ctx: object, lanes: object, num_pe: int, beats: int, last: object) -> int:
         try:
-            data, flags = self.transport.read_stream(1)
+            data, flags = self.transport.read_stream(beats)
         except Exception:
             return 1
-        np.ctypeslib.as_array(lanes, (num_pe,))[:] = data[0]
-        last[0] = int(bool(flags[0]))  # type: ignore[index]
+        np.ctypeslib.as_array(lanes, (beats * num_pe,))[:] = np.asarray(data).reshape(-1)
+        report = (LAST_FINAL if flags[-1] else 0) | (LAST_EARLY if flags[:-1].any() else 0)
+        last[0] = report  # type: ignore[index]
         return 0
 
     def _write_mem(self, _ctx: object, addr: int, data: object, length: int) -> int:

@@ -404,21 +404,19 @@ int edgedrnn_set_thresholds(edgedrnn_dev *dev, const uint16_t *theta_x, const ui
 int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
 {
     int16_t beat[EDGEDRNN_MAX_PE];
-    uint32_t p, n, b, k, i;
+    uint32_t p, whole, k, i;
     if (!dev || !x || !dev->hal.push_x) return EDGEDRNN_ERR_ARGUMENT;
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
     p = dev->info.num_pe;
-    n = dev->x_beats;
-    for (b = 0; b < n; b++) {
-        const int16_t *lanes = x + b * p;
-        if (b * p + p > dev->input_size) { /* the last beat, zero-padded */
-            for (k = 0; k < p; k++) {
-                i = b * p + k;
-                beat[k] = i < dev->input_size ? x[i] : 0;
-            }
-            lanes = beat;
+    whole = dev->input_size / p; /* beats straight from x */
+    if (whole && dev->hal.push_x(dev->hal.ctx, x, p, whole, whole == dev->x_beats))
+        return EDGEDRNN_ERR_STREAM;
+    if (whole < dev->x_beats) { /* the last beat, zero-padded */
+        for (k = 0; k < p; k++) {
+            i = whole * p + k;
+            beat[k] = i < dev->input_size ? x[i] : 0;
         }
-        if (dev->hal.push_x(dev->hal.ctx, lanes, p, b + 1u == n)) return EDGEDRNN_ERR_STREAM;
+        if (dev->hal.push_x(dev->hal.ctx, beat, p, 1u, 1)) return EDGEDRNN_ERR_STREAM;
     }
     return EDGEDRNN_OK;
 }
@@ -426,20 +424,22 @@ int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
 int edgedrnn_read_output(edgedrnn_dev *dev, int16_t *h)
 {
     int16_t beat[EDGEDRNN_MAX_PE];
-    uint32_t p, n, b, k, i;
+    uint32_t p, whole, b, k, i;
     int last, bad_last = 0, bad_pad = 0;
     if (!dev || !dev->hal.pop_h) return EDGEDRNN_ERR_ARGUMENT;
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
     dev->fresh = 0;
     p = dev->info.num_pe;
-    n = dev->h_beats;
-    for (b = 0; b < n; b++) {
-        int full = h && b * p + p <= dev->output_size; /* straight into h */
-        int16_t *lanes = full ? h + b * p : beat;
+    whole = h ? dev->output_size / p : 0; /* beats straight into h */
+    if (whole) {
         last = 0;
-        if (dev->hal.pop_h(dev->hal.ctx, lanes, p, &last)) return EDGEDRNN_ERR_STREAM;
-        if ((last != 0) != (b + 1u == n)) bad_last = 1;
-        if (full) continue;
+        if (dev->hal.pop_h(dev->hal.ctx, h, p, whole, &last)) return EDGEDRNN_ERR_STREAM;
+        if (last != (whole == dev->h_beats ? EDGEDRNN_LAST_FINAL : 0)) bad_last = 1;
+    }
+    for (b = whole; b < dev->h_beats; b++) { /* through the beat buffer, checking padding */
+        last = 0;
+        if (dev->hal.pop_h(dev->hal.ctx, beat, p, 1u, &last)) return EDGEDRNN_ERR_STREAM;
+        if (last != (b + 1u == dev->h_beats ? EDGEDRNN_LAST_FINAL : 0)) bad_last = 1;
         for (k = 0; k < p; k++) {
             i = b * p + k;
             if (i < dev->output_size) {

@@ -70,18 +70,24 @@ typedef enum edgedrnn_error {
 
 /*
  * The hardware access layer. read32 / write32 take byte offsets of the register block
- * (edgedrnn_regs.h). push_x sends one x_in beat of num_pe lanes (last: the step's final
- * beat, e.g. to commit a StreamWindow); pop_h receives one h_out beat and its LAST flag;
- * both return 0 or a nonzero failure. write_mem (may be NULL) copies the weight image to
- * the accelerator's memory at byte address addr; without it the weights must already be
- * there. ctx is passed to every hook.
+ * (edgedrnn_regs.h). push_x sends `beats` consecutive x_in beats of num_pe lanes each from
+ * lanes (beats * num_pe values; last: the final one ends the step, e.g. to commit a
+ * StreamWindow); pop_h receives `beats` h_out beats into lanes and sets *last to the LAST
+ * flags seen: EDGEDRNN_LAST_FINAL when the final beat popped had it, plus
+ * EDGEDRNN_LAST_EARLY when an earlier one did. Both return 0 or a nonzero failure (no beat,
+ * full FIFO); the runtime calls them once for a step's whole beats and once for its last,
+ * partial one. write_mem (may be NULL) copies the weight image to the accelerator's memory
+ * at byte address addr; without it the weights must already be there. ctx is passed to
+ * every hook.
  */
+#define EDGEDRNN_LAST_FINAL 1
+#define EDGEDRNN_LAST_EARLY 2
 typedef struct edgedrnn_hal {
     void *ctx;
     uint32_t (*read32)(void *ctx, uint32_t offset);
     void (*write32)(void *ctx, uint32_t offset, uint32_t value);
-    int (*push_x)(void *ctx, const int16_t *lanes, uint32_t num_pe, int last);
-    int (*pop_h)(void *ctx, int16_t *lanes, uint32_t num_pe, int *last);
+    int (*push_x)(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t beats, int last);
+    int (*pop_h)(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int *last);
     int (*write_mem)(void *ctx, uint32_t addr, const uint8_t *data, uint32_t length);
 } edgedrnn_hal;
 

@@ -53,23 +53,25 @@ static uint32_t cycle(void)
 }
 
 /* The StreamWindow hooks. A beat is W = ceil(P/2) words, lanes 2j and 2j+1 in bits 15:0 and
- * 31:16 of word j: on this little-endian CPU the int16 lanes of an even-P beat at a 4-byte
+ * 31:16 of word j: on this little-endian CPU the int16 lanes of even-P beats at a 4-byte
  * aligned address are those words in memory, moved as they are. */
-static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, int last)
+static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t beats, int last)
 {
     static uint32_t queued;
     uint32_t j, hi;
     (void)ctx;
     if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
         const uint32_t *words = (const uint32_t *)(const void *)lanes;
-        for (j = 0; j < num_pe / 2u; j++) STREAMS[SW_X_DATA] = words[j];
+        uint32_t n = beats * (num_pe / 2u);
+        for (j = 0; j < n; j++) STREAMS[SW_X_DATA] = words[j];
     } else {
-        for (j = 0; j < num_pe; j += 2u) {
-            hi = j + 1u < num_pe ? (uint16_t)lanes[j + 1u] : 0u;
-            STREAMS[SW_X_DATA] = (uint16_t)lanes[j] | (hi << 16);
-        }
+        for (; beats; beats--, lanes += num_pe)
+            for (j = 0; j < num_pe; j += 2u) {
+                hi = j + 1u < num_pe ? (uint16_t)lanes[j + 1u] : 0u;
+                STREAMS[SW_X_DATA] = (uint16_t)lanes[j] | (hi << 16);
+            }
     }
-    queued++;
+    queued += beats;
     if (last) {
         STREAMS[SW_X_COMMIT] = queued;
         queued = 0;
@@ -77,24 +79,30 @@ static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, int last)
     return 0;
 }
 
-static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, int *last)
+static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int *last)
 {
-    uint32_t tries = POP_TRIES, head, word, j;
+    uint32_t tries, head = 0, word, j, b;
+    int fast = !(num_pe & 1u) && !((uintptr_t)lanes & 3u);
     (void)ctx;
-    /* with the FIFO empty the header reads 0 and the next read is a header again */
-    while (!((head = STREAMS[SW_H_DATA]) >> 31))
-        if (--tries == 0u) return 1;
-    *last = (int)(head & 1u);
-    if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
-        uint32_t *words = (uint32_t *)(void *)lanes;
-        for (j = 0; j < num_pe / 2u; j++) words[j] = STREAMS[SW_H_DATA];
-        return 0;
+    *last = 0;
+    for (b = 0; b < beats; b++, lanes += num_pe) {
+        /* with the FIFO empty the header reads 0 and the next read is a header again */
+        tries = POP_TRIES;
+        while (!((head = STREAMS[SW_H_DATA]) >> 31))
+            if (--tries == 0u) return 1;
+        if ((head & 1u) && b + 1u < beats) *last |= EDGEDRNN_LAST_EARLY;
+        if (fast) {
+            uint32_t *words = (uint32_t *)(void *)lanes;
+            for (j = 0; j < num_pe / 2u; j++) words[j] = STREAMS[SW_H_DATA];
+            continue;
+        }
+        for (j = 0; j < num_pe; j += 2u) {
+            word = STREAMS[SW_H_DATA];
+            lanes[j] = (int16_t)(word & 0xFFFFu);
+            if (j + 1u < num_pe) lanes[j + 1u] = (int16_t)(word >> 16);
+        }
     }
-    for (j = 0; j < num_pe; j += 2u) {
-        word = STREAMS[SW_H_DATA];
-        lanes[j] = (int16_t)(word & 0xFFFFu);
-        if (j + 1u < num_pe) lanes[j + 1u] = (int16_t)(word >> 16);
-    }
+    if (head & 1u) *last |= EDGEDRNN_LAST_FINAL;
     return 0;
 }
 
