@@ -63,7 +63,13 @@ static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t bea
     if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
         const uint32_t *words = (const uint32_t *)(const void *)lanes;
         uint32_t n = beats * (num_pe / 2u);
-        for (j = 0; j < n; j++) STREAMS[SW_X_DATA] = words[j];
+        for (j = 0; j + 4u <= n; j += 4u) { /* unrolled by four words */
+            STREAMS[SW_X_DATA] = words[j];
+            STREAMS[SW_X_DATA] = words[j + 1u];
+            STREAMS[SW_X_DATA] = words[j + 2u];
+            STREAMS[SW_X_DATA] = words[j + 3u];
+        }
+        for (; j < n; j++) STREAMS[SW_X_DATA] = words[j];
     } else {
         for (; beats; beats--, lanes += num_pe)
             for (j = 0; j < num_pe; j += 2u) {
@@ -79,30 +85,45 @@ static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t bea
     return 0;
 }
 
+/* Wait for the next h_out beat's header (bit 31 valid, bit 0 LAST); 0 when none comes. With
+ * the FIFO empty the header reads 0 and the next read is a header again. */
+static uint32_t next_header(void)
+{
+    uint32_t tries = POP_TRIES, head;
+    while (!((head = STREAMS[SW_H_DATA]) >> 31))
+        if (--tries == 0u) return 0;
+    return head;
+}
+
 static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int *last)
 {
-    uint32_t tries, head = 0, word, j, b;
-    int fast = !(num_pe & 1u) && !((uintptr_t)lanes & 3u);
+    uint32_t head, word, j, b, early = 0, prev = 0;
     (void)ctx;
-    *last = 0;
-    for (b = 0; b < beats; b++, lanes += num_pe) {
-        /* with the FIFO empty the header reads 0 and the next read is a header again */
-        tries = POP_TRIES;
-        while (!((head = STREAMS[SW_H_DATA]) >> 31))
-            if (--tries == 0u) return 1;
-        if ((head & 1u) && b + 1u < beats) *last |= EDGEDRNN_LAST_EARLY;
-        if (fast) {
-            uint32_t *words = (uint32_t *)(void *)lanes;
-            for (j = 0; j < num_pe / 2u; j++) words[j] = STREAMS[SW_H_DATA];
-            continue;
+    if (num_pe == 8u && !((uintptr_t)lanes & 3u)) { /* the common beat: 4 words, unrolled */
+        uint32_t *words = (uint32_t *)(void *)lanes;
+        for (b = 0; b < beats; b++, words += 4) {
+            head = STREAMS[SW_H_DATA];
+            if (!(head >> 31) && !(head = next_header())) return 1;
+            early |= prev;
+            prev = head & 1u;
+            words[0] = STREAMS[SW_H_DATA];
+            words[1] = STREAMS[SW_H_DATA];
+            words[2] = STREAMS[SW_H_DATA];
+            words[3] = STREAMS[SW_H_DATA]; /* the last data word pops the beat */
         }
-        for (j = 0; j < num_pe; j += 2u) {
-            word = STREAMS[SW_H_DATA];
-            lanes[j] = (int16_t)(word & 0xFFFFu);
-            if (j + 1u < num_pe) lanes[j + 1u] = (int16_t)(word >> 16);
+    } else {
+        for (b = 0; b < beats; b++, lanes += num_pe) {
+            if (!(head = next_header())) return 1;
+            early |= prev;
+            prev = head & 1u;
+            for (j = 0; j < num_pe; j += 2u) {
+                word = STREAMS[SW_H_DATA];
+                lanes[j] = (int16_t)(word & 0xFFFFu);
+                if (j + 1u < num_pe) lanes[j + 1u] = (int16_t)(word >> 16);
+            }
         }
     }
-    if (head & 1u) *last |= EDGEDRNN_LAST_FINAL;
+    *last = (prev ? EDGEDRNN_LAST_FINAL : 0) | (early ? EDGEDRNN_LAST_EARLY : 0);
     return 0;
 }
 
