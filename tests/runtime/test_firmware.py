@@ -75,3 +75,11 @@ def test_firmware_equals_reference() -> None:
     # the CPU's view of a step covers the accelerator's latency plus the runtime's work
     assert (run.overhead_cycles > 0).all()
     assert run.config_cycles > 0
+    # the firmware's text report: a line per step with its first outputs, then the summary
+    lines = run.console.splitlines()
+    assert lines[0].startswith("edgedrnn firmware: configure ")
+    assert len(lines) == steps + 2
+    for t, line in enumerate(lines[1:-1]):
+        assert line.startswith(f"step {t}: latency {out.latency[t]}, cpu ")
+        assert line.endswith(" h " + " ".join(map(str, out.outputs_q[t, :4])) + " ...")
+    assert lines[-1] == f"done: {steps} steps, overflow {int(ref.overflow)}, success"

@@ -11,7 +11,8 @@ accelerator at A)::
     0x10100  summary (SUMMARY_FIELDS): written by the firmware, DONE last
     0x10400  runtime image (edgedrnn.runtime.to_image), then 64-byte aligned:
              x int16 (T, I), Θx and Θh uint16 (T, L) and the result arrays
-             h int16 (T, H), NZ uint32 (T, L, 2), STEP_CYCLES, LATENCY, t_start, t_end (T,)
+             h int16 (T, H), NZ uint32 (T, L, 2), STEP_CYCLES, LATENCY, t_start, t_end (T,),
+             the console (the firmware's text report, NUL-terminated)
 
 The firmware runs the sequence in the register order of the C runtime's ``edgedrnn_run``
 with ``queue_ahead = 0`` (the StreamWindow takes ``h_out`` on its own: per step, the next
@@ -81,8 +82,19 @@ PARAMS_FIELDS = (
     "latency_addr",
     "t_start_addr",
     "t_end_addr",
+    "console_addr",
+    "console_size",
 )
-SUMMARY_FIELDS = ("done", "error", "overflow", "step_count", "config_cycles", "steps_done")
+SUMMARY_FIELDS = (
+    "done",
+    "error",
+    "overflow",
+    "step_count",
+    "config_cycles",
+    "steps_done",
+    "layers",
+    "outputs",
+)
 #: edgedrnn_configure flag: skip the image's CRC-32 (seconds of simulated CPU time).
 CONFIGURE_NO_CHECKSUM = 2
 
@@ -143,6 +155,11 @@ class FirmwareLayout:
     output_size: int
 
 
+def console_bytes(steps: int, layers: int) -> int:
+    """Room for the firmware's text report: a line per step, a header and a summary."""
+    return 256 + steps * (120 + 24 * layers)
+
+
 def _align(n: int, to: int = 64) -> int:
     return -(-n // to) * to
 
@@ -173,6 +190,7 @@ def firmware_memory(
         "latency": 4 * steps,
         "t_start": 4 * steps,
         "t_end": 4 * steps,
+        "console": console_bytes(steps, layers),
     }
     addr = {"image": IMAGE_OFFSET, "summary": SUMMARY_OFFSET}
     at = _align(IMAGE_OFFSET + len(image))
@@ -203,6 +221,8 @@ def firmware_memory(
         "theta_h_addr": cpu("theta_h"),
         "summary_addr": cpu("summary"),
         **{f"{n}_addr": cpu(n) for n in ("h", "nz", "cycles", "latency", "t_start", "t_end")},
+        "console_addr": cpu("console"),
+        "console_size": sizes["console"],
     }
     struct.pack_into(
         f"<{len(PARAMS_FIELDS)}I", mem, PARAMS_OFFSET, *(params[f] for f in PARAMS_FIELDS)
@@ -225,6 +245,8 @@ class FirmwareRun:
         Cycles of ``edgedrnn_configure``.
     error : int
         The firmware's C runtime error code (0: success).
+    console : str
+        The firmware's text report (a line per step, then a summary).
     """
 
     output: RunOutput
@@ -232,6 +254,7 @@ class FirmwareRun:
     t_end: np.ndarray
     config_cycles: int
     error: int
+    console: str = ""
 
     @property
     def cpu_step_cycles(self) -> np.ndarray:
@@ -265,7 +288,9 @@ def read_results(bridge, layout: FirmwareLayout) -> FirmwareRun:
     t_start = words("t_start", steps).astype(np.int64)
     t_end = words("t_end", steps).astype(np.int64)
     error = int(np.int32(np.uint32(summary["error"])))
-    return FirmwareRun(output, t_start, t_end, int(summary["config_cycles"]), error)
+    size = console_bytes(steps, layers)
+    text = words("console", size // 4).tobytes().split(b"\0", 1)[0].decode("ascii", "replace")
+    return FirmwareRun(output, t_start, t_end, int(summary["config_cycles"]), error, text)
 
 
 def run_firmware(
@@ -323,5 +348,5 @@ def run_firmware(
             time.sleep(poll_s)
         run = read_results(bridge, layout)
     if run.error:
-        raise RuntimeError(f"the firmware reports C runtime error {run.error}")
+        raise RuntimeError(f"the firmware reports C runtime error {run.error}:\n{run.console}")
     return run

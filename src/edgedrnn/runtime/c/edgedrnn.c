@@ -401,9 +401,15 @@ int edgedrnn_set_thresholds(edgedrnn_dev *dev, const uint16_t *theta_x, const ui
 
 /* -------------------------------------------------------------------- steps */
 
+typedef union beat_buffer {
+    int16_t lanes[EDGEDRNN_MAX_PE];
+    uint32_t words[(EDGEDRNN_MAX_PE + 1u) / 2u];
+} beat_buffer;
+
 int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
 {
-    int16_t beat[EDGEDRNN_MAX_PE];
+    beat_buffer buf; /* word-aligned, so a HAL may move the lanes as 32-bit words */
+    int16_t *beat = buf.lanes;
     uint32_t p, whole, k, i;
     if (!dev || !x || !dev->hal.push_x) return EDGEDRNN_ERR_ARGUMENT;
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
@@ -423,7 +429,8 @@ int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
 
 int edgedrnn_read_output(edgedrnn_dev *dev, int16_t *h)
 {
-    int16_t beat[EDGEDRNN_MAX_PE];
+    beat_buffer buf; /* word-aligned, so a HAL may move the lanes as 32-bit words */
+    int16_t *beat = buf.lanes;
     uint32_t p, whole, b, k, i;
     int last, bad_last = 0, bad_pad = 0;
     if (!dev || !dev->hal.pop_h) return EDGEDRNN_ERR_ARGUMENT;

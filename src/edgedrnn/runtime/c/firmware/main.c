@@ -7,7 +7,8 @@
  * per step the outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the
  * StreamWindow's cycle counter (before the step's Θ and input are written, after its output
  * is read), then
- * the summary with a DONE word last: the host reads them through the bridge.
+ * the summary with a DONE word last, and prints a text report (a line per step) into a
+ * console buffer: the host reads them through the bridge.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,10 +43,15 @@ typedef struct fw_params {
     uint32_t latency_addr;  /* uint32 (T,) LATENCY */
     uint32_t t_start_addr;  /* uint32 (T,) CYCLE before the step's Θ and input are written */
     uint32_t t_end_addr;    /* uint32 (T,) CYCLE after its output is read */
+    uint32_t console_addr;  /* the text report, NUL-terminated */
+    uint32_t console_size;
 } fw_params;
 
 /* summary words */
-enum { S_DONE, S_ERROR, S_OVERFLOW, S_STEP_COUNT, S_CONFIG_CYCLES, S_STEPS_DONE, S_WORDS = 8 };
+enum {
+    S_DONE, S_ERROR, S_OVERFLOW, S_STEP_COUNT, S_CONFIG_CYCLES, S_STEPS_DONE, S_LAYERS, S_OUTPUTS,
+    S_WORDS
+};
 
 static uint32_t cycle(void)
 {
@@ -162,6 +168,8 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     layers = dev.num_layers;
     n_in = dev.input_size;
     n_out = dev.output_size;
+    summary[S_LAYERS] = layers;
+    summary[S_OUTPUTS] = n_out;
     /* the register sequence of edgedrnn_run with queue_ahead = 0, timed per step */
     if (per_step && p->steps) {
         fresh = dev.fresh;
@@ -204,6 +212,87 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     return EDGEDRNN_OK;
 }
 
+/* ------------------------------------------------------------------ report */
+
+/* The text console: a buffer in the DRAM the host reads over the bridge (the simulated SoC's
+ * one serial link is the bridge). */
+typedef struct console {
+    char *buf;
+    uint32_t len, size;
+} console;
+
+static void put_s(console *c, const char *s)
+{
+    while (*s && c->len + 1u < c->size) c->buf[c->len++] = *s++;
+    c->buf[c->len] = 0;
+}
+
+static void put_u(console *c, uint32_t v)
+{
+    char digits[11];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n && c->len + 1u < c->size) c->buf[c->len++] = digits[--n];
+    c->buf[c->len] = 0;
+}
+
+static void put_i(console *c, int32_t v)
+{
+    if (v < 0) {
+        put_s(c, "-");
+        put_u(c, 0u - (uint32_t)v);
+    } else {
+        put_u(c, (uint32_t)v);
+    }
+}
+
+/* One line per step (its cycles, deltas passed on, first outputs), then the summary. */
+static void report(const fw_params *p, volatile const uint32_t *summary, int err)
+{
+    console c = {(char *)p->console_addr, 0, p->console_size};
+    const int16_t *h = (const int16_t *)p->h_addr;
+    const uint32_t *nz = (const uint32_t *)p->nz_addr;
+    const uint32_t *latency = (const uint32_t *)p->latency_addr;
+    const uint32_t *t_start = (const uint32_t *)p->t_start_addr;
+    const uint32_t *t_end = (const uint32_t *)p->t_end_addr;
+    uint32_t t, l, k, layers = summary[S_LAYERS], n_out = summary[S_OUTPUTS];
+    if (!c.buf || !c.size) return;
+    put_s(&c, "edgedrnn firmware: configure ");
+    put_u(&c, summary[S_CONFIG_CYCLES]);
+    put_s(&c, " cycles\n");
+    for (t = 0; t < summary[S_STEPS_DONE]; t++) {
+        put_s(&c, "step ");
+        put_u(&c, t);
+        put_s(&c, ": latency ");
+        put_u(&c, latency[t]);
+        put_s(&c, ", cpu ");
+        put_u(&c, t_end[t] - t_start[t]);
+        put_s(&c, ", nz");
+        for (l = 0; l < layers; l++) {
+            put_s(&c, " ");
+            put_u(&c, nz[2u * (t * layers + l)]);
+            put_s(&c, "/");
+            put_u(&c, nz[2u * (t * layers + l) + 1u]);
+        }
+        put_s(&c, ", h");
+        for (k = 0; k < n_out && k < 4u; k++) {
+            put_s(&c, " ");
+            put_i(&c, h[t * n_out + k]);
+        }
+        put_s(&c, n_out > 4u ? " ...\n" : "\n");
+    }
+    put_s(&c, "done: ");
+    put_u(&c, summary[S_STEPS_DONE]);
+    put_s(&c, " steps, overflow ");
+    put_u(&c, summary[S_OVERFLOW]);
+    put_s(&c, ", ");
+    put_s(&c, edgedrnn_strerror(err));
+    put_s(&c, "\n");
+}
+
 int main(void)
 {
     const fw_params *p = (const fw_params *)(MAIN_RAM + 0x10000u);
@@ -215,6 +304,7 @@ int main(void)
     for (i = 0; i < S_WORDS; i++) summary[i] = 0;
     err = run(p, summary);
     summary[S_ERROR] = (uint32_t)err;
+    report(p, summary, err);
     summary[S_DONE] = DONE_MAGIC;
     return 0;
 }
