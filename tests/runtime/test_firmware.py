@@ -52,6 +52,10 @@ def test_firmware_memory_layout(tmp_path) -> None:
     assert layout.addr["theta_x"] == 0 and layout.addr["theta_h"] == 0
     assert mem[layout.addr["x"] : layout.addr["x"] + x.nbytes] == x.tobytes()
     assert all(a % 64 == 0 for a in layout.addr.values())
+    with pytest.raises(ValueError, match="both"):
+        firmware_memory(fw, prog, x, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="x_q must be"):
+        firmware_memory(fw, prog, x[:, :4])
 
 
 @needs_riscv

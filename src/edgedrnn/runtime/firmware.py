@@ -176,7 +176,11 @@ def firmware_memory(
     """The DRAM contents from offset 0 for one firmware run, and where things are."""
     if len(firmware) > FIRMWARE_MAX_BYTES:
         raise ValueError(f"firmware is {len(firmware)} bytes, over {FIRMWARE_MAX_BYTES}")
+    if (theta_x_q is None) != (theta_h_q is None):
+        raise ValueError("give both theta_x_q and theta_h_q, or neither")
     x = np.ascontiguousarray(x_q, dtype=np.int16)
+    if x.ndim != 2 or x.shape[1] != program.input_size:
+        raise ValueError(f"x_q must be (T, {program.input_size}), got {x.shape}")
     steps, layers, h = x.shape[0], program.num_layers, program.output_size
     image = to_image(program)
     header = struct.unpack_from("<I", image, 16)[0]
