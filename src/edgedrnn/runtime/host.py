@@ -326,7 +326,11 @@ class CRuntime:
         queue_ahead: bool = True,
     ) -> RunOutput:
         """``edgedrnn_run`` over raw Q8.8 inputs (T, I), optional raw thresholds (T, L)."""
+        if (theta_x_q is None) != (theta_h_q is None):
+            raise ValueError("give both theta_x_q and theta_h_q, or neither")
         x = np.ascontiguousarray(x_q, dtype=np.int16)
+        if x.ndim != 2 or x.shape[1] != int(self.dev.input_size):
+            raise ValueError(f"x_q must be (T, {int(self.dev.input_size)}), got {x.shape}")
         steps, layers = x.shape[0], int(self.dev.num_layers)
         h = np.zeros((steps, int(self.dev.output_size)), dtype=np.int16)
         nz = np.zeros((steps, layers, 2), dtype=np.uint32)
