@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages edgedrnn needs (Verilator for RTL co-simulation, espeak-ng
 # for the spoken-digits data set, libevent and json-c for LiteX's SoC simulator), only when
-# they are missing.
+# they are missing; gcc-riscv64-unknown-elf builds the SoC CPU's firmware (docs/board.md).
 set -euo pipefail
-pkgs=(verilator espeak-ng libsndfile1 libevent-dev libjson-c-dev)
+pkgs=(verilator espeak-ng libsndfile1 libevent-dev libjson-c-dev gcc-riscv64-unknown-elf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

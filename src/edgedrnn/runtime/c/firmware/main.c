@@ -1,0 +1,310 @@
+/*
+ * EdgeDRNN firmware for the VexRiscv of the SoC (edgedrnn.runtime.soc, docs/board.md).
+ *
+ * Reads a parameter block at DRAM offset 0x10000 (edgedrnn.runtime.firmware writes it, with
+ * the runtime image, the inputs and the thresholds, into the DRAM before the CPU starts),
+ * configures the accelerator with the C runtime, runs the sequence step by step and writes
+ * per step the outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the
+ * StreamWindow's cycle counter (before the step's Θ and input are written, after its output
+ * is read), then
+ * the summary with a DONE word last, and prints a text report (a line per step) into a
+ * console buffer: the host reads them through the bridge.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgedrnn.h"
+
+#define MAIN_RAM 0x40000000u
+#define EDGEDRNN_REGS 0x80000000u
+#define STREAMS ((volatile uint32_t *)0x80001000u)
+enum { SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE = 4 };
+
+#define PARAMS_MAGIC 0x57464445u /* "EDFW" */
+#define DONE_MAGIC 0x454E4F44u   /* "DONE" */
+#define POP_TRIES 50000000u
+#define FW_MAX_SIZE 1024u /* largest input and output vectors (on the 8 KiB SRAM stack) */
+
+/* The parameter block (edgedrnn.runtime.firmware.PARAMS_FIELDS); addresses are the CPU's. */
+typedef struct fw_params {
+    uint32_t magic;
+    uint32_t image_addr;
+    uint32_t image_len;
+    uint32_t weight_base;   /* accelerator address of the image's weights */
+    uint32_t flags;         /* edgedrnn_configure flags */
+    uint32_t steps;
+    uint32_t x_addr;        /* int16 (T, I) */
+    uint32_t theta_x_addr;  /* uint16 (T, L), 0: keep the image's */
+    uint32_t theta_h_addr;
+    uint32_t summary_addr;  /* uint32 [8], DONE last */
+    uint32_t h_addr;        /* int16 (T, H) */
+    uint32_t nz_addr;       /* uint32 (T, L, 2) */
+    uint32_t cycles_addr;   /* uint32 (T,) STEP_CYCLES */
+    uint32_t latency_addr;  /* uint32 (T,) LATENCY */
+    uint32_t t_start_addr;  /* uint32 (T,) CYCLE before the step's Θ and input are written */
+    uint32_t t_end_addr;    /* uint32 (T,) CYCLE after its output is read */
+    uint32_t console_addr;  /* the text report, NUL-terminated */
+    uint32_t console_size;
+} fw_params;
+
+/* summary words */
+enum {
+    S_DONE, S_ERROR, S_OVERFLOW, S_STEP_COUNT, S_CONFIG_CYCLES, S_STEPS_DONE, S_LAYERS, S_OUTPUTS,
+    S_WORDS
+};
+
+static uint32_t cycle(void)
+{
+    return STREAMS[SW_CYCLE];
+}
+
+/* The StreamWindow hooks. A beat is W = ceil(P/2) words, lanes 2j and 2j+1 in bits 15:0 and
+ * 31:16 of word j: on this little-endian CPU the int16 lanes of even-P beats at a 4-byte
+ * aligned address are those words in memory, moved as they are. */
+static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t beats, int last)
+{
+    static uint32_t queued;
+    uint32_t j, hi;
+    (void)ctx;
+    if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
+        const uint32_t *words = (const uint32_t *)(const void *)lanes;
+        uint32_t n = beats * (num_pe / 2u);
+        for (j = 0; j + 4u <= n; j += 4u) { /* unrolled by four words */
+            STREAMS[SW_X_DATA] = words[j];
+            STREAMS[SW_X_DATA] = words[j + 1u];
+            STREAMS[SW_X_DATA] = words[j + 2u];
+            STREAMS[SW_X_DATA] = words[j + 3u];
+        }
+        for (; j < n; j++) STREAMS[SW_X_DATA] = words[j];
+    } else {
+        for (; beats; beats--, lanes += num_pe)
+            for (j = 0; j < num_pe; j += 2u) {
+                hi = j + 1u < num_pe ? (uint16_t)lanes[j + 1u] : 0u;
+                STREAMS[SW_X_DATA] = (uint16_t)lanes[j] | (hi << 16);
+            }
+    }
+    queued += beats;
+    if (last) {
+        STREAMS[SW_X_COMMIT] = queued;
+        queued = 0;
+    }
+    return 0;
+}
+
+/* Wait for the next h_out beat's header (bit 31 valid, bit 0 LAST); 0 when none comes. With
+ * the FIFO empty the header reads 0 and the next read is a header again. */
+static uint32_t next_header(void)
+{
+    uint32_t tries = POP_TRIES, head;
+    while (!((head = STREAMS[SW_H_DATA]) >> 31))
+        if (--tries == 0u) return 0;
+    return head;
+}
+
+static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int *last)
+{
+    uint32_t head, word, j, b, early = 0, prev = 0;
+    (void)ctx;
+    if (num_pe == 8u && !((uintptr_t)lanes & 3u)) { /* the common beat: 4 words, unrolled */
+        uint32_t *words = (uint32_t *)(void *)lanes;
+        for (b = 0; b < beats; b++, words += 4) {
+            head = STREAMS[SW_H_DATA];
+            if (!(head >> 31) && !(head = next_header())) return 1;
+            early |= prev;
+            prev = head & 1u;
+            words[0] = STREAMS[SW_H_DATA];
+            words[1] = STREAMS[SW_H_DATA];
+            words[2] = STREAMS[SW_H_DATA];
+            words[3] = STREAMS[SW_H_DATA]; /* the last data word pops the beat */
+        }
+    } else {
+        for (b = 0; b < beats; b++, lanes += num_pe) {
+            if (!(head = next_header())) return 1;
+            early |= prev;
+            prev = head & 1u;
+            for (j = 0; j < num_pe; j += 2u) {
+                word = STREAMS[SW_H_DATA];
+                lanes[j] = (int16_t)(word & 0xFFFFu);
+                if (j + 1u < num_pe) lanes[j + 1u] = (int16_t)(word >> 16);
+            }
+        }
+    }
+    *last = (prev ? EDGEDRNN_LAST_FINAL : 0) | (early ? EDGEDRNN_LAST_EARLY : 0);
+    return 0;
+}
+
+static int run(const fw_params *p, volatile uint32_t *summary)
+{
+    edgedrnn_dev dev;
+    edgedrnn_hal hal;
+    const int16_t *x = (const int16_t *)p->x_addr;
+    const uint16_t *tx = (const uint16_t *)p->theta_x_addr;
+    const uint16_t *th = (const uint16_t *)p->theta_h_addr;
+    int16_t *h = (int16_t *)p->h_addr;
+    uint32_t *nz = (uint32_t *)p->nz_addr;
+    uint32_t *cycles = (uint32_t *)p->cycles_addr;
+    uint32_t *latency = (uint32_t *)p->latency_addr;
+    uint32_t *t_start = (uint32_t *)p->t_start_addr;
+    uint32_t *t_end = (uint32_t *)p->t_end_addr;
+    /* the step's input and output live on the stack, in the SRAM, as a control loop's
+     * would: the DRAM arrays are copied outside the timed part (a write-through store to
+     * the DRAM costs tens of cycles) */
+    int16_t x_now[FW_MAX_SIZE] __attribute__((aligned(4)));
+    int16_t h_now[FW_MAX_SIZE] __attribute__((aligned(4)));
+    uint16_t tx_now[EDGEDRNN_MAX_LAYERS], th_now[EDGEDRNN_MAX_LAYERS];
+    uint32_t t, i, l, start, begin, end, n_in, n_out, layers;
+    int next;
+    int err, per_step = tx && th, fresh;
+
+    edgedrnn_hal_mmio(&hal, EDGEDRNN_REGS);
+    hal.push_x = push_x;
+    hal.pop_h = pop_h;
+    if ((err = edgedrnn_init(&dev, &hal)) != EDGEDRNN_OK) return err;
+    start = cycle();
+    err = edgedrnn_configure(&dev, (const void *)p->image_addr, p->image_len, p->weight_base,
+                             p->flags);
+    summary[S_CONFIG_CYCLES] = cycle() - start;
+    if (err) return err;
+    layers = dev.num_layers;
+    n_in = dev.input_size;
+    n_out = dev.output_size;
+    summary[S_LAYERS] = layers;
+    summary[S_OUTPUTS] = n_out;
+    /* the register sequence of edgedrnn_run with queue_ahead = 0, timed per step */
+    if (per_step && p->steps) {
+        fresh = dev.fresh;
+        err = edgedrnn_set_thresholds(&dev, tx, th);
+        if (err < 0) return err;
+        if (err > 0 && fresh) edgedrnn_start(&dev, 1);
+    }
+    if (dev.fresh && (err = edgedrnn_wait_idle(&dev)) != EDGEDRNN_OK) return err;
+    if (n_in > FW_MAX_SIZE || n_out > FW_MAX_SIZE) return EDGEDRNN_ERR_TOO_LARGE;
+    for (i = 0; p->steps && i < n_in; i++) x_now[i] = x[i];
+    for (t = 0; t < p->steps; t++) {
+        /* the timed part touches only the SRAM and the accelerator: a DRAM access there would
+         * wait behind the accelerator's weight reads (the next step's hidden part runs as
+         * soon as this one ends) */
+        next = per_step && t + 1u < p->steps;
+        for (l = 0; next && l < layers; l++) {
+            tx_now[l] = tx[(t + 1u) * layers + l];
+            th_now[l] = th[(t + 1u) * layers + l];
+        }
+        begin = cycle();
+        /* Θ of step t+1 before step t's input: the StreamWindow takes h_out on its own, so
+         * step t may end before its output is read; Θ written now is latched at its end */
+        if (next && (err = edgedrnn_set_thresholds(&dev, tx_now, th_now)) < 0) return err;
+        if ((err = edgedrnn_push_input(&dev, x_now)) != EDGEDRNN_OK) return err;
+        if ((err = edgedrnn_read_output(&dev, h_now)) != EDGEDRNN_OK) return err;
+        end = cycle();
+        t_start[t] = begin;
+        t_end[t] = end;
+        for (i = 0; i < n_out; i++) h[t * n_out + i] = h_now[i];
+        if (t + 1u < p->steps)
+            for (i = 0; i < n_in; i++) x_now[i] = x[(t + 1u) * n_in + i];
+        cycles[t] = edgedrnn_step_cycles(&dev);
+        latency[t] = edgedrnn_latency(&dev);
+        edgedrnn_nonzero(&dev, nz + 2u * layers * t);
+        summary[S_STEPS_DONE] = t + 1u;
+    }
+    summary[S_STEP_COUNT] = edgedrnn_step_count(&dev);
+    if ((err = edgedrnn_check_error(&dev)) != EDGEDRNN_OK) return err;
+    summary[S_OVERFLOW] = (uint32_t)edgedrnn_overflow(&dev);
+    return EDGEDRNN_OK;
+}
+
+/* ------------------------------------------------------------------ report */
+
+/* The text console: a buffer in the DRAM the host reads over the bridge (the simulated SoC's
+ * one serial link is the bridge). */
+typedef struct console {
+    char *buf;
+    uint32_t len, size;
+} console;
+
+static void put_s(console *c, const char *s)
+{
+    while (*s && c->len + 1u < c->size) c->buf[c->len++] = *s++;
+    c->buf[c->len] = 0;
+}
+
+static void put_u(console *c, uint32_t v)
+{
+    char digits[11];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n && c->len + 1u < c->size) c->buf[c->len++] = digits[--n];
+    c->buf[c->len] = 0;
+}
+
+static void put_i(console *c, int32_t v)
+{
+    if (v < 0) {
+        put_s(c, "-");
+        put_u(c, 0u - (uint32_t)v);
+    } else {
+        put_u(c, (uint32_t)v);
+    }
+}
+
+/* One line per step (its cycles, deltas passed on, first outputs), then the summary. */
+static void report(const fw_params *p, volatile const uint32_t *summary, int err)
+{
+    console c = {(char *)p->console_addr, 0, p->console_size};
+    const int16_t *h = (const int16_t *)p->h_addr;
+    const uint32_t *nz = (const uint32_t *)p->nz_addr;
+    const uint32_t *latency = (const uint32_t *)p->latency_addr;
+    const uint32_t *t_start = (const uint32_t *)p->t_start_addr;
+    const uint32_t *t_end = (const uint32_t *)p->t_end_addr;
+    uint32_t t, l, k, layers = summary[S_LAYERS], n_out = summary[S_OUTPUTS];
+    if (!c.buf || !c.size) return;
+    put_s(&c, "edgedrnn firmware: configure ");
+    put_u(&c, summary[S_CONFIG_CYCLES]);
+    put_s(&c, " cycles\n");
+    for (t = 0; t < summary[S_STEPS_DONE]; t++) {
+        put_s(&c, "step ");
+        put_u(&c, t);
+        put_s(&c, ": latency ");
+        put_u(&c, latency[t]);
+        put_s(&c, ", cpu ");
+        put_u(&c, t_end[t] - t_start[t]);
+        put_s(&c, ", nz");
+        for (l = 0; l < layers; l++) {
+            put_s(&c, " ");
+            put_u(&c, nz[2u * (t * layers + l)]);
+            put_s(&c, "/");
+            put_u(&c, nz[2u * (t * layers + l) + 1u]);
+        }
+        put_s(&c, ", h");
+        for (k = 0; k < n_out && k < 4u; k++) {
+            put_s(&c, " ");
+            put_i(&c, h[t * n_out + k]);
+        }
+        put_s(&c, n_out > 4u ? " ...\n" : "\n");
+    }
+    put_s(&c, "done: ");
+    put_u(&c, summary[S_STEPS_DONE]);
+    put_s(&c, " steps, overflow ");
+    put_u(&c, summary[S_OVERFLOW]);
+    put_s(&c, ", ");
+    put_s(&c, edgedrnn_strerror(err));
+    put_s(&c, "\n");
+}
+
+int main(void)
+{
+    const fw_params *p = (const fw_params *)(MAIN_RAM + 0x10000u);
+    volatile uint32_t *summary;
+    uint32_t i;
+    int err;
+    if (p->magic != PARAMS_MAGIC) return 1;
+    summary = (volatile uint32_t *)p->summary_addr;
+    for (i = 0; i < S_WORDS; i++) summary[i] = 0;
+    err = run(p, summary);
+    summary[S_ERROR] = (uint32_t)err;
+    report(p, summary, err);
+    summary[S_DONE] = DONE_MAGIC;
+    return 0;
+}
