@@ -99,3 +99,54 @@ def test_soc_ddr3_narrow_port():
     ref = edgedrnn.run(program, x, backend="reference")
     soc = edgedrnn.run(program, x, backend="soc", sdram_module="MT41K128M16", sdram_data_width=16)
     assert_same(soc, ref)
+
+
+def test_events_and_irq_over_the_bridge():
+    """The stream window's events: STATUS shows the conditions, PENDING latches step done and
+    x_in empty (write 1 to clear), ENABLE selects what drives the irq line."""
+    from edgedrnn.host import EdgeDRNNDriver
+    from edgedrnn.host.driver import pack_beats
+    from edgedrnn.soc.build import build_soc
+    from edgedrnn.soc.config import SoCConfig
+    from edgedrnn.soc.simulation import SoCSimulation
+    from edgedrnn.soc.streams import (
+        EV_ENABLE,
+        EV_IRQ,
+        EV_PENDING,
+        EV_STATUS,
+        EV_STEP_DONE,
+        EV_X_EMPTY,
+    )
+    from edgedrnn.soc.system import STREAMS_BASE
+    from edgedrnn.soc.transport import LiteXTransport, UARTBridge
+
+    rng = np.random.default_rng(4)
+    program = random_program(rng, [7, 11], _hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
+    image = bytes(program.weight_image)
+    x = _inputs(rng, 1, 7)
+    ref = edgedrnn.run(program, x, backend="reference")
+    with SoCSimulation(build_soc(_hw(), SoCConfig()), image, 0x10000) as sim:
+        bridge = UARTBridge(sim.sock)
+        link = LiteXTransport(bridge, 8, preloaded=(0x10000, image))
+
+        def reg(offset: int) -> int:
+            return int(bridge.read(STREAMS_BASE + offset)[0])
+
+        drv = EdgeDRNNDriver(link)
+        drv.configure(program, weight_base=0x10000)
+        drv.wait_idle()
+        assert reg(EV_PENDING) == 0
+        assert reg(EV_STATUS) == EV_X_EMPTY  # nothing queued, no output, irq low
+        bridge.write(STREAMS_BASE + EV_ENABLE, [EV_STEP_DONE | EV_X_EMPTY])
+        assert reg(EV_ENABLE) == EV_STEP_DONE | EV_X_EMPTY
+        link.write_stream(pack_beats(x[0], 8))
+        out, last = link.read_stream(2)  # 11 outputs: two beats
+        assert np.array_equal(out.reshape(-1)[:11], ref.outputs_q[0]) and last[1]
+        assert reg(EV_PENDING) == EV_STEP_DONE | EV_X_EMPTY
+        assert reg(EV_STATUS) == EV_X_EMPTY | EV_IRQ  # output read: none waiting
+        bridge.write(STREAMS_BASE + EV_PENDING, [EV_STEP_DONE])  # write 1 to clear
+        assert reg(EV_PENDING) == EV_X_EMPTY
+        bridge.write(STREAMS_BASE + EV_ENABLE, [EV_STEP_DONE])  # x_empty pending, masked
+        assert reg(EV_STATUS) == EV_X_EMPTY
+        bridge.write(STREAMS_BASE + EV_PENDING, [EV_X_EMPTY])
+        assert reg(EV_PENDING) == 0
