@@ -136,7 +136,7 @@ def remodel(paths: list[str]) -> None:
 
 
 #: The grid ``--fit`` searches.
-FIT_EFFICIENCY = np.round(np.arange(0.85, 1.0001, 0.01), 3)
+FIT_EFFICIENCY = np.round(np.arange(1.0, 0.8499, -0.01), 3)  # ties: the highest
 FIT_OVERHEAD = np.arange(0.0, 4.01, 0.25)
 FIT_LATENCY = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50)
 

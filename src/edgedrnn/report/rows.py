@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..perf import Network, estimate, occupancy_counts, original
+from ..perf.estimate import required_bandwidth
+from ..perf.memory import PRESETS, MemorySystem
 
 __all__ = [
     "CLOCK_MHZ",
@@ -23,6 +25,7 @@ __all__ = [
     "OCCUPANCIES",
     "PAPER",
     "RowTable",
+    "memory_rows",
     "model_rows",
     "paper_occupancy",
 ]
@@ -113,6 +116,43 @@ def model_rows(
                         speedup_vs_original=old.mean_cycles / ours.mean_cycles,
                     )
                     rows.append(s)
+    return rows
+
+
+def memory_rows(
+    occupancy: float, num_pe: int = 8, bus_bits: int = 64, clock_mhz: float = CLOCK_MHZ
+) -> list[dict[str, Any]]:
+    """The paper's point (2L-768H at ``occupancy``) behind the ideal port and each simulated
+    memory (:data:`edgedrnn.perf.memory.PRESETS`), and the bandwidth each needs for the
+    paper's latency.
+
+    Returns one dict per memory: ``memory`` (its figures), ``mean_cycles``, ``latency_us``,
+    ``effective_gops``, ``bytes_per_cycle`` (weight bytes drawn per cycle), ``gb_per_s``,
+    ``need_bytes_per_cycle`` / ``need_peak_bytes_per_cycle`` (sustained and peak bytes per
+    cycle with this memory's efficiency, overhead and latency, for the paper's latency;
+    ``inf`` if out of reach) and ``need_gb_per_s`` (sustained, at ``clock_mhz``).
+    """
+    net = Network.stacked(INPUTS, 768, 2)
+    kw = {"num_pe": num_pe, "bus_bits": bus_bits, "clock_mhz": clock_mhz}
+    rows = []
+    for key, mem in PRESETS.items():
+        if key == "ideal":
+            mem = MemorySystem(f"ideal {bus_bits}-bit port")
+        est = estimate(net, occupancy=occupancy, memory=mem, **kw)
+        need = required_bandwidth(net, PAPER["latency_us"], occupancy=occupancy, like=mem, **kw)
+        rows.append(
+            {
+                "memory": mem.__dict__,
+                "mean_cycles": est.mean_cycles,
+                "latency_us": est.latency_us,
+                "effective_gops": est.effective_gops,
+                "bytes_per_cycle": est.mean_dram_bytes / est.mean_cycles,
+                "gb_per_s": est.dram_bandwidth_gbs,
+                "need_bytes_per_cycle": need,
+                "need_peak_bytes_per_cycle": need / mem.efficiency,
+                "need_gb_per_s": need * clock_mhz * 1e-3,
+            }
+        )
     return rows
 
 

@@ -8,6 +8,7 @@ does not stop the report: its section says what was skipped and why.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "dram_section",
     "instance_section",
     "measured_section",
+    "memory_section",
     "paper_section",
     "read_synthesis",
     "read_validation",
@@ -134,6 +136,55 @@ def paper_section(table: RowTable, occ_paper: float, label: str) -> list[str]:
         f"{at_01['dram_reduction']:.1f}x less than dense.",
         "",
     ]
+
+
+def memory_section(rows: list[dict[str, Any]], occ_paper: float) -> list[str]:
+    """The paper's point behind each memory system, and the bandwidth for its latency
+    (:func:`edgedrnn.report.rows.memory_rows`)."""
+    need = rows[0]["need_bytes_per_cycle"]
+    md = [
+        "## The paper's point behind a DRAM controller",
+        "",
+        f"2L-768H at occupancy {occ_paper:.4f}, 8 PEs, 64-bit bus, {CLOCK_MHZ:.0f} MHz, "
+        "back to back, with the memory-system term of the model (`edgedrnn.perf.memory`, "
+        "docs/perf-model.md): the ideal 64-bit port of the rows above, and the DRAMs the SoC "
+        "simulation is built with (docs/soc.md), calibrated on its runs at 100 MHz (at "
+        f"{CLOCK_MHZ:.0f} MHz the DRAM's timings take more cycles: an estimate). *Needs* is "
+        f"the weight bandwidth at which the step takes the paper's {PAPER['latency_us']:.0f} µs "
+        "(~0.5 ms): sustained bytes per cycle, and the port's peak with that memory's "
+        "efficiency, per-column overhead and latency.",
+        "",
+        "| memory | peak B/cycle | time/step | effective GOp/s | weights drawn | "
+        f"needs for {PAPER['latency_us']:.0f} µs (sustained) | needs (peak) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        m = r["memory"]
+        peak = (
+            "= bus" if math.isinf(m["peak_bytes_per_cycle"]) else f"{m['peak_bytes_per_cycle']:g}"
+        )
+        if math.isinf(r["need_bytes_per_cycle"]):
+            needs, peak_need = "out of reach", "–"
+        else:
+            needs = f"{r['need_bytes_per_cycle']:.2f} B/cycle ({r['need_gb_per_s']:.2f} GB/s)"
+            peak_need = f"{r['need_peak_bytes_per_cycle']:.2f} B/cycle"
+        md.append(
+            f"| {m['name']} | {peak} | {r['latency_us']:.1f} µs ({r['mean_cycles']:.0f} cycles)"
+            f" | {r['effective_gops']:.1f} | {r['bytes_per_cycle']:.2f} B/cycle "
+            f"({r['gb_per_s']:.2f} GB/s) | {needs} | {peak_need} |"
+        )
+    if math.isinf(need):
+        md += ["", f"Even the ideal port does not reach {PAPER['latency_us']:.0f} µs here."]
+    else:
+        md += [
+            "",
+            f"A board reaches the paper's ~0.5 ms with a weight memory that sustains "
+            f"**{need:.2f} bytes per cycle ({rows[0]['need_gb_per_s']:.2f} GB/s at "
+            f"{CLOCK_MHZ:.0f} MHz)** on the accelerator's column stream; below 0.5 ms the 8-PE, "
+            "64-bit instance itself is the limit at this clock.",
+        ]
+    md.append("")
+    return md
 
 
 def at_fmax(
