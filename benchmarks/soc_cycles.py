@@ -24,10 +24,12 @@ step's delta counts, so the model can be evaluated again without simulating). Ru
     .venv/bin/python benchmarks/soc_cycles.py --remodel build/bench/soc_cycles*.json
     .venv/bin/python benchmarks/soc_cycles.py --fit build/bench/soc_cycles.json ...
 
-``--remodel`` evaluates the model (the presets as they are now) on stored runs, rewrites their
-model columns and prints the mean error per memory; ``--fit`` fits a memory's efficiency,
-per-column overhead and latency to the given runs (all of one DRAM) by a grid search on the
-mean |error| (how the presets were calibrated: docs/perf-model.md, *Memory system*).
+``--remodel`` evaluates the model (the presets as they are now) on stored runs, rewrites
+their model columns and prints the mean error per memory; ``--fit`` fits a memory's
+efficiency, per-column overhead and latency to the given runs (all of one DRAM) by a grid
+search on the mean |error| (how the presets were calibrated: docs/perf-model.md, *Memory
+system*); ``--export tests/perf/soc_runs.json JSON...`` writes the runs' sizes, delta counts
+and SoC cycles for ``tests/perf/test_memory.py``.
 """
 
 from __future__ import annotations
@@ -162,6 +164,27 @@ def fit(paths: list[str]) -> MemorySystem:
     return best[1]
 
 
+def export(out: str, paths: list[str]) -> None:
+    """Write what tests/perf/test_memory.py needs of stored runs to ``out``."""
+    runs = []
+    for path in paths:
+        run = json.loads(Path(path).read_text())
+        hw = hardware(run["bus_bits"], run["hidden"][0])
+        runs.append(
+            {
+                "hw": hw.to_dict(),
+                "layers": [list(x) for x in perf_rtl.network(run["inputs"], run["hidden"]).layers],
+                "sdram_module": run["soc"]["sdram_module"],
+                "sdram_data_width": run["soc"]["sdram_data_width"],
+                "rows": [
+                    {k: row[k] for k in ("theta", "nonzero", "soc_cycles_mean")}
+                    for row in run["rows"]
+                ],
+            }
+        )
+    Path(out).write_text(json.dumps(runs, separators=(",", ":")) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sdram-module", default="MT48LC16M16")
@@ -175,7 +198,10 @@ def main() -> None:
     ap.add_argument("--out", default="build/bench/soc_cycles.json")
     ap.add_argument("--remodel", nargs="+", metavar="JSON", help="model stored runs only")
     ap.add_argument("--fit", nargs="+", metavar="JSON", help="fit a memory to stored runs")
+    ap.add_argument("--export", nargs="+", metavar="PATH", help="OUT JSON...: test fixture")
     args = ap.parse_args()
+    if args.export:
+        return export(args.export[0], args.export[1:])
     if args.remodel:
         return remodel(args.remodel)
     if args.fit:

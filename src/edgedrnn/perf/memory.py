@@ -8,13 +8,15 @@ port allows, and refresh, row changes and the AXI-to-controller conversion cost 
 A :class:`MemorySystem` describes the port with four numbers, and the RTL model uses them in
 one place, the cycles a column occupies the weight stream (:meth:`MemorySystem.column_cycles`)::
 
-    c_mem = max(c, bytes / (peak · efficiency)) + overhead
+    c_mem = max(c, bytes / peak) / efficiency + overhead
 
 where ``c`` is the ideal port's column (:func:`edgedrnn.perf.rtl.column_cycles`: the bus beats
 or the PE array's chunks, whichever is more), ``bytes`` the column's padded size in DRAM,
-``peak`` the controller port's bytes per cycle, ``efficiency`` the fraction of it a long
-stream sustains and ``overhead`` the cycles each column (one AXI burst) adds; and the memory
-latency ``Lm`` (AR handshake to first R beat) replaces the ideal port's 1. Everything else
+``peak`` the controller port's bytes per cycle, ``efficiency`` the fraction of the time a
+long stream flows at the slower of the two rates (the rest goes to refresh and row changes,
+which stall the stream whichever side bounds it) and ``overhead`` the cycles each column (one
+AXI burst) adds; and the memory latency ``Lm`` (AR handshake to first R beat) replaces the
+ideal port's 1. Everything else
 (scan, encoder, activation, the layer and step schedule) is the RTL model's own.
 
 The presets (:data:`PRESETS`) are the memories the SoC simulation is built with, calibrated
@@ -47,8 +49,8 @@ class MemorySystem:
         system cycle; ``math.inf`` for a port as fast as the accelerator's bus (the ideal
         memory).
     efficiency : float
-        Fraction of the peak a long stream of columns sustains (refresh, row changes, bank
-        conflicts), in (0, 1].
+        Fraction of the time a long stream of columns flows (refresh, row changes, bank
+        conflicts take the rest), in (0, 1].
     column_overhead : float
         Cycles each column (one AXI burst) adds to the stream.
     latency : int
@@ -69,21 +71,26 @@ class MemorySystem:
 
     @property
     def bytes_per_cycle(self) -> float:
-        """Sustained bytes per cycle on long streams: ``peak · efficiency``."""
+        """Sustained bytes per cycle on long streams where the port is the bound:
+        ``peak · efficiency``."""
         return self.peak_bytes_per_cycle * self.efficiency
 
     @property
     def is_ideal(self) -> bool:
         """True if the memory never slows a column (the RTL model's ideal port)."""
-        return math.isinf(self.peak_bytes_per_cycle) and self.column_overhead == 0
+        return (
+            math.isinf(self.peak_bytes_per_cycle)
+            and self.efficiency == 1
+            and self.column_overhead == 0
+        )
 
     def column_cycles(self, ideal_cycles: float, column_bytes: int) -> float:
         """Cycles a column of ``column_bytes`` occupies the weight stream behind this memory,
         where the ideal port takes ``ideal_cycles``."""
         if self.is_ideal:
             return ideal_cycles
-        stream = column_bytes / self.bytes_per_cycle
-        return max(float(ideal_cycles), stream) + self.column_overhead
+        stream = max(float(ideal_cycles), column_bytes / self.peak_bytes_per_cycle)
+        return stream / self.efficiency + self.column_overhead
 
     def gb_per_s(self, clock_mhz: float) -> float:
         """Sustained bandwidth in GB/s at a clock of ``clock_mhz``."""
@@ -102,17 +109,18 @@ class MemorySystem:
 #: The rtl backend's testbench memory: one beat per cycle, 1 cycle latency, no refresh.
 IDEAL = MemorySystem("ideal")
 
-#: The SoC simulation's memories (docs/soc.md), calibrated at a 100 MHz system clock.
+#: The SoC simulation's memories (docs/soc.md), calibrated at a 100 MHz system clock on its
+#: back-to-back runs of 2L-64H and 2L-256H (``benchmarks/soc_cycles.py --fit``).
 PRESETS: dict[str, MemorySystem] = {
     "ideal": IDEAL,
     "sdr32": MemorySystem(
-        "MT48LC16M16 SDR, 32 pins", 4.0, efficiency=1.0, column_overhead=0.0, latency=1
+        "MT48LC16M16 SDR, 32 pins", 4.0, efficiency=0.96, column_overhead=0.25, latency=35
     ),
     "sdr64": MemorySystem(
-        "MT48LC16M16 SDR, 64 pins", 8.0, efficiency=1.0, column_overhead=0.0, latency=1
+        "MT48LC16M16 SDR, 64 pins", 8.0, efficiency=0.95, column_overhead=0.0, latency=20
     ),
     "ddr3x16": MemorySystem(
-        "MT41K128M16 DDR3 x16, 1:4", 16.0, efficiency=1.0, column_overhead=0.0, latency=1
+        "MT41K128M16 DDR3 x16, 1:4", 16.0, efficiency=0.96, column_overhead=0.0, latency=30
     ),
 }
 
