@@ -8,15 +8,15 @@ port allows, and refresh, row changes and the AXI-to-controller conversion cost 
 A :class:`MemorySystem` describes the port with four numbers, and the RTL model uses them in
 one place, the cycles a column occupies the weight stream (:meth:`MemorySystem.column_cycles`)::
 
-    c_mem = max(c, bytes / peak) / efficiency + overhead
+    c_mem = max(c, bytes / min(bus, peak) / efficiency) + overhead
 
 where ``c`` is the ideal port's column (:func:`edgedrnn.perf.rtl.column_cycles`: the bus beats
 or the PE array's chunks, whichever is more), ``bytes`` the column's padded size in DRAM,
-``peak`` the controller port's bytes per cycle, ``efficiency`` the fraction of the time a
-long stream flows at the slower of the two rates (the rest goes to refresh and row changes,
-which stall the stream whichever side bounds it) and ``overhead`` the cycles each column (one
-AXI burst) adds; and the memory latency ``Lm`` (AR handshake to first R beat) replaces the
-ideal port's 1. Everything else
+``bus`` the accelerator's bus bytes, ``peak`` the controller port's bytes per cycle,
+``efficiency`` the fraction of the time the transfer flows at the slower of the two (the rest
+goes to refresh and row changes; a PE array slower than the transfer hides them) and
+``overhead`` the cycles each column (one AXI burst) adds; and the memory latency ``Lm`` (AR
+handshake to first R beat) replaces the ideal port's 1. Everything else
 (scan, encoder, activation, the layer and step schedule) is the RTL model's own.
 
 The presets (:data:`PRESETS`) are the memories the SoC simulation is built with, calibrated
@@ -49,8 +49,8 @@ class MemorySystem:
         system cycle; ``math.inf`` for a port as fast as the accelerator's bus (the ideal
         memory).
     efficiency : float
-        Fraction of the time a long stream of columns flows (refresh, row changes, bank
-        conflicts take the rest), in (0, 1].
+        Fraction of the time a long stream of columns is transferred (refresh, row changes,
+        bank conflicts take the rest), in (0, 1].
     column_overhead : float
         Cycles each column (one AXI burst) adds to the stream.
     latency : int
@@ -84,13 +84,14 @@ class MemorySystem:
             and self.column_overhead == 0
         )
 
-    def column_cycles(self, ideal_cycles: float, column_bytes: int) -> float:
+    def column_cycles(self, ideal_cycles: float, column_bytes: int, bus_bytes: int) -> float:
         """Cycles a column of ``column_bytes`` occupies the weight stream behind this memory,
-        where the ideal port takes ``ideal_cycles``."""
+        where the ideal port (``bus_bytes`` a beat) takes ``ideal_cycles``."""
         if self.is_ideal:
             return ideal_cycles
-        stream = max(float(ideal_cycles), column_bytes / self.peak_bytes_per_cycle)
-        return stream / self.efficiency + self.column_overhead
+        rate = min(float(bus_bytes), self.peak_bytes_per_cycle)
+        transfer = column_bytes / rate / self.efficiency
+        return max(float(ideal_cycles), transfer) + self.column_overhead
 
     def gb_per_s(self, clock_mhz: float) -> float:
         """Sustained bandwidth in GB/s at a clock of ``clock_mhz``."""

@@ -201,7 +201,7 @@ def _column(hw: HardwareConfig, lay: LayerLayout, li: int, column, memory=None) 
     """Cycles of one input or hidden column of layer ``li`` (``column``: an override;
     ``memory``: a :class:`~edgedrnn.perf.memory.MemorySystem` bounding the stream)."""
     c = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
-    return c if memory is None else memory.column_cycles(c, lay.column_stride)
+    return c if memory is None else memory.column_cycles(c, lay.column_stride, hw.bus_bytes)
 
 
 def _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column, memory=None):
@@ -209,7 +209,7 @@ def _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column, memory=None):
     weight stream); the bias column streams first on the first step after a reset."""
     b = column_cycles(hw, lay.rows_per_gate, bias=True)
     if memory is not None:
-        b = memory.column_cycles(b, lay.bias_stride)
+        b = memory.column_cycles(b, lay.bias_stride, hw.bus_bytes)
     bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
     return _part(sh, nh, _column(hw, lay, li, column, memory), lead, bias_end, place)
 
