@@ -145,7 +145,11 @@ def memory_rows(occupancy: float, num_pe: int = 8, clock_mhz: float = CLOCK_MHZ)
         est = estimate(net, occupancy=occupancy, memory=mem, **kw)
         rows.append(
             {
-                "memory": mem.__dict__,
+                # JSON has no infinity: the ideal port's peak is None (as fast as the bus)
+                "memory": {
+                    **mem.__dict__,
+                    "peak_bytes_per_cycle": None if mem.is_ideal else mem.peak_bytes_per_cycle,
+                },
                 "bus_bits": bus,
                 "mean_cycles": est.mean_cycles,
                 "latency_us": est.latency_us,

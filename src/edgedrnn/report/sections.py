@@ -160,7 +160,7 @@ def memory_section(data: dict[str, Any], occ_paper: float) -> list[str]:
     for r in data["rows"]:
         m = r["memory"]
         peak = m["peak_bytes_per_cycle"]
-        peak_s = "= bus" if math.isinf(peak) else f"{peak:g}"
+        peak_s = "= bus" if peak is None else f"{peak:g}"
         md.append(
             f"| {m['name']} | {r['bus_bits']} | {peak_s} | {r['stream_bytes_per_cycle']:.2f} | "
             f"{r['latency_us']:.1f} µs ({r['mean_cycles']:.0f} cycles) | "
