@@ -48,6 +48,48 @@ def test_soc_matches_reference_small():
     assert (soc.latency > 0).all() and (soc.cycles >= soc.latency).all()
 
 
+def _random_case(seed: int):
+    """A random network inside ``_hw()`` (1-2 layers, sizes 1..64, most not multiples of 8),
+    thresholds and a smooth input sequence, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    layers = int(rng.integers(1, 3))
+    sizes = [int(v) for v in rng.integers(1, 65, layers + 1)]
+    theta = int(rng.choice([0, 4, 16]))
+    wide = bool(rng.integers(0, 2))  # full int8 range (saturating) or small weights
+    w = (127, -128) if wide else (40, -40)
+    program = random_program(rng, sizes, _hw(), theta_x=theta, theta_h=theta, wmax=w[0], wmin=w[1])
+    x = _inputs(rng, int(rng.integers(4, 10)), sizes[0]) * int(rng.choice([1, 4]))
+    return program, x
+
+
+#: Seeds of the random networks in the default suite (two 1-layer, four 2-layer networks);
+#: the others of 1600..1614 behind ``-m slow``.
+RANDOM_SEEDS = (1600, 1603, 1604, 1605, 1607, 1611)
+RANDOM_SEEDS_SLOW = tuple(s for s in range(1600, 1615) if s not in RANDOM_SEEDS)
+
+
+def _check_random(seed: int) -> None:
+    program, x = _random_case(seed)
+    ref = edgedrnn.run(program, x, backend="reference")
+    soc = edgedrnn.run(program, x, backend="soc")
+    assert_same(soc, ref)
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_soc_random_networks(seed):
+    """Random networks (1-2 layers, sizes not multiples of 8) in one SoC build equal the
+    reference bit for bit; every step spans thousands of cycles, so DRAM refreshes (every
+    ~780 cycles at 100 MHz) fall between and inside the weight streams."""
+    _check_random(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", RANDOM_SEEDS_SLOW)
+def test_soc_random_networks_more(seed):
+    """More random networks, as :func:`test_soc_random_networks`."""
+    _check_random(seed)
+
+
 def test_weights_visible_on_the_bus():
     """The preloaded image reads back through main_ram (the DRAM model's bank layout)."""
     from edgedrnn.soc.build import build_soc
@@ -99,3 +141,54 @@ def test_soc_ddr3_narrow_port():
     ref = edgedrnn.run(program, x, backend="reference")
     soc = edgedrnn.run(program, x, backend="soc", sdram_module="MT41K128M16", sdram_data_width=16)
     assert_same(soc, ref)
+
+
+def test_events_and_irq_over_the_bridge():
+    """The stream window's events: STATUS shows the conditions, PENDING latches step done and
+    x_in empty (write 1 to clear), ENABLE selects what drives the irq line."""
+    from edgedrnn.host import EdgeDRNNDriver
+    from edgedrnn.host.driver import pack_beats
+    from edgedrnn.soc.build import build_soc
+    from edgedrnn.soc.config import SoCConfig
+    from edgedrnn.soc.simulation import SoCSimulation
+    from edgedrnn.soc.streams import (
+        EV_ENABLE,
+        EV_IRQ,
+        EV_PENDING,
+        EV_STATUS,
+        EV_STEP_DONE,
+        EV_X_EMPTY,
+    )
+    from edgedrnn.soc.system import STREAMS_BASE
+    from edgedrnn.soc.transport import LiteXTransport, UARTBridge
+
+    rng = np.random.default_rng(4)
+    program = random_program(rng, [7, 11], _hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
+    image = bytes(program.weight_image)
+    x = _inputs(rng, 1, 7)
+    ref = edgedrnn.run(program, x, backend="reference")
+    with SoCSimulation(build_soc(_hw(), SoCConfig()), image, 0x10000) as sim:
+        bridge = UARTBridge(sim.sock)
+        link = LiteXTransport(bridge, 8, preloaded=(0x10000, image))
+
+        def reg(offset: int) -> int:
+            return int(bridge.read(STREAMS_BASE + offset)[0])
+
+        drv = EdgeDRNNDriver(link)
+        drv.configure(program, weight_base=0x10000)
+        drv.wait_idle()
+        assert reg(EV_PENDING) == 0
+        assert reg(EV_STATUS) == EV_X_EMPTY  # nothing queued, no output, irq low
+        bridge.write(STREAMS_BASE + EV_ENABLE, [EV_STEP_DONE | EV_X_EMPTY])
+        assert reg(EV_ENABLE) == EV_STEP_DONE | EV_X_EMPTY
+        link.write_stream(pack_beats(x[0], 8))
+        out, last = link.read_stream(2)  # 11 outputs: two beats
+        assert np.array_equal(out.reshape(-1)[:11], ref.outputs_q[0]) and last[1]
+        assert reg(EV_PENDING) == EV_STEP_DONE | EV_X_EMPTY
+        assert reg(EV_STATUS) == EV_X_EMPTY | EV_IRQ  # output read: none waiting
+        bridge.write(STREAMS_BASE + EV_PENDING, [EV_STEP_DONE])  # write 1 to clear
+        assert reg(EV_PENDING) == EV_X_EMPTY
+        bridge.write(STREAMS_BASE + EV_ENABLE, [EV_STEP_DONE])  # x_empty pending, masked
+        assert reg(EV_STATUS) == EV_X_EMPTY
+        bridge.write(STREAMS_BASE + EV_PENDING, [EV_X_EMPTY])
+        assert reg(EV_PENDING) == 0

@@ -61,6 +61,9 @@ def test_report_numbers_and_targets(tmp_path):
     assert "| ecp5-85k | 32 | 256 | 900 / 83640 (1%)" in md and "| 80.0 |" in md
     line = "32-PE build on LFE5U-85F-6BG381 (80.0 MHz, synthesis table below) 2L-768H"
     assert f"{line} at the paper's occupancy takes **{wide['mean_cycles'] / 80:.1f} µs**" in section
+    assert (
+        "## The paper's point behind a DRAM controller" in md and len(data["memory"]["rows"]) == 5
+    )
     assert {"latency_throughput.png", "occupancy_sweep.png"} == set(data["plots"])
     for f in data["plots"]:
         assert (tmp_path / "out" / f).stat().st_size > 10_000
@@ -114,3 +117,37 @@ def test_report_cli(tmp_path, capsys):
     assert rc == 0
     assert "GOp/s" in capsys.readouterr().out
     assert (tmp_path / "report.md").exists() and (tmp_path / "report.json").exists()
+
+
+def test_memory_section_paper_point_behind_each_memory():
+    """The paper's point behind the ideal port and each simulated DRAM, and the bandwidth for
+    the paper's latency (the model's memory-system term)."""
+    from edgedrnn.perf.memory import PRESETS, MemorySystem
+    from edgedrnn.report.rows import MEMORY_POINTS, memory_rows
+    from edgedrnn.report.sections import memory_section
+
+    occ = paper_occupancy()
+    data = memory_rows(occ)
+    rows = data["rows"]
+    assert len(rows) == len(MEMORY_POINTS)
+    net = Network.stacked(40, 768, 2)
+    kw = {"occupancy": occ, "num_pe": 8, "clock_mhz": 125.0}
+    ideal = rows[0]
+    # the ideal port is the report's headline figure
+    assert ideal["latency_us"] == estimate(net, bus_bits=64, **kw).latency_us
+    for r, (key, bus) in zip(rows[1:], MEMORY_POINTS[1:], strict=True):
+        got = estimate(net, bus_bits=bus, memory=PRESETS[key], **kw).latency_us
+        assert r["latency_us"] == got >= ideal["latency_us"]
+        assert r["reaches_paper"] == (got <= PAPER["latency_us"])
+    sdr32 = rows[1]
+    assert sdr32["memory"]["name"].startswith("MT48LC16M16 SDR, 32")
+    assert sdr32["latency_us"] > 1.8 * ideal["latency_us"]  # half the bandwidth 8 PEs take
+    # the sustained bandwidth it names gives the paper's latency
+    need = data["need_bytes_per_cycle"]
+    assert 7 < need < 8
+    got = estimate(net, bus_bits=64, memory=MemorySystem("board", need), **kw).latency_us
+    assert math.isclose(got, PAPER["latency_us"], rel_tol=1e-6)
+    md = "\n".join(memory_section(data, occ))
+    assert "## The paper's point behind a DRAM controller" in md
+    assert f"**{need:.2f} bytes per cycle ({need * 0.125:.2f} GB/s at 125 MHz)**" in md
+    assert "| MT48LC16M16 SDR, 32 pins | 64 | 4 | 3.84 |" in md

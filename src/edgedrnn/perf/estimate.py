@@ -23,6 +23,7 @@ import numpy as np
 
 from ..config import HardwareConfig
 from . import original, rtl
+from .memory import MemorySystem
 from .workload import Network, check_counts, dense_counts, occupancy_counts
 
 DESIGNS = ("edgedrnn", "original")
@@ -35,9 +36,14 @@ def _cycles(
     hw: HardwareConfig,
     from_reset: bool,
     mem_latency: int = 1,
+    memory: MemorySystem | None = None,
 ):
     if design == "edgedrnn":
-        return rtl.step_cycles(net, counts, hw, from_reset=from_reset, mem_latency=mem_latency)
+        return rtl.step_cycles(
+            net, counts, hw, from_reset=from_reset, mem_latency=mem_latency, memory=memory
+        )
+    if memory is not None:
+        raise ValueError("a memory system is modelled for this project's RTL only")
     if design == "original":
         return original.step_cycles(net, counts, hw.num_pe, hw.bus_bits, from_reset=from_reset)
     raise ValueError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
@@ -50,10 +56,13 @@ def _paced_latency(
     hw: HardwareConfig,
     from_reset: bool,
     mem_latency: int = 1,
+    memory: MemorySystem | None = None,
 ):
     if design == "edgedrnn":
-        return rtl.step_latency(net, counts, hw, from_reset=from_reset, mem_latency=mem_latency)
-    return _cycles(design, net, counts, hw, from_reset, mem_latency)
+        return rtl.step_latency(
+            net, counts, hw, from_reset=from_reset, mem_latency=mem_latency, memory=memory
+        )
+    return _cycles(design, net, counts, hw, from_reset, mem_latency, memory)
 
 
 def _dram(design: str, net: Network, counts: np.ndarray, hw: HardwareConfig, from_reset: bool):
@@ -196,6 +205,7 @@ def estimate(
     design: str = "edgedrnn",
     from_reset: bool | None = None,
     mem_latency: int = 1,
+    memory: MemorySystem | None = None,
 ) -> Estimate:
     """Model a design on a workload.
 
@@ -209,6 +219,8 @@ def estimate(
         from_reset: whether step 0 is the first after reset (streams the bias columns).
             Default: true for counts from a run, false for an occupancy assumption.
         mem_latency: our design: cycles from a weight burst request to its first beat.
+        memory: our design: the weight memory (:mod:`edgedrnn.perf.memory`; its latency
+            replaces ``mem_latency``); None: the ideal port.
     """
     if not isinstance(net, Network):
         program = net
@@ -234,11 +246,65 @@ def estimate(
         design=design,
         net=net,
         hw=hw,
-        cycles=np.asarray(_cycles(design, net, c, hw, from_reset, mem_latency), dtype=np.float64),
+        cycles=np.asarray(
+            _cycles(design, net, c, hw, from_reset, mem_latency, memory), dtype=np.float64
+        ),
         paced_latency=np.asarray(
-            _paced_latency(design, net, c, hw, from_reset, mem_latency), dtype=np.float64
+            _paced_latency(design, net, c, hw, from_reset, mem_latency, memory), dtype=np.float64
         ),
         dram_bytes=np.asarray(_dram(design, net, c, hw, from_reset), dtype=np.float64),
-        dense_cycles=float(_cycles(design, net, dense, hw, False, mem_latency)[0]),
+        dense_cycles=float(_cycles(design, net, dense, hw, False, mem_latency, memory)[0]),
         dense_dram_bytes=float(_dram(design, net, dense, hw, False)[0]),
     )
+
+
+def required_bandwidth(
+    net: Network,
+    target_us: float,
+    *,
+    occupancy: float | tuple[float, float],
+    hw: HardwareConfig | None = None,
+    like: MemorySystem | None = None,
+    num_pe: int | None = None,
+    bus_bits: int | None = None,
+    clock_mhz: float | None = None,
+) -> float:
+    """Sustained weight bandwidth (bytes per cycle) at which our design takes ``target_us``
+    per step, back to back; ``math.inf`` if even the ideal port is slower than that.
+
+    The memory is ``like`` (default: an otherwise ideal port: 1 cycle latency, no per-column
+    overhead) with its sustained bandwidth (``peak · efficiency``) set by bisection.
+
+    Parameters
+    ----------
+    net : Network
+        Layer sizes.
+    target_us : float
+        Time per step to reach, µs.
+    occupancy : float or (float, float)
+        As for :func:`estimate`.
+    hw, num_pe, bus_bits, clock_mhz
+        The instance, as for :func:`estimate`.
+    like : MemorySystem, optional
+        The memory's other figures (efficiency, overhead, latency).
+    """
+    like = like or MemorySystem("port")
+
+    def time_us(bpc: float) -> float:
+        mem = like.with_bandwidth(bpc)
+        kw = {"hw": hw, "num_pe": num_pe, "bus_bits": bus_bits, "clock_mhz": clock_mhz}
+        return estimate(net, occupancy=occupancy, memory=mem, **kw).latency_us
+
+    hi = float(make_hw(hw, num_pe, bus_bits).bus_bytes)
+    if time_us(hi * 1e6) > target_us:
+        return float("inf")
+    while time_us(hi) > target_us and hi < 1e6:
+        hi *= 2
+    lo = 0.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if time_us(mid) > target_us:
+            lo = mid
+        else:
+            hi = mid
+    return hi

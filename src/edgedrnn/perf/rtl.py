@@ -50,6 +50,7 @@ import numpy as np
 from ..config import HardwareConfig
 from ..hw import pipeline as pl
 from ..program import LayerLayout
+from .memory import MemorySystem
 from .workload import Network, check_counts
 
 # ---------------------------------------------------------------------------------------------
@@ -196,17 +197,21 @@ def _scan_lengths(n_in, n_h, p, nx, nh, place):
     return sx, sh
 
 
-def _column(hw: HardwareConfig, lay: LayerLayout, li: int, column) -> int:
-    """Cycles of one input or hidden column of layer ``li`` (``column``: an override)."""
-    return column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
+def _column(hw: HardwareConfig, lay: LayerLayout, li: int, column, memory=None) -> float:
+    """Cycles of one input or hidden column of layer ``li`` (``column``: an override;
+    ``memory``: a :class:`~edgedrnn.perf.memory.MemorySystem` bounding the stream)."""
+    c = column_cycles(hw, lay.rows_per_gate) if column is None else column(li)
+    return c if memory is None else memory.column_cycles(c, lay.column_stride, hw.bus_bytes)
 
 
-def _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column):
+def _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column, memory=None):
     """A layer's hidden part, from its first scan issue: (to the next state, end of its
     weight stream); the bias column streams first on the first step after a reset."""
     b = column_cycles(hw, lay.rows_per_gate, bias=True)
+    if memory is not None:
+        b = memory.column_cycles(b, lay.bias_stride, hw.bus_bytes)
     bias_end = np.where(bias > 0, -BIAS_LEAD + lead + b, -np.inf)
-    return _part(sh, nh, _column(hw, lay, li, column), lead, bias_end, place)
+    return _part(sh, nh, _column(hw, lay, li, column, memory), lead, bias_end, place)
 
 
 def _step(
@@ -218,6 +223,7 @@ def _step(
     place: str,
     offer,
     column=None,
+    memory: MemorySystem | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(E, latency) of every step: the hidden part's end (WAITX) and the input part (from
     the cycle WAITX sees ``x_in``, to the last ``h_out`` beat, both counted).
@@ -225,7 +231,8 @@ def _step(
     ``offer``: None, back to back (WAITX waits for nothing); ``np.inf``, paced (the hidden
     columns have left before ``x_in`` comes); otherwise the offer of every step.
     ``column``: cycles of one input or hidden column of layer l, ``column(l)`` (default
-    :func:`column_cycles`; :mod:`edgedrnn.perf.sparse` gives sparse columns')."""
+    :func:`column_cycles`; :mod:`edgedrnn.perf.sparse` gives sparse columns'); ``memory``: the
+    weight memory bounding every column (None: the ideal port)."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
@@ -236,7 +243,7 @@ def _step(
         (n_in, n_h), lay = sizes[li], lays[li]
         nx, nh = c[:, li, 0], c[:, li, 1]
         _, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        part, stream = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column)
+        part, stream = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column, memory)
         if li > 0:
             hidden += part + pl.LAYER_SETUP_CYCLES
         else:
@@ -254,7 +261,7 @@ def _step(
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, _ = _scan_lengths(n_in, n_h, p, nx, nh, place)
         busy = busy0 if li == 0 else np.full(nx.shape, -np.inf)
-        latency += _part(sx, nx, _column(hw, lay, li, column), lead, busy, place)[0]
+        latency += _part(sx, nx, _column(hw, lay, li, column, memory), lead, busy, place)[0]
         if li < last:
             latency += layer_switch(n_h, p)
         else:
@@ -270,11 +277,12 @@ def _in_order(
     mem_latency: int,
     place: str,
     column=None,
+    memory: MemorySystem | None = None,
 ) -> np.ndarray:
     """STEP_CYCLES of every step run in order (its input offered by IN_ORDER_OFFER): layer by
     layer, each hidden scan right before the input scan on the same layer registers (one
-    cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``: as
-    for :func:`_step`."""
+    cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``,
+    ``memory``: as for :func:`_step`."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
@@ -284,7 +292,7 @@ def _in_order(
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
         nx, nh = c[:, li, 0], c[:, li, 1]
         sx, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        _, stream_h = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column)
+        _, stream_h = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column, memory)
         # a layer above 0 scans its input as the activation below writes it: row group 0
         # AVAIL_DELAY after its new h, which comes ACT_TO_H after its issue (ACT's start)
         wait = 0.0
@@ -293,7 +301,7 @@ def _in_order(
             wait = np.maximum(ACT_TO_H + AVAIL_DELAY - start, 0.0)
         # the input columns follow the hidden columns (from the input part's first issue)
         busy = stream_h - sh - INPUT_START - wait
-        part_x, _ = _part(sx, nx, _column(hw, lay, li, column), lead, busy, place)
+        part_x, _ = _part(sx, nx, _column(hw, lay, li, column, memory), lead, busy, place)
         t = t + sh + INPUT_START + wait + part_x  # ACT's first cycle
         if li < last:
             switch = in_order_switch(n_h, p)
@@ -339,13 +347,25 @@ def _latency(parts, in_order: np.ndarray, offer) -> np.ndarray:
 
 
 def _figure(
-    net, counts, hw, from_reset, mem_latency, offer, figure, place, paced_latency=False, column=None
+    net,
+    counts,
+    hw,
+    from_reset,
+    mem_latency,
+    offer,
+    figure,
+    place,
+    paced_latency=False,
+    column=None,
+    memory=None,
 ):
     c = check_counts(net, counts)
     bias = _bias(c.shape[0], from_reset)
     at = np.inf if paced_latency else offer
-    parts = _step(net, c, hw, bias, mem_latency, place, at, column)
-    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place, column), offer)
+    if memory is not None:
+        mem_latency = memory.latency
+    parts = _step(net, c, hw, bias, mem_latency, place, at, column, memory)
+    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place, column, memory), offer)
 
 
 def step_cycles(
@@ -355,6 +375,7 @@ def step_cycles(
     from_reset: bool = True,
     mem_latency: int = 1,
     offer=None,
+    memory: MemorySystem | None = None,
 ) -> np.ndarray:
     """Modelled cycles of every step (float64 (T,)), as STEP_CYCLES counts them.
 
@@ -375,13 +396,18 @@ def step_cycles(
         Cycles from the previous step's last ``h_out`` beat to the step's ``x_in`` being
         valid (≤ IN_ORDER_OFFER, or negative for an input queued before: the step runs in
         order); None: back to back (every input queued, every step in order).
+    memory : MemorySystem, optional
+        The weight memory (:mod:`edgedrnn.perf.memory`): every column streams no faster
+        than it allows, and its latency replaces ``mem_latency``. None: the ideal port.
 
     Returns
     -------
     numpy.ndarray
         float64 (T,): the passed deltas at their expected positions in the scan.
     """
-    return _figure(net, counts, hw, from_reset, mem_latency, offer, _cycles, "expected")
+    return _figure(
+        net, counts, hw, from_reset, mem_latency, offer, _cycles, "expected", memory=memory
+    )
 
 
 def step_latency(
@@ -391,6 +417,7 @@ def step_latency(
     from_reset: bool = True,
     mem_latency: int = 1,
     offer=None,
+    memory: MemorySystem | None = None,
 ) -> np.ndarray:
     """Modelled latency of every step (float64 (T,)), as LATENCY counts it: cycles from the
     step's first ``x_in`` valid to its last ``h_out`` beat.
@@ -399,7 +426,16 @@ def step_latency(
     valid after the step's hidden part has ended, the hidden columns off the latency path).
     """
     return _figure(
-        net, counts, hw, from_reset, mem_latency, offer, _latency, "expected", offer is None
+        net,
+        counts,
+        hw,
+        from_reset,
+        mem_latency,
+        offer,
+        _latency,
+        "expected",
+        offer is None,
+        memory=memory,
     )
 
 

@@ -5,7 +5,9 @@ fraction of elements whose delta is passed on) and at the measured occupancy of 
 when one is bundled; instances of 8 PEs on a 64-bit bus and 16 / 32 PEs on 128 / 256-bit buses,
 at 125 MHz. For each: latency per step, effective GOp/s (2 × weights / latency), DRAM bytes
 per step and the reduction against a dense step, and the original design's modelled cycles on
-the same delta counts (:mod:`.rows`). Synthesis reports found under ``build/synth``
+the same delta counts (:mod:`.rows`); the paper's point behind the ideal port and each
+simulated DRAM (the model's memory-system term), with the bandwidth a board needs for the
+paper's ~0.5 ms. Synthesis reports found under ``build/synth``
 (``edgedrnn synth``) are tabulated, and the model's validation against RTL cycles when its
 JSON is found (:mod:`.sections`).
 
@@ -22,12 +24,22 @@ from typing import Any
 from ..config import HardwareConfig
 from ..support.extras import MissingExtraError
 from .plots import plot_report
-from .rows import CLOCK_MHZ, CONFIGS, OCCUPANCIES, PAPER, RowTable, model_rows, paper_occupancy
+from .rows import (
+    CLOCK_MHZ,
+    CONFIGS,
+    OCCUPANCIES,
+    PAPER,
+    RowTable,
+    memory_rows,
+    model_rows,
+    paper_occupancy,
+)
 from .sections import (
     at_fmax,
     dram_section,
     instance_section,
     measured_section,
+    memory_section,
     paper_section,
     read_synthesis,
     read_validation,
@@ -119,6 +131,8 @@ def build_report(
     md = [*_INTRO, *paper_section(table, occ_p, PAPER_LABEL)]
     # the same step at the clock our 8-PE build reaches after place and route, when below 125
     md += at_fmax(headline, 8, 64, sreps)
+    mem_rows = memory_rows(occ_p)
+    md += memory_section(mem_rows, occ_p)
     md += measured_section(table, measured, occ.get("measured"), not_measured)
     for pe, bus in CONFIGS:
         md += instance_section(table, labels, PAPER_LABEL, pe, bus, sreps)
@@ -142,6 +156,7 @@ def build_report(
         "paper_occupancy": occ_p,
         "measured_sparsity": None if measured is None else measured.__dict__,
         "headline": headline,
+        "memory": mem_rows,
         "rows": table.rows,
         "validation": vdata,
         "synthesis": sreps,

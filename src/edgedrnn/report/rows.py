@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..perf import Network, estimate, occupancy_counts, original
+from ..perf.estimate import required_bandwidth
+from ..perf.memory import PRESETS, MemorySystem
 
 __all__ = [
     "CLOCK_MHZ",
@@ -20,9 +22,11 @@ __all__ = [
     "HIDDEN",
     "INPUTS",
     "LAYERS",
+    "MEMORY_POINTS",
     "OCCUPANCIES",
     "PAPER",
     "RowTable",
+    "memory_rows",
     "model_rows",
     "paper_occupancy",
 ]
@@ -114,6 +118,51 @@ def model_rows(
                     )
                     rows.append(s)
     return rows
+
+
+#: The memories of :func:`memory_rows`: (preset, accelerator bus bits).
+MEMORY_POINTS = (("ideal", 64), ("sdr32", 64), ("sdr64", 64), ("ddr3x16", 64), ("ddr3x16", 128))
+
+
+def memory_rows(occupancy: float, num_pe: int = 8, clock_mhz: float = CLOCK_MHZ) -> dict[str, Any]:
+    """The paper's point (2L-768H at ``occupancy``) behind the ideal port and each simulated
+    memory (:data:`MEMORY_POINTS`), and the bandwidth it needs for the paper's latency.
+
+    Returns ``rows``: one dict per memory with ``memory`` (its figures), ``bus_bits``,
+    ``mean_cycles``, ``latency_us``, ``effective_gops``, ``bytes_per_cycle`` (weight bytes
+    drawn per cycle), ``gb_per_s``, ``stream_bytes_per_cycle`` (the most a column stream
+    sustains: ``min(bus, peak) · efficiency``) and ``reaches_paper``; ``need_bytes_per_cycle``
+    and ``need_gb_per_s``: the sustained bandwidth at which the 64-bit instance's step takes
+    the paper's latency (an otherwise ideal port; ``inf`` if out of reach).
+    """
+    net = Network.stacked(INPUTS, 768, 2)
+    rows = []
+    for key, bus in MEMORY_POINTS:
+        mem = PRESETS[key]
+        if key == "ideal":
+            mem = MemorySystem(f"ideal {bus}-bit port")
+        kw = {"num_pe": num_pe, "bus_bits": bus, "clock_mhz": clock_mhz}
+        est = estimate(net, occupancy=occupancy, memory=mem, **kw)
+        rows.append(
+            {
+                # JSON has no infinity: the ideal port's peak is None (as fast as the bus)
+                "memory": {
+                    **mem.__dict__,
+                    "peak_bytes_per_cycle": None if mem.is_ideal else mem.peak_bytes_per_cycle,
+                },
+                "bus_bits": bus,
+                "mean_cycles": est.mean_cycles,
+                "latency_us": est.latency_us,
+                "effective_gops": est.effective_gops,
+                "bytes_per_cycle": est.mean_dram_bytes / est.mean_cycles,
+                "gb_per_s": est.dram_bandwidth_gbs,
+                "stream_bytes_per_cycle": min(bus / 8, mem.peak_bytes_per_cycle) * mem.efficiency,
+                "reaches_paper": est.latency_us <= PAPER["latency_us"],
+            }
+        )
+    kw = {"num_pe": num_pe, "bus_bits": 64, "clock_mhz": clock_mhz}
+    need = required_bandwidth(net, PAPER["latency_us"], occupancy=occupancy, **kw)
+    return {"rows": rows, "need_bytes_per_cycle": need, "need_gb_per_s": need * clock_mhz * 1e-3}
 
 
 class RowTable:

@@ -8,6 +8,7 @@ does not stop the report: its section says what was skipped and why.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "dram_section",
     "instance_section",
     "measured_section",
+    "memory_section",
     "paper_section",
     "read_synthesis",
     "read_validation",
@@ -134,6 +136,57 @@ def paper_section(table: RowTable, occ_paper: float, label: str) -> list[str]:
         f"{at_01['dram_reduction']:.1f}x less than dense.",
         "",
     ]
+
+
+def memory_section(data: dict[str, Any], occ_paper: float) -> list[str]:
+    """The paper's point behind each memory system, and the bandwidth for its latency
+    (:func:`edgedrnn.report.rows.memory_rows`)."""
+    need, target = data["need_bytes_per_cycle"], PAPER["latency_us"]
+    md = [
+        "## The paper's point behind a DRAM controller",
+        "",
+        f"2L-768H at occupancy {occ_paper:.4f}, 8 PEs, {CLOCK_MHZ:.0f} MHz, back to back, with "
+        "the memory-system term of the model (`edgedrnn.perf.memory`, docs/perf-model.md): the "
+        "ideal port of the rows above, and the DRAMs the SoC simulation is built with "
+        "(docs/soc.md), calibrated on its runs at 100 MHz (at "
+        f"{CLOCK_MHZ:.0f} MHz the DRAM's timings take more cycles: an estimate). *Stream* is "
+        "the most a column stream sustains behind that memory, min(bus, peak) × efficiency "
+        "(refresh and row changes).",
+        "",
+        "| memory | bus | peak B/cycle | stream B/cycle | time/step | effective GOp/s | "
+        f"weights drawn | ≤ {target:.0f} µs |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in data["rows"]:
+        m = r["memory"]
+        peak = m["peak_bytes_per_cycle"]
+        peak_s = "= bus" if peak is None else f"{peak:g}"
+        md.append(
+            f"| {m['name']} | {r['bus_bits']} | {peak_s} | {r['stream_bytes_per_cycle']:.2f} | "
+            f"{r['latency_us']:.1f} µs ({r['mean_cycles']:.0f} cycles) | "
+            f"{r['effective_gops']:.1f} | {r['bytes_per_cycle']:.2f} B/cycle "
+            f"({r['gb_per_s']:.2f} GB/s) | {'yes' if r['reaches_paper'] else 'no'} |"
+        )
+    md.append("")
+    reach = ", ".join(
+        f"{r['memory']['name']} on a {r['bus_bits']}-bit bus"
+        for r in data["rows"][1:]
+        if r["reaches_paper"]
+    )
+    if math.isinf(need):
+        md += [f"Even the ideal 64-bit port does not reach {target:.0f} µs here.", ""]
+        return md
+    md += [
+        f"**Bandwidth for ~0.5 ms**: the paper's {target:.0f} µs per step needs a weight "
+        f"stream of **{need:.2f} bytes per cycle ({data['need_gb_per_s']:.2f} GB/s at "
+        f"{CLOCK_MHZ:.0f} MHz)** sustained into the 8-PE, 64-bit instance, "
+        f"{need / 8:.1%} of what its bus carries, so a 64-bit bus leaves room for "
+        f"{1 - need / 8:.1%} of refresh and row-change stalls. Of the simulated memories, "
+        f"{reach or 'none'} reach it. Below 0.5 ms the instance itself is the limit at this "
+        "clock.",
+        "",
+    ]
+    return md
 
 
 def at_fmax(

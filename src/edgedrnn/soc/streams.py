@@ -22,7 +22,15 @@ offset    access  meaning
 0x18      R       H_ENDS: pops the CYCLE of the oldest recorded step end (an h_out beat
                   with LAST accepted); 0xFFFFFFFF if none
 0x1C      R       H_ENDS_LEVEL: step ends recorded
+0x20      R       EV_STATUS: bit 0 h_out output waiting in the FIFO, bit 1 x_in FIFO
+                  empty (the events' current conditions); bit 31 the ``irq`` line
+0x24      R/W1C   EV_PENDING: bit 0 STEP_DONE (an h_out beat with LAST was accepted),
+                  bit 1 X_EMPTY (the x_in FIFO ran empty); writing 1 clears a bit
+0x28      R/W     EV_ENABLE: events that drive ``irq``
 ========= ======= ===================================================================
+
+The events follow LiteX's ``EventManager``: ``irq`` is high while any pending event is
+enabled, and a set and a clear in the same cycle leave the event pending.
 
 Why a commit: the host writes a step's beats over a slow bridge; releasing them together
 lets the accelerator take them back to back, so LATENCY counts the accelerator, not the
@@ -32,6 +40,8 @@ X_START and H_ENDS then time every step as STEP_CYCLES does, without the bridge 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from litex.gen import LiteXModule
 from litex.soc.interconnect import stream, wishbone
 from migen import Array, Case, Cat, If, Signal
@@ -39,6 +49,11 @@ from migen import Array, Case, Cat, If, Signal
 #: Byte offsets of the registers inside the window.
 X_DATA, X_COMMIT, H_LEVEL, H_DATA = 0x00, 0x04, 0x08, 0x0C
 CYCLE, X_START, H_ENDS, H_ENDS_LEVEL = 0x10, 0x14, 0x18, 0x1C
+EV_STATUS, EV_PENDING, EV_ENABLE = 0x20, 0x24, 0x28
+#: Event bits of EV_STATUS / EV_PENDING / EV_ENABLE.
+EV_STEP_DONE, EV_X_EMPTY = 1 << 0, 1 << 1
+#: EV_STATUS bit that shows the ``irq`` line.
+EV_IRQ = 1 << 31
 #: Header word of an h_out beat read through H_DATA.
 H_VALID, H_LAST = 1 << 31, 1 << 0
 #: Bytes the window occupies on the bus.
@@ -71,9 +86,13 @@ class StreamWindow(LiteXModule):
         ``data`` (16·P bits): beats to the accelerator's x_in.
     h_sink : stream.Endpoint
         ``data`` (16·P bits) and ``last``: beats from the accelerator's h_out.
+    irq : Signal
+        Interrupt request: an enabled event is pending (also ``ev.irq``, where LiteX's SoC
+        looks for a module's interrupt when a CPU takes interrupts).
 
     A register access takes two cycles (request, registered ack); an X_DATA write that
-    completes a beat waits while the x_in FIFO is full.
+    completes a beat waits while the x_in FIFO is full. An event is pending the cycle after
+    it happens; ``irq`` follows one cycle later.
     """
 
     def __init__(self, num_pe: int, x_depth: int, h_depth: int) -> None:
@@ -82,6 +101,8 @@ class StreamWindow(LiteXModule):
         self.bus = bus = wishbone.Interface(data_width=32, address_width=32, addressing="word")
         self.x_source = stream.Endpoint([("data", bits)])
         self.h_sink = stream.Endpoint([("data", bits)])
+        self.irq = Signal()
+        self.ev = SimpleNamespace(irq=self.irq)
 
         self.x_fifo = x_fifo = stream.SyncFIFO([("data", bits)], x_depth, buffered=True)
         self.h_fifo = h_fifo = stream.SyncFIFO([("data", bits)], h_depth, buffered=True)
@@ -117,12 +138,25 @@ class StreamWindow(LiteXModule):
             ),
         ]
 
+        # Events: step done (an h_out beat with LAST accepted), x_in FIFO ran empty.
+        status = Signal(2)
+        pending = Signal(2)
+        enable = Signal(2)
+        clear = Signal(2)
+        x_had = Signal()
+        self.comb += status.eq(Cat(h_fifo.source.valid, ~x_fifo.source.valid))
+        self.sync += [
+            x_had.eq(x_fifo.source.valid),
+            pending.eq((pending & ~clear) | Cat(ends.sink.valid, x_had & ~x_fifo.source.valid)),
+            self.irq.eq((pending & enable) != 0),
+        ]
+
         request = Signal()
-        reg = Signal(3)
+        reg = Signal(4)
         h_index = Signal(max=words + 1)
         self.comb += [
             request.eq(bus.cyc & bus.stb & ~bus.ack),
-            reg.eq(bus.adr[0:3]),
+            reg.eq(bus.adr[0:4]),
         ]
         last_word = x_index == words - 1
         push = Signal()
@@ -131,6 +165,7 @@ class StreamWindow(LiteXModule):
             x_fifo.sink.valid.eq(push),
             x_fifo.sink.data.eq(Cat(*[staging[k] for k in range(words - 1)], bus.dat_w)),
             If(request & bus.we & (reg == X_COMMIT // 4), add.eq(bus.dat_w[0:16])),
+            If(request & bus.we & (reg == EV_PENDING // 4), clear.eq(bus.dat_w[0:2])),
         ]
         pop = Signal()
         self.comb += [
@@ -156,6 +191,7 @@ class StreamWindow(LiteXModule):
                             Case(x_index, {k: staging[k].eq(bus.dat_w) for k in range(words - 1)}),
                         ),
                     ),
+                    If(reg == EV_ENABLE // 4, enable.eq(bus.dat_w[0:2])),
                 ).Else(
                     Case(
                         reg,
@@ -179,6 +215,9 @@ class StreamWindow(LiteXModule):
                                 bus.dat_r.eq(0xFFFFFFFF)
                             ),
                             H_ENDS_LEVEL // 4: bus.dat_r.eq(ends.level),
+                            EV_STATUS // 4: bus.dat_r.eq(status | (self.irq << 31)),
+                            EV_PENDING // 4: bus.dat_r.eq(pending),
+                            EV_ENABLE // 4: bus.dat_r.eq(enable),
                         },
                     )
                 ),

@@ -9,6 +9,7 @@ simulator's serial stream, which the ``serial2tcp`` module puts on a TCP port)::
                                                     ├─▶ 0x8000_1000 StreamWindow
                                                     │     x_in FIFO ─▶ x_in
                                                     │     h_out FIFO ◀─ h_out
+                                                    │     events ─▶ irq_line
                                                     └─▶ 0xF000_0000 LiteX CSRs (ctrl, sdram)
     EdgeDRNN mem (AXI4 read) ─▶ LiteDRAMAXI2Native ─▶ crossbar port (NativeDownConverter
     when the bus is wider than the controller) ─▶ controller ─▶ PHY model
@@ -98,7 +99,12 @@ class EdgeDRNNSoC(SoCCore):
     edgedrnn : EdgeDRNNCore
         The accelerator.
     streams : StreamWindow
-        x_in / h_out FIFOs.
+        x_in / h_out FIFOs and the interrupt events (step done, x_in empty).
+    irq_line : Signal
+        The accelerator's interrupt request (``streams.irq``): high while an enabled event
+        is pending. This SoC has no CPU; with one that takes interrupts, LiteX wires
+        ``streams`` to an interrupt of its own (``STREAMS_INTERRUPT`` in the generated
+        headers).
     """
 
     def __init__(self, hw: HardwareConfig, soc: SoCConfig) -> None:
@@ -155,3 +161,6 @@ class EdgeDRNNSoC(SoCCore):
             streams.x_source.connect(core.x_sink),
             core.h_source.connect(streams.h_sink),
         ]
+        self.irq_line = streams.irq
+        if self.irq.enabled:  # a CPU with interrupts (none here)
+            self.irq.add("streams", use_loc_if_exists=True)
