@@ -31,7 +31,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,8 @@ from ..host.driver import RunOutput
 from ..program import Program
 from .image import c_source_dir, to_image
 
+#: The SoC's CPU the firmware is built for (``SoCConfig.cpu``).
+CPU = "vexriscv"
 #: The cross compiler (``$RISCV_CC`` overrides).
 RISCV_CC = "riscv64-unknown-elf-gcc"
 #: Flags for the VexRiscv ``standard`` variant (RV32IM).
@@ -307,8 +309,9 @@ def run_firmware(
     timeout_s: float = 600.0,
     poll_s: float = 0.5,
 ) -> FirmwareRun:
-    """Run the firmware over a sequence in the whole-system simulation of
-    :class:`~edgedrnn.runtime.soc.FirmwareSoC` (built and cached on first use).
+    """Run the firmware over a sequence in the whole-system simulation of the SoC with its CPU
+    (:class:`~edgedrnn.soc.system.EdgeDRNNSoC` with ``SoCConfig(cpu="vexriscv")``, built
+    and cached on first use).
 
     Parameters
     ----------
@@ -319,7 +322,7 @@ def run_firmware(
     theta_x_q, theta_h_q : numpy.ndarray, optional
         Raw Q8.8 thresholds per step and layer (T, L); both or neither.
     soc : SoCConfig, optional
-        The system (default ``SoCConfig()``).
+        The system (default ``SoCConfig()``); its ``cpu`` is set to ``"vexriscv"``.
     timeout_s : float
         Wall-clock seconds to wait for the firmware's DONE.
     poll_s : float
@@ -331,12 +334,12 @@ def run_firmware(
     RuntimeError
         The firmware did not finish, or reported an error (its message).
     """
+    from ..soc.build import build_soc
     from ..soc.config import SoCConfig
     from ..soc.simulation import SoCSimulation
     from ..soc.transport import UARTBridge
-    from .soc import build_firmware_soc
 
-    build = build_firmware_soc(program.hw, soc or SoCConfig())
+    build = build_soc(program.hw, replace(soc or SoCConfig(), cpu=CPU))
     firmware = build_firmware().read_bytes()
     memory, layout = firmware_memory(firmware, program, x_q, theta_x_q, theta_h_q)
     done_addr = MAIN_RAM_BASE + SUMMARY_OFFSET
