@@ -14,12 +14,19 @@ accelerator at A)::
              h int16 (T, H), NZ uint32 (T, L, 2), STEP_CYCLES, LATENCY, t_start, t_end (T,),
              the console (the firmware's text report, NUL-terminated)
 
-The firmware runs the sequence in the register order of the C runtime's ``edgedrnn_run``
-with ``queue_ahead = 0`` (the StreamWindow takes ``h_out`` on its own: per step, the next
-step's Θ, the input, the output, the step's registers) and timestamps each step with the
-StreamWindow's cycle counter: ``t_start`` before the step's Θ and input are written, ``t_end``
-after its output is read; ``t_end - t_start`` is the step as the CPU sees it (the
-accelerator's LATENCY plus the runtime's own work).
+The firmware runs the sequence in one of two register orders of the C runtime's
+``edgedrnn_run`` (the StreamWindow takes ``h_out`` on its own) and timestamps each step with
+the StreamWindow's cycle counter:
+
+* sequential (``EDGEDRNN_RUN_SEQUENTIAL``; per step the next step's Θ, the input, the
+  output, the step's registers): ``t_start`` before the step's Θ and input are written,
+  ``t_end`` after its output is read: the step as a sample-by-sample loop sees it, the
+  accelerator's LATENCY plus the runtime's own work (moving the input and output words);
+* pipelined (``EDGEDRNN_RUN_PIPELINED``; a step's input is queued while its predecessor
+  runs and released once that one has ended and its registers are read, its output read
+  while its successor runs): ``t_end`` the step's end (the StreamWindow's H_ENDS),
+  ``t_start`` its predecessor's end: the period at which the loop steps the accelerator,
+  the accelerator's cycles plus the gap the runtime leaves between two steps.
 """
 
 from __future__ import annotations
@@ -86,6 +93,7 @@ PARAMS_FIELDS = (
     "t_end_addr",
     "console_addr",
     "console_size",
+    "mode",
 )
 SUMMARY_FIELDS = (
     "done",
@@ -96,6 +104,7 @@ SUMMARY_FIELDS = (
     "steps_done",
     "layers",
     "outputs",
+    "run_cycles",
 )
 #: edgedrnn_configure flag: skip the image's CRC-32 (seconds of simulated CPU time).
 CONFIGURE_NO_CHECKSUM = 2
@@ -155,6 +164,7 @@ class FirmwareLayout:
     steps: int
     layers: int
     output_size: int
+    pipelined: bool = False
 
 
 def console_bytes(steps: int, layers: int) -> int:
@@ -174,8 +184,10 @@ def firmware_memory(
     theta_h_q: np.ndarray | None = None,
     *,
     flags: int = CONFIGURE_NO_CHECKSUM,
+    pipelined: bool = False,
 ) -> tuple[bytes, FirmwareLayout]:
-    """The DRAM contents from offset 0 for one firmware run, and where things are."""
+    """The DRAM contents from offset 0 for one firmware run (sequential, or pipelined: the
+    module docstring), and where things are."""
     if len(firmware) > FIRMWARE_MAX_BYTES:
         raise ValueError(f"firmware is {len(firmware)} bytes, over {FIRMWARE_MAX_BYTES}")
     if (theta_x_q is None) != (theta_h_q is None):
@@ -229,11 +241,12 @@ def firmware_memory(
         **{f"{n}_addr": cpu(n) for n in ("h", "nz", "cycles", "latency", "t_start", "t_end")},
         "console_addr": cpu("console"),
         "console_size": sizes["console"],
+        "mode": int(pipelined),
     }
     struct.pack_into(
         f"<{len(PARAMS_FIELDS)}I", mem, PARAMS_OFFSET, *(params[f] for f in PARAMS_FIELDS)
     )
-    return bytes(mem), FirmwareLayout(addr, steps, layers, h)
+    return bytes(mem), FirmwareLayout(addr, steps, layers, h, pipelined)
 
 
 @dataclass
@@ -249,6 +262,11 @@ class FirmwareRun:
         output was read.
     config_cycles : int
         Cycles of ``edgedrnn_configure``.
+    run_cycles : int
+        Cycles of the whole run (the sequential one also copies each step's input and output
+        between the DRAM and the SRAM outside its timestamps).
+    pipelined : bool
+        Which order ran (the module docstring).
     error : int
         The firmware's C runtime error code (0: success).
     console : str
@@ -259,17 +277,22 @@ class FirmwareRun:
     t_start: np.ndarray
     t_end: np.ndarray
     config_cycles: int
+    run_cycles: int
+    pipelined: bool
     error: int
     console: str = ""
 
     @property
     def cpu_step_cycles(self) -> np.ndarray:
-        """Cycles per step as the CPU sees it: Θ and input written to output read."""
+        """Cycles per step as the CPU sees it: Θ and input written to output read
+        (sequential), or from the previous step's end to this one's (pipelined)."""
         return self.t_end - self.t_start
 
     @property
     def overhead_cycles(self) -> np.ndarray:
-        """The runtime's own cycles per step: the CPU's view minus the accelerator's LATENCY."""
+        """The runtime's own cycles per step: the CPU's view minus the accelerator's LATENCY
+        (pipelined: an upper bound, as the accelerator starts a step's hidden part before
+        its input is released)."""
         return self.cpu_step_cycles - self.output.latency
 
 
@@ -296,7 +319,16 @@ def read_results(bridge, layout: FirmwareLayout) -> FirmwareRun:
     error = int(np.int32(np.uint32(summary["error"])))
     size = console_bytes(steps, layers)
     text = words("console", size // 4).tobytes().split(b"\0", 1)[0].decode("ascii", "replace")
-    return FirmwareRun(output, t_start, t_end, int(summary["config_cycles"]), error, text)
+    return FirmwareRun(
+        output,
+        t_start,
+        t_end,
+        int(summary["config_cycles"]),
+        int(summary["run_cycles"]),
+        bool(layout.pipelined),
+        error,
+        text,
+    )
 
 
 def run_firmware(
@@ -306,6 +338,7 @@ def run_firmware(
     theta_h_q: np.ndarray | None = None,
     *,
     soc=None,
+    pipelined: bool = False,
     timeout_s: float = 600.0,
     poll_s: float = 0.5,
 ) -> FirmwareRun:
@@ -323,6 +356,8 @@ def run_firmware(
         Raw Q8.8 thresholds per step and layer (T, L); both or neither.
     soc : SoCConfig, optional
         The system (default ``SoCConfig()``); its ``cpu`` is set to ``"vexriscv"``.
+    pipelined : bool
+        Run ``EDGEDRNN_RUN_PIPELINED`` instead of the sequential order (module docstring).
     timeout_s : float
         Wall-clock seconds to wait for the firmware's DONE.
     poll_s : float
@@ -341,7 +376,9 @@ def run_firmware(
 
     build = build_soc(program.hw, replace(soc or SoCConfig(), cpu=CPU))
     firmware = build_firmware().read_bytes()
-    memory, layout = firmware_memory(firmware, program, x_q, theta_x_q, theta_h_q)
+    memory, layout = firmware_memory(
+        firmware, program, x_q, theta_x_q, theta_h_q, pipelined=pipelined
+    )
     done_addr = MAIN_RAM_BASE + SUMMARY_OFFSET
     with SoCSimulation(build, memory, 0) as sim:
         sim.sock.settimeout(60.0)

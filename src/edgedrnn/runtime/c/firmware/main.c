@@ -1,14 +1,18 @@
 /*
- * EdgeDRNN firmware for the VexRiscv of the SoC (edgedrnn.runtime.soc, docs/board.md).
+ * EdgeDRNN firmware for the VexRiscv of the SoC (SoCConfig(cpu="vexriscv"), docs/board.md).
  *
  * Reads a parameter block at DRAM offset 0x10000 (edgedrnn.runtime.firmware writes it, with
  * the runtime image, the inputs and the thresholds, into the DRAM before the CPU starts),
- * configures the accelerator with the C runtime, runs the sequence step by step and writes
- * per step the outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the
- * StreamWindow's cycle counter (before the step's Θ and input are written, after its output
- * is read), then
- * the summary with a DONE word last, and prints a text report (a line per step) into a
- * console buffer: the host reads them through the bridge.
+ * configures the accelerator with the C runtime, runs the sequence and writes per step the
+ * outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the StreamWindow's cycle
+ * counter, then the summary with a DONE word last, and prints a text report (a line per
+ * step) into a console buffer: the host reads them through the bridge.
+ *
+ * Two modes: sequential (mode 0), step by step in the order of edgedrnn_run's
+ * EDGEDRNN_RUN_SEQUENTIAL, timestamps before the step's Θ and input are written and after
+ * its output is read (a sample-by-sample loop's latency); pipelined (mode 1),
+ * edgedrnn_run(EDGEDRNN_RUN_PIPELINED) with the step ends of the StreamWindow as
+ * timestamps (a step's start: its predecessor's end, the first one's: the run's start).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +22,10 @@
 #define MAIN_RAM 0x40000000u
 #define EDGEDRNN_REGS 0x80000000u
 #define STREAMS ((volatile uint32_t *)0x80001000u)
-enum { SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE = 4 };
+enum {
+    SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE = 4,
+    SW_H_ENDS = 6, SW_H_ENDS_LEVEL = 7
+};
 
 #define PARAMS_MAGIC 0x57464445u /* "EDFW" */
 #define DONE_MAGIC 0x454E4F44u   /* "DONE" */
@@ -45,12 +52,13 @@ typedef struct fw_params {
     uint32_t t_end_addr;    /* uint32 (T,) CYCLE after its output is read */
     uint32_t console_addr;  /* the text report, NUL-terminated */
     uint32_t console_size;
+    uint32_t mode;          /* 0 sequential, 1 pipelined */
 } fw_params;
 
 /* summary words */
 enum {
     S_DONE, S_ERROR, S_OVERFLOW, S_STEP_COUNT, S_CONFIG_CYCLES, S_STEPS_DONE, S_LAYERS, S_OUTPUTS,
-    S_WORDS
+    S_RUN_CYCLES, S_WORDS
 };
 
 static uint32_t cycle(void)
@@ -61,9 +69,10 @@ static uint32_t cycle(void)
 /* The StreamWindow hooks. A beat is W = ceil(P/2) words, lanes 2j and 2j+1 in bits 15:0 and
  * 31:16 of word j: on this little-endian CPU the int16 lanes of even-P beats at a 4-byte
  * aligned address are those words in memory, moved as they are. */
+static uint32_t queued; /* x_in beats pushed and not yet released */
+
 static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t beats, int last)
 {
-    static uint32_t queued;
     uint32_t j, hi;
     (void)ctx;
     if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
@@ -84,10 +93,29 @@ static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t bea
             }
     }
     queued += beats;
-    if (last) {
+    if (last == EDGEDRNN_PUSH_END) {
         STREAMS[SW_X_COMMIT] = queued;
         queued = 0;
     }
+    return 0;
+}
+
+static int release_x(void *ctx, uint32_t beats)
+{
+    (void)ctx;
+    STREAMS[SW_X_COMMIT] = beats;
+    queued -= beats;
+    return 0;
+}
+
+/* The next step end the StreamWindow recorded (H_ENDS pops it), in order. */
+static int wait_end(void *ctx, uint32_t *cycle)
+{
+    uint32_t tries = POP_TRIES;
+    (void)ctx;
+    while (!STREAMS[SW_H_ENDS_LEVEL])
+        if (--tries == 0u) return 1;
+    *cycle = STREAMS[SW_H_ENDS];
     return 0;
 }
 
@@ -159,6 +187,8 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     edgedrnn_hal_mmio(&hal, EDGEDRNN_REGS);
     hal.push_x = push_x;
     hal.pop_h = pop_h;
+    hal.release_x = release_x;
+    hal.wait_end = wait_end;
     if ((err = edgedrnn_init(&dev, &hal)) != EDGEDRNN_OK) return err;
     start = cycle();
     err = edgedrnn_configure(&dev, (const void *)p->image_addr, p->image_len, p->weight_base,
@@ -170,6 +200,21 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     n_out = dev.output_size;
     summary[S_LAYERS] = layers;
     summary[S_OUTPUTS] = n_out;
+    if (p->mode == 1u) { /* pipelined: the C runtime's run, timed by the step ends */
+        edgedrnn_run_out out = {h, nz, cycles, latency, NULL, t_end};
+        int overflow = 0;
+        out.overflow = &overflow;
+        begin = cycle();
+        err = edgedrnn_run(&dev, x, p->steps, tx, th, EDGEDRNN_RUN_PIPELINED, &out);
+        summary[S_RUN_CYCLES] = cycle() - begin;
+        if (err) return err;
+        for (t = 0; t < p->steps; t++) t_start[t] = t ? t_end[t - 1u] : begin;
+        summary[S_STEPS_DONE] = p->steps;
+        summary[S_STEP_COUNT] = edgedrnn_step_count(&dev);
+        summary[S_OVERFLOW] = (uint32_t)overflow;
+        return EDGEDRNN_OK;
+    }
+    start = cycle();
     /* the register sequence of edgedrnn_run with queue_ahead = 0, timed per step */
     if (per_step && p->steps) {
         fresh = dev.fresh;
@@ -206,6 +251,7 @@ static int run(const fw_params *p, volatile uint32_t *summary)
         edgedrnn_nonzero(&dev, nz + 2u * layers * t);
         summary[S_STEPS_DONE] = t + 1u;
     }
+    summary[S_RUN_CYCLES] = cycle() - start;
     summary[S_STEP_COUNT] = edgedrnn_step_count(&dev);
     if ((err = edgedrnn_check_error(&dev)) != EDGEDRNN_OK) return err;
     summary[S_OVERFLOW] = (uint32_t)edgedrnn_overflow(&dev);
@@ -262,7 +308,7 @@ static void report(const fw_params *p, volatile const uint32_t *summary, int err
     if (!c.buf || !c.size) return;
     put_s(&c, "edgedrnn firmware: configure ");
     put_u(&c, summary[S_CONFIG_CYCLES]);
-    put_s(&c, " cycles\n");
+    put_s(&c, p->mode == 1u ? " cycles, pipelined\n" : " cycles\n");
     for (t = 0; t < summary[S_STEPS_DONE]; t++) {
         put_s(&c, "step ");
         put_u(&c, t);
@@ -286,7 +332,9 @@ static void report(const fw_params *p, volatile const uint32_t *summary, int err
     }
     put_s(&c, "done: ");
     put_u(&c, summary[S_STEPS_DONE]);
-    put_s(&c, " steps, overflow ");
+    put_s(&c, " steps in ");
+    put_u(&c, summary[S_RUN_CYCLES]);
+    put_s(&c, " cycles, overflow ");
     put_u(&c, summary[S_OVERFLOW]);
     put_s(&c, ", ");
     put_s(&c, edgedrnn_strerror(err));
