@@ -106,6 +106,10 @@ SUMMARY_FIELDS = (
     "outputs",
     "run_cycles",
 )
+#: SRAM bytes for the pipelined run's copy of the inputs, Θ and results (``WORK_BYTES`` of
+#: ``main.c``): int16 x (T, I) and h (T, H), uint16 Θx and Θh (T, L) when given, uint32 NZ
+#: (T, L, 2), STEP_CYCLES, LATENCY and the step ends (T,), each rounded up to 4 bytes.
+PIPELINED_WORK_BYTES = 0x6000
 #: edgedrnn_configure flag: skip the image's CRC-32 (seconds of simulated CPU time).
 CONFIGURE_NO_CHECKSUM = 2
 
@@ -172,6 +176,14 @@ def console_bytes(steps: int, layers: int) -> int:
     return 256 + steps * (120 + 24 * layers)
 
 
+def pipelined_work_bytes(program: Program, steps: int, thresholds: bool) -> int:
+    """SRAM bytes the pipelined run needs (:data:`PIPELINED_WORK_BYTES` is what it has)."""
+    layers = program.num_layers
+    theta = 2 * _align(2 * steps * layers, 4) if thresholds else 0
+    x_h = _align(2 * steps * program.input_size, 4) + _align(2 * steps * program.output_size, 4)
+    return x_h + theta + 4 * (2 * steps * layers + 3 * steps)
+
+
 def _align(n: int, to: int = 64) -> int:
     return -(-n // to) * to
 
@@ -196,6 +208,12 @@ def firmware_memory(
     if x.ndim != 2 or x.shape[1] != program.input_size:
         raise ValueError(f"x_q must be (T, {program.input_size}), got {x.shape}")
     steps, layers, h = x.shape[0], program.num_layers, program.output_size
+    if pipelined and pipelined_work_bytes(program, steps, theta_x_q is not None) > (
+        PIPELINED_WORK_BYTES
+    ):
+        raise ValueError(
+            f"{steps} steps do not fit the pipelined run's {PIPELINED_WORK_BYTES} bytes of SRAM"
+        )
     image = to_image(program)
     header = struct.unpack_from("<I", image, 16)[0]
     sizes = {

@@ -16,8 +16,9 @@ serial stream, which the ``serial2tcp`` module puts on a TCP port)::
 
 With ``SoCConfig(cpu="vexriscv")`` the SoC also has a CPU, a VexRiscv (``pythondata-cpu-
 vexriscv``, variant ``standard``: RV32IM, instruction and write-through data caches) that boots
-from ``main_ram`` (its firmware is preloaded into the DRAM like the weights), an 8 KiB SRAM at
-``0x1000_0000`` for its stack and LiteX's timer; the bridge stays, for the host to read results.
+from ``main_ram`` (its firmware is preloaded into the DRAM like the weights), a 32 KiB SRAM at
+``0x1000_0000`` for its stack and working data, and LiteX's timer; the bridge stays, for the
+host to read results.
 
 :func:`add_edgedrnn` adds the accelerator to any LiteX SoC with a LiteDRAM controller (this
 one, or a board's target).
@@ -46,10 +47,11 @@ from .streams import WINDOW_SIZE, StreamWindow
 MAIN_RAM_BASE = 0x4000_0000
 EDGEDRNN_BASE = 0x8000_0000
 STREAMS_BASE = 0x8000_1000
-#: The CPU of ``SoCConfig(cpu="vexriscv")``: its variant, its SRAM (the firmware's stack).
+#: The CPU of ``SoCConfig(cpu="vexriscv")``: its variant, its SRAM (the firmware's stack and
+#: the buffers of its timed loops, which then leave the DRAM to the accelerator).
 CPU_VARIANT = "standard"
 SRAM_BASE = 0x1000_0000
-SRAM_SIZE = 0x2000
+SRAM_SIZE = 0x8000
 #: Placeholder DRAM contents the build is generated with (every bank gets an init file that
 #: a run rewrites with the program's weight image).
 PLACEHOLDER_BYTES = 64 * 1024

@@ -161,6 +161,67 @@ static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int
     return 0;
 }
 
+/* The pipelined run's buffers: the whole sequence's inputs, thresholds and results in the
+ * SRAM, so that the timed run leaves the DRAM to the accelerator (a DRAM access there, a
+ * write-through store above all, waits behind the weight reads and breaks their rows). */
+#define WORK_BYTES 0x6000u
+static uint32_t work[WORK_BYTES / 4u] __attribute__((section(".sram")));
+
+static uint32_t words_of(uint32_t bytes)
+{
+    return (bytes + 3u) / 4u;
+}
+
+/* Pipelined (mode 1): copy the inputs and Θ into the SRAM, edgedrnn_run with
+ * EDGEDRNN_RUN_PIPELINED, timed by the step ends, then copy the results to the DRAM. */
+__attribute__((noinline)) static int run_pipelined_fw(edgedrnn_dev *dev, const fw_params *p,
+                                                      volatile uint32_t *summary)
+{
+    uint32_t steps = p->steps, layers = dev->num_layers, n_in = dev->input_size;
+    uint32_t n_out = dev->output_size, per_step = p->theta_x_addr && p->theta_h_addr;
+    uint32_t wx = words_of(2u * steps * n_in), wh = words_of(2u * steps * n_out);
+    uint32_t wt = per_step ? words_of(2u * steps * layers) : 0u, i, t, begin;
+    uint32_t *nz, *cycles, *latency, *ends;
+    int16_t *xs = (int16_t *)(void *)work, *hs;
+    uint16_t *txs = NULL, *ths = NULL;
+    int overflow = 0, err;
+    if (4u * (wx + wh + 2u * wt + 2u * steps * layers + 3u * steps) > WORK_BYTES)
+        return EDGEDRNN_ERR_TOO_LARGE;
+    hs = (int16_t *)(void *)(work + wx);
+    if (per_step) {
+        txs = (uint16_t *)(void *)(work + wx + wh);
+        ths = (uint16_t *)(void *)(work + wx + wh + wt);
+    }
+    nz = work + wx + wh + 2u * wt;
+    cycles = nz + 2u * steps * layers;
+    latency = cycles + steps;
+    ends = latency + steps;
+    for (i = 0; i < steps * n_in; i++) xs[i] = ((const int16_t *)p->x_addr)[i];
+    for (i = 0; per_step && i < steps * layers; i++) {
+        txs[i] = ((const uint16_t *)p->theta_x_addr)[i];
+        ths[i] = ((const uint16_t *)p->theta_h_addr)[i];
+    }
+    {
+        edgedrnn_run_out out = {hs, nz, cycles, latency, &overflow, ends};
+        begin = cycle();
+        err = edgedrnn_run(dev, xs, steps, txs, ths, EDGEDRNN_RUN_PIPELINED, &out);
+        summary[S_RUN_CYCLES] = cycle() - begin;
+    }
+    if (err) return err;
+    for (i = 0; i < steps * n_out; i++) ((int16_t *)p->h_addr)[i] = hs[i];
+    for (i = 0; i < 2u * steps * layers; i++) ((uint32_t *)p->nz_addr)[i] = nz[i];
+    for (t = 0; t < steps; t++) {
+        ((uint32_t *)p->cycles_addr)[t] = cycles[t];
+        ((uint32_t *)p->latency_addr)[t] = latency[t];
+        ((uint32_t *)p->t_start_addr)[t] = t ? ends[t - 1u] : begin;
+        ((uint32_t *)p->t_end_addr)[t] = ends[t];
+    }
+    summary[S_STEPS_DONE] = steps;
+    summary[S_STEP_COUNT] = edgedrnn_step_count(dev);
+    summary[S_OVERFLOW] = (uint32_t)overflow;
+    return EDGEDRNN_OK;
+}
+
 static int run(const fw_params *p, volatile uint32_t *summary)
 {
     edgedrnn_dev dev;
@@ -200,20 +261,7 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     n_out = dev.output_size;
     summary[S_LAYERS] = layers;
     summary[S_OUTPUTS] = n_out;
-    if (p->mode == 1u) { /* pipelined: the C runtime's run, timed by the step ends */
-        edgedrnn_run_out out = {h, nz, cycles, latency, NULL, t_end};
-        int overflow = 0;
-        out.overflow = &overflow;
-        begin = cycle();
-        err = edgedrnn_run(&dev, x, p->steps, tx, th, EDGEDRNN_RUN_PIPELINED, &out);
-        summary[S_RUN_CYCLES] = cycle() - begin;
-        if (err) return err;
-        for (t = 0; t < p->steps; t++) t_start[t] = t ? t_end[t - 1u] : begin;
-        summary[S_STEPS_DONE] = p->steps;
-        summary[S_STEP_COUNT] = edgedrnn_step_count(&dev);
-        summary[S_OVERFLOW] = (uint32_t)overflow;
-        return EDGEDRNN_OK;
-    }
+    if (p->mode == 1u) return run_pipelined_fw(&dev, p, summary);
     start = cycle();
     /* the register sequence of edgedrnn_run with queue_ahead = 0, timed per step */
     if (per_step && p->steps) {
