@@ -15,6 +15,11 @@ whose FIFO takes ``h_out`` on its own:
   from before the input is pushed to after the output is read: what a loop that has each
   input only when its step is due sees, the word-by-word input and output moves included.
 
+For scale, the same sequence also runs back to back on the same SoC with the whole input
+queued by the host before the first step (``edgedrnn.soc.measure``, the CPU idle in a loop
+in its cache): the accelerator's own cycles per step, no runtime in between; the pipelined
+period minus that is the runtime's cost per step measured directly.
+
 Θ is picked for about 10 % occupancy on the smooth inputs of ``benchmarks/rtl_cycles.py``;
 outputs are checked against the reference. Writes ``build/bench/firmware_overhead.json``. Run::
 
@@ -32,7 +37,8 @@ import numpy as np
 import edgedrnn
 from edgedrnn.datapath.inputs import quantize_input
 from edgedrnn.perf.workload import seeded_program
-from edgedrnn.runtime.firmware import FirmwareRun, run_firmware
+from edgedrnn.runtime.firmware import FirmwareRun, build_firmware, run_firmware
+from edgedrnn.soc.config import SoCConfig
 from rtl_cycles import make_input
 
 INPUTS, HIDDEN, STEPS = 40, 256, 20
@@ -71,6 +77,10 @@ def main() -> None:
         "steps": args.steps,
     }
     print(f"{row['network']}  Θ={theta}  occupancy {occ:.1%}")
+    b2b = back_to_back(prog, x_q, ref)
+    row["back_to_back_cycles_mean"] = float(b2b[1:].mean())
+    row["back_to_back_cycles"] = b2b.tolist()
+    print(f"  back to back (host-queued, no runtime): {b2b[1:].mean():.0f} cycles/step")
     for name in ("pipelined", "sequential"):
         run = run_firmware(prog, x_q, pipelined=name == "pipelined", timeout_s=3000)
         row[name] = summarize(run, ref)
@@ -81,8 +91,35 @@ def main() -> None:
             f"runtime overhead {r['overhead_cycles_mean']:.0f} cycles "
             f"({r['overhead_fraction']:.1%}), max {r['overhead_cycles_max']}"
         )
+    period = row["pipelined"]["cpu_step_cycles_mean"]
+    row["pipelined_vs_back_to_back"] = period / row["back_to_back_cycles_mean"] - 1
+    print(
+        f"  pipelined period {period:.0f} vs back to back {row['back_to_back_cycles_mean']:.0f}:"
+        f" {row['pipelined_vs_back_to_back']:+.1%}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(row, indent=2))
+
+
+def back_to_back(program: edgedrnn.Program, x_q: np.ndarray, ref: edgedrnn.Result) -> np.ndarray:
+    """Cycles per step with the whole sequence queued by the host, on the SoC with the CPU
+    (its firmware finds no parameter block and idles in a loop in its instruction cache)."""
+    from edgedrnn.soc.build import build_soc
+    from edgedrnn.soc.measure import run_back_to_back
+    from edgedrnn.soc.simulation import SoCSimulation
+    from edgedrnn.soc.transport import LiteXTransport, UARTBridge
+
+    build = build_soc(program.hw, SoCConfig(cpu="vexriscv"))
+    base = 0x20000
+    weights = bytes(program.weight_image)
+    memory = build_firmware().read_bytes().ljust(base, b"\0") + weights
+    with SoCSimulation(build, memory, 0) as sim:
+        sim.sock.settimeout(600)
+        link = LiteXTransport(UARTBridge(sim.sock), program.hw.num_pe, preloaded=(base, weights))
+        run = run_back_to_back(link, program, x_q, weight_base=base)
+    if not np.array_equal(run.outputs_q, ref.outputs_q):
+        raise SystemExit("back-to-back outputs differ from the reference")
+    return run.cycles
 
 
 def summarize(run: FirmwareRun, ref: edgedrnn.Result) -> dict[str, object]:
