@@ -2,7 +2,7 @@
 accelerator from the CPU and its outputs equal the reference integer for integer.
 
 The first run builds the SoC with the CPU (minutes on 2 cores; cached under
-``$EDGEDRNN_CACHE/litex-sim/cpu-*``). Skipped without LiteX, Verilator or the RISC-V cross
+``$EDGEDRNN_CACHE/litex-sim/vexriscv-*``). Skipped without LiteX, Verilator or the RISC-V cross
 compiler (Debian's gcc-riscv64-unknown-elf).
 """
 

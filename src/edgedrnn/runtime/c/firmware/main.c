@@ -30,7 +30,7 @@ enum {
 #define PARAMS_MAGIC 0x57464445u /* "EDFW" */
 #define DONE_MAGIC 0x454E4F44u   /* "DONE" */
 #define POP_TRIES 50000000u
-#define FW_MAX_SIZE 1024u /* largest input and output vectors (on the 8 KiB SRAM stack) */
+#define FW_MAX_SIZE 1024u /* largest input and output vectors (on the stack, 8 KiB of SRAM) */
 
 /* The parameter block (edgedrnn.runtime.firmware.PARAMS_FIELDS); addresses are the CPU's. */
 typedef struct fw_params {
