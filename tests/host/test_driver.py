@@ -14,6 +14,7 @@ from edgedrnn.host import DriverError, EdgeDRNNDriver, Transport
 from edgedrnn.host.driver import pack_beats
 from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
+from output_fifo import OutputFifo
 from strategies import input_sequences, networks, threshold_schedules
 
 
@@ -256,38 +257,6 @@ def test_emulator_latches_thresholds_at_the_step_end() -> None:
     assert drv.step_count() == 3
 
 
-class _OutputFifo(EmulatedTransport):
-    """A device whose h_out goes into a FIFO on its own (as in the SoC): a step runs and ends
-    as soon as its input is there, latching the Θ registers of that moment."""
-
-    def __init__(self, hw) -> None:
-        super().__init__(hw)
-        self.fifo: list[tuple[np.ndarray, bool]] = []
-
-    def _drain(self) -> None:
-        while True:
-            self._maybe_step()
-            if not self.h_queue:
-                return
-            beats, last = super().read_stream(len(self.h_queue))
-            self.fifo += list(zip(beats, last, strict=True))
-
-    def write_stream(self, beats: np.ndarray) -> None:
-        super().write_stream(beats)
-        self._drain()
-
-    def read_reg(self, addr: int) -> int:
-        self._drain()
-        return super().read_reg(addr)
-
-    def read_stream(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        self._drain()
-        if len(self.fifo) < n:
-            raise TimeoutError(f"h_out FIFO has {len(self.fifo)} beats, {n} requested")
-        taken, self.fifo = self.fifo[:n], self.fifo[n:]
-        return np.stack([b for b, _ in taken]), np.array([last for _, last in taken])
-
-
 def test_thresholds_when_h_out_is_taken_on_its_own() -> None:
     """``queue_ahead=False`` (a device with an output FIFO): x[t+1] is queued after step t's
     registers are read, and Θ of step t+2 before it, since step t+1 may end (latching Θ)
@@ -300,12 +269,12 @@ def test_thresholds_when_h_out_is_taken_on_its_own() -> None:
     tx = np.array([[10 + 9 * (t % 3)] for t in range(steps)])
     th = np.array([[40 - 11 * (t % 4)] for t in range(steps)])
     ref = run_program(prog, quantize_input(x, prog.input_size), tx, th)
-    drv = EdgeDRNNDriver(_OutputFifo(prog.hw))
+    drv = EdgeDRNNDriver(OutputFifo(prog.hw))
     drv.configure(prog)
     out = drv.run(x, tx, th, queue_ahead=False)
     assert np.array_equal(out.outputs_q, ref.outputs_q)
     assert np.array_equal(out.nonzero, ref.nonzero)
-    ahead = EdgeDRNNDriver(_OutputFifo(prog.hw))
+    ahead = EdgeDRNNDriver(OutputFifo(prog.hw))
     ahead.configure(prog)
     out = ahead.run(x, tx, th, queue_ahead=True)
     assert not np.array_equal(out.nonzero, ref.nonzero)

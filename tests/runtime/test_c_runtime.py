@@ -18,6 +18,7 @@ from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
 from edgedrnn.runtime import c_source_dir, image_checksum, regs_header, to_image
 from edgedrnn.runtime.host import CFLAGS, CRuntime, CRuntimeError, compile_library, find_compiler
+from output_fifo import OutputFifo
 from programs import order_sensitive_program, random_program
 from sparse_programs import sparse_and_dense, sparse_layers
 
@@ -360,3 +361,20 @@ def test_image_of_a_sparse_program_is_refused() -> None:
     assert to_image(dense)
     with pytest.raises(ValueError, match="dense weight images only"):
         to_image(sparse)
+
+
+def test_pipelined_run(lib) -> None:
+    """EDGEDRNN_RUN_PIPELINED on an emulated output FIFO (a step ends as soon as its input is
+    there): inputs held until their release, per-step Θ written before it, outputs read a
+    step behind: the reference's integers and the registers of every step; an unknown order
+    is refused."""
+    prog, x, tx, th = _case(5)
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    rt = CRuntime(lib, OutputFifo(prog.hw))
+    rt.configure(to_image(prog))
+    out = rt.run(x, tx, th, pipelined=True)
+    np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
+    np.testing.assert_array_equal(out.nonzero, ref.nonzero)
+    assert out.overflow == ref.overflow
+    code = rt.lib.edgedrnn_run(ctypes.byref(rt.dev), None, 0, None, None, 3, None)
+    assert code == rt.lib.edgedrnn_run(ctypes.byref(rt.dev), None, 0, None, None, -1, None) < 0

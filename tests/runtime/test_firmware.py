@@ -2,7 +2,7 @@
 accelerator from the CPU and its outputs equal the reference integer for integer.
 
 The first run builds the SoC with the CPU (minutes on 2 cores; cached under
-``$EDGEDRNN_CACHE/litex-sim/cpu-*``). Skipped without LiteX, Verilator or the RISC-V cross
+``$EDGEDRNN_CACHE/litex-sim/vexriscv-*``). Skipped without LiteX, Verilator or the RISC-V cross
 compiler (Debian's gcc-riscv64-unknown-elf).
 """
 
@@ -60,8 +60,11 @@ def test_firmware_memory_layout(tmp_path) -> None:
 
 @needs_riscv
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
-def test_firmware_equals_reference() -> None:
-    """Two layers, sizes not multiples of NUM_PE, Θ changing per step, under DRAM refresh."""
+@pytest.mark.parametrize("pipelined", [False, True], ids=["sequential", "pipelined"])
+def test_firmware_equals_reference(pipelined) -> None:
+    """Two layers, sizes not multiples of NUM_PE, Θ changing per step, under DRAM refresh; in
+    the sequential order and pipelined (a step's input released after its predecessor's
+    registers are read, its output read while its successor runs)."""
     pytest.importorskip("litex", reason="the SoC needs LiteX: pip install 'edgedrnn[soc]'")
     rng = np.random.default_rng(17)
     prog = random_program(rng, [7, 13, 10], firmware_hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
@@ -70,7 +73,7 @@ def test_firmware_equals_reference() -> None:
     tx = rng.integers(0, 24, (steps, 2))
     th = rng.integers(0, 24, (steps, 2))
     ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
-    run = run_firmware(prog, x, tx, th, timeout_s=300)
+    run = run_firmware(prog, x, tx, th, pipelined=pipelined, timeout_s=300)
     out = run.output
     np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
     np.testing.assert_array_equal(out.nonzero, ref.nonzero)
@@ -78,7 +81,9 @@ def test_firmware_equals_reference() -> None:
     assert (out.latency > 0).all() and (out.cycles >= out.latency).all()
     # the CPU's view of a step covers the accelerator's latency plus the runtime's work
     assert (run.overhead_cycles > 0).all()
-    assert run.config_cycles > 0
+    assert run.config_cycles > 0 and run.run_cycles >= run.cpu_step_cycles.sum()
+    if pipelined:  # from one step end to the next: the accelerator's STEP_CYCLES
+        np.testing.assert_array_equal(run.cpu_step_cycles[1:], out.cycles[1:])
     # the firmware's text report: a line per step with its first outputs, then the summary
     lines = run.console.splitlines()
     assert lines[0].startswith("edgedrnn firmware: configure ")
@@ -86,4 +91,6 @@ def test_firmware_equals_reference() -> None:
     for t, line in enumerate(lines[1:-1]):
         assert line.startswith(f"step {t}: latency {out.latency[t]}, cpu ")
         assert line.endswith(" h " + " ".join(map(str, out.outputs_q[t, :4])) + " ...")
-    assert lines[-1] == f"done: {steps} steps, overflow {int(ref.overflow)}, success"
+    assert lines[-1] == (
+        f"done: {steps} steps in {run.run_cycles} cycles, overflow {int(ref.overflow)}, success"
+    )

@@ -14,12 +14,19 @@ accelerator at A)::
              h int16 (T, H), NZ uint32 (T, L, 2), STEP_CYCLES, LATENCY, t_start, t_end (T,),
              the console (the firmware's text report, NUL-terminated)
 
-The firmware runs the sequence in the register order of the C runtime's ``edgedrnn_run``
-with ``queue_ahead = 0`` (the StreamWindow takes ``h_out`` on its own: per step, the next
-step's Θ, the input, the output, the step's registers) and timestamps each step with the
-StreamWindow's cycle counter: ``t_start`` before the step's Θ and input are written, ``t_end``
-after its output is read; ``t_end - t_start`` is the step as the CPU sees it (the
-accelerator's LATENCY plus the runtime's own work).
+The firmware runs the sequence in one of two register orders of the C runtime's
+``edgedrnn_run`` (the StreamWindow takes ``h_out`` on its own) and timestamps each step with
+the StreamWindow's cycle counter:
+
+* sequential (``EDGEDRNN_RUN_SEQUENTIAL``; per step the next step's Θ, the input, the
+  output, the step's registers): ``t_start`` before the step's Θ and input are written,
+  ``t_end`` after its output is read: the step as a sample-by-sample loop sees it, the
+  accelerator's LATENCY plus the runtime's own work (moving the input and output words);
+* pipelined (``EDGEDRNN_RUN_PIPELINED``; a step's input is queued while its predecessor
+  runs and released once that one has ended and its registers are read, its output read
+  while its successor runs): ``t_end`` the step's end (the StreamWindow's H_ENDS),
+  ``t_start`` its predecessor's end: the period at which the loop steps the accelerator,
+  the accelerator's cycles plus the gap the runtime leaves between two steps.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +47,8 @@ from ..host.driver import RunOutput
 from ..program import Program
 from .image import c_source_dir, to_image
 
+#: The SoC's CPU the firmware is built for (``SoCConfig.cpu``).
+CPU = "vexriscv"
 #: The cross compiler (``$RISCV_CC`` overrides).
 RISCV_CC = "riscv64-unknown-elf-gcc"
 #: Flags for the VexRiscv ``standard`` variant (RV32IM).
@@ -84,6 +93,7 @@ PARAMS_FIELDS = (
     "t_end_addr",
     "console_addr",
     "console_size",
+    "mode",
 )
 SUMMARY_FIELDS = (
     "done",
@@ -94,7 +104,12 @@ SUMMARY_FIELDS = (
     "steps_done",
     "layers",
     "outputs",
+    "run_cycles",
 )
+#: SRAM bytes for the pipelined run's copy of the inputs, Θ and results (``WORK_BYTES`` of
+#: ``main.c``): int16 x (T, I) and h (T, H), uint16 Θx and Θh (T, L) when given, uint32 NZ
+#: (T, L, 2), STEP_CYCLES, LATENCY and the step ends (T,), each rounded up to 4 bytes.
+PIPELINED_WORK_BYTES = 0x6000
 #: edgedrnn_configure flag: skip the image's CRC-32 (seconds of simulated CPU time).
 CONFIGURE_NO_CHECKSUM = 2
 
@@ -153,11 +168,20 @@ class FirmwareLayout:
     steps: int
     layers: int
     output_size: int
+    pipelined: bool = False
 
 
 def console_bytes(steps: int, layers: int) -> int:
     """Room for the firmware's text report: a line per step, a header and a summary."""
     return 256 + steps * (120 + 24 * layers)
+
+
+def pipelined_work_bytes(program: Program, steps: int, thresholds: bool) -> int:
+    """SRAM bytes the pipelined run needs (:data:`PIPELINED_WORK_BYTES` is what it has)."""
+    layers = program.num_layers
+    theta = 2 * _align(2 * steps * layers, 4) if thresholds else 0
+    x_h = _align(2 * steps * program.input_size, 4) + _align(2 * steps * program.output_size, 4)
+    return x_h + theta + 4 * (2 * steps * layers + 3 * steps)
 
 
 def _align(n: int, to: int = 64) -> int:
@@ -172,8 +196,10 @@ def firmware_memory(
     theta_h_q: np.ndarray | None = None,
     *,
     flags: int = CONFIGURE_NO_CHECKSUM,
+    pipelined: bool = False,
 ) -> tuple[bytes, FirmwareLayout]:
-    """The DRAM contents from offset 0 for one firmware run, and where things are."""
+    """The DRAM contents from offset 0 for one firmware run (sequential, or pipelined: the
+    module docstring), and where things are."""
     if len(firmware) > FIRMWARE_MAX_BYTES:
         raise ValueError(f"firmware is {len(firmware)} bytes, over {FIRMWARE_MAX_BYTES}")
     if (theta_x_q is None) != (theta_h_q is None):
@@ -182,6 +208,12 @@ def firmware_memory(
     if x.ndim != 2 or x.shape[1] != program.input_size:
         raise ValueError(f"x_q must be (T, {program.input_size}), got {x.shape}")
     steps, layers, h = x.shape[0], program.num_layers, program.output_size
+    if pipelined and pipelined_work_bytes(program, steps, theta_x_q is not None) > (
+        PIPELINED_WORK_BYTES
+    ):
+        raise ValueError(
+            f"{steps} steps do not fit the pipelined run's {PIPELINED_WORK_BYTES} bytes of SRAM"
+        )
     image = to_image(program)
     header = struct.unpack_from("<I", image, 16)[0]
     sizes = {
@@ -227,11 +259,12 @@ def firmware_memory(
         **{f"{n}_addr": cpu(n) for n in ("h", "nz", "cycles", "latency", "t_start", "t_end")},
         "console_addr": cpu("console"),
         "console_size": sizes["console"],
+        "mode": int(pipelined),
     }
     struct.pack_into(
         f"<{len(PARAMS_FIELDS)}I", mem, PARAMS_OFFSET, *(params[f] for f in PARAMS_FIELDS)
     )
-    return bytes(mem), FirmwareLayout(addr, steps, layers, h)
+    return bytes(mem), FirmwareLayout(addr, steps, layers, h, pipelined)
 
 
 @dataclass
@@ -247,6 +280,11 @@ class FirmwareRun:
         output was read.
     config_cycles : int
         Cycles of ``edgedrnn_configure``.
+    run_cycles : int
+        Cycles of the whole run (the sequential one also copies each step's input and output
+        between the DRAM and the SRAM outside its timestamps).
+    pipelined : bool
+        Which order ran (the module docstring).
     error : int
         The firmware's C runtime error code (0: success).
     console : str
@@ -257,17 +295,22 @@ class FirmwareRun:
     t_start: np.ndarray
     t_end: np.ndarray
     config_cycles: int
+    run_cycles: int
+    pipelined: bool
     error: int
     console: str = ""
 
     @property
     def cpu_step_cycles(self) -> np.ndarray:
-        """Cycles per step as the CPU sees it: Θ and input written to output read."""
+        """Cycles per step as the CPU sees it: Θ and input written to output read
+        (sequential), or from the previous step's end to this one's (pipelined)."""
         return self.t_end - self.t_start
 
     @property
     def overhead_cycles(self) -> np.ndarray:
-        """The runtime's own cycles per step: the CPU's view minus the accelerator's LATENCY."""
+        """The runtime's own cycles per step: the CPU's view minus the accelerator's LATENCY
+        (pipelined: an upper bound, as the accelerator starts a step's hidden part before
+        its input is released)."""
         return self.cpu_step_cycles - self.output.latency
 
 
@@ -294,7 +337,16 @@ def read_results(bridge, layout: FirmwareLayout) -> FirmwareRun:
     error = int(np.int32(np.uint32(summary["error"])))
     size = console_bytes(steps, layers)
     text = words("console", size // 4).tobytes().split(b"\0", 1)[0].decode("ascii", "replace")
-    return FirmwareRun(output, t_start, t_end, int(summary["config_cycles"]), error, text)
+    return FirmwareRun(
+        output,
+        t_start,
+        t_end,
+        int(summary["config_cycles"]),
+        int(summary["run_cycles"]),
+        bool(layout.pipelined),
+        error,
+        text,
+    )
 
 
 def run_firmware(
@@ -304,11 +356,13 @@ def run_firmware(
     theta_h_q: np.ndarray | None = None,
     *,
     soc=None,
+    pipelined: bool = False,
     timeout_s: float = 600.0,
     poll_s: float = 0.5,
 ) -> FirmwareRun:
-    """Run the firmware over a sequence in the whole-system simulation of
-    :class:`~edgedrnn.runtime.soc.FirmwareSoC` (built and cached on first use).
+    """Run the firmware over a sequence in the whole-system simulation of the SoC with its CPU
+    (:class:`~edgedrnn.soc.system.EdgeDRNNSoC` with ``SoCConfig(cpu="vexriscv")``, built
+    and cached on first use).
 
     Parameters
     ----------
@@ -319,7 +373,9 @@ def run_firmware(
     theta_x_q, theta_h_q : numpy.ndarray, optional
         Raw Q8.8 thresholds per step and layer (T, L); both or neither.
     soc : SoCConfig, optional
-        The system (default ``SoCConfig()``).
+        The system (default ``SoCConfig()``); its ``cpu`` is set to ``"vexriscv"``.
+    pipelined : bool
+        Run ``EDGEDRNN_RUN_PIPELINED`` instead of the sequential order (module docstring).
     timeout_s : float
         Wall-clock seconds to wait for the firmware's DONE.
     poll_s : float
@@ -331,14 +387,16 @@ def run_firmware(
     RuntimeError
         The firmware did not finish, or reported an error (its message).
     """
+    from ..soc.build import build_soc
     from ..soc.config import SoCConfig
     from ..soc.simulation import SoCSimulation
     from ..soc.transport import UARTBridge
-    from .soc import build_firmware_soc
 
-    build = build_firmware_soc(program.hw, soc or SoCConfig())
+    build = build_soc(program.hw, replace(soc or SoCConfig(), cpu=CPU))
     firmware = build_firmware().read_bytes()
-    memory, layout = firmware_memory(firmware, program, x_q, theta_x_q, theta_h_q)
+    memory, layout = firmware_memory(
+        firmware, program, x_q, theta_x_q, theta_h_q, pipelined=pipelined
+    )
     done_addr = MAIN_RAM_BASE + SUMMARY_OFFSET
     with SoCSimulation(build, memory, 0) as sim:
         sim.sock.settimeout(60.0)

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..host.driver import RunOutput
 from ..host.transport import Transport
-from .image import c_source_dir
+from .image import LAYER_FIELDS, c_source_dir
 
 #: Flags the library must compile cleanly with (warnings are errors).
 CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC")
@@ -49,6 +49,12 @@ LAST_FINAL, LAST_EARLY = 1, 2
 _WRITE_MEM = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_void_p, _u32, ctypes.POINTER(ctypes.c_uint8), _u32
 )
+_RELEASE_X = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, _u32)
+_WAIT_END = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_u32))
+#: push_x's last (edgedrnn.h): the step's final beat, released at once / held.
+PUSH_END, PUSH_HOLD = 1, 2
+#: edgedrnn_run's orders (edgedrnn.h).
+RUN_SEQUENTIAL, RUN_QUEUE_AHEAD, RUN_PIPELINED = 0, 1, 2
 
 
 class _Hal(ctypes.Structure):
@@ -59,6 +65,8 @@ class _Hal(ctypes.Structure):
         ("push_x", _PUSH_X),
         ("pop_h", _POP_H),
         ("write_mem", _WRITE_MEM),
+        ("release_x", _RELEASE_X),
+        ("wait_end", _WAIT_END),
     )
 
 
@@ -78,19 +86,7 @@ class _Info(ctypes.Structure):
 
 
 class _Layer(ctypes.Structure):
-    _fields_ = tuple(
-        (name, _u32)
-        for name in (
-            "input_size",
-            "hidden_size",
-            "rows_per_gate",
-            "bias_addr",
-            "column_addr",
-            "column_stride",
-            "theta_x",
-            "theta_h",
-        )
-    )
+    _fields_ = tuple((name.lower(), _u32) for name in LAYER_FIELDS)
 
 
 #: EDGEDRNN_MAX_LAYERS of the compiled library (the default of edgedrnn.h).
@@ -122,6 +118,7 @@ class _RunOut(ctypes.Structure):
         ("cycles", ctypes.POINTER(_u32)),
         ("latency", ctypes.POINTER(_u32)),
         ("overflow", ctypes.POINTER(ctypes.c_int)),
+        ("ends", ctypes.POINTER(_u32)),
     )
 
 
@@ -185,7 +182,11 @@ class CRuntime:
         A shared object from :func:`compile_library`.
     transport : Transport
         The device: its registers back ``read32`` / ``write32``, its streams ``push_x`` /
-        ``pop_h``, its memory ``write_mem``.
+        ``pop_h``, its memory ``write_mem``. The pipelined run's ``release_x`` holds a step's
+        beats here until released (they then go to the transport); its ``wait_end`` reports
+        every step as ended (timestamp 0): on a transport that computes a step when its
+        input arrives and queues the outputs (the emulator), an input released is a step
+        ended.
     write_mem : bool
         Give the HAL a ``write_mem`` hook (``edgedrnn_configure`` copies the weights); without
         it the weights must already be in the transport's memory.
@@ -206,7 +207,10 @@ class CRuntime:
             _PUSH_X(self._push_x),
             _POP_H(self._pop_h),
             _WRITE_MEM(self._write_mem) if write_mem else _WRITE_MEM(),
+            _RELEASE_X(self._release_x),
+            _WAIT_END(self._wait_end),
         )
+        self._held: list[np.ndarray] = []
         hal = _Hal(None, *self._hooks)
         self.dev = _Dev()
         self._call("edgedrnn_init", ctypes.byref(self.dev), ctypes.byref(hal))
@@ -249,12 +253,27 @@ class CRuntime:
             raise CRuntimeError(code, self.strerror(code), name)
         return code
 
-    def _push_x(self, _ctx: object, lanes: object, num_pe: int, beats: int, _last: int) -> int:
+    def _push_x(self, _ctx: object, lanes: object, num_pe: int, beats: int, last: int) -> int:
         try:
             data = np.ctypeslib.as_array(lanes, (beats * num_pe,)).copy()
-            self.transport.write_stream(data.reshape(beats, num_pe))
+            self._held.append(data.reshape(beats, num_pe))
+            if last != PUSH_HOLD:
+                return self._release_x(None, 0)
         except Exception:
             return 1
+        return 0
+
+    def _release_x(self, _ctx: object, _beats: int) -> int:
+        try:
+            held, self._held = self._held, []
+            for data in held:
+                self.transport.write_stream(data)
+        except Exception:
+            return 1
+        return 0
+
+    def _wait_end(self, _ctx: object, cycle: object) -> int:
+        cycle[0] = 0  # type: ignore[index]
         return 0
 
     def _pop_h(self, _ctx: object, lanes: object, num_pe: int, beats: int, last: object) -> int:
@@ -324,8 +343,11 @@ class CRuntime:
         theta_h_q: object = None,
         *,
         queue_ahead: bool = True,
+        pipelined: bool = False,
     ) -> RunOutput:
-        """``edgedrnn_run`` over raw Q8.8 inputs (T, I), optional raw thresholds (T, L)."""
+        """``edgedrnn_run`` over raw Q8.8 inputs (T, I), optional raw thresholds (T, L):
+        ``EDGEDRNN_RUN_PIPELINED`` when ``pipelined``, else ``QUEUE_AHEAD`` or
+        ``SEQUENTIAL`` by ``queue_ahead``."""
         if (theta_x_q is None) != (theta_h_q is None):
             raise ValueError("give both theta_x_q and theta_h_q, or neither")
         x = np.ascontiguousarray(x_q, dtype=np.int16)
@@ -347,6 +369,7 @@ class CRuntime:
             ptr(cycles, _u32),
             ptr(latency, _u32),
             ctypes.pointer(overflow),
+            None,
         )
         tx = th = None
         if theta_x_q is not None and theta_h_q is not None:
@@ -359,7 +382,7 @@ class CRuntime:
             steps,
             None if tx is None else tx.ctypes.data_as(ctypes.c_void_p),
             None if th is None else th.ctypes.data_as(ctypes.c_void_p),
-            int(queue_ahead),
+            RUN_PIPELINED if pipelined else int(queue_ahead),
             ctypes.byref(out),
         )
         return RunOutput(

@@ -1,8 +1,9 @@
 """Generate the SoC with LiteX and build its Verilator simulator, cached by content hash.
 
 The key is a SHA-256 of the accelerator's Verilog (:func:`edgedrnn.sim.build.generate_verilog`
-without ``src`` attributes), the :class:`~edgedrnn.soc.config.SoCConfig`, the sources of the
-:mod:`edgedrnn.soc` modules that shape the design, the LiteX / LiteDRAM / Migen versions,
+without ``src`` attributes), the :class:`~edgedrnn.soc.config.SoCConfig` (its CPU included,
+which also names the folder: ``vexriscv-<hash>``), the sources of the :mod:`edgedrnn.soc`
+modules that shape the design, the LiteX / LiteDRAM / Migen versions,
 ``verilator --version`` and the C++ compiler's version. Builds live in
 ``$EDGEDRNN_CACHE/litex-sim/<hash>/`` (next to the rtl backend's ``verilator/``), filled under
 a lock and published with an atomic rename (:mod:`edgedrnn.support.cache`):
@@ -61,19 +62,20 @@ def build_key(verilog_text: str, soc: SoCConfig) -> str:
         h.update(f"{name}={metadata.version(name)}".encode())
     h.update(verilator_version().encode())
     h.update(_cxx_version().encode())
-    return h.hexdigest()[:32]
+    prefix = f"{soc.cpu}-" if soc.cpu else ""
+    return prefix + h.hexdigest()[:32]
 
 
 def build_soc(hw: HardwareConfig, soc: SoCConfig, *, jobs: int | None = None) -> Path:
     """Folder of the simulator build for ``hw`` in ``soc``, building it if needed (about a
-    minute on 2 cores, mostly Verilator and the C++ compiler).
+    minute on 2 cores, mostly Verilator and the C++ compiler; a few with the CPU).
 
     Parameters
     ----------
     hw : HardwareConfig
         The accelerator.
     soc : SoCConfig
-        The system around it.
+        The system around it (with or without the CPU).
     jobs : int, optional
         Parallel C++ compile jobs (default ``$EDGEDRNN_BUILD_JOBS`` or 2).
 

@@ -1,4 +1,4 @@
-"""``SoCConfig``: the system around one accelerator (DRAM module and width, clock, buffers)."""
+"""``SoCConfig``: the system around one accelerator (CPU, DRAM module and width, clock, buffers)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 #: DRAM modules the simulation is tested with (litedram.modules class names).
 TESTED_MODULES = ("MT48LC16M16", "MT41K128M16")
+#: CPUs the SoC takes (LiteX ``cpu_type`` names); None: no CPU, the host drives the bus.
+CPUS = (None, "vexriscv")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class SoCConfig:
     fifo_steps : int
         The x_in / h_out FIFOs hold this many steps of the largest sizes the hardware takes
         (a sequence queued whole runs back to back: :mod:`edgedrnn.soc.measure`).
+    cpu : str or None
+        None (default): no CPU, the host drives the bus over the bridge. ``"vexriscv"``: a
+        VexRiscv that boots from the DRAM and runs the C runtime's firmware
+        (:mod:`edgedrnn.runtime.firmware`), with an SRAM for its stack
+        (:class:`~edgedrnn.soc.system.EdgeDRNNSoC`).
     """
 
     sdram_module: str = "MT48LC16M16"
@@ -36,6 +43,11 @@ class SoCConfig:
     sys_clk_hz: int = 100_000_000
     read_buffer_beats: int = 32
     fifo_steps: int = 32
+    cpu: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpu not in CPUS:
+            raise ValueError(f"cpu must be one of {CPUS}, got {self.cpu!r}")
 
     def as_dict(self) -> dict[str, object]:
         """The fields as a plain dict (part of the build's cache key)."""

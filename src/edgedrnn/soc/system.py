@@ -1,7 +1,7 @@
 """``EdgeDRNNSoC``: a LiteX SoC with the accelerator, a LiteDRAM controller and a host bridge.
 
-No CPU: the host drives the bus through a UART bridge (LiteX's ``UARTBone`` on the
-simulator's serial stream, which the ``serial2tcp`` module puts on a TCP port)::
+The host drives the bus through a UART bridge (LiteX's ``UARTBone`` on the simulator's
+serial stream, which the ``serial2tcp`` module puts on a TCP port)::
 
     host ─TCP─▶ serial2tcp ─▶ UARTBone ─▶ Wishbone ─┬─▶ 0x4000_0000 main_ram (DRAM, no cache)
                                                     ├─▶ 0x8000_0000 EdgeDRNN registers
@@ -13,6 +13,15 @@ simulator's serial stream, which the ``serial2tcp`` module puts on a TCP port)::
                                                     └─▶ 0xF000_0000 LiteX CSRs (ctrl, sdram)
     EdgeDRNN mem (AXI4 read) ─▶ LiteDRAMAXI2Native ─▶ crossbar port (NativeDownConverter
     when the bus is wider than the controller) ─▶ controller ─▶ PHY model
+
+With ``SoCConfig(cpu="vexriscv")`` the SoC also has a CPU, a VexRiscv (``pythondata-cpu-
+vexriscv``, variant ``standard``: RV32IM, instruction and write-through data caches) that boots
+from ``main_ram`` (its firmware is preloaded into the DRAM like the weights), a 32 KiB SRAM at
+``0x1000_0000`` for its stack and working data, and LiteX's timer; the bridge stays, for the
+host to read results.
+
+:func:`add_edgedrnn` adds the accelerator to any LiteX SoC with a LiteDRAM controller (this
+one, or a board's target).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from litedram.phy.model import SDRAMPHYModel, sdram_module_nphases
 from litex.build.generic_platform import Pins, Subsignal
 from litex.build.sim import SimPlatform
 from litex.soc.cores.uart import RS232PHYModel, UARTBone
-from litex.soc.integration.soc import SoCRegion
+from litex.soc.integration.soc import SoC, SoCRegion
 from litex.soc.integration.soc_core import SoCCore
 from migen.genlib.io import CRG
 
@@ -38,6 +47,11 @@ from .streams import WINDOW_SIZE, StreamWindow
 MAIN_RAM_BASE = 0x4000_0000
 EDGEDRNN_BASE = 0x8000_0000
 STREAMS_BASE = 0x8000_1000
+#: The CPU of ``SoCConfig(cpu="vexriscv")``: its variant, its SRAM (the firmware's stack and
+#: the buffers of its timed loops, which then leave the DRAM to the accelerator).
+CPU_VARIANT = "standard"
+SRAM_BASE = 0x1000_0000
+SRAM_SIZE = 0x8000
 #: Placeholder DRAM contents the build is generated with (every bank gets an init file that
 #: a run rewrites with the program's weight image).
 PLACEHOLDER_BYTES = 64 * 1024
@@ -82,6 +96,69 @@ def fifo_depths(hw: HardwareConfig, soc: SoCConfig) -> tuple[int, int]:
     )
 
 
+def add_edgedrnn(
+    soc: SoC,
+    hw: HardwareConfig,
+    config: SoCConfig,
+    *,
+    edgedrnn_base: int = EDGEDRNN_BASE,
+    streams_base: int = STREAMS_BASE,
+) -> StreamWindow:
+    """Add the accelerator to a LiteX SoC that has a LiteDRAM controller (``soc.sdram``).
+
+    Adds ``soc.edgedrnn`` (:class:`~edgedrnn.soc.core.EdgeDRNNCore`: the accelerator's
+    Verilog must be added to the platform as ``edgedrnn_top``), its AXI4 read port on the
+    DRAM crossbar (``soc.edgedrnn_dram``, with ``soc.edgedrnn_converter`` when the
+    accelerator's bus is wider than the controller's port), its registers as a bus slave at
+    ``edgedrnn_base`` (Wishbone → AXI4-Lite) and ``soc.streams``
+    (:class:`~edgedrnn.soc.streams.StreamWindow`) at ``streams_base``, with the
+    accelerator's x_in and h_out on its FIFOs. When the SoC's CPU takes interrupts, the
+    window's ``irq`` becomes the interrupt ``streams``.
+
+    Parameters
+    ----------
+    soc : litex.soc.integration.soc.SoC
+        The SoC, after ``add_sdram``.
+    hw : HardwareConfig
+        The accelerator.
+    config : SoCConfig
+        ``read_buffer_beats`` (the AXI read buffer) and ``fifo_steps`` (the FIFO depths:
+        :func:`fifo_depths`); the other fields are the SoC's own.
+    edgedrnn_base, streams_base : int
+        Bus addresses of the register block (``1 << regmap.ADDR_BITS`` bytes) and of the
+        window (``WINDOW_SIZE`` bytes), both uncached.
+
+    Returns
+    -------
+    StreamWindow
+        ``soc.streams``.
+    """
+    soc.edgedrnn = core = EdgeDRNNCore(hw.num_pe, hw.bus_bits)
+    port, converter = wide_port(soc.sdram.crossbar, hw.bus_bits)
+    if converter is not None:
+        soc.edgedrnn_converter = converter
+    soc.edgedrnn_dram = LiteDRAMAXI2Native(core.mem, port, r_buffer_depth=config.read_buffer_beats)
+    soc.bus.add_slave(
+        name="edgedrnn",
+        slave=core.csr,
+        region=SoCRegion(origin=edgedrnn_base, size=1 << regmap.ADDR_BITS, cached=False),
+    )
+    x_depth, h_depth = fifo_depths(hw, config)
+    soc.streams = streams = StreamWindow(hw.num_pe, x_depth=x_depth, h_depth=h_depth)
+    soc.bus.add_slave(
+        name="streams",
+        slave=streams.bus,
+        region=SoCRegion(origin=streams_base, size=WINDOW_SIZE, cached=False),
+    )
+    soc.comb += [
+        streams.x_source.connect(core.x_sink),
+        core.h_source.connect(streams.h_sink),
+    ]
+    if soc.irq.enabled:  # a CPU that takes interrupts
+        soc.irq.add("streams", use_loc_if_exists=True)
+    return streams
+
+
 class EdgeDRNNSoC(SoCCore):
     """The SoC of the module docstring.
 
@@ -90,7 +167,7 @@ class EdgeDRNNSoC(SoCCore):
     hw : HardwareConfig
         The accelerator (its Verilog must be added to the platform as ``edgedrnn_top``).
     soc : SoCConfig
-        DRAM module and width, clock, read buffer.
+        CPU, DRAM module and width, clock, read buffer, FIFO depths.
 
     Attributes
     ----------
@@ -102,24 +179,33 @@ class EdgeDRNNSoC(SoCCore):
         x_in / h_out FIFOs and the interrupt events (step done, x_in empty).
     irq_line : Signal
         The accelerator's interrupt request (``streams.irq``): high while an enabled event
-        is pending. This SoC has no CPU; with one that takes interrupts, LiteX wires
-        ``streams`` to an interrupt of its own (``STREAMS_INTERRUPT`` in the generated
-        headers).
+        is pending; with the CPU it is also the CPU's interrupt ``streams``
+        (``STREAMS_INTERRUPT`` in LiteX's generated headers).
     """
 
     def __init__(self, hw: HardwareConfig, soc: SoCConfig) -> None:
         platform = SimSoCPlatform()
         self.crg = CRG(platform.request("sys_clk"))
+        if soc.cpu is None:
+            cpu = {"cpu_type": None, "integrated_sram_size": 0, "with_timer": False}
+            ident = "EdgeDRNN SoC"
+        else:
+            cpu = {
+                "cpu_type": soc.cpu,
+                "cpu_variant": CPU_VARIANT,
+                "cpu_reset_address": MAIN_RAM_BASE,  # the firmware, preloaded into the DRAM
+                "integrated_sram_size": SRAM_SIZE,
+                "with_timer": True,  # the CPU's interrupt controller needs a source
+            }
+            ident = f"EdgeDRNN SoC with {soc.cpu}"
         SoCCore.__init__(
             self,
             platform,
             clk_freq=soc.sys_clk_hz,
-            cpu_type=None,
             integrated_rom_size=0,
-            integrated_sram_size=0,
             with_uart=False,
-            with_timer=False,
-            ident="EdgeDRNN SoC",
+            ident=ident,
+            **cpu,
         )
         # Host bridge: UARTBone on the simulator's serial stream.
         self.bridge_phy = RS232PHYModel(platform.request("serial"))
@@ -137,30 +223,4 @@ class EdgeDRNNSoC(SoCCore):
         )
         self.add_sdram("sdram", phy=self.sdrphy, module=module, l2_cache_size=0)
 
-        # The accelerator.
-        self.edgedrnn = core = EdgeDRNNCore(hw.num_pe, hw.bus_bits)
-        port, converter = wide_port(self.sdram.crossbar, hw.bus_bits)
-        if converter is not None:
-            self.edgedrnn_converter = converter
-        self.edgedrnn_dram = LiteDRAMAXI2Native(
-            core.mem, port, r_buffer_depth=soc.read_buffer_beats
-        )
-        self.bus.add_slave(
-            name="edgedrnn",
-            slave=core.csr,
-            region=SoCRegion(origin=EDGEDRNN_BASE, size=1 << regmap.ADDR_BITS, cached=False),
-        )
-        x_depth, h_depth = fifo_depths(hw, soc)
-        self.streams = streams = StreamWindow(hw.num_pe, x_depth=x_depth, h_depth=h_depth)
-        self.bus.add_slave(
-            name="streams",
-            slave=streams.bus,
-            region=SoCRegion(origin=STREAMS_BASE, size=WINDOW_SIZE, cached=False),
-        )
-        self.comb += [
-            streams.x_source.connect(core.x_sink),
-            core.h_source.connect(streams.h_sink),
-        ]
-        self.irq_line = streams.irq
-        if self.irq.enabled:  # a CPU with interrupts (none here)
-            self.irq.add("streams", use_loc_if_exists=True)
+        self.irq_line = add_edgedrnn(self, hw, soc).irq

@@ -62,6 +62,8 @@ void edgedrnn_hal_mmio(edgedrnn_hal *hal, uintptr_t base)
     hal->push_x = NULL;
     hal->pop_h = NULL;
     hal->write_mem = NULL;
+    hal->release_x = NULL;
+    hal->wait_end = NULL;
 }
 
 static uint32_t rd(const edgedrnn_dev *dev, uint32_t offset)
@@ -91,6 +93,8 @@ int edgedrnn_init(edgedrnn_dev *dev, const edgedrnn_hal *hal)
     dev->hal.push_x = hal->push_x;
     dev->hal.pop_h = hal->pop_h;
     dev->hal.write_mem = hal->write_mem;
+    dev->hal.release_x = hal->release_x;
+    dev->hal.wait_end = hal->wait_end;
     dev->num_layers = 0;
     dev->input_size = 0;
     dev->output_size = 0;
@@ -406,7 +410,8 @@ typedef union beat_buffer {
     uint32_t words[(EDGEDRNN_MAX_PE + 1u) / 2u];
 } beat_buffer;
 
-int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
+/* Push x as the step's beats; end: push_x's last on the step's final beat. */
+static int push_input(edgedrnn_dev *dev, const int16_t *x, int end)
 {
     beat_buffer buf; /* word-aligned, so a HAL may move the lanes as 32-bit words */
     int16_t *beat = buf.lanes;
@@ -415,16 +420,21 @@ int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
     p = dev->info.num_pe;
     whole = dev->input_size / p; /* beats straight from x */
-    if (whole && dev->hal.push_x(dev->hal.ctx, x, p, whole, whole == dev->x_beats))
+    if (whole && dev->hal.push_x(dev->hal.ctx, x, p, whole, whole == dev->x_beats ? end : 0))
         return EDGEDRNN_ERR_STREAM;
     if (whole < dev->x_beats) { /* the last beat, zero-padded */
         for (k = 0; k < p; k++) {
             i = whole * p + k;
             beat[k] = i < dev->input_size ? x[i] : 0;
         }
-        if (dev->hal.push_x(dev->hal.ctx, beat, p, 1u, 1)) return EDGEDRNN_ERR_STREAM;
+        if (dev->hal.push_x(dev->hal.ctx, beat, p, 1u, end)) return EDGEDRNN_ERR_STREAM;
     }
     return EDGEDRNN_OK;
+}
+
+int edgedrnn_push_input(edgedrnn_dev *dev, const int16_t *x)
+{
+    return push_input(dev, x, EDGEDRNN_PUSH_END);
 }
 
 int edgedrnn_read_output(edgedrnn_dev *dev, int16_t *h)
@@ -470,13 +480,61 @@ int edgedrnn_step(edgedrnn_dev *dev, const int16_t *x, int16_t *h)
     return edgedrnn_read_output(dev, h);
 }
 
-int edgedrnn_run(edgedrnn_dev *dev, const int16_t *x, uint32_t steps, const uint16_t *theta_x,
-                 const uint16_t *theta_h, int queue_ahead, const edgedrnn_run_out *out)
+/* The registers of the step that ended last into slot t of out. */
+static void read_step(const edgedrnn_dev *dev, const edgedrnn_run_out *out, uint32_t t)
 {
-    static const edgedrnn_run_out none = {NULL, NULL, NULL, NULL, NULL};
+    if (out->cycles) out->cycles[t] = edgedrnn_step_cycles(dev);
+    if (out->latency) out->latency[t] = edgedrnn_latency(dev);
+    if (out->nonzero) edgedrnn_nonzero(dev, out->nonzero + 2u * t * dev->num_layers);
+}
+
+/* EDGEDRNN_RUN_PIPELINED: step t's input is queued (held) while step t-1 runs and released
+ * once step t-1 has ended and its registers are read, so the registers are step t-1's and
+ * Θ(t+1), written before the release, is latched at step t's end; step t-1's output is read
+ * and x[t+1] queued while step t runs. */
+static int run_pipelined(edgedrnn_dev *dev, const int16_t *x, uint32_t steps,
+                         const uint16_t *theta_x, const uint16_t *theta_h,
+                         const edgedrnn_run_out *out)
+{
+    uint32_t t, end, layers = dev->num_layers, n_in = dev->input_size, n_out = dev->output_size;
+    int err, per_step = theta_x && theta_h;
+    if (!dev->hal.release_x || !dev->hal.wait_end) return EDGEDRNN_ERR_ARGUMENT;
+    if (steps && (err = push_input(dev, x, EDGEDRNN_PUSH_HOLD)) != EDGEDRNN_OK) return err;
+    for (t = 0; t <= steps; t++) {
+        if (t > 0) { /* step t-1 has ended, step t has not started */
+            if (dev->hal.wait_end(dev->hal.ctx, &end)) return EDGEDRNN_ERR_STREAM;
+            if (out->ends) out->ends[t - 1u] = end;
+            read_step(dev, out, t - 1u);
+        }
+        if (t < steps) {
+            if (per_step && t + 1u < steps) {
+                err = edgedrnn_set_thresholds(dev, theta_x + (t + 1u) * layers,
+                                              theta_h + (t + 1u) * layers);
+                if (err < 0) return err;
+            }
+            if (dev->hal.release_x(dev->hal.ctx, dev->x_beats)) return EDGEDRNN_ERR_STREAM;
+        }
+        if (t > 0) {
+            err = edgedrnn_read_output(dev, out->h ? out->h + (t - 1u) * n_out : NULL);
+            if (err) return err;
+        }
+        if (t + 1u < steps) {
+            err = push_input(dev, x + (t + 1u) * n_in, EDGEDRNN_PUSH_HOLD);
+            if (err) return err;
+        }
+    }
+    return EDGEDRNN_OK;
+}
+
+int edgedrnn_run(edgedrnn_dev *dev, const int16_t *x, uint32_t steps, const uint16_t *theta_x,
+                 const uint16_t *theta_h, int mode, const edgedrnn_run_out *out)
+{
+    static const edgedrnn_run_out none = {NULL, NULL, NULL, NULL, NULL, NULL};
     uint32_t t, layers, n_in, n_out, count;
-    int per_step, err, fresh;
+    int per_step, err, fresh, ahead = mode == EDGEDRNN_RUN_QUEUE_AHEAD;
     if (!dev || (steps && !x)) return EDGEDRNN_ERR_ARGUMENT;
+    if (mode != EDGEDRNN_RUN_SEQUENTIAL && !ahead && mode != EDGEDRNN_RUN_PIPELINED)
+        return EDGEDRNN_ERR_ARGUMENT;
     if (!dev->num_layers) return EDGEDRNN_ERR_NOT_CONFIGURED;
     if (!out) out = &none;
     layers = dev->num_layers;
@@ -490,28 +548,32 @@ int edgedrnn_run(edgedrnn_dev *dev, const int16_t *x, uint32_t steps, const uint
         if (err > 0 && fresh) edgedrnn_start(dev, 1); /* the reset latches step 0's Θ */
     }
     if (dev->fresh && (err = edgedrnn_wait_idle(dev)) != EDGEDRNN_OK) return err;
-    if (queue_ahead && steps && (err = edgedrnn_push_input(dev, x)) != EDGEDRNN_OK) return err;
-    for (t = 0; t < steps; t++) {
-        /* Θ of step t+1 is written before step t ends: before step t+1's input is queued
-         * (queue_ahead: step t's output is still to be read, so step t has not ended where
-         * h_out waits for the reader), else before step t's own input, so that step t cannot
-         * have ended even where a FIFO takes h_out on its own (the SoC's StreamWindow) */
-        if (per_step && t + 1u < steps) {
-            err = edgedrnn_set_thresholds(dev, theta_x + (t + 1u) * layers,
-                                          theta_h + (t + 1u) * layers);
-            if (err < 0) return err;
-        }
-        if (queue_ahead) {
-            if (t + 1u < steps && (err = edgedrnn_push_input(dev, x + (t + 1u) * n_in)) != 0)
-                return err;
-        } else if ((err = edgedrnn_push_input(dev, x + t * n_in)) != EDGEDRNN_OK) {
+    if (mode == EDGEDRNN_RUN_PIPELINED) {
+        if ((err = run_pipelined(dev, x, steps, theta_x, theta_h, out)) != EDGEDRNN_OK)
             return err;
+    } else {
+        if (ahead && steps && (err = edgedrnn_push_input(dev, x)) != EDGEDRNN_OK) return err;
+        for (t = 0; t < steps; t++) {
+            /* Θ of step t+1 is written before step t ends: before step t+1's input is queued
+             * (queue ahead: step t's output is still to be read, so step t has not ended
+             * where h_out waits for the reader), else before step t's own input, so that
+             * step t cannot have ended even where a FIFO takes h_out on its own (the SoC's
+             * StreamWindow) */
+            if (per_step && t + 1u < steps) {
+                err = edgedrnn_set_thresholds(dev, theta_x + (t + 1u) * layers,
+                                              theta_h + (t + 1u) * layers);
+                if (err < 0) return err;
+            }
+            if (ahead) {
+                if (t + 1u < steps && (err = edgedrnn_push_input(dev, x + (t + 1u) * n_in)))
+                    return err;
+            } else if ((err = edgedrnn_push_input(dev, x + t * n_in)) != EDGEDRNN_OK) {
+                return err;
+            }
+            err = edgedrnn_read_output(dev, out->h ? out->h + t * n_out : NULL);
+            if (err) return err;
+            read_step(dev, out, t);
         }
-        err = edgedrnn_read_output(dev, out->h ? out->h + t * n_out : NULL);
-        if (err) return err;
-        if (out->cycles) out->cycles[t] = edgedrnn_step_cycles(dev);
-        if (out->latency) out->latency[t] = edgedrnn_latency(dev);
-        if (out->nonzero) edgedrnn_nonzero(dev, out->nonzero + 2u * t * layers);
     }
     count = edgedrnn_step_count(dev);
     if ((err = edgedrnn_check_error(dev)) != EDGEDRNN_OK) return err;

@@ -79,9 +79,20 @@ typedef enum edgedrnn_error {
  * partial one. write_mem (may be NULL) copies the weight image to the accelerator's memory
  * at byte address addr; without it the weights must already be there. ctx is passed to
  * every hook.
+ *
+ * For the pipelined run (EDGEDRNN_RUN_PIPELINED), on a system where a FIFO takes h_out on
+ * its own and x_in beats can be queued and released later (the SoC's StreamWindow):
+ * push_x's last is EDGEDRNN_PUSH_HOLD on a step's final beat when the step is to stay queued
+ * until release_x(ctx, beats) releases that many queued beats to the accelerator; wait_end
+ * waits for the next step end not yet reported (in order) and stores its timestamp (any
+ * cycle counter; 0 without one). Both return 0 or a nonzero failure; both may be NULL
+ * otherwise.
  */
 #define EDGEDRNN_LAST_FINAL 1
 #define EDGEDRNN_LAST_EARLY 2
+/* push_x's last: the step's final beat, released at once / held until release_x. */
+#define EDGEDRNN_PUSH_END 1
+#define EDGEDRNN_PUSH_HOLD 2
 typedef struct edgedrnn_hal {
     void *ctx;
     uint32_t (*read32)(void *ctx, uint32_t offset);
@@ -89,6 +100,8 @@ typedef struct edgedrnn_hal {
     int (*push_x)(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t beats, int last);
     int (*pop_h)(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int *last);
     int (*write_mem)(void *ctx, uint32_t addr, const uint8_t *data, uint32_t length);
+    int (*release_x)(void *ctx, uint32_t beats);
+    int (*wait_end)(void *ctx, uint32_t *cycle);
 } edgedrnn_hal;
 
 /* ID, VERSION and CONFIG as read by edgedrnn_init. */
@@ -138,6 +151,7 @@ typedef struct edgedrnn_run_out {
     uint32_t *cycles;     /* (T,): STEP_CYCLES */
     uint32_t *latency;    /* (T,): LATENCY */
     int *overflow;        /* STATUS.OVERFLOW at the end */
+    uint32_t *ends;       /* (T,): step end timestamps from wait_end (pipelined run only) */
 } edgedrnn_run_out;
 
 /* The message of an error code (a static string). */
@@ -188,13 +202,22 @@ int edgedrnn_read_output(edgedrnn_dev *dev, int16_t *h);
 /* One time step: (after a reset, wait for idle) push x, pop h. */
 int edgedrnn_step(edgedrnn_dev *dev, const int16_t *x, int16_t *h);
 
+/* The orders of edgedrnn_run (docs/board.md, *When Θ applies*). */
+#define EDGEDRNN_RUN_SEQUENTIAL 0  /* per step: Θ(t+1), x[t], h[t], step t's registers */
+#define EDGEDRNN_RUN_QUEUE_AHEAD 1 /* per step: Θ(t+1), x[t+1], h[t], registers */
+#define EDGEDRNN_RUN_PIPELINED 2   /* per step: wait for step t-1's end, its registers,
+                                    * Θ(t+1), release x[t] (queued before), h[t-1], queue
+                                    * x[t+1] */
+
 /* A sequence of T steps x (T, I) from the current state, with optional per-step per-layer
- * thresholds (T, L) (both NULL: keep them). queue_ahead: step t+1's Θ and input are written
- * before step t's output is read (the register sequence of EdgeDRNNDriver.run), for systems
- * where h_out waits for the reader; 0: per step, its successor's Θ, its input, its output,
- * its registers, for systems where a FIFO takes h_out on its own (docs/board.md). */
+ * thresholds (T, L) (both NULL: keep them), in one of the orders above (mode):
+ * QUEUE_AHEAD (the register sequence of EdgeDRNNDriver.run) for systems where h_out waits
+ * for the reader; SEQUENTIAL for systems where a FIFO takes h_out on its own; PIPELINED on
+ * such a system with the HAL's release_x and wait_end: a step's output is read and the next
+ * input queued while the accelerator runs the step after it, so a step waits only for its
+ * predecessor's registers, the Θ changes and the release (docs/board.md). */
 int edgedrnn_run(edgedrnn_dev *dev, const int16_t *x, uint32_t steps, const uint16_t *theta_x,
-                 const uint16_t *theta_h, int queue_ahead, const edgedrnn_run_out *out);
+                 const uint16_t *theta_h, int mode, const edgedrnn_run_out *out);
 
 #ifdef __cplusplus
 }

@@ -1,14 +1,18 @@
 /*
- * EdgeDRNN firmware for the VexRiscv of the SoC (edgedrnn.runtime.soc, docs/board.md).
+ * EdgeDRNN firmware for the VexRiscv of the SoC (SoCConfig(cpu="vexriscv"), docs/board.md).
  *
  * Reads a parameter block at DRAM offset 0x10000 (edgedrnn.runtime.firmware writes it, with
  * the runtime image, the inputs and the thresholds, into the DRAM before the CPU starts),
- * configures the accelerator with the C runtime, runs the sequence step by step and writes
- * per step the outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the
- * StreamWindow's cycle counter (before the step's Θ and input are written, after its output
- * is read), then
- * the summary with a DONE word last, and prints a text report (a line per step) into a
- * console buffer: the host reads them through the bridge.
+ * configures the accelerator with the C runtime, runs the sequence and writes per step the
+ * outputs, NZ counts, STEP_CYCLES, LATENCY and two timestamps of the StreamWindow's cycle
+ * counter, then the summary with a DONE word last, and prints a text report (a line per
+ * step) into a console buffer: the host reads them through the bridge.
+ *
+ * Two modes: sequential (mode 0), step by step in the order of edgedrnn_run's
+ * EDGEDRNN_RUN_SEQUENTIAL, timestamps before the step's Θ and input are written and after
+ * its output is read (a sample-by-sample loop's latency); pipelined (mode 1),
+ * edgedrnn_run(EDGEDRNN_RUN_PIPELINED) with the step ends of the StreamWindow as
+ * timestamps (a step's start: its predecessor's end, the first one's: the run's start).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,12 +22,15 @@
 #define MAIN_RAM 0x40000000u
 #define EDGEDRNN_REGS 0x80000000u
 #define STREAMS ((volatile uint32_t *)0x80001000u)
-enum { SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE = 4 };
+enum {
+    SW_X_DATA = 0, SW_X_COMMIT = 1, SW_H_LEVEL = 2, SW_H_DATA = 3, SW_CYCLE = 4,
+    SW_H_ENDS = 6, SW_H_ENDS_LEVEL = 7
+};
 
 #define PARAMS_MAGIC 0x57464445u /* "EDFW" */
 #define DONE_MAGIC 0x454E4F44u   /* "DONE" */
 #define POP_TRIES 50000000u
-#define FW_MAX_SIZE 1024u /* largest input and output vectors (on the 8 KiB SRAM stack) */
+#define FW_MAX_SIZE 1024u /* largest input and output vectors (on the stack, 8 KiB of SRAM) */
 
 /* The parameter block (edgedrnn.runtime.firmware.PARAMS_FIELDS); addresses are the CPU's. */
 typedef struct fw_params {
@@ -45,12 +52,13 @@ typedef struct fw_params {
     uint32_t t_end_addr;    /* uint32 (T,) CYCLE after its output is read */
     uint32_t console_addr;  /* the text report, NUL-terminated */
     uint32_t console_size;
+    uint32_t mode;          /* 0 sequential, 1 pipelined */
 } fw_params;
 
 /* summary words */
 enum {
     S_DONE, S_ERROR, S_OVERFLOW, S_STEP_COUNT, S_CONFIG_CYCLES, S_STEPS_DONE, S_LAYERS, S_OUTPUTS,
-    S_WORDS
+    S_RUN_CYCLES, S_WORDS
 };
 
 static uint32_t cycle(void)
@@ -61,9 +69,10 @@ static uint32_t cycle(void)
 /* The StreamWindow hooks. A beat is W = ceil(P/2) words, lanes 2j and 2j+1 in bits 15:0 and
  * 31:16 of word j: on this little-endian CPU the int16 lanes of even-P beats at a 4-byte
  * aligned address are those words in memory, moved as they are. */
+static uint32_t queued; /* x_in beats pushed and not yet released */
+
 static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t beats, int last)
 {
-    static uint32_t queued;
     uint32_t j, hi;
     (void)ctx;
     if (!(num_pe & 1u) && !((uintptr_t)lanes & 3u)) {
@@ -84,10 +93,29 @@ static int push_x(void *ctx, const int16_t *lanes, uint32_t num_pe, uint32_t bea
             }
     }
     queued += beats;
-    if (last) {
+    if (last == EDGEDRNN_PUSH_END) {
         STREAMS[SW_X_COMMIT] = queued;
         queued = 0;
     }
+    return 0;
+}
+
+static int release_x(void *ctx, uint32_t beats)
+{
+    (void)ctx;
+    STREAMS[SW_X_COMMIT] = beats;
+    queued -= beats;
+    return 0;
+}
+
+/* The next step end the StreamWindow recorded (H_ENDS pops it), in order. */
+static int wait_end(void *ctx, uint32_t *cycle)
+{
+    uint32_t tries = POP_TRIES;
+    (void)ctx;
+    while (!STREAMS[SW_H_ENDS_LEVEL])
+        if (--tries == 0u) return 1;
+    *cycle = STREAMS[SW_H_ENDS];
     return 0;
 }
 
@@ -133,6 +161,67 @@ static int pop_h(void *ctx, int16_t *lanes, uint32_t num_pe, uint32_t beats, int
     return 0;
 }
 
+/* The pipelined run's buffers: the whole sequence's inputs, thresholds and results in the
+ * SRAM, so that the timed run leaves the DRAM to the accelerator (a DRAM access there, a
+ * write-through store above all, waits behind the weight reads and breaks their rows). */
+#define WORK_BYTES 0x6000u
+static uint32_t work[WORK_BYTES / 4u] __attribute__((section(".sram")));
+
+static uint32_t words_of(uint32_t bytes)
+{
+    return (bytes + 3u) / 4u;
+}
+
+/* Pipelined (mode 1): copy the inputs and Θ into the SRAM, edgedrnn_run with
+ * EDGEDRNN_RUN_PIPELINED, timed by the step ends, then copy the results to the DRAM. */
+__attribute__((noinline)) static int run_pipelined_fw(edgedrnn_dev *dev, const fw_params *p,
+                                                      volatile uint32_t *summary)
+{
+    uint32_t steps = p->steps, layers = dev->num_layers, n_in = dev->input_size;
+    uint32_t n_out = dev->output_size, per_step = p->theta_x_addr && p->theta_h_addr;
+    uint32_t wx = words_of(2u * steps * n_in), wh = words_of(2u * steps * n_out);
+    uint32_t wt = per_step ? words_of(2u * steps * layers) : 0u, i, t, begin;
+    uint32_t *nz, *cycles, *latency, *ends;
+    int16_t *xs = (int16_t *)(void *)work, *hs;
+    uint16_t *txs = NULL, *ths = NULL;
+    int overflow = 0, err;
+    if (4u * (wx + wh + 2u * wt + 2u * steps * layers + 3u * steps) > WORK_BYTES)
+        return EDGEDRNN_ERR_TOO_LARGE;
+    hs = (int16_t *)(void *)(work + wx);
+    if (per_step) {
+        txs = (uint16_t *)(void *)(work + wx + wh);
+        ths = (uint16_t *)(void *)(work + wx + wh + wt);
+    }
+    nz = work + wx + wh + 2u * wt;
+    cycles = nz + 2u * steps * layers;
+    latency = cycles + steps;
+    ends = latency + steps;
+    for (i = 0; i < steps * n_in; i++) xs[i] = ((const int16_t *)p->x_addr)[i];
+    for (i = 0; per_step && i < steps * layers; i++) {
+        txs[i] = ((const uint16_t *)p->theta_x_addr)[i];
+        ths[i] = ((const uint16_t *)p->theta_h_addr)[i];
+    }
+    {
+        edgedrnn_run_out out = {hs, nz, cycles, latency, &overflow, ends};
+        begin = cycle();
+        err = edgedrnn_run(dev, xs, steps, txs, ths, EDGEDRNN_RUN_PIPELINED, &out);
+        summary[S_RUN_CYCLES] = cycle() - begin;
+    }
+    if (err) return err;
+    for (i = 0; i < steps * n_out; i++) ((int16_t *)p->h_addr)[i] = hs[i];
+    for (i = 0; i < 2u * steps * layers; i++) ((uint32_t *)p->nz_addr)[i] = nz[i];
+    for (t = 0; t < steps; t++) {
+        ((uint32_t *)p->cycles_addr)[t] = cycles[t];
+        ((uint32_t *)p->latency_addr)[t] = latency[t];
+        ((uint32_t *)p->t_start_addr)[t] = t ? ends[t - 1u] : begin;
+        ((uint32_t *)p->t_end_addr)[t] = ends[t];
+    }
+    summary[S_STEPS_DONE] = steps;
+    summary[S_STEP_COUNT] = edgedrnn_step_count(dev);
+    summary[S_OVERFLOW] = (uint32_t)overflow;
+    return EDGEDRNN_OK;
+}
+
 static int run(const fw_params *p, volatile uint32_t *summary)
 {
     edgedrnn_dev dev;
@@ -159,6 +248,8 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     edgedrnn_hal_mmio(&hal, EDGEDRNN_REGS);
     hal.push_x = push_x;
     hal.pop_h = pop_h;
+    hal.release_x = release_x;
+    hal.wait_end = wait_end;
     if ((err = edgedrnn_init(&dev, &hal)) != EDGEDRNN_OK) return err;
     start = cycle();
     err = edgedrnn_configure(&dev, (const void *)p->image_addr, p->image_len, p->weight_base,
@@ -170,6 +261,8 @@ static int run(const fw_params *p, volatile uint32_t *summary)
     n_out = dev.output_size;
     summary[S_LAYERS] = layers;
     summary[S_OUTPUTS] = n_out;
+    if (p->mode == 1u) return run_pipelined_fw(&dev, p, summary);
+    start = cycle();
     /* the register sequence of edgedrnn_run with queue_ahead = 0, timed per step */
     if (per_step && p->steps) {
         fresh = dev.fresh;
@@ -206,6 +299,7 @@ static int run(const fw_params *p, volatile uint32_t *summary)
         edgedrnn_nonzero(&dev, nz + 2u * layers * t);
         summary[S_STEPS_DONE] = t + 1u;
     }
+    summary[S_RUN_CYCLES] = cycle() - start;
     summary[S_STEP_COUNT] = edgedrnn_step_count(&dev);
     if ((err = edgedrnn_check_error(&dev)) != EDGEDRNN_OK) return err;
     summary[S_OVERFLOW] = (uint32_t)edgedrnn_overflow(&dev);
@@ -262,7 +356,7 @@ static void report(const fw_params *p, volatile const uint32_t *summary, int err
     if (!c.buf || !c.size) return;
     put_s(&c, "edgedrnn firmware: configure ");
     put_u(&c, summary[S_CONFIG_CYCLES]);
-    put_s(&c, " cycles\n");
+    put_s(&c, p->mode == 1u ? " cycles, pipelined\n" : " cycles\n");
     for (t = 0; t < summary[S_STEPS_DONE]; t++) {
         put_s(&c, "step ");
         put_u(&c, t);
@@ -286,7 +380,9 @@ static void report(const fw_params *p, volatile const uint32_t *summary, int err
     }
     put_s(&c, "done: ");
     put_u(&c, summary[S_STEPS_DONE]);
-    put_s(&c, " steps, overflow ");
+    put_s(&c, " steps in ");
+    put_u(&c, summary[S_RUN_CYCLES]);
+    put_s(&c, " cycles, overflow ");
     put_u(&c, summary[S_OVERFLOW]);
     put_s(&c, ", ");
     put_s(&c, edgedrnn_strerror(err));
