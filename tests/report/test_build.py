@@ -64,7 +64,10 @@ def test_report_numbers_and_targets(tmp_path):
     assert (
         "## The paper's point behind a DRAM controller" in md and len(data["memory"]["rows"]) == 5
     )
-    assert {"latency_throughput.png", "occupancy_sweep.png"} == set(data["plots"])
+    assert {"latency_throughput.png", "occupancy_sweep.png", "weight_sparsity.png"} == set(
+        data["plots"]
+    )
+    assert [r["gamma"] for r in data["weight_sparsity"][:3]] == [0.0, 0.875, 0.9375]
     for f in data["plots"]:
         assert (tmp_path / "out" / f).stat().st_size > 10_000
     # every network x instance x occupancy row, each matching the model directly
@@ -151,3 +154,35 @@ def test_memory_section_paper_point_behind_each_memory():
     assert "## The paper's point behind a DRAM controller" in md
     assert f"**{need:.2f} bytes per cycle ({need * 0.125:.2f} GB/s at 125 MHz)**" in md
     assert "| MT48LC16M16 SDR, 32 pins | 64 | 4 | 3.84 |" in md
+
+
+def test_weight_sparsity_rows_section_and_plot(tmp_path):
+    """2L-768H with a sparse weight image at γ = 7/8 and 15/16 next to the dense image: the
+    rows are the sparse model's (edgedrnn.perf.sparse), the paper's point at γ = 15/16 is
+    under issue 15's 12,500 cycles with ≥ 50x fewer bytes than a dense GRU step, and the
+    plot is drawn."""
+    from edgedrnn.perf.sparse import sparse_step
+    from edgedrnn.report.plots import plot_report
+    from edgedrnn.report.rows import SPARSITIES, model_rows, sparsity_rows
+    from edgedrnn.report.sections import sparsity_section
+
+    occ = paper_occupancy()
+    rows = sparsity_rows({"paper": occ, "0.1": 0.1})
+    assert len(rows) == 2 * len(SPARSITIES)
+    by = {(r["occupancy"], r["gamma"]): r for r in rows}
+    net = Network.stacked(40, 768, 2)
+    s = sparse_step(net, 15 / 16, occupancy=occ)
+    fine = by["paper", 15 / 16]
+    assert fine["mean_cycles"] == s.cycles.mean() and fine["slots"] == s.slots == [6, 6]
+    assert fine["mean_cycles"] <= 12_500 and fine["dram_reduction"] >= 50
+    dense = by["paper", 0.0]
+    # the dense row is the report's headline step (the dense model on the same occupancy)
+    assert dense["mean_cycles"] == estimate(net, occupancy=occ).mean_cycles
+    assert dense["slots"] is None
+    assert dense["mean_cycles"] > by["paper", 7 / 8]["mean_cycles"] > fine["mean_cycles"]
+    md = "\n".join(sparsity_section(rows, "paper"))
+    assert "| 0.0975 (paper) | 0.9375 | 6/6 |" in md.replace(f"{occ:.4f}", "0.0975")
+    assert f"**{fine['time_us']:.1f} µs per step**" in md
+    table = model_rows({"0.1": (0.1, 0.1), "paper": (occ, occ)})
+    files = plot_report(table, "paper", tmp_path, rows)
+    assert "weight_sparsity.png" in files and (tmp_path / "weight_sparsity.png").stat().st_size

@@ -33,6 +33,7 @@ from .rows import (
     memory_rows,
     model_rows,
     paper_occupancy,
+    sparsity_rows,
 )
 from .sections import (
     at_fmax,
@@ -43,6 +44,7 @@ from .sections import (
     paper_section,
     read_synthesis,
     read_validation,
+    sparsity_section,
     synthesis_section,
     validation_section,
 )
@@ -78,10 +80,12 @@ def _measured_sparsity(measure: bool) -> tuple[MeasuredSparsity | None, str]:
         return None, f"none is bundled, and it could not be measured: {exc}"
 
 
-def _plots(rows: list[dict[str, Any]], out: Path) -> tuple[list[str], list[str]]:
+def _plots(
+    rows: list[dict[str, Any]], out: Path, sparsity: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
     """The plots written to ``out`` and the report's lines about them."""
     try:
-        files = plot_report(rows, PAPER_LABEL, out)
+        files = plot_report(rows, PAPER_LABEL, out, sparsity)
     except MissingExtraError as exc:
         return [], ["## Plots", "", f"_Skipped: {exc}._", ""]
     return files, ["## Plots", "", *(f"![{f}]({f})" for f in files), ""]
@@ -137,9 +141,13 @@ def build_report(
     for pe, bus in CONFIGS:
         md += instance_section(table, labels, PAPER_LABEL, pe, bus, sreps)
     md += dram_section(table, labels, PAPER_LABEL)
+    sp_occ = {f"{o:g}": o for o in OCCUPANCIES}
+    sp_occ[PAPER_LABEL] = occ_p
+    sp_rows = sparsity_rows(sp_occ)
+    md += sparsity_section(sp_rows, PAPER_LABEL)
     files: list[str] = []
     if plots:
-        files, plot_lines = _plots(table.rows, out)
+        files, plot_lines = _plots(table.rows, out, sp_rows)
         md += plot_lines
     md += validation_section(vdata, no_validation)
     md += synthesis_section(sreps, synth_skipped)
@@ -157,6 +165,7 @@ def build_report(
         "measured_sparsity": None if measured is None else measured.__dict__,
         "headline": headline,
         "memory": mem_rows,
+        "weight_sparsity": sp_rows,
         "rows": table.rows,
         "validation": vdata,
         "synthesis": sreps,

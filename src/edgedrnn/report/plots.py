@@ -1,5 +1,6 @@
 """Plots: the report's (latency and throughput against the hidden size at the paper's
-occupancy, 2L-768H against occupancy: GOp/s, DRAM traffic reduction) and the demo's delta
+occupancy, 2L-768H against occupancy: GOp/s, DRAM traffic reduction, time per step for each
+weight sparsity) and the demo's delta
 activity of one utterance (which neurons fired when)."""
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["delta_raster", "plot_delta_activity", "plot_report"]
 
 
-def plot_report(rows: list[dict[str, Any]], occ_paper: str, out: Path) -> list[str]:
+def plot_report(
+    rows: list[dict[str, Any]],
+    occ_paper: str,
+    out: Path,
+    sparsity: list[dict[str, Any]] | None = None,
+) -> list[str]:
     """Draw the report's plots into ``out``; returns their file names.
 
     Parameters
@@ -29,6 +35,9 @@ def plot_report(rows: list[dict[str, Any]], occ_paper: str, out: Path) -> list[s
         The occupancy label of the paper's operating point.
     out : Path
         The output directory.
+    sparsity : list of dict, optional
+        :func:`edgedrnn.report.rows.sparsity_rows`' output: adds ``weight_sparsity.png``
+        (time per step against occupancy for each γ).
 
     Raises
     ------
@@ -41,7 +50,38 @@ def plot_report(rows: list[dict[str, Any]], occ_paper: str, out: Path) -> list[s
 
     _latency_throughput(plt, rows, occ_paper, out / "latency_throughput.png")
     _occupancy_sweep(plt, rows, out / "occupancy_sweep.png")
-    return ["latency_throughput.png", "occupancy_sweep.png"]
+    files = ["latency_throughput.png", "occupancy_sweep.png"]
+    if sparsity:
+        _weight_sparsity(plt, sparsity, out / "weight_sparsity.png")
+        files.append("weight_sparsity.png")
+    return files
+
+
+def _weight_sparsity(plt: Any, rows: list[dict[str, Any]], path: Path) -> None:
+    """2L-768H against occupancy for each weight sparsity γ: time per step back to back and
+    paced latency (µs), and the weight bytes read per step."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fixed = [r for r in rows if r["occupancy"][0].isdigit()]
+    for gamma in sorted({r["gamma"] for r in fixed}):
+        rr = sorted((r for r in fixed if r["gamma"] == gamma), key=lambda r: r["occ"])
+        label = "dense" if gamma == 0 else f"γ = {gamma:.4g}"
+        occ = [r["occ"] for r in rr]
+        (line,) = axes[0].plot(occ, [r["time_us"] for r in rr], "-o", label=label)
+        paced = [r["latency_us"] for r in rr]
+        axes[0].plot(occ, paced, "--", color=line.get_color(), label=f"{label}, paced")
+        axes[1].plot(occ, [r["dram_bytes"] / 1e3 for r in rr], "-o", label=label)
+    axes[0].axhline(PAPER["latency_us"], color="red", ls=":", label="paper ~0.5 ms")
+    axes[0].set_ylabel("µs per step at 125 MHz (2L-768H, 8 PE)")
+    axes[1].set_ylabel("weight kB read per step")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("occupancy (fraction of deltas passed on)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _latency_throughput(plt: Any, rows: list[dict[str, Any]], occ_paper: str, path: Path) -> None:

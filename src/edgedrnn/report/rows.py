@@ -15,6 +15,7 @@ from typing import Any
 from ..perf import Network, estimate, occupancy_counts, original
 from ..perf.estimate import required_bandwidth
 from ..perf.memory import PRESETS, MemorySystem
+from ..perf.sparse import sparse_step
 
 __all__ = [
     "CLOCK_MHZ",
@@ -25,10 +26,12 @@ __all__ = [
     "MEMORY_POINTS",
     "OCCUPANCIES",
     "PAPER",
+    "SPARSITIES",
     "RowTable",
     "memory_rows",
     "model_rows",
     "paper_occupancy",
+    "sparsity_rows",
 ]
 
 #: The paper's figures (Gao et al., JETCAS 2020) for 2L-768H on TIDIGITS, 8 PEs, 64-bit, 125 MHz.
@@ -46,6 +49,8 @@ INPUTS = 40
 OCCUPANCIES = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CONFIGS = ((8, 64), (16, 128), (32, 256))
 CLOCK_MHZ = 125.0
+#: Weight sparsities γ of the report's sparse-image rows (0: the dense image).
+SPARSITIES = (0.0, 7 / 8, 15 / 16)
 
 
 def paper_occupancy(num_pe: int = 8, bus_bits: int = 64, clock_mhz: float = CLOCK_MHZ) -> float:
@@ -181,3 +186,51 @@ class RowTable:
     def get(self, network: str, num_pe: int, bus_bits: int, occupancy: str) -> dict[str, Any]:
         """The row of ``network`` (e.g. ``"2L-768H"``) on the instance at the occupancy label."""
         return self._index[network, num_pe, bus_bits, occupancy]
+
+
+def sparsity_rows(
+    occupancies: dict[str, float], num_pe: int = 8, bus_bits: int = 64
+) -> list[dict[str, Any]]:
+    """2L-768H with a column-balanced sparse weight image (issue 15) at each γ of
+    :data:`SPARSITIES` and each occupancy: the modelled cycles and paced latency per step,
+    and the DRAM bytes (:func:`edgedrnn.perf.sparse.sparse_step`; γ = 0 is the dense image).
+
+    Parameters
+    ----------
+    occupancies : dict
+        Label → fraction of elements passed on (both Δx and Δh).
+    num_pe, bus_bits : int
+        The instance.
+
+    Returns one dict per (γ, occupancy): ``gamma``, ``slots`` (non-zeros per PE lane and
+    gate of a column, per layer; None for dense), ``occupancy`` (label), ``occ``,
+    ``mean_cycles``, ``time_us`` (back to back), ``latency_cycles``, ``latency_us`` (paced),
+    ``dram_bytes`` (per step) and ``dram_reduction`` (a dense GRU step's bytes over these).
+    """
+    from ..config import HardwareConfig
+
+    hw = HardwareConfig(num_pe=num_pe, bus_bits=bus_bits)
+    net = Network.stacked(INPUTS, 768, 2)
+    rows = []
+    for label, occ in occupancies.items():
+        for gamma in SPARSITIES:
+            s = sparse_step(net, gamma if gamma else 15 / 16, occupancy=occ, hw=hw)
+            dense = gamma == 0
+            cycles = float((s.dense_cycles if dense else s.cycles).mean())
+            latency = float((s.dense_latency if dense else s.latency).mean())
+            dram = float((s.dense_dram_bytes if dense else s.dram_bytes).mean())
+            rows.append(
+                {
+                    "gamma": gamma,
+                    "slots": None if dense else s.slots,
+                    "occupancy": label,
+                    "occ": occ,
+                    "mean_cycles": cycles,
+                    "time_us": cycles / CLOCK_MHZ,
+                    "latency_cycles": latency,
+                    "latency_us": latency / CLOCK_MHZ,
+                    "dram_bytes": dram,
+                    "dram_reduction": s.dense_step_dram_bytes / max(dram, 1e-12),
+                }
+            )
+    return rows
