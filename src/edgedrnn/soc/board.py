@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -361,11 +362,14 @@ def build_board(
         csr_csv=str(work / "csr.csv"),
         csr_json=str(work / "csr.json"),
     )
-    cwd = os.getcwd()
+    cwd, path = os.getcwd(), os.environ.get("PATH", "")
+    # the BIOS build runs meson / ninja: those next to the running Python first
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), path])
     try:
         builder.build(run=False)
     finally:
         os.chdir(cwd)
+        os.environ["PATH"] = path
     name = soc.get_build_name()
     result.csr_csv, result.csr_json = str(work / "csr.csv"), str(work / "csr.json")
     result.seconds["litex"] = time.perf_counter() - t0
