@@ -236,7 +236,9 @@ class BoardBuild:
         ]
         for name, c in sorted(self.clocks.items()):
             met = "yes" if c["met"] else "NO"
-            lines.append(f"| {name} | {c['constraint_mhz']:.1f} | {c['achieved_mhz']:.1f} | {met} |")
+            lines.append(
+                f"| {name} | {c['constraint_mhz']:.1f} | {c['achieved_mhz']:.1f} | {met} |"
+            )
         lines += ["", "| resource | used | available |", "|---|---|---|"]
         for cell in ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D", "TRELLIS_IO"):
             if cell in self.utilization:
