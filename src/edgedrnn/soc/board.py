@@ -337,7 +337,8 @@ def build_board(
     netlist_from : str or Path or None
         An earlier build folder of the same board and accelerator: its Yosys netlist
         (``gateware/<name>.json``) is placed and routed instead of running Yosys again
-        (another seed of the same design).
+        (another seed of the same design; the BIOS, already in that netlist's ROM, is not
+        compiled again).
     progress : callable or None
         Called with a short description when a stage starts.
 
@@ -367,7 +368,7 @@ def build_board(
         soc,
         output_dir=str(work),
         gateware_dir=str(gateware),
-        compile_software=compile_software,
+        compile_software=compile_software and netlist_from is None,
         csr_csv=str(work / "csr.csv"),
         csr_json=str(work / "csr.json"),
     )
