@@ -54,6 +54,10 @@ __all__ = [
 EDGEDRNN_BASE = 0x8000_0000
 STREAMS_BASE = 0x8000_1000
 
+#: nextpnr-ecp5's placer weighs timing higher (as :data:`edgedrnn.synth.NEXTPNR_TIMING_ARGS`;
+#: without the timing-driven rip-up, which does not converge on the 85F).
+PLACER_ARGS: tuple[str, ...] = ("--placer-heap-timingweight", "25")
+
 
 @dataclass(frozen=True)
 class Board:
@@ -95,7 +99,7 @@ BOARDS: dict[str, Board] = {
     "radiona_ulx3s": Board(
         name="radiona_ulx3s",
         device="LFE5U-85F",
-        sys_clk_hz=50_000_000,
+        sys_clk_hz=40_000_000,
         hw={"num_pe": 8, "bus_bits": 64},
         target_args={"revision": "2.0", "sdram_module_cls": "MT48LC16M16"},
         loader_args=("--board", "ulx3s"),
@@ -297,6 +301,7 @@ def nextpnr_argv(nextpnr: str, name: str, device: str, seed: int) -> list[str]:
         package,
         "--speed",
         str(speed),
+        *PLACER_ARGS,
         "--seed",
         str(seed),
         "--timing-allow-fail",
