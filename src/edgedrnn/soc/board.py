@@ -57,6 +57,9 @@ STREAMS_BASE = 0x8000_1000
 #: nextpnr-ecp5's placer weighs timing higher (as :data:`edgedrnn.synth.NEXTPNR_TIMING_ARGS`;
 #: without the timing-driven rip-up, which does not converge on the 85F).
 PLACER_ARGS: tuple[str, ...] = ("--placer-heap-timingweight", "25")
+#: The router: nextpnr's default (router1) slows to about a minute per thousand arcs on
+#: the SoC's congested regions; router2's negotiated congestion routes it in minutes.
+ROUTER_ARGS: tuple[str, ...] = ("--router", "router2")
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def nextpnr_argv(nextpnr: str, name: str, device: str, seed: int) -> list[str]:
         "--speed",
         str(speed),
         *PLACER_ARGS,
+        *ROUTER_ARGS,
         "--seed",
         str(seed),
         "--timing-allow-fail",
