@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages edgedrnn needs (Verilator for RTL co-simulation, espeak-ng
 # for the spoken-digits data set, libevent and json-c for LiteX's SoC simulator), only when
-# they are missing; gcc-riscv64-unknown-elf builds the SoC CPU's firmware (docs/board.md).
+# they are missing; gcc-riscv64-unknown-elf builds the SoC CPU's firmware and
+# openfpgaloader programs a board (`edgedrnn soc load`, docs/board.md).
 set -euo pipefail
-pkgs=(verilator espeak-ng libsndfile1 libevent-dev libjson-c-dev gcc-riscv64-unknown-elf)
+pkgs=(verilator espeak-ng libsndfile1 libevent-dev libjson-c-dev gcc-riscv64-unknown-elf
+  openfpgaloader)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

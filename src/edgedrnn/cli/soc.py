@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--no-check", action="store_true", help="skip the reference comparison")
     sim.add_argument("-o", "--output", type=Path, help="write per-step figures (JSON)")
     sim.set_defaults(func=main)
+    from .soc_board import register as register_board
+
+    register_board(cmds)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
