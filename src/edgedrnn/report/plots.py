@@ -57,6 +57,16 @@ def plot_report(
     return files
 
 
+def _occupancy_axes(axes: Any) -> None:
+    """Log-log axes against occupancy, with a grid and a legend."""
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("occupancy (fraction of deltas passed on)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+
+
 def _weight_sparsity(plt: Any, rows: list[dict[str, Any]], path: Path) -> None:
     """2L-768H against occupancy for each weight sparsity γ: time per step back to back and
     paced latency (µs), and the weight bytes read per step."""
@@ -73,12 +83,7 @@ def _weight_sparsity(plt: Any, rows: list[dict[str, Any]], path: Path) -> None:
     axes[0].axhline(PAPER["latency_us"], color="red", ls=":", label="paper ~0.5 ms")
     axes[0].set_ylabel("µs per step at 125 MHz (2L-768H, 8 PE)")
     axes[1].set_ylabel("weight kB read per step")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("occupancy (fraction of deltas passed on)")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+    _occupancy_axes(axes)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -165,12 +170,7 @@ def _occupancy_sweep(plt: Any, rows: list[dict[str, Any]], path: Path) -> None:
             )
     axes[0].axhline(PAPER["effective_gops"], color="red", ls=":", label="paper 20.2 GOp/s")
     axes[1].axhline(PAPER["dram_reduction"], color="red", ls=":", label="paper: up to 10x")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("occupancy (fraction of deltas passed on)")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+    _occupancy_axes(axes)
     axes[0].set_ylabel("effective GOp/s (2L-768H)")
     axes[1].set_ylabel("DRAM traffic reduction vs dense")
     fig.tight_layout()
