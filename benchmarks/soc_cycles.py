@@ -51,6 +51,7 @@ from edgedrnn.perf import rtl as perf_rtl
 from edgedrnn.perf.memory import MemorySystem, for_dram
 from edgedrnn.perf.workload import seeded_program
 from edgedrnn.soc.config import SoCConfig
+from rtl_cycles import make_input  # the same smooth inputs as the RTL benchmark
 
 INPUTS, HIDDEN, STEPS = 40, 64, 30
 #: Θ per hidden size giving about 100 %, 30 % and 10 % occupancy on this input.
@@ -67,15 +68,6 @@ def hardware(bus_bits: int = 64, hidden: int = HIDDEN) -> edgedrnn.HardwareConfi
         max_input_size=64,
         max_hidden_size=1 << (hidden - 1).bit_length(),
     )
-
-
-def make_input(steps: int, inputs: int = INPUTS, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(steps)[:, None]
-    freq = rng.uniform(0.01, 0.08, inputs)
-    phase = rng.uniform(0, 2 * np.pi, inputs)
-    amp = rng.uniform(0.5, 2.0, inputs)
-    return amp * np.sin(2 * np.pi * freq * t + phase) + rng.normal(0, 0.02, (steps, inputs))
 
 
 def rtl_back_to_back(program: edgedrnn.Program, x_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
