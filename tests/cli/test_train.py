@@ -86,3 +86,19 @@ def test_cli_train_reports_the_test_split_and_saves_the_dense_gru(tmp_path, caps
     assert cli_main(argv) == 0
     assert "no test split here; give --test FILE.npz" in capsys.readouterr().out
     assert not (tmp_path / "r2" / "test.json").exists()
+
+
+def test_cli_train_init_refuses_a_delta_model_and_a_missing_file(tmp_path):
+    import pytest
+
+    from edgedrnn.cli._args import UsageError
+    from edgedrnn.cli.train import initial_model
+    from training import tiny_regression_model
+
+    tiny_regression_model(tmp_path)
+    args = type("A", (), {"init": str(tmp_path / "model.pt")})()
+    with pytest.raises(UsageError, match="is a DeltaGRU"):
+        initial_model(None, args, {})
+    args.init = str(tmp_path / "nothing.pt")
+    with pytest.raises(UsageError, match="--init: no model file"):
+        initial_model(None, args, {})

@@ -175,3 +175,43 @@ def test_threshold_warmup_and_regularisers(tmp_path):
         progress=False,
     )
     assert not torch.equal(plain.rnn.weight_hh_l0, noisy.rnn.weight_hh_l0)
+
+
+def test_init_starts_the_dense_phase_from_a_trained_model(regress_run, tmp_path):
+    """--init: the dense phase starts from the given dense model's weights and head (with a
+    zero learning rate they come out unchanged); shape mismatches and DeltaGRUs are refused."""
+    from edgedrnn.train.datasets import fold_target_normalization
+    from edgedrnn.train.recipe import start_from
+
+    _, cfg, tr, va, out = regress_run
+    dense = load_model(out / "dense.pt")
+    rerun = dataclasses.replace(cfg, dense_epochs=1, delta_epochs=1, lr=0.0, init="dense.pt")
+    train(rerun, tr, va, tmp_path / "init", progress=False, init=dense)
+    again = load_model(tmp_path / "init" / "dense.pt")
+    for (n1, p1), (n2, p2) in zip(
+        dense.state_dict().items(), again.state_dict().items(), strict=True
+    ):
+        assert n1 == n2 and torch.equal(p1, p2), n1
+    # A head folded into the targets' units is unfolded with its own statistics.
+    folded = load_model(out / "dense.pt")
+    folded.metadata["target_normalization"] = {"mean": [2.0], "std": [4.0]}
+    fold_target_normalization(folded)
+    fresh = load_model(out / "dense.pt")
+    torch.nn.init.zeros_(fresh.head.weight)
+    start_from(fresh, folded)
+    assert torch.allclose(fresh.head.weight, dense.head.weight, atol=1e-6)
+    assert torch.allclose(fresh.head.bias, dense.head.bias, atol=1e-6)
+    wider = load_model(out / "dense.pt")
+    with pytest.raises(ValueError, match="hidden 16 .this run: 8."):
+        start_from(
+            train(
+                _cfg("regress", hidden_size=8, dense_epochs=1, delta_epochs=0),
+                tr,
+                va,
+                tmp_path / "h8",
+                progress=False,
+            ),
+            wider,
+        )
+    with pytest.raises(ValueError, match="not a DeltaGRU"):
+        start_from(dense, load_model(out / "model.pt"))

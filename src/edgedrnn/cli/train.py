@@ -185,6 +185,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start the dense phase from this dense float model (an earlier run's "
+        "OUT/dense.pt, same task and shape) instead of a fresh initialisation: fine-tuning "
+        "on more data or with another schedule",
+    )
+    p.add_argument(
         "--export",
         metavar="DIR",
         help="also write the compact shipped form (model.pt + model.edrnn) to DIR",
@@ -372,7 +379,9 @@ def main(args: argparse.Namespace) -> int:
         threads=args.threads,
         weight_sparsity=args.weight_sparsity,
         num_pe=args.num_pe,
+        init=args.init or "",
     )
+    init = initial_model(console, args, data.metadata)
     meta = dict(data.metadata)
     meta["command"] = command
     console.print(
@@ -386,7 +395,14 @@ def main(args: argparse.Namespace) -> int:
             "in those units); the saved model's head predicts in the targets' own units"
         )
     model = train(
-        cfg, data.train, data.val, args.out, meta, resume=args.resume, progress=not args.quiet
+        cfg,
+        data.train,
+        data.val,
+        args.out,
+        meta,
+        resume=args.resume,
+        progress=not args.quiet,
+        init=init,
     )
     out = Path(args.out)
     dense_path = out / DENSE_FILE
@@ -415,6 +431,37 @@ def main(args: argparse.Namespace) -> int:
         path = save_model(model, Path(args.export) / "model.pt", program)
         console.print(f"exported to {path} (+ {path.with_suffix('.edrnn').name})")
     return 0
+
+
+def initial_model(console, args: argparse.Namespace, metadata: dict):
+    """The ``--init`` model (None without it), with a note when its input statistics differ
+    from this run's (the features are normalised with this run's training split)."""
+    if not args.init:
+        return None
+    from ..train.checkpoint import load_model
+    from ._args import UsageError
+
+    try:
+        init = load_model(args.init)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--init: {exc}") from None
+    if init.is_delta:
+        raise UsageError(
+            f"--init {args.init} is a DeltaGRU; give a dense float model (OUT/dense.pt of an "
+            "earlier run), or continue that run with --resume"
+        )
+    theirs, mine = init.metadata.get("normalization"), metadata.get("normalization")
+    if theirs and mine:
+        import numpy as np
+
+        shift = np.abs(np.asarray(theirs["mean"]) - np.asarray(mine["mean"]))
+        shift = float(np.max(shift / np.asarray(mine["std"])))
+        if shift > 0.01:
+            console.print(
+                f"--init: the model's input statistics differ from this run's by up to "
+                f"{shift:.3f} std; the inputs are normalised with this run's"
+            )
+    return init
 
 
 def report_test(console, model, test: dict) -> None:

@@ -81,6 +81,8 @@ class TrainConfig:
     eval_batch_size: int = 128
     weight_sparsity: float = 0.0
     num_pe: int = 8
+    #: the dense model file the dense phase started from ("": a fresh initialisation)
+    init: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -130,6 +132,55 @@ def build_model(cfg: TrainConfig, input_size: int, metadata: dict[str, Any]) -> 
     representable_(rnn)
     head = nn.Linear(cfg.hidden_size, cfg.num_outputs)
     return SequenceModel(rnn, head, cfg.task, metadata)
+
+
+def start_from(model: SequenceModel, init: SequenceModel) -> None:
+    """Copy a trained dense model's GRU and head into ``model`` (the dense phase's start).
+
+    ``init`` is a dense float model as :func:`train` saves it (``dense.pt``) of the same
+    task and shape. A regression head folded into the targets' units
+    (:func:`~edgedrnn.train.datasets.fold_target_normalization`) is unfolded with its own
+    statistics first, so it predicts normalised targets again, as the training loss expects.
+
+    Raises
+    ------
+    ValueError
+        ``init`` is a DeltaGRU, or its task, input size, layers, hidden size or outputs are
+        not ``model``'s.
+    """
+    if init.is_delta:
+        raise ValueError(
+            "--init takes a dense float model (OUT/dense.pt of an earlier run), not a DeltaGRU "
+            "(model.pt); a DeltaGRU run continues with --resume"
+        )
+    mine, theirs = _shape(model), _shape(init)
+    if mine != theirs:
+        diff = ", ".join(
+            f"{k} {theirs[k]} (this run: {mine[k]})" for k in mine if mine[k] != theirs[k]
+        )
+        raise ValueError(f"--init model does not match this run: {diff}")
+    head = {k: v.detach().clone() for k, v in init.head.state_dict().items()}
+    stored = init.metadata.get("target_normalization")
+    if stored and stored.get("folded"):  # W = W' / std, b = (b' - mean) / std
+        std = torch.as_tensor(stored["std"], dtype=head["weight"].dtype)
+        mean = torch.as_tensor(stored["mean"], dtype=head["weight"].dtype)
+        head["weight"] = head["weight"] / std[:, None]
+        head["bias"] = (head["bias"] - mean) / std
+    with torch.no_grad():
+        model.rnn.load_state_dict(init.rnn.state_dict())
+        model.head.load_state_dict(head)
+    representable_(model.rnn)
+
+
+def _shape(model: SequenceModel) -> dict[str, Any]:
+    rnn = model.rnn
+    return {
+        "task": model.task,
+        "inputs": int(rnn.input_size),
+        "layers": int(rnn.num_layers),
+        "hidden": int(rnn.hidden_size),
+        "outputs": int(model.head.out_features),
+    }
 
 
 def sparsity_schedule(cfg: TrainConfig, epoch: int) -> float:
@@ -258,6 +309,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     max_epochs: int | None = None,
+    init: SequenceModel | None = None,
 ) -> SequenceModel | None:
     """Train with the two-phase recipe; returns the final (delta, QAT) model.
 
@@ -269,6 +321,11 @@ def train(
 
     ``max_epochs`` stops this call after that many epochs (returning None); a later call
     with ``resume=True`` continues where it stopped, exactly as if never interrupted.
+
+    ``init``, a dense float model of the same shape (an earlier run's ``dense.pt``), is the
+    dense phase's starting point instead of a fresh initialisation (:func:`start_from`);
+    record its file in ``cfg.init``. A resumed run ignores it (the checkpoint has the
+    weights).
     """
     from ..compiler import compile as compile_program
 
@@ -285,6 +342,8 @@ def train(
 
     phase, epoch = "dense", 0
     model = build_model(cfg, input_size, meta)
+    if init is not None and not (resume and ckpt_path.exists()):
+        start_from(model, init)
     opt_state = None
     masks = None  # pruning masks (weight_sparsity > 0), applied after every optimizer step
     if resume and ckpt_path.exists():
