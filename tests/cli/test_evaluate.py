@@ -176,3 +176,36 @@ def test_cli_evaluate_without_dense_model_and_without_reference(tmp_path, capsys
     out = capsys.readouterr().out
     assert "exactness: not checked (--reference 0)" in out
     assert "no dense.pt beside the model" in out
+
+
+def test_several_models_give_the_weight_sparsity_grid(runs, tmp_path, capsys):
+    """A dense-weight and a pruned model of one task: each swept into its own folder, the
+    grid's rows ordered by γ, bytes from each model's own image (the pruned one's sparse
+    columns are smaller), and a dense model or --dense refused."""
+    pruned = tmp_path / "pruned"
+    _train(pruned, "--data", "synthetic-classify", "--weight-sparsity", "0.75", "--num-pe", "4")
+    dense_weights = runs / "classify" / "model.pt"
+    out = tmp_path / "grid"
+    argv = ["--thetas", "0,0.2", "--reference", "1", "--out", str(out), *QUICK]
+    capsys.readouterr()
+    assert cli_main(["evaluate", str(pruned / "model.pt"), str(dense_weights), *argv]) == 0
+    grid = json.loads((out / "grid.json").read_text())
+    assert [m["weight_sparsity"] for m in grid["models"]] == [0.0, 0.75]
+    assert (out / "grid.png").stat().st_size > 0
+    assert (out / "0-model" / "tradeoff.json").is_file()
+    assert (out / "1-model" / "tradeoff.json").is_file()
+    rows = {(r["weight_sparsity"], r["theta"]): r for r in grid["rows"]}
+    assert set(rows) == {(0.0, 0.0), (0.0, 0.2), (0.75, 0.0), (0.75, 0.2)}
+    for (gamma, _), r in rows.items():
+        assert 0 <= r["accuracy"] <= 100
+        assert r["bytes_reduction"] == pytest.approx(r["bytes_dense_step"] / r["bytes_per_step"])
+        # 1L-16H on 4 PEs: a dense column is 48 bytes; at γ = 3/4 one slot per (gate, lane),
+        # 6 · 1 · 4 = 24 bytes: half the bytes per passed column on top of the occupancy
+        fewer = 1 if gamma == 0.0 else 2
+        assert r["bytes_reduction"] == pytest.approx(fewer / r["occupancy"], rel=1e-9)
+    printed = capsys.readouterr().out
+    assert "weight sparsity γ × threshold Θ" in printed and "fewer" in printed
+    assert cli_main(["evaluate", str(runs / "classify" / "dense.pt"), str(dense_weights)]) == 2
+    assert "the grid compares DeltaGRU models" in capsys.readouterr().err
+    assert cli_main(["evaluate", str(pruned / "model.pt"), str(dense_weights), "--dense", "x"]) == 2
+    assert "each uses its own" in capsys.readouterr().err

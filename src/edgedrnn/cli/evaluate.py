@@ -30,10 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "model",
-        nargs="?",
+        nargs="*",
         default=None,
         help="model .pt written by edgedrnn train (default: the pretrained model shipped "
-        "with edgedrnn); a dense model (dense.pt) gives its float metric only",
+        "with edgedrnn); a dense model (dense.pt) gives its float metric only. Several "
+        "DeltaGRU models of one task (e.g. trained with different --weight-sparsity γ): each "
+        "is evaluated into OUT/K-NAME/, and OUT/grid.json, grid.png and a table compare "
+        "them over (γ, Θ) by DRAM weight bytes per step",
     )
     p.add_argument(
         "--thetas",
@@ -154,14 +157,67 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..pretrained import DIGITS_MODEL
-    from ..tradeoff import baseline, evaluate, plot, render_table
-    from ..train.datasets import evaluation_data
-    from ..train.heads import metric_name
-    from ._args import UsageError, cache_folder, model_file, output_dir
+    from ._args import model_file
 
     torch.set_num_threads(args.threads)
     console = Console(width=max(Console().width, 150))
-    path, model = model_file(args.model or DIGITS_MODEL)
+    names = list(args.model or []) or [DIGITS_MODEL]
+    if len(names) == 1:
+        path, model = model_file(names[0])
+        return evaluate_model(args, console, path, model)[0]
+    return evaluate_grid(args, console, [model_file(n) for n in names])
+
+
+def evaluate_grid(args: argparse.Namespace, console: Any, models: list) -> int:
+    """Several DeltaGRU models of one task, each into ``OUT/K-NAME/``; then the (γ, Θ) grid:
+    ``OUT/grid.json`` (or ``--json``), ``OUT/grid.png`` and a table.
+
+    Raises
+    ------
+    UsageError
+        A dense model, ``--dense`` (each model's own ``dense.pt`` is its baseline), or models
+        of different tasks.
+    """
+    from ..tradeoff import grid_result, plot_grid, render_grid
+    from ._args import UsageError, output_dir
+
+    if args.dense is not None:
+        raise UsageError("--dense names one baseline; with several models each uses its own")
+    for path, model in models:
+        if not model.is_delta:
+            raise UsageError(f"{path} is a dense float GRU; the grid compares DeltaGRU models")
+    tasks = {model.task for _, model in models}
+    if len(tasks) > 1:
+        raise UsageError(f"the models are of different tasks ({', '.join(sorted(tasks))})")
+    out = output_dir(args.out)
+    json_path = Path(args.json) if args.json else out / "grid.json"
+    output_dir(json_path.parent, "--json")
+    results, code = [], 0
+    for k, (path, model) in enumerate(models):
+        sub = argparse.Namespace(**{**vars(args), "out": str(out / f"{k}-{path.stem}")})
+        sub.json = None
+        console.rule(f"model {k + 1} of {len(models)}: {path}")
+        rc, result = evaluate_model(sub, console, path, model)
+        code = max(code, rc)
+        results.append(result)
+    grid = grid_result(results)
+    grid["plot"] = str(plot_grid(grid, out / "grid.png"))
+    json_path.write_text(json.dumps(grid, indent=1))
+    console.rule("weight sparsity γ and threshold Θ")
+    console.print(render_grid(grid))
+    console.print(f"wrote {json_path} and {grid['plot']}")
+    return code
+
+
+def evaluate_model(
+    args: argparse.Namespace, console: Any, path: Path, model: Any
+) -> tuple[int, dict[str, Any]]:
+    """One model's sweep: table, JSON, plot and verdicts; (exit code, result)."""
+    from ..tradeoff import baseline, evaluate, plot, render_table
+    from ..train.datasets import evaluation_data
+    from ..train.heads import metric_name
+    from ._args import UsageError, cache_folder, output_dir
+
     source = evaluation_source(path, model, args.data)
     dense = dense_model(args, path, model) if model.is_delta else None
     out = output_dir(args.out)
@@ -190,7 +246,7 @@ def main(args: argparse.Namespace) -> int:
             f"{path} is a dense float GRU (no thresholds, not quantized): {name.upper()} "
             f"{row[name]:.4g} on {len(test[:limit])} test sequences; wrote {json_path}"
         )
-        return 0
+        return 0, result
     n = len(test) if limit is None else min(limit, len(test))
     if args.backend == "torch":
         how = "the fast PyTorch path (quantized DeltaGRU, exact integers)"
@@ -245,7 +301,7 @@ def main(args: argparse.Namespace) -> int:
             "with --dense-epochs 0): the float baseline is the model's own weights"
         )
     console.print(f"wrote {json_path} and {png}")
-    return 0 if ok else 1
+    return (0 if ok else 1), result
 
 
 def report(console: Any, result: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from .evaluate import (
     render_table,
     target_check,
 )
+from .grid import grid_result, plot_grid, render_grid
 from .metrics import split_metrics, task_metrics
 
 __all__ = [
@@ -20,9 +21,12 @@ __all__ = [
     "compare",
     "evaluate",
     "float_gru",
+    "grid_result",
     "plot",
+    "plot_grid",
     "predict_outputs",
     "reference_check",
+    "render_grid",
     "render_table",
     "split_metrics",
     "target_check",

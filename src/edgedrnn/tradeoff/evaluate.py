@@ -8,7 +8,10 @@ For each Θ (Θx = Θh = Θ in every layer), on the test set:
 * occupancy and temporal sparsity per layer for Δx and Δh (the fractions of elements passed
   on and not passed on);
 * weight columns fetched per step (one column per passed-on delta; the bias column, fetched
-  once per sequence, is not counted), absolute, in bytes, and relative to Θ = 0;
+  once per sequence, is not counted), absolute, relative to Θ = 0, and in bytes of the
+  model's weight image (sparse for a model trained with ``--weight-sparsity`` γ), also
+  against a dense GRU step's bytes (every column of a dense image: temporal and weight
+  sparsity together);
 * whether anything saturated (the overflow flag).
 
 The numbers come from one path, ``backend``: ``"torch"`` (default) is the quantized
@@ -28,6 +31,7 @@ float GRU (what quantization and the thresholds cost the final network).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +41,7 @@ import numpy as np
 import torch
 
 from ..compiler import compile as compile_program
+from ..config import HardwareConfig
 from ..data.sequences import Sample
 from ..runner import run
 from ..support.progress import Bars
@@ -49,13 +54,39 @@ from .metrics import in_units, task_metrics
 EVALUATION_BACKENDS = ("torch", "reference", "cpu", "rtl")
 
 
-def _columns(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, Any]:
-    program = compile_program(model.rnn)
-    strides = np.array([lay.column_stride for lay in program.layers], dtype=np.float64)
+def model_hardware(model: SequenceModel) -> HardwareConfig:
+    """The accelerator a trained model is compiled for: the default one, or, for a model
+    trained with ``--weight-sparsity``, the sparse weight image for its PE count."""
+    from ..train.recipe import TrainConfig, hardware
+
+    return hardware(TrainConfig.from_dict(model.metadata.get("train_config", {})))
+
+
+def weight_sparsity(model: SequenceModel) -> float:
+    """γ the model was trained (pruned) with, 0 for a dense one."""
+    return float(model.metadata.get("train_config", {}).get("weight_sparsity", 0.0))
+
+
+def column_bytes(model: SequenceModel) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes of one weight column per layer: (the model's image, a dense image)."""
+    hw = model_hardware(model)
+    own = compile_program(model.rnn, hw)
+    dense = compile_program(model.rnn, dataclasses.replace(hw, sparse_weights=False))
+    return tuple(  # type: ignore[return-value]
+        np.array([lay.column_stride for lay in p.layers], dtype=np.float64) for p in (own, dense)
+    )
+
+
+def _columns(
+    model: SequenceModel, nonzero: Sequence[np.ndarray], strides: tuple[np.ndarray, np.ndarray]
+) -> dict[str, Any]:
     allnz = np.concatenate(nonzero, axis=0).astype(np.float64)  # (sum T, L, 2)
     mean = allnz.mean(axis=0)  # (L, 2)
     sizes = model.rnn.layer_sizes()
     dense = int(sum(i + h for i, h in sizes))
+    own, dense_stride = strides
+    dense_bytes = float(sum((i + h) * s for (i, h), s in zip(sizes, dense_stride, strict=True)))
+    step_bytes = float((mean.sum(axis=1) * own).sum())
     return {
         "layers": [
             {
@@ -70,7 +101,9 @@ def _columns(model: SequenceModel, nonzero: Sequence[np.ndarray]) -> dict[str, A
         ],
         "columns_per_step": float(mean.sum()),
         "occupancy": float(mean.sum() / dense),
-        "bytes_per_step": float((mean.sum(axis=1) * strides).sum()),
+        "bytes_per_step": step_bytes,
+        "bytes_dense_step": dense_bytes,
+        "bytes_reduction": dense_bytes / max(step_bytes, 1e-12),
         "columns_dense": dense,
     }
 
@@ -95,7 +128,7 @@ def _on_backend(
     model: SequenceModel, samples: Sequence[Sample], theta: float, backend: str, bars, what: str
 ) -> dict[str, Any]:
     """The compiled Program at Θ run on ``backend``, sequence by sequence, then the head."""
-    program = compile_program(model.rnn, theta_x=theta, theta_h=theta)
+    program = compile_program(model.rnn, model_hardware(model), theta_x=theta, theta_h=theta)
     task = bars.add(what, len(samples)) if bars else None
     out: dict[str, Any] = {"predictions": [], "outputs_q": [], "nonzero": [], "overflow": False}
     for x, _ in samples:
@@ -285,6 +318,7 @@ def evaluate(
     against = "torch" if backend == "reference" else "reference"
     rows = []
     baselines = []
+    strides = column_bytes(model)
     try:
         with Bars(progress, verbose=False) as bars:
             if dense is not None:
@@ -296,7 +330,7 @@ def evaluate(
                 res = _results(model, test, theta, backend, batch_size, bars, f"Θ = {theta:g}")
                 row: dict[str, Any] = {"theta": float(theta)}
                 row.update(task_metrics(model.task, res["predictions"], targets, model.metadata))
-                row.update(_columns(model, res["nonzero"]))
+                row.update(_columns(model, res["nonzero"], strides))
                 row["overflow"] = bool(res["overflow"])
                 row["seconds"] = round(time.time() - t0, 2)
                 if n_reference > 0:
@@ -322,6 +356,7 @@ def evaluate(
         "test_frames": int(sum(len(x) for x, _ in test)),
         "layer_sizes": [list(s) for s in rnn.layer_sizes()],
         "quantized": bool(rnn.quantized),
+        "weight_sparsity": weight_sparsity(model),
         "baselines": baselines,
         "baseline": baselines[0],
         "rows": rows,
