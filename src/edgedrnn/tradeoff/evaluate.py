@@ -546,9 +546,7 @@ def plot(result: dict[str, Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     name = result["metric"]
-    label = {"wer": "WER (%)", "error": "classification error (%)", "rmse": "RMSE"}[name]
-    if name == "rmse" and result.get("units"):
-        label += f" ({result['units']})"
+    label = metric_label(name, result.get("units"))
     rows = result["rows"]
     th = [r["theta"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
@@ -572,6 +570,19 @@ def plot(result: dict[str, Any], path: str | Path) -> Path:
     ax2.legend(handles=handles, loc="upper center", fontsize="small")  # above both curves
     ax.set_title(f"accuracy vs weight fetches, layers {result['layer_sizes']}")
     ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def metric_label(name: str, units: str | None = None) -> str:
+    """Axis label of a task metric (``"wer"``, ``"error"``, ``"rmse"`` in ``units``)."""
+    label = {"wer": "WER (%)", "error": "classification error (%)", "rmse": "RMSE"}[name]
+    return f"{label} ({units})" if name == "rmse" and units else label
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out ``fig``, write it as a PNG at ``path`` (folders made), close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .evaluate import metric_label, save_figure
+
 #: The row fields a grid row keeps from a sweep's row (plus the metric's own fields).
 ROW_FIELDS = (
     "theta",
@@ -131,9 +133,7 @@ def plot_grid(grid: dict[str, Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     metric = {"ctc": "wer", "classify": "error", "regress": "rmse"}[grid["task"]]
-    label = {"wer": "WER (%)", "error": "classification error (%)", "rmse": "RMSE"}[metric]
-    if metric == "rmse" and grid.get("units"):
-        label += f" ({grid['units']})"
+    label = metric_label(metric, grid.get("units"))
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for m in grid["models"]:
         rows = [r for r in grid["rows"] if r["model"] == m["model"]]
@@ -155,9 +155,4 @@ def plot_grid(grid: dict[str, Any], path: str | Path) -> Path:
     ax.set_title("weight sparsity γ and threshold Θ")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
