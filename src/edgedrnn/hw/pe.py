@@ -52,6 +52,14 @@ output latch: how that reset acts on the output register is not relied on). The 
 built in logic: the DSP rows are far from the accumulators' block RAMs (~3 ns of routing on
 each side of a MULT18X18D).
 
+Sparse build (``hw.sparse_weights``, docs/rtl.md): an input or hidden column is ``3·n``
+chunks of ``2·NUM_PE`` bytes (``n`` = ``slots``), lane k's (int8 value, uint8 row index g)
+entry adding into word ``base + g`` of the chunk's bank (``_sparse_chunker``); the bias
+column stays dense. Addresses, the forwarding compare and the write enables are per lane
+(``_sparse_control``); an entry whose value is 0 neither writes nor is forwarded from (the
+empty entries name row 0 next to real ones, closer than the forwarding reaches). A lane's
+row comes back at the earliest ``2n + 1`` chunks later, 3 with ``n = 1``: forwarded.
+
 The stage numbers are :mod:`edgedrnn.hw.pipeline`'s: PE_READ_STAGE (1), PE_BANK_READ_STAGES
 (2, 3) and PE_WRITE_STAGE (6); the control shift registers (valid, bank, address) are built
 from them, and the forwarding compares the read stage with the stages after the bank reads.
@@ -112,6 +120,8 @@ class PEArray(wiring.Component):
     groups, col_beats, bias_beats, base : In
         Layer constants (row groups per gate block, bus words of a column and of the bias
         column, the layer's first accumulator word); stable while the array is not idle.
+    slots : In(range(groups_max + 1))
+        Sparse builds only: entries per gate and lane of a column (a layer constant).
     idle, overflow : Out(1)
         No column in the array; a lane's sum saturated.
     act_addr : In(range(depth))
