@@ -35,10 +35,10 @@ def core_signature(max_layers: int, sparse: bool = False) -> wiring.Signature:
 
     ``num_layers``, ``weight_base`` and the per-layer RW registers (arrays of ``max_layers``
     words, named after the layer registers in lower case; ``slots`` on a sparse build only)
-    out; CTRL pulses ``start``,
-    ``reset_state``, ``soft_reset`` and the status bits ``running``, ``overflow``, ``error``
-    out; ``busy``, the pulses ``set_overflow``, ``set_error``, the counters ``step_cycles``,
-    ``step_count``, ``latency`` and the per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
+    out; CTRL pulses ``start``, ``reset_state``, ``soft_reset`` and the status bits
+    ``running``, ``overflow``, ``error`` out; ``busy``, the pulses ``set_overflow``,
+    ``set_error``, the counters ``step_cycles``, ``step_count``, ``latency`` and the
+    per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
     """
     arr = data.ArrayLayout(unsigned(32), max_layers)
     members = {
