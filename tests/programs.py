@@ -41,18 +41,20 @@ def assert_same(a: edgedrnn.Result, b: edgedrnn.Result) -> None:
     assert a.overflow == b.overflow
 
 
-def order_sensitive_program(hw: edgedrnn.HardwareConfig, hidden: int, sign: int):
+def order_sensitive_program(hw: edgedrnn.HardwareConfig, hidden: int, sign: int, u_weight: int = 0):
     """A single-layer Program and raw inputs (4, 3) where the column order of a step matters
     (docs/datapath.md §5): a bank saturates at step 1, the hidden columns of step 2 push it
     further and its input columns bring it back. Three inputs, ``hidden`` neurons: w_ih =
     sign·127 on the r and n rows, w_hh = +127 on the r and n rows (opposite-signed for
-    sign = -1), u rows and biases 0."""
+    sign = -1), u rows ``u_weight`` (non-zero: every weight is, as a sparse image needs)
+    and biases 0."""
     n_in = 3
     h = hidden
     w_ih = np.zeros((3 * h, n_in), dtype=np.int8)
     w_hh = np.zeros((3 * h, h), dtype=np.int8)
     w_ih[:h] = w_ih[2 * h :] = sign * 127
     w_hh[:h] = w_hh[2 * h :] = 127
+    w_ih[h : 2 * h] = w_hh[h : 2 * h] = u_weight
     layer = QuantizedLayer(
         w_ih=w_ih, w_hh=w_hh, bias=np.zeros((4, h), np.int8), clipped_weights=0, clipped_biases=0
     )

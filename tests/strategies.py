@@ -8,12 +8,18 @@ from hypothesis import strategies as st
 
 import edgedrnn
 
+#: Weight sparsities γ a sparse network is pruned to (γ = 0.99 keeps one weight per
+#: (column, gate, lane): n = 1).
+SPARSITIES = (0.0, 0.5, 0.75, 0.875, 15 / 16, 0.99)
+
 
 @st.composite
 def networks(draw, max_layers: int = 3, max_input: int = 12, max_hidden: int = 12, hw=None):
     """A compiled random Program: 1-3 layers, unequal sizes, random weight scale.
 
-    Large weight scales clip in Q1.7 and saturate accumulators; small ones do not.
+    Large weight scales clip in Q1.7 and saturate accumulators; small ones do not. On a
+    sparse ``hw`` (``sparse_weights``) the model is pruned first (:func:`edgedrnn.prune`) to a
+    γ drawn from :data:`SPARSITIES`.
     """
     layers = draw(st.integers(1, max_layers))
     input_size = draw(st.integers(1, max_input))
@@ -28,6 +34,13 @@ def networks(draw, max_layers: int = 3, max_input: int = 12, max_hidden: int = 1
     theta_x = [draw(st.sampled_from([0.0, 1 / 256, 0.05, 0.25, 1.0])) for _ in range(layers)]
     theta_h = [draw(st.sampled_from([0.0, 1 / 256, 0.05, 0.25, 1.0])) for _ in range(layers)]
     hw = hw or edgedrnn.HardwareConfig(num_pe=draw(st.sampled_from([4, 8, 16])))
+    if hw.sparse_weights:
+        edgedrnn.prune(model, draw(st.sampled_from(SPARSITIES)), hw)
+        with torch.no_grad():  # a kept weight that rounds to 0 in Q1.7 would leave its slot
+            for name, p in model.named_parameters():  # empty: compile refuses too many
+                if "weight" in name:
+                    small = (p != 0) & (p.abs() < 1 / 128)
+                    p.copy_(torch.where(small, torch.sign(p) / 128, p))
     import warnings
 
     with warnings.catch_warnings():

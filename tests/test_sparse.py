@@ -311,11 +311,26 @@ def test_sparse_cpu_paths_saturate_exactly():
         assert paths["saturating"] > 0 and paths["refresh"] > 0, paths
 
 
-def test_rtl_backend_refuses_a_sparse_program_until_it_decodes_one():
+def test_driver_refuses_an_image_the_build_does_not_decode():
+    """CONFIG.SPARSE says which images a build decodes; the driver checks it (the emulated
+    device runs the sparse image through its SLOTS registers)."""
+    from edgedrnn.host import EdgeDRNNDriver
+    from edgedrnn.host.driver import DriverError
+    from edgedrnn.host.emulator import EmulatedTransport
+
     layers = sparse_layers(np.random.default_rng(0), [3, 8], 4, lambda h: 1)
-    prog, _ = sparse_and_dense(layers, HardwareConfig(num_pe=4))
-    with pytest.raises(ValueError, match="rtl backend does not decode sparse"):
-        edgedrnn.run(prog, np.zeros((2, 3), np.int16), backend="rtl")
+    prog, dense = sparse_and_dense(layers, HardwareConfig(num_pe=4))
+    with pytest.raises(DriverError, match="sparse_weights=False"):
+        EdgeDRNNDriver(EmulatedTransport(dense.hw)).configure(prog)
+    with pytest.raises(DriverError, match="sparse_weights=True"):
+        EdgeDRNNDriver(EmulatedTransport(prog.hw)).configure(dense)
+    x = np.random.default_rng(1).integers(-600, 600, (5, 3)).astype(np.int16)
+    drv = EdgeDRNNDriver(EmulatedTransport(prog.hw))
+    drv.configure(prog)
+    zeros = np.zeros((5, 1), np.int64)
+    out = drv.run(x, zeros, zeros)
+    want = edgedrnn.run(dense, x, backend="reference")
+    assert np.array_equal(out.outputs_q, want.outputs_q)
 
 
 _EMULATED = K._sparse_vector_kernel(native=False)

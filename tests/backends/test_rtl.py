@@ -34,10 +34,20 @@ NUM_PES = (4, 8, 16)
 SETTLE = 50_000
 
 
-def _hw(num_pe: int, bus_bits: int = 64) -> edgedrnn.HardwareConfig:
+def _hw(num_pe: int, bus_bits: int = 64, sparse: bool = False) -> edgedrnn.HardwareConfig:
     return edgedrnn.HardwareConfig(
-        num_pe=num_pe, bus_bits=bus_bits, max_layers=4, max_input_size=128, max_hidden_size=128
+        num_pe=num_pe,
+        bus_bits=bus_bits,
+        max_layers=4,
+        max_input_size=128,
+        max_hidden_size=128,
+        sparse_weights=sparse,
     )
+
+
+#: The sparse-decoding build the tests run (one Verilator build): 8 PEs on a 64-bit bus, a
+#: slot of 16 bytes in two beats (the target configuration of docs/performance.md).
+SPARSE_HW = _hw(8, sparse=True)
 
 
 def expected_beats(
@@ -132,14 +142,21 @@ def _mismatch(program, ref, res) -> str:
 
 
 def _property_against_reference(
-    num_pe: int, bus_bits: int, examples: int, max_steps: int, max_size: int
+    num_pe: int,
+    bus_bits: int,
+    examples: int,
+    max_steps: int,
+    max_size: int,
+    sparse: bool = False,
 ) -> None:
-    """Hypothesis: random networks, inputs, thresholds and memory/stream timing; the RTL's
-    outputs and counters equal the reference's."""
-    build_model(_hw(num_pe, bus_bits))  # build (or fetch) once, outside hypothesis' timing
+    """Hypothesis: random networks (``sparse``: pruned, on the sparse build), inputs,
+    thresholds and memory/stream timing; the RTL's outputs and counters equal the
+    reference's."""
+    hw = _hw(num_pe, bus_bits, sparse)
+    build_model(hw)  # build (or fetch) once, outside hypothesis' timing
 
     @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-    @given(case=rtl_cases(_hw(num_pe, bus_bits), max_steps=max_steps, max_size=max_size))
+    @given(case=rtl_cases(hw, max_steps=max_steps, max_size=max_size))
     def prop(case) -> None:
         program, x, tx, th, sim = case
         _check_against_reference(program, x, tx, th, **sim)
@@ -167,6 +184,59 @@ def test_rtl_equals_reference_wide_bus(num_pe: int, bus_bits: int) -> None:
     _property_against_reference(
         num_pe, bus_bits, examples=40, max_steps=40, max_size=6 * num_pe + 7
     )
+
+
+@needs_verilator
+def test_rtl_sparse_equals_reference() -> None:
+    """The sparse build on pruned networks (γ up to 0.99, n = 1; sizes not multiples of
+    NUM_PE), random memory latency and stalls, per-step thresholds: exact."""
+    _property_against_reference(8, 64, examples=15, max_steps=12, max_size=33, sparse=True)
+
+
+@needs_verilator
+@pytest.mark.slow
+def test_rtl_sparse_equals_reference_long() -> None:
+    _property_against_reference(8, 64, examples=100, max_steps=60, max_size=37, sparse=True)
+
+
+@needs_verilator
+@pytest.mark.parametrize(("hidden", "sign"), [(5, -1), (5, 1), (13, 1)])
+def test_rtl_sparse_column_order(hidden: int, sign: int) -> None:
+    """The order-sensitive case (a bank saturates and comes back within a step) on the
+    sparse build: with 5 neurons on 8 PEs a gate has one slot, so a lane's row comes back
+    3 chunks later (the forwarding, per lane); with 13, two slots, and lanes 5..7 (one real
+    row each) fill their second slot with an empty entry (0, 0)."""
+    program, x = order_sensitive_program(SPARSE_HW, hidden, sign, u_weight=-3)
+    assert program.layers[0].slots == (1 if hidden <= 8 else 2)
+    x = x.astype(np.int16)  # raw Q8.8
+    tx = np.zeros((x.shape[0], 1), dtype=np.int64)
+    ref = reference_run(program, x, tx, tx.copy())
+    res, _ = run_checked(
+        program, x, tx, tx.copy(), seed=hidden, mem_latency=2, mem_stall=0.2, stream_stall=0.2
+    )
+    assert ref.overflow
+    assert res.same_as(ref), _mismatch(program, ref, res)
+
+
+@needs_verilator
+def test_rtl_sparse_run_api() -> None:
+    """edgedrnn.run(..., backend="rtl") on a pruned model: the sparse build, exact; the
+    device reports CONFIG.SPARSE; fewer beats than the dense image for the same deltas."""
+    import torch
+
+    torch.manual_seed(2)
+    model = edgedrnn.DeltaGRU(6, [21, 13], 2, theta_x=0.02, theta_h=0.02)
+    edgedrnn.prune(model, 0.875, SPARSE_HW)
+    program = edgedrnn.compile(model, hw=SPARSE_HW)
+    assert [lay.slots for lay in program.layers] == [1, 1]
+    t = np.arange(25)[:, None]
+    x = np.sin(t / 4 + np.arange(6)) + 0.05 * np.random.default_rng(0).normal(size=(25, 6))
+    ref = edgedrnn.run(program, x, backend="reference")
+    res = edgedrnn.run(program, x, backend="rtl", mem_latency=5, mem_stall=0.3, seed=1)
+    assert res.same_as(ref)
+    with VerilatedModel(build_model(SPARSE_HW)) as model:
+        info = EdgeDRNNDriver(VerilatorTransport(model)).info
+    assert info is not None and info.sparse_weights
 
 
 @needs_verilator
@@ -220,6 +290,7 @@ def test_driver_reads_device_config() -> None:
         info = EdgeDRNNDriver(VerilatorTransport(model)).info
     assert info is not None
     assert (info.num_pe, info.bus_bits, info.max_layers) == (16, 64, 4)
+    assert not info.sparse_weights
     assert info.max_hidden_size >= 128 and info.max_input_size >= 128
 
 

@@ -12,11 +12,14 @@ from edgedrnn import HardwareConfig
 from edgedrnn import fixedpoint as fp
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray
 from edgedrnn.hw.pipeline import PE_ACT_READ_LATENCY, PE_DRAIN
+from edgedrnn.sparse.image import pack_columns
 
 
-def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=()):
+def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=(), slots=None):
     """Stream ``columns`` (kind, delta, int8 column bytes padded to whole beats) into a
-    PEArray, then clear the row groups in ``clear`` and read all row groups back.
+    PEArray, then clear the row groups in ``clear`` and read all row groups back. On a
+    sparse build (``hw.sparse_weights``) the input and hidden columns are packed ones of
+    ``slots`` entries per (gate, lane).
 
     Returns (banks[4, rows], overflow seen, cycles from the last beat handshake to idle).
     """
@@ -30,7 +33,10 @@ def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=()):
 
     async def bench(ctx):
         ctx.set(dut.groups, groups)
-        ctx.set(dut.col_beats, -(-3 * rows // bb))
+        col_bytes = 6 * slots * P if hw.sparse_weights else 3 * rows
+        ctx.set(dut.col_beats, -(-col_bytes // bb))
+        if hw.sparse_weights:
+            ctx.set(dut.slots, slots)
         ctx.set(dut.bias_beats, -(-4 * rows // bb))
         ctx.set(dut.base, base)
         beats = [(c, b) for c, (_, _, col) in enumerate(columns) for b in range(len(col) // bb)]
@@ -179,3 +185,87 @@ def test_pe_clear():
     acc, _, _ = _run(hw, rows, cols, layer=1, seed=3, clear=(1,))
     ref[:, 4:8] = 0
     np.testing.assert_array_equal(acc, ref)
+
+
+# ------------------------------------------------------------------ sparse decode
+
+
+def _sparse_columns(rng, rows, hw, n, slots, deltas=(1, -300, -32768, 32767, 32767), fill=1.0):
+    """Random columns for a sparse build: a dense bias column first, then packed input and
+    hidden columns with at most ``slots`` non-zeros per (gate, lane) (``fill``: chance of
+    each), and the numpy reference of the banks (saturating after each column)."""
+    P, bb = hw.num_pe, hw.bus_bytes
+    ref = np.zeros((4, rows), dtype=np.int64)
+    cols = []
+    clipped = False
+    for c in range(n):
+        kind = KIND_BIAS if c == 0 else int(rng.choice([KIND_INPUT, KIND_HIDDEN]))
+        if kind == KIND_BIAS:
+            dense = rng.integers(-128, 128, size=4 * rows).astype(np.int8)
+            body = dense.view(np.uint8)
+            delta = 256
+        else:
+            w = np.zeros((3, rows // P, P), dtype=np.int8)  # (gate, group, lane)
+            for g in range(3):
+                for k in range(P):
+                    keep = rng.permutation(rows // P)[:slots]
+                    keep = keep[rng.random(len(keep)) < fill]
+                    vals = rng.integers(-128, 128, size=len(keep))
+                    vals[vals == 0] = 1
+                    w[g, keep, k] = vals
+            dense = w.reshape(3 * rows)
+            body = pack_columns(dense[:, None], rows, P, slots)[0]
+            delta = int(rng.choice(deltas))
+        col = rng.integers(0, 256, size=-(-len(body) // bb) * bb).astype(np.uint8)
+        col[: len(body)] = body  # bus padding is ignored
+        cols.append((kind, delta, col.view(np.int8)))
+        banks = (0, 1, 2, 3) if kind == KIND_BIAS else (0, 1, 2 if kind == KIND_INPUT else 3)
+        for blk, bank in enumerate(banks):
+            ref[bank], clip = fp.sat24(
+                ref[bank] + dense[blk * rows : (blk + 1) * rows].astype(np.int64) * delta
+            )
+            clipped |= clip
+    return cols, ref, clipped
+
+
+@pytest.mark.parametrize(
+    "pe,bus,rows,slots,p_beat",
+    [
+        (8, 64, 24, 2, 0.7),  # a slot is two beats, the bias column one beat per row group
+        (4, 64, 12, 1, 1.0),  # a slot per beat; one slot per gate: a row back 3 chunks later
+        (4, 256, 20, 3, 0.8),  # four slots per beat, the column's padding skipped
+        (16, 64, 32, 2, 1.0),  # four beats per slot, two per bias row group
+    ],
+)
+def test_pe_sparse_decode(pe, bus, rows, slots, p_beat):
+    """A sparse build: per lane, each entry adds value·Δ into the row its index names; the
+    dense bias column as in a dense build; banks, saturation and overflow exact."""
+    hw = HardwareConfig(
+        num_pe=pe, bus_bits=bus, max_layers=2, max_hidden_size=40, sparse_weights=True
+    )
+    rng = np.random.default_rng(pe + bus + slots)
+    cols, ref, clipped = _sparse_columns(rng, rows, hw, 40, slots, fill=0.8)
+    acc, ovf, drain = _run(hw, rows, cols, layer=1, seed=pe, p_beat=p_beat, slots=slots)
+    np.testing.assert_array_equal(acc, ref)
+    assert (np.abs(ref) == fp.ACC_MAX).any()  # saturation exercised
+    assert ovf == clipped
+    assert drain == PE_DRAIN
+
+
+@pytest.mark.parametrize("pe,bus,groups", [(4, 64, 1), (8, 128, 2), (4, 64, 3)])
+def test_pe_sparse_same_rows_back_to_back(pe, bus, groups):
+    """Back to back, every cycle a slot: with one slot per gate a lane's row comes back 3
+    chunks later (forwarded, per lane); an empty entry (0, 0) right after a real one of row
+    0 neither writes nor is forwarded from. Many columns saturate and come back."""
+    hw = HardwareConfig(
+        num_pe=pe, bus_bits=bus, max_layers=2, max_hidden_size=40, sparse_weights=True
+    )
+    rng = np.random.default_rng(pe * groups)
+    rows = groups * pe
+    slots = min(2, groups)
+    deltas = (32767, -32768, 16384, -16384, 8192, -1, 3, -4096)
+    cols, ref, clipped = _sparse_columns(rng, rows, hw, 80, slots, deltas=deltas, fill=0.6)
+    acc, ovf, drain = _run(hw, rows, cols, layer=0, seed=groups, p_cmd=1.0, p_beat=1.0, slots=slots)
+    np.testing.assert_array_equal(acc, ref)
+    assert ovf == clipped
+    assert drain == PE_DRAIN

@@ -110,3 +110,28 @@ def test_wide_steps_without_columns_are_exact(layers) -> None:
     # (the first step's input comes during its hidden part, which starts at the reset)
     want = rtl.step_latency(net, paced.nonzero, hw)
     np.testing.assert_array_equal(paced.latency[1:], want[1:])
+
+
+@pytest.mark.parametrize(
+    ("sizes", "sparsity", "theta"),
+    [([16, 16], 0.875, 0.0), ([64, 64], 15 / 16, 0.1), ([33], 0.5, 0.05), ([64, 64], 0.0, 0.0)],
+)
+def test_sparse_model_matches_sparse_rtl(sizes, sparsity, theta):
+    """perf.sparse against the sparse build (the build of tests/backends/test_rtl.py's
+    sparse tests): as close as the dense model to the dense RTL (mean within 2 %; at Θ = 0
+    every step after the first, which also streams the dense bias columns, within 1 %)."""
+    from edgedrnn.perf import sparse
+
+    hw = edgedrnn.HardwareConfig(
+        num_pe=8, max_layers=4, max_input_size=128, max_hidden_size=128, sparse_weights=True
+    )
+    n_in = 40 if len(sizes) > 1 else 20
+    program = seeded_program(n_in, sizes, hw, theta, sparsity=sparsity)
+    res = edgedrnn.run(program, _inputs(40, n_in), backend="rtl")
+    slots = [lay.slots for lay in program.layers]
+    model = sparse.sparse_step(Network.from_program(program), slots, counts=res.nonzero, hw=hw)
+    rtl = res.cycles.astype(np.float64)
+    assert abs(model.cycles.mean() - rtl.mean()) / rtl.mean() <= 0.02
+    if theta == 0:
+        assert np.all(np.abs(model.cycles - rtl)[1:] <= 0.01 * rtl[1:])
+        assert abs(model.cycles[0] - rtl[0]) <= 0.02 * rtl[0]

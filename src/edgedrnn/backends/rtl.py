@@ -1,9 +1,11 @@
 """The ``rtl`` backend: co-simulation of the generated RTL with Verilator.
 
 ``edgedrnn.run(program, x, backend="rtl", **options)`` converts
-:class:`edgedrnn.hw.top.EdgeDRNN` for ``program.hw`` to Verilog, builds (or fetches from the
-cache) a Verilator model with the C++ testbench in :mod:`edgedrnn.sim`, and runs the sequence
-through the host driver (:class:`edgedrnn.host.EdgeDRNNDriver`) over a
+:class:`edgedrnn.hw.top.EdgeDRNN` for ``program.hw`` to Verilog (a program with a sparse
+weight image runs on the sparse-decoding build, ``hw.sparse_weights``: docs/rtl.md), builds
+(or fetches from the cache) a Verilator model with the C++ testbench in
+:mod:`edgedrnn.sim`, and runs the sequence through the host driver
+(:class:`edgedrnn.host.EdgeDRNNDriver`) over a
 :class:`~edgedrnn.host.verilator.VerilatorTransport`. Deltas passed on come from the
 LAYERl_NZ_X/NZ_H registers, the overflow flag from STATUS, and per step the two cycle counts
 from the device's own registers (docs/rtl-backend.md, "Latency and cycles"): ``latency[t]``
@@ -74,11 +76,6 @@ class RtlBackend(Backend):
         **options: Any,
     ) -> Result:
         """Run a whole sequence from reset on the Verilated RTL; see the module docstring."""
-        if program.hw.sparse_weights:
-            raise ValueError(
-                "the rtl backend does not decode sparse weight images yet; run this program on "
-                "the reference, torch or cpu backend, or compile with sparse_weights=False"
-            )
         unknown = set(options) - _OPTIONS
         if unknown:
             raise TypeError(

@@ -351,6 +351,7 @@ HARDWARE_FLAGS = {
     "max_hidden_size": "--max-hidden",
     "max_input_size": "--max-input",
     "clock_mhz": "--freq",
+    "sparse_weights": "--sparse-weights",
 }
 
 

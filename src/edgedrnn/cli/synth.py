@@ -48,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=64,
         help="weight bus width, a power of two in 64..512",
     )
+    p.add_argument(
+        "--sparse-weights",
+        action="store_true",
+        help="the build that decodes sparse weight images (HardwareConfig.sparse_weights; "
+        "docs/rtl.md)",
+    )
     p.add_argument("--freq", type=positive_float, default=125.0, help="clock target in MHz")
     p.add_argument("--no-pnr", action="store_true", help="ECP5: stop after Yosys (no Fmax)")
     p.add_argument("--seed", type=seed, default=1, help="nextpnr placement seed")
@@ -77,7 +83,8 @@ def _run_one(args: argparse.Namespace, hw: HardwareConfig, target: str, console:
     from ..support.progress import Bars
     from ..synth import accelerator, synthesize
 
-    out = args.out / f"{target}-pe{hw.num_pe}-bus{hw.bus_bits}"
+    kind = "-sparse" if hw.sparse_weights else ""
+    out = args.out / f"{target}-pe{hw.num_pe}-bus{hw.bus_bits}{kind}"
     with Bars() as bars:
         task = bars.add(f"{target}: starting", total=None)
 
@@ -91,11 +98,13 @@ def _run_one(args: argparse.Namespace, hw: HardwareConfig, target: str, console:
             elif text.startswith("Info: ") and ("Running" in text or "Routing" in text):
                 bars.update(task, advance=0, info=text[6:66])
 
+        sparse = {"sparse_weights": True} if hw.sparse_weights else {}
         report = synthesize(
-            accelerator(hw.num_pe, hw.bus_bits),
+            accelerator(hw.num_pe, hw.bus_bits, **sparse),
             target,
-            name=f"EdgeDRNN {hw.num_pe} PE, {hw.bus_bits}-bit bus",
-            params={"num_pe": hw.num_pe, "bus_bits": hw.bus_bits},
+            name=f"EdgeDRNN {hw.num_pe} PE, {hw.bus_bits}-bit bus"
+            + (", sparse weights" if hw.sparse_weights else ""),
+            params={"num_pe": hw.num_pe, "bus_bits": hw.bus_bits, **sparse},
             build_dir=out,
             freq_mhz=args.freq,
             place_and_route=not args.no_pnr,
@@ -119,7 +128,12 @@ def main(args: argparse.Namespace) -> int:
     from ..synth import SynthesisError, ToolMissingError
     from ._args import hardware_config, output_dir
 
-    hw = hardware_config(num_pe=args.num_pe, bus_bits=args.bus_bits, clock_mhz=args.freq)
+    hw = hardware_config(
+        num_pe=args.num_pe,
+        bus_bits=args.bus_bits,
+        clock_mhz=args.freq,
+        sparse_weights=args.sparse_weights,
+    )
     output_dir(args.out)
     console = Console(stderr=args.json)
     reports, failed = [], 0

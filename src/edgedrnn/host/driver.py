@@ -44,6 +44,8 @@ class DeviceInfo:
     max_layers: int
     max_hidden_size: int
     max_input_size: int
+    #: CONFIG.SPARSE: the build decodes sparse weight images (and only those).
+    sparse_weights: bool = False
 
 
 @dataclass
@@ -134,6 +136,7 @@ class EdgeDRNNDriver:
             max_layers=_field(cfg, "CONFIG", "MAX_LAYERS"),
             max_hidden_size=1 << _field(cfg, "CONFIG", "LOG2_MAX_HIDDEN"),
             max_input_size=1 << _field(cfg, "CONFIG", "LOG2_MAX_INPUT"),
+            sparse_weights=bool(_field(cfg, "CONFIG", "SPARSE")),
         )
 
     # -------------------------------------------------------------- control
@@ -193,6 +196,13 @@ class EdgeDRNNDriver:
                 f"{program.hw.bus_bits}; the device has num_pe={info.num_pe}, bus_bits="
                 f"{info.bus_bits}: recompile with edgedrnn.HardwareConfig(num_pe="
                 f"{info.num_pe}, bus_bits={info.bus_bits})"
+            )
+        if info.sparse_weights != program.hw.sparse_weights:
+            kind = "sparse" if info.sparse_weights else "dense"
+            raise DriverError(
+                f"the device decodes {kind} weight images only (CONFIG.SPARSE="
+                f"{int(info.sparse_weights)}): compile with edgedrnn.HardwareConfig(..., "
+                f"sparse_weights={info.sparse_weights})"
             )
         if program.num_layers > info.max_layers:
             raise DriverError(

@@ -37,7 +37,11 @@ class EmulatedTransport:
         self._names = {addr: name for name, (_, _, addr) in registers.items()}
         self._layer_of = {name: layer for name, (_, layer, _) in registers.items()}
         #: Names of the registers that hold what the host writes (access "RW" in regmap).
-        self._stored = {name for name, (reg, _, _) in registers.items() if reg.access == "RW"}
+        self._stored = {
+            name
+            for name, (reg, _, _) in registers.items()
+            if reg.access == "RW" and (hw.sparse_weights or not reg.sparse)
+        }
         self._soft_reset()
 
     # ----------------------------------------------------------- internals
@@ -68,6 +72,7 @@ class EmulatedTransport:
                     bias_stride=col - bias,
                     column_offset=col,
                     column_stride=r.get(f"LAYER{i}_COLUMN_STRIDE", 0),
+                    slots=r.get(f"LAYER{i}_SLOTS", 0) if self.hw.sparse_weights else 0,
                 )
             )
         if not layers:
@@ -132,7 +137,12 @@ class EmulatedTransport:
         elif name == "CONFIG":
             hw = self.hw
             value = regmap.config_value(
-                hw.num_pe, hw.bus_bits, hw.max_layers, hw.max_hidden_size, hw.max_input_size
+                hw.num_pe,
+                hw.bus_bits,
+                hw.max_layers,
+                hw.max_hidden_size,
+                hw.max_input_size,
+                hw.sparse_weights,
             )
         elif name == "STATUS":
             value = self.status | (regmap.STATUS_RUNNING if self.running else 0)

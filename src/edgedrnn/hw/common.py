@@ -79,35 +79,37 @@ def layer_constants(hw: HardwareConfig) -> data.StructLayout:
     ``groups`` (row groups per gate block); ``col_beats``, ``bias_beats`` (bus words per
     column); byte addresses ``bias_addr``, ``col_addr``, ``stride``; word bases ``ref_base``
     (the layer's x̂/ĥ block), ``h_base`` (its h), ``hin_base`` (the previous layer's h),
-    ``acc_base`` (its accumulators); ``theta_x``, ``theta_h``.
+    ``acc_base`` (its accumulators); ``theta_x``, ``theta_h``; on a sparse build
+    (``hw.sparse_weights``) also ``slots`` (entries per gate and PE lane of a column).
     """
     sm = StateMap.of(hw)
     P = hw.num_pe
-    return data.StructLayout(
-        {
-            "layer0": unsigned(1),
-            "last_layer": unsigned(1),
-            "n_in": unsigned(16),
-            "n_hid": unsigned(16),
-            "g_hid": unsigned(16),
-            "g_in_m1": unsigned(16),
-            "g_hid_m1": unsigned(16),
-            "mask_in_last": unsigned(P),
-            "mask_hid_last": unsigned(P),
-            "groups": range(sm.gmax + 1),
-            "col_beats": unsigned(16),
-            "bias_beats": unsigned(16),
-            "bias_addr": unsigned(32),
-            "col_addr": unsigned(32),
-            "stride": unsigned(32),
-            "ref_base": range(sm.ref_depth + 1),
-            "h_base": range(sm.h_depth + 1),
-            "hin_base": range(sm.h_depth + 1),
-            "acc_base": range(sm.h_depth + 1),
-            "theta_x": unsigned(16),
-            "theta_h": unsigned(16),
-        }
-    )
+    fields = {
+        "layer0": unsigned(1),
+        "last_layer": unsigned(1),
+        "n_in": unsigned(16),
+        "n_hid": unsigned(16),
+        "g_hid": unsigned(16),
+        "g_in_m1": unsigned(16),
+        "g_hid_m1": unsigned(16),
+        "mask_in_last": unsigned(P),
+        "mask_hid_last": unsigned(P),
+        "groups": range(sm.gmax + 1),
+        "col_beats": unsigned(16),
+        "bias_beats": unsigned(16),
+        "bias_addr": unsigned(32),
+        "col_addr": unsigned(32),
+        "stride": unsigned(32),
+        "ref_base": range(sm.ref_depth + 1),
+        "h_base": range(sm.h_depth + 1),
+        "hin_base": range(sm.h_depth + 1),
+        "acc_base": range(sm.h_depth + 1),
+        "theta_x": unsigned(16),
+        "theta_h": unsigned(16),
+    }
+    if hw.sparse_weights:
+        fields["slots"] = range(sm.gmax + 1)
+    return data.StructLayout(fields)
 
 
 def delay(m: Module, value, cycles: int, name: str) -> list:

@@ -70,7 +70,8 @@ class ConfigCheck(wiring.Component):
     bytes; per used layer ``1 ≤ input_size ≤ max_input_size`` (layer 0) or ``= hidden_size``
     of the layer before, ``1 ≤ hidden_size ≤ max_hidden_size``, ``rows_per_gate ≥
     hidden_size``, a multiple of NUM_PE and at most ``groups_max · NUM_PE``; ``column_stride``
-    a multiple of the bus width and below ``2^stride_bits``.
+    a multiple of the bus width and below ``2^stride_bits``; on a sparse build
+    ``1 ≤ slots ≤ rows_per_gate / NUM_PE``.
 
     Parameters
     ----------
@@ -83,6 +84,8 @@ class ConfigCheck(wiring.Component):
         Global registers.
     input_size, hidden_size, rows_per_gate, column_stride : In(ArrayLayout(unsigned(32), L))
         Per-layer registers.
+    slots : In(ArrayLayout(unsigned(32), L))
+        Per-layer SLOTS (sparse builds only).
     ok : Out(1)
         The configuration is valid (a register).
     """
@@ -98,6 +101,7 @@ class ConfigCheck(wiring.Component):
                 "hidden_size": In(arr),
                 "rows_per_gate": In(arr),
                 "column_stride": In(arr),
+                **({"slots": In(arr)} if hw.sparse_weights else {}),
                 "ok": Out(1),
             }
         )
@@ -128,6 +132,9 @@ class ConfigCheck(wiring.Component):
             ]
             if i > 0:
                 terms.append(isz == self.hidden_size[i - 1])
+            if hw.sparse_weights:
+                slots = self.slots[i]
+                terms += [slots >= 1, slots <= (rpg >> lg_p)]
             per_layer.append((self.num_layers > i, terms))
         # stage 1: every term
         glob_r = Signal(len(glob))
@@ -165,7 +172,7 @@ class Controller(wiring.Component):
 
     Interface attributes
     --------------------
-    regs : In(core_signature(max_layers))
+    regs : In(core_signature(max_layers, sparse_weights))
         The register block's core side.
     x_valid : In(1)
         ``x_in`` has an element (the input part may start; LATENCY counts from its rise).
@@ -199,7 +206,7 @@ class Controller(wiring.Component):
         self.map = sm = StateMap.of(hw)
         super().__init__(
             {
-                "regs": In(core_signature(hw.max_layers)),
+                "regs": In(core_signature(hw.max_layers, hw.sparse_weights)),
                 "x_valid": In(1),
                 "idle": In(idle_terms),
                 "overflow": In(1),
@@ -239,6 +246,8 @@ class Controller(wiring.Component):
             check.rows_per_gate.eq(regs.rows_per_gate),
             check.column_stride.eq(regs.column_stride),
         ]
+        if self.hw.sparse_weights:
+            m.d.comb += check.slots.eq(regs.slots)
         s = self._status(m)
         s.cfg_ok = check.ok
         with m.FSM(name="ctrl") as fsm:
@@ -534,6 +543,8 @@ class Controller(wiring.Component):
                 s.cnt_x.eq(0),
                 s.cnt_h.eq(0),
             ]
+            if hw.sparse_weights:
+                m.d.sync += lay.slots.eq(regs.slots[s.layer])
             m.next = "LSETUP"
             self._abort_on_soft_reset(m, s)
 
@@ -554,11 +565,12 @@ class Controller(wiring.Component):
             self._abort_on_soft_reset(m, s)
 
         with m.State("LSETUP2"):
-            m.d.sync += [
-                lay.g_in_m1.eq(g_in - 1),
-                lay.g_hid_m1.eq(lay.g_hid - 1),
-                lay.col_beats.eq((rpg3 + hw.bus_bytes - 1) >> lg_bb),
-            ]
+            m.d.sync += [lay.g_in_m1.eq(g_in - 1), lay.g_hid_m1.eq(lay.g_hid - 1)]
+            if hw.sparse_weights:
+                # a sparse column is COLUMN_STRIDE bytes (whole bus words)
+                m.d.sync += lay.col_beats.eq(lay.stride >> lg_bb)
+            else:
+                m.d.sync += lay.col_beats.eq((rpg3 + hw.bus_bytes - 1) >> lg_bb)
             with m.If(s.hid):
                 send_bias()
             with m.Else():

@@ -17,19 +17,28 @@ from amaranth.lib.wiring import In, Out
 from . import regmap
 from .axi import AXI4LiteSignature
 
-#: Layer registers that the host writes (all 32 bits kept; the core uses what it needs).
-LAYER_RW = [r for r in regmap.LAYER_REGISTERS if r.access == "RW"]
-LAYER_RO = [r for r in regmap.LAYER_REGISTERS if r.access == "RO"]
+
+def layer_registers(access: str, sparse: bool = False) -> list[regmap.Register]:
+    """The layer registers of ``access`` ("RW": the host writes them, all 32 bits kept; "RO")
+    that a build has: the sparse-only ones (``Register.sparse``) on a sparse build only."""
+    return [r for r in regmap.LAYER_REGISTERS if r.access == access and (sparse or not r.sparse)]
 
 
-def core_signature(max_layers: int) -> wiring.Signature:
+#: Layer registers that the host writes (all 32 bits kept; the core uses what it needs) and
+#: the read-only ones, of a dense build.
+LAYER_RW = layer_registers("RW")
+LAYER_RO = layer_registers("RO")
+
+
+def core_signature(max_layers: int, sparse: bool = False) -> wiring.Signature:
     """The register block's core side, as the block sees it (``Out``: to the core).
 
     ``num_layers``, ``weight_base`` and the per-layer RW registers (arrays of ``max_layers``
-    words, named after the layer registers in lower case) out; CTRL pulses ``start``,
-    ``reset_state``, ``soft_reset`` and the status bits ``running``, ``overflow``, ``error``
-    out; ``busy``, the pulses ``set_overflow``, ``set_error``, the counters ``step_cycles``,
-    ``step_count``, ``latency`` and the per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
+    words, named after the layer registers in lower case; ``slots`` on a sparse build only)
+    out; CTRL pulses ``start``, ``reset_state``, ``soft_reset`` and the status bits
+    ``running``, ``overflow``, ``error`` out; ``busy``, the pulses ``set_overflow``,
+    ``set_error``, the counters ``step_cycles``, ``step_count``, ``latency`` and the
+    per-layer RO registers (``nz_x[l]``, ``nz_h[l]``) in.
     """
     arr = data.ArrayLayout(unsigned(32), max_layers)
     members = {
@@ -48,14 +57,14 @@ def core_signature(max_layers: int) -> wiring.Signature:
         "step_count": In(32),
         "latency": In(32),
     }
-    for r in LAYER_RW + LAYER_RO:
+    for r in layer_registers("RW", sparse) + layer_registers("RO", sparse):
         members[r.name.lower()] = (Out if r.access == "RW" else In)(arr)
     return wiring.Signature(members)
 
 
 def connect_core(m: Module, block: RegisterBlock, core) -> None:
     """Connect ``block``'s core side to ``core``, an ``In(core_signature(L))`` member."""
-    for name, member in core_signature(block.max_layers).members.items():
+    for name, member in core_signature(block.max_layers, block.sparse).members.items():
         ours, theirs = getattr(block, name), getattr(core, name)
         if member.flow == Out:
             m.d.comb += theirs.eq(ours)
@@ -72,6 +81,8 @@ class RegisterBlock(wiring.Component):
         Layers the per-layer register arrays hold.
     config_value : int
         The read-only CONFIG register.
+    sparse : bool
+        A sparse-decoding build: the layer registers include SLOTS.
 
     Interface attributes
     --------------------
@@ -83,11 +94,12 @@ class RegisterBlock(wiring.Component):
         ``nz_h[l]`` in. A CTRL pulse is high the cycle after the write's handshake.
     """
 
-    def __init__(self, max_layers: int, config_value: int) -> None:
+    def __init__(self, max_layers: int, config_value: int, sparse: bool = False) -> None:
         self.max_layers = max_layers
         self.config_value = config_value
+        self.sparse = sparse
         members = {"bus": In(AXI4LiteSignature(regmap.ADDR_BITS, 32))}
-        members.update(core_signature(max_layers).members)
+        members.update(core_signature(max_layers, sparse).members)
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:
@@ -95,6 +107,8 @@ class RegisterBlock(wiring.Component):
         bus = self.bus
         L = self.max_layers
         ga = regmap.addr_of
+        layer_rw = layer_registers("RW", self.sparse)
+        layer_ro = layer_registers("RO", self.sparse)
 
         # ------------------------------------------------------------------ write
         do_write = Signal()
@@ -128,7 +142,7 @@ class RegisterBlock(wiring.Component):
             with m.Case(ga("WEIGHT_BASE")):
                 rw(self.weight_base)
             for layer in range(L):
-                for r in LAYER_RW:
+                for r in layer_rw:
                     with m.Case(r.address(layer)):
                         rw(getattr(self, r.name.lower())[layer])
 
@@ -146,7 +160,7 @@ class RegisterBlock(wiring.Component):
         with m.If(self.soft_reset):
             m.d.sync += [self.running.eq(0), self.overflow.eq(0), self.error.eq(0)]
             m.d.sync += [self.num_layers.eq(0), self.weight_base.eq(0)]
-            for r in LAYER_RW:
+            for r in layer_rw:
                 m.d.sync += getattr(self, r.name.lower()).eq(0)
 
         # ------------------------------------------------------------------- read
@@ -178,7 +192,7 @@ class RegisterBlock(wiring.Component):
                 with m.Case(ga("LATENCY")):
                     m.d.sync += bus.rdata.eq(self.latency)
                 for layer in range(L):
-                    for r in LAYER_RW + LAYER_RO:
+                    for r in layer_rw + layer_ro:
                         with m.Case(r.address(layer)):
                             m.d.sync += bus.rdata.eq(getattr(self, r.name.lower())[layer])
         return m

@@ -66,8 +66,10 @@ REQ_LAYOUT = data.StructLayout({"index": unsigned(16), "kind": unsigned(2)})
 
 
 def stride_bits(hw: HardwareConfig) -> int:
-    """Bits of COLUMN_STRIDE the multiplier uses (enough for the largest padded column)."""
-    return (3 * groups_max(hw) * hw.num_pe + hw.bus_bytes).bit_length()
+    """Bits of COLUMN_STRIDE the multiplier uses (enough for the largest padded column: a
+    sparse column of a sparse build is up to twice a dense one)."""
+    per_row = 2 if hw.sparse_weights else 1
+    return (3 * per_row * groups_max(hw) * hw.num_pe + hw.bus_bytes).bit_length()
 
 
 def index_bits(hw: HardwareConfig) -> int:

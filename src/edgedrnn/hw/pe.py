@@ -52,6 +52,14 @@ output latch: how that reset acts on the output register is not relied on). The 
 built in logic: the DSP rows are far from the accumulators' block RAMs (~3 ns of routing on
 each side of a MULT18X18D).
 
+Sparse build (``hw.sparse_weights``, docs/rtl.md): an input or hidden column is ``3·n``
+chunks of ``2·NUM_PE`` bytes (``n`` = ``slots``), lane k's (int8 value, uint8 row index g)
+entry adding into word ``base + g`` of the chunk's bank (``_sparse_chunker``); the bias
+column stays dense. Addresses, the forwarding compare and the write enables are per lane
+(``_sparse_control``); an entry whose value is 0 neither writes nor is forwarded from (the
+empty entries name row 0 next to real ones, closer than the forwarding reaches). A lane's
+row comes back at the earliest ``2n + 1`` chunks later, 3 with ``n = 1``: forwarded.
+
 The stage numbers are :mod:`edgedrnn.hw.pipeline`'s: PE_READ_STAGE (1), PE_BANK_READ_STAGES
 (2, 3) and PE_WRITE_STAGE (6); the control shift registers (valid, bank, address) are built
 from them, and the forwarding compares the read stage with the stages after the bank reads.
@@ -112,6 +120,8 @@ class PEArray(wiring.Component):
     groups, col_beats, bias_beats, base : In
         Layer constants (row groups per gate block, bus words of a column and of the bias
         column, the layer's first accumulator word); stable while the array is not idle.
+    slots : In(range(groups_max + 1))
+        Sparse builds only: entries per gate and lane of a column (a layer constant).
     idle, overflow : Out(1)
         No column in the array; a lane's sum saturated.
     act_addr : In(range(depth))
@@ -135,6 +145,7 @@ class PEArray(wiring.Component):
                 "col_beats": In(16),
                 "bias_beats": In(16),
                 "base": In(range(self.depth + 1)),
+                **({"slots": In(range(self.gmax + 1))} if hw.sparse_weights else {}),
                 "idle": Out(1),
                 "overflow": Out(1),
                 "act_addr": In(range(self.depth)),
@@ -153,6 +164,17 @@ class PEArray(wiring.Component):
         aw = range(self.depth + self.gmax)
         assert PE_WRITE_STAGE == PE_READ_STAGE + PE_BANK_READ_STAGES + _ACC_STAGES
         assert PE_ACT_READ_LATENCY == PE_BANK_READ_STAGES
+        if self.hw.sparse_weights:
+            c = self._sparse_chunker(m, aw)
+            self._sparse_control(m, c, aw)
+            clip = Signal(P)
+            for lane in range(P):
+                self._lane(m, c, lane, clip)
+            m.d.comb += [
+                self.overflow.eq(clip.any()),
+                self.idle.eq(~c.busy & ~Cat(*c.v[1:PE_WRITE_STAGE]).any() & (Cat(*c.wens) == 0)),
+            ]
+            return m
         c = self._chunker(m, aw)
 
         # ------------------------------------------------ control, stages 1..PE_WRITE_STAGE
@@ -189,6 +211,9 @@ class PEArray(wiring.Component):
         c.rd_addr = Signal(aw)
         m.d.comb += c.rd_addr.eq(Mux(v[r], addr[r], self.act_addr))
         c.v, c.bank = v, bank
+        # the same control for every lane
+        c.f2s, c.fw3s, c.rd_addrs = [c.f2] * P, [c.fw3] * P, [c.rd_addr] * P
+        c.wens, c.waddrs, c.clip_v = [c.wen] * P, [c.waddr] * P, [v[W - 1]] * P
         clip = Signal(P)
         for lane in range(P):
             self._lane(m, c, lane, clip)
@@ -297,6 +322,194 @@ class PEArray(wiring.Component):
         ]
         return c
 
+    def _sparse_control(self, m: Module, c: SimpleNamespace, aw: range) -> None:
+        """Stages 1..PE_WRITE_STAGE of a sparse build: the control of :meth:`elaborate`
+        with an address and a "writes" bit per lane.
+
+        A lane writes its entry's result only when the entry's value is not 0 (an empty
+        entry, or a zero bias, adds 0 to a saturated accumulator: the bank keeps its word).
+        The forwarding compares each lane's address with the lane's writing entries 3, 4 and
+        5 ahead; an empty entry names row 0 of its gate next to the real ones, so it must
+        neither write nor be forwarded from.
+        """
+        P, W, r = self.hw.num_pe, PE_WRITE_STAGE, PE_READ_STAGE
+        v = [None] + [Signal(name=f"v{k}") for k in range(1, W + 1)]
+        bank = [c.bank0] + [Signal(2, name=f"bank{k}") for k in range(1, W + 1)]
+        nz = [c.nz0] + [Signal(P, name=f"nz{k}") for k in range(1, W + 1)]
+        la = [c.addr0s] + [
+            [Signal(aw, name=f"addr{k}_{lane}") for lane in range(P)] for k in range(1, W + 1)
+        ]
+        m.d.sync += [v[1].eq(c.issue), *(v[k].eq(v[k - 1]) for k in range(2, W + 1))]
+        m.d.sync += [bank[k].eq(bank[k - 1]) for k in range(1, W + 1)]
+        m.d.sync += [nz[k].eq(nz[k - 1]) for k in range(1, W + 1)]
+        for k in range(1, W + 1):
+            m.d.sync += [la[k][lane].eq(la[k - 1][lane]) for lane in range(P)]
+        assert PE_CLEAR_DELAY == 1
+        c.wens, c.waddrs, c.f2s, c.fw3s, c.rd_addrs, c.clip_v = [], [], [], [], [], []
+        for lane in range(P):
+            wen = Signal(4, name=f"wen{W}_{lane}")
+            waddr = Signal(aw, name=f"waddr{W}_{lane}")
+            writes = v[W - 1] & nz[W - 1][lane]
+            m.d.sync += [
+                wen.eq(Mux(self.clr_en, 0b1111, Mux(writes, 1 << bank[W - 1], 0))),
+                waddr.eq(Mux(self.clr_en, self.clr_addr, la[W - 1][lane])),
+            ]
+            f2 = Signal(len(_FORWARD), name=f"f2_{lane}")
+            m.d.sync += f2.eq(
+                Cat(
+                    *(
+                        v[r]
+                        & v[k]
+                        & nz[k][lane]
+                        & (bank[r] == bank[k])
+                        & (la[r][lane] == la[k][lane])
+                        for k in _FORWARD
+                    )
+                )
+            )
+            fw3 = Signal(name=f"fw3_{lane}")
+            m.d.sync += fw3.eq(f2.any())
+            rd_addr = Signal(aw, name=f"rd_addr_{lane}")
+            m.d.comb += rd_addr.eq(Mux(v[r], la[r][lane], self.act_addr))
+            c.wens.append(wen)
+            c.waddrs.append(waddr)
+            c.f2s.append(f2)
+            c.fw3s.append(fw3)
+            c.rd_addrs.append(rd_addr)
+            c.clip_v.append(v[W - 1] & nz[W - 1][lane])
+        c.w1 = Signal(8 * P)
+        c.d1 = Signal(signed(16))
+        c.d1_3 = Signal(signed(18))
+        m.d.sync += [c.w1.eq(c.chunk), c.d1.eq(c.delta), c.d1_3.eq(c.delta3)]
+        c.v, c.bank = v, bank
+
+    def _sparse_chunker(self, m: Module, aw: range) -> SimpleNamespace:
+        """Stage 0 of a sparse build: commands and beats into per-lane (value, address).
+
+        An input or hidden column is ``3·slots`` chunks of ``2·NUM_PE`` bytes (one slot:
+        a (value, row index) entry per lane); lane k of chunk ``c`` adds into gate block
+        ``c // slots``, row ``base + index``. The bias column is dense: ``4·groups`` chunks
+        of NUM_PE bytes, lane k adds byte k into row ``base + group`` as in a dense build.
+        Beats are cut into chunks (a beat of several chunks; the bus padding after the
+        column's last chunk skipped) or gathered (a chunk of several beats), per kind.
+        """
+        P, BB = self.hw.num_pe, self.hw.bus_bytes
+        c = SimpleNamespace()
+        c.busy = busy = Signal()
+        c.delta = delta = Signal(signed(16))
+        c.delta3 = delta3 = Signal(signed(18))
+        kind = Signal(2)
+        beats_left = Signal(16)
+        last_beat = Signal()
+        gate = Signal(3)
+        addr0 = Signal(aw)  # bias column: base + row group
+        cnt_left = Signal(range(self.gmax + 1))  # slots / row groups of the gate after this
+        cnt_last = Signal()  # == (cnt_left == 0)
+        chunk_valid = Signal()
+        beat_taken = Signal()
+        finishing = Signal()
+        bias = kind == KIND_BIAS
+        gate_last = Mux(bias, gate == 3, gate == 2)
+        end = gate_last & cnt_last  # the chunk is the column's last
+
+        def per(unit):
+            return BB // unit if unit <= BB else unit // BB
+
+        idx = Signal(range(max(2, per(P), per(2 * P))))  # chunk of the beat / beat of the chunk
+        gather = Signal(max(1, 8 * (2 * P - BB)))  # the first beats of a chunk (BB < 2P)
+        payload = self.beats.payload
+
+        def unit(nbytes: int, active) -> Signal:
+            """Cut or gather chunks of ``nbytes`` while ``active``; the chunk."""
+            chunk = Signal(8 * nbytes, name=f"chunk{nbytes}")
+            k = per(nbytes)
+            if nbytes <= BB:
+                m.d.comb += chunk.eq(payload.word_select(idx, 8 * nbytes) if k > 1 else payload)
+                with m.If(active & busy & self.beats.valid):
+                    m.d.comb += chunk_valid.eq(1)
+                    if k == 1:
+                        m.d.comb += beat_taken.eq(1)
+                    else:
+                        with m.If((idx == k - 1) | end):
+                            m.d.comb += beat_taken.eq(1)
+                            m.d.sync += idx.eq(0)
+                        with m.Else():
+                            m.d.sync += idx.eq(idx + 1)
+            else:
+                m.d.comb += chunk.eq(Cat(gather[: 8 * BB * (k - 1)], payload))
+                with m.If(active & busy & self.beats.valid):
+                    m.d.comb += beat_taken.eq(1)
+                    with m.If(idx == k - 1):
+                        m.d.comb += chunk_valid.eq(1)
+                        m.d.sync += idx.eq(0)
+                    with m.Else():
+                        m.d.sync += idx.eq(idx + 1)
+                        m.d.sync += gather.word_select(idx, 8 * BB).eq(payload)
+            return chunk
+
+        dense = unit(P, bias)
+        entries = unit(2 * P, ~bias)
+
+        m.d.comb += [self.beats.ready.eq(beat_taken), finishing.eq(beat_taken & last_beat)]
+        with m.If(beat_taken):
+            m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
+        with m.If(chunk_valid):
+            with m.If(cnt_last):
+                reload = Mux(bias, self.groups, self.slots)
+                m.d.sync += [
+                    addr0.eq(self.base),
+                    cnt_left.eq(reload - 1),
+                    cnt_last.eq(reload == 1),
+                    gate.eq(gate + 1),
+                ]
+            with m.Else():
+                m.d.sync += [
+                    addr0.eq(addr0 + 1),
+                    cnt_left.eq(cnt_left - 1),
+                    cnt_last.eq(cnt_left == 1),
+                ]
+        with m.If(finishing):
+            m.d.sync += busy.eq(0)
+        m.d.comb += self.cmd.ready.eq(~busy | finishing)
+        with m.If(self.cmd.valid & self.cmd.ready):
+            new_bias = self.cmd.payload.kind == KIND_BIAS
+            nbeats = Mux(new_bias, self.bias_beats, self.col_beats)
+            reload = Mux(new_bias, self.groups, self.slots)
+            m.d.sync += [
+                busy.eq(1),
+                delta.eq(self.cmd.payload.delta),
+                delta3.eq(self.cmd.payload.delta + (self.cmd.payload.delta << 1)),
+                kind.eq(self.cmd.payload.kind),
+                beats_left.eq(nbeats - 1),
+                last_beat.eq(nbeats == 1),
+                gate.eq(0),
+                addr0.eq(self.base),
+                cnt_left.eq(reload - 1),
+                cnt_last.eq(reload == 1),
+                idx.eq(0),
+            ]
+
+        # per lane: the value and the accumulator word it adds into
+        c.chunk = Signal(8 * P)
+        c.nz0 = Signal(P)
+        c.addr0s = []
+        for lane in range(P):
+            value = Mux(bias, dense.word_select(lane, 8), entries.word_select(2 * lane, 8))
+            row = Signal(aw, name=f"row0_{lane}")
+            m.d.comb += [
+                c.chunk.word_select(lane, 8).eq(value),
+                c.nz0[lane].eq(value != 0),
+                row.eq(Mux(bias, addr0, self.base + entries.word_select(2 * lane + 1, 8))),
+            ]
+            c.addr0s.append(row)
+        c.issue = Signal()
+        c.bank0 = Signal(2)
+        m.d.comb += [
+            c.issue.eq(chunk_valid & Mux(bias, gate < 4, gate < 3)),
+            c.bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate)),
+        ]
+        return c
+
     def _lane(self, m: Module, c: SimpleNamespace, lane: int, clip: Signal) -> None:
         """Stages 2..6 of one lane: the product, the four banks, the sum and its saturation."""
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
@@ -346,7 +559,7 @@ class PEArray(wiring.Component):
                 reg = Signal(signed(24), name=f"rdat{stage}_l{lane}_b{b}", reset_less=True)
                 m.d.sync += reg.eq(prev)
                 prev = reg
-            m.d.comb += [rp.addr.eq(c.rd_addr), act_out[b][lane].eq(prev)]
+            m.d.comb += [rp.addr.eq(c.rd_addrs[lane]), act_out[b][lane].eq(prev)]
             rd3.append(prev)
         # forwarded results, 0 unless forwarding: from 3 ahead the live saturated sum,
         # from 4 ahead the write data, from 5 ahead the write data one cycle later
@@ -356,7 +569,7 @@ class PEArray(wiring.Component):
         acc4 = Signal(signed(24), name=f"acc4_{lane}")
         # the chunk's bank's read data (stage 3), or 0 when a result is forwarded
         m.d.sync += acc4.eq(
-            Mux(c.fw3, 0, Array(rd3)[c.bank[PE_READ_STAGE + PE_BANK_READ_STAGES]])
+            Mux(c.fw3s[lane], 0, Array(rd3)[c.bank[PE_READ_STAGE + PE_BANK_READ_STAGES]])
             | g3[0]
             | g3[1]
             | g3[2]
@@ -379,10 +592,11 @@ class PEArray(wiring.Component):
         m.d.sync += [
             wd6.eq(Mux(self.clr_en, 0, sat)),
             wd7.eq(wd6),
-            clip[lane].eq(c.v[PE_WRITE_STAGE - 1] & (ovf | is_min)),
-            g3[0].eq(Mux(c.f2[0], sat, 0)),
-            g3[1].eq(Mux(c.f2[1], wd6, 0)),
-            g3[2].eq(Mux(c.f2[2], wd7, 0)),
+            clip[lane].eq(c.clip_v[lane] & (ovf | is_min)),
+            g3[0].eq(Mux(c.f2s[lane][0], sat, 0)),
+            g3[1].eq(Mux(c.f2s[lane][1], wd6, 0)),
+            g3[2].eq(Mux(c.f2s[lane][2], wd7, 0)),
         ]
+        wen, waddr = c.wens[lane], c.waddrs[lane]
         for b in range(4):
-            m.d.comb += [wps[b].addr.eq(c.waddr), wps[b].data.eq(wd6), wps[b].en.eq(c.wen[b])]
+            m.d.comb += [wps[b].addr.eq(waddr), wps[b].data.eq(wd6), wps[b].en.eq(wen[b])]

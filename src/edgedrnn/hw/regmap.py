@@ -89,6 +89,9 @@ class Register:
     fields: tuple[Field, ...] = field(default_factory=tuple)
     doc: str = ""
     layer: bool = False
+    #: The register exists on sparse-decoding builds only (CONFIG.SPARSE); a dense build
+    #: ignores writes to it and reads 0.
+    sparse: bool = False
 
     def address(self, layer: int | None = None) -> int:
         """Byte address (layer registers need ``layer``)."""
@@ -116,6 +119,12 @@ GLOBAL_REGISTERS: tuple[Register, ...] = (
             Field("MAX_LAYERS", 12, 4, "layers the controller sequences (15 if more)"),
             Field("LOG2_MAX_HIDDEN", 16, 4, "log2(max hidden size), rounded up"),
             Field("LOG2_MAX_INPUT", 20, 4, "log2(max input size), rounded up"),
+            Field(
+                "SPARSE",
+                24,
+                1,
+                "the build decodes sparse weight images (HardwareConfig.sparse_weights)",
+            ),
         ),
         "Hardware parameters of this instance",
     ),
@@ -219,6 +228,17 @@ LAYER_REGISTERS: tuple[Register, ...] = (
         doc="Hidden deltas passed on in the last completed step (updated at its last h_out beat)",
         layer=True,
     ),
+    Register(
+        "SLOTS",
+        0x28,
+        "RW",
+        doc=(
+            "Sparse builds only (CONFIG.SPARSE; a dense build ignores it and reads 0): entries "
+            "per (gate, PE lane) of an input or hidden column (docs/program-format.md)"
+        ),
+        layer=True,
+        sparse=True,
+    ),
 )
 
 REGISTERS: tuple[Register, ...] = GLOBAL_REGISTERS + LAYER_REGISTERS
@@ -248,7 +268,12 @@ def addr_of(name: str, layer: int | None = None) -> int:
 
 
 def config_value(
-    num_pe: int, bus_bits: int, max_layers: int, max_hidden: int, max_input: int
+    num_pe: int,
+    bus_bits: int,
+    max_layers: int,
+    max_hidden: int,
+    max_input: int,
+    sparse: bool = False,
 ) -> int:
     """The CONFIG register's value for a hardware configuration."""
 
@@ -261,6 +286,7 @@ def config_value(
         | ((min(max_layers, 15) & 0xF) << 12)
         | ((clog2(max_hidden) & 0xF) << 16)
         | ((clog2(max_input) & 0xF) << 20)
+        | (int(bool(sparse)) << 24)
     )
 
 

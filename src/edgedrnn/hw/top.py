@@ -87,8 +87,10 @@ class EdgeDRNN(wiring.Component):
         m = Module()
         hw = self.hw
         P, L = hw.num_pe, hw.max_layers
-        cfg = regmap.config_value(P, hw.bus_bits, L, hw.max_hidden_size, hw.max_input_size)
-        m.submodules.regs = regs = RegisterBlock(L, cfg)
+        cfg = regmap.config_value(
+            P, hw.bus_bits, L, hw.max_hidden_size, hw.max_input_size, hw.sparse_weights
+        )
+        m.submodules.regs = regs = RegisterBlock(L, cfg, hw.sparse_weights)
         m.submodules.scan = scan = Scan(hw)
         m.submodules.encoder = enc = DeltaEncoder(P)
         m.submodules.queues = queues = ColumnQueues()
@@ -128,6 +130,8 @@ class EdgeDRNN(wiring.Component):
             pe.bias_beats.eq(lay.bias_beats),
             pe.base.eq(lay.acc_base),
         ]
+        if hw.sparse_weights:
+            m.d.comb += pe.slots.eq(lay.slots)
         # controller ↔ datapath
         m.d.comb += [
             ctrl.x_valid.eq(self.x_in.valid),

@@ -1,10 +1,12 @@
 """Cycles and DRAM bytes per step with a sparse weight image (issue 15), on our RTL's schedule.
 
-The model the RTL's sparse decode will follow; it is separate from :mod:`edgedrnn.perf.rtl`,
-whose dense figures it does not change. The schedule (scan, encoder, hidden part ahead of
-the input part, activation) is :mod:`edgedrnn.perf.rtl`'s; only an input or hidden column's
-cost differs. A column of a sparse image with ``n`` slots (docs/program-format.md, *Sparse
-weight image*) is ``3·n`` slots of ``P`` two-byte entries, one per PE lane:
+The model of the sparse build (``HardwareConfig(sparse_weights=True)``, docs/rtl.md); it is
+separate from :mod:`edgedrnn.perf.rtl`, whose dense figures it does not change, and matches
+the sparse RTL as closely as that model the dense one (tests/perf/test_vs_rtl.py). The
+schedule (scan, encoder, hidden part ahead of the input part, activation) is
+:mod:`edgedrnn.perf.rtl`'s; only an input or hidden column's cost differs. A column of a
+sparse image with ``n`` slots (docs/program-format.md, *Sparse weight image*) is ``3·n``
+slots of ``P`` two-byte entries, one per PE lane:
 
 * on the bus: ``6·n·P`` bytes, ``beats = ⌈6·n·P / W⌉`` beats of ``W = bus_bits / 8`` bytes,
   the column padded to whole beats (``column_stride`` bytes read from DRAM);

@@ -9,6 +9,7 @@ like :attr:`edgedrnn.Result.nonzero` (bias column not counted). Counts come eith
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..config import HardwareConfig
 from ..support.extras import require
 
 if TYPE_CHECKING:
-    from ..config import HardwareConfig
     from ..program import Program
 
 Sizes = Sequence[tuple[int, int]]
@@ -129,9 +130,12 @@ def seeded_program(
     hw: HardwareConfig | None = None,
     theta: float = 0.0,
     seed: int = 0,
+    sparsity: float | None = None,
 ) -> Program:
     """The benchmark networks: a :class:`~edgedrnn.model.DeltaGRU` with PyTorch's default
-    initialisation after ``torch.manual_seed(seed)``, compiled at Θx = Θh = ``theta``.
+    initialisation after ``torch.manual_seed(seed)``, compiled at Θx = Θh = ``theta``;
+    with ``sparsity`` γ, pruned (:func:`edgedrnn.prune`) and compiled to a sparse weight
+    image (``hw.sparse_weights`` set).
 
     Weights that clip in Q1.7 do so silently (no
     :class:`~edgedrnn.compiler.QuantizationWarning`). Needs the ``train`` extra; reseeds
@@ -149,12 +153,18 @@ def seeded_program(
         Both thresholds of every layer, in real units.
     seed:
         The PyTorch seed the weights are drawn with.
+    sparsity:
+        Weight sparsity γ in [0, 1), or None for a dense image.
     """
     torch = require("torch", "building a benchmark network")
     compiler = require("edgedrnn.compiler", "building a benchmark network")
     model = require("edgedrnn.model", "building a benchmark network")
     torch.manual_seed(seed)
     net = model.DeltaGRU(input_size, list(hidden_sizes), len(hidden_sizes))
+    if sparsity is not None:
+        pruning = require("edgedrnn.sparse.pruning", "pruning a benchmark network")
+        hw = dataclasses.replace(hw or HardwareConfig(), sparse_weights=True)
+        pruning.prune(net, sparsity, hw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", compiler.QuantizationWarning)
         return compiler.compile(net, hw=hw, theta_x=theta, theta_h=theta)

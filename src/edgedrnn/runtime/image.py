@@ -60,7 +60,8 @@ def to_image(program: Program) -> bytes:
     Raises
     ------
     ValueError
-        A sparse weight image (the register map has no slot register yet).
+        A sparse weight image (runtime image version 1 has no LAYERl_SLOTS record: the C
+        runtime does not configure the sparse build yet).
     """
     if program.hw.sparse_weights:
         raise ValueError("the C runtime takes dense weight images only (sparse_weights=False)")

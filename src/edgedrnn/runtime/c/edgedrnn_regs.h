@@ -26,6 +26,8 @@
 #define EDGEDRNN_CONFIG_LOG2_MAX_HIDDEN_MASK 0x000F0000u
 #define EDGEDRNN_CONFIG_LOG2_MAX_INPUT_SHIFT 20u
 #define EDGEDRNN_CONFIG_LOG2_MAX_INPUT_MASK 0x00F00000u
+#define EDGEDRNN_CONFIG_SPARSE_SHIFT 24u
+#define EDGEDRNN_CONFIG_SPARSE_MASK 0x01000000u
 /* CTRL (WO): Control (bits self-clear) */
 #define EDGEDRNN_CTRL 0x010u
 #define EDGEDRNN_CTRL_START_SHIFT 0u
@@ -77,5 +79,7 @@
 #define EDGEDRNN_LAYER_NZ_X(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x20u)
 /* LAYERl_NZ_H (RO): Hidden deltas passed on in the last completed step (updated at its last h_out beat) */
 #define EDGEDRNN_LAYER_NZ_H(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x24u)
+/* LAYERl_SLOTS (RW): Sparse builds only (CONFIG.SPARSE; a dense build ignores it and reads 0): entries per (gate, PE lane) of an input or hidden column (docs/program-format.md) */
+#define EDGEDRNN_LAYER_SLOTS(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x28u)
 
 #endif /* EDGEDRNN_REGS_H */
