@@ -5,6 +5,7 @@ backend and register for register against the Python driver."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import shutil
 import struct
 import subprocess
@@ -16,7 +17,13 @@ import edgedrnn
 from edgedrnn.host import EdgeDRNNDriver
 from edgedrnn.host.emulator import EmulatedTransport
 from edgedrnn.hw import regmap
-from edgedrnn.runtime import c_source_dir, image_checksum, regs_header, to_image
+from edgedrnn.runtime import (
+    SPARSE_IMAGE_VERSION,
+    c_source_dir,
+    image_checksum,
+    regs_header,
+    to_image,
+)
 from edgedrnn.runtime.host import CFLAGS, CRuntime, CRuntimeError, compile_library, find_compiler
 from output_fifo import OutputFifo
 from programs import order_sensitive_program, random_program
@@ -227,7 +234,7 @@ def test_image_errors(lib) -> None:
     assert rt.check_image(bytes(flipped)) == ERR["IMAGE_CHECKSUM"]
     assert rt.check_image(bytes(flipped), flags=NO_CHECKSUM) == OK
     newer = bytearray(good)
-    newer[8] = 2
+    newer[8] = 3
     assert rt.check_image(_with_crc(newer)) == ERR["IMAGE_VERSION"]
 
     def patched(offset: int, value: int) -> bytes:
@@ -355,12 +362,87 @@ def test_strerror_names_every_code(lib) -> None:
     assert rt.strerror(-99) == "unknown error"
 
 
-def test_image_of_a_sparse_program_is_refused() -> None:
-    layers = sparse_layers(np.random.default_rng(0), [5, 9], 8, lambda h: 1)
-    sparse, dense = sparse_and_dense(layers, edgedrnn.HardwareConfig())
-    assert to_image(dense)
-    with pytest.raises(ValueError, match="dense weight images only"):
-        to_image(sparse)
+def _sparse_case(seed: int, num_pe: int = 8, bus_bits: int = 64):
+    """A random sparse 2-layer Program (n = 1..R/P slots), inputs and per-step Θ."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(3, 20)) for _ in range(3)]
+    hw = edgedrnn.HardwareConfig(num_pe=num_pe, bus_bits=bus_bits)
+    layers = sparse_layers(rng, sizes, num_pe, lambda h: int(rng.integers(1, -(-h // num_pe) + 1)))
+    prog, _ = sparse_and_dense(layers, hw, theta_x=13, theta_h=8)
+    steps = 7
+    x = rng.integers(-1024, 1025, (steps, sizes[0])).astype(np.int16)
+    tx = rng.integers(0, 48, (steps, 2))
+    th = rng.integers(0, 48, (steps, 2))
+    return prog, x, tx, th
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sparse_image_on_a_sparse_device(lib, seed) -> None:
+    """A sparse Program's image (version 2, with SLOTS) configures a sparse build: the
+    reference's integers and the Python driver's register sequence; a dense build refuses
+    it, and a sparse build a dense image (HW_MISMATCH)."""
+    num_pe, bus_bits = [(8, 64), (4, 64), (8, 128)][seed]
+    prog, x, tx, th = _sparse_case(seed, num_pe, bus_bits)
+    image = to_image(prog)
+    assert struct.unpack_from("<H", image, 8)[0] == SPARSE_IMAGE_VERSION
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    tr = EmulatedTransport(prog.hw)
+    rt = CRuntime(lib, tr)
+    rt.configure(image, weight_base=0x1000)
+    assert [rt.dev.layers[i].slots for i in range(2)] == [lay.slots for lay in prog.layers]
+    out = rt.run(x, tx, th)
+    np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
+    np.testing.assert_array_equal(out.nonzero, ref.nonzero)
+    tr_py = EmulatedTransport(prog.hw)
+    drv = EdgeDRNNDriver(tr_py)
+    drv.configure(prog, weight_base=0x1000)
+    drv.run(x, tx, th)
+    assert _register_log(tr) == _register_log(tr_py)
+
+    dense_hw = dataclasses.replace(prog.hw, sparse_weights=False)
+    with pytest.raises(CRuntimeError, match="weight image kind"):
+        CRuntime(lib, EmulatedTransport(dense_hw)).configure(image)
+    dense = sparse_and_dense(
+        sparse_layers(np.random.default_rng(9), [5, 9], num_pe, lambda h: 1), dense_hw
+    )[1]
+    with pytest.raises(CRuntimeError, match="weight image kind"):
+        CRuntime(lib, EmulatedTransport(prog.hw)).configure(to_image(dense))
+
+
+@pytest.mark.parametrize(
+    "slots", [0, 3, 300], ids=["no-slots", "more-than-rows", "more-than-an-index"]
+)
+def test_sparse_image_with_bad_slots_is_refused(lib, slots) -> None:
+    prog, _, _, _ = _sparse_case(5)
+    image = bytearray(to_image(prog))
+    struct.pack_into("<I", image, 32 + 32, slots)  # layer 0's SLOTS (36-byte records)
+    rt = CRuntime(lib, EmulatedTransport(prog.hw))
+    with pytest.raises(CRuntimeError, match="layout"):
+        rt.configure(_with_crc(image))
+
+
+@pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
+def test_sparse_image_on_the_sparse_rtl(lib) -> None:
+    """On the Verilated sparse build: the reference's integers, the driver's cycles."""
+    pytest.importorskip("amaranth")
+    from edgedrnn.host.verilator import VerilatorTransport
+    from edgedrnn.sim.build import build_model
+    from edgedrnn.sim.verilated import VerilatedModel
+
+    prog, x, tx, th = _sparse_case(0)
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    model_lib = build_model(prog.hw)
+    with VerilatedModel(model_lib, seed=1) as model:
+        rt = CRuntime(lib, VerilatorTransport(model))
+        rt.configure(to_image(prog), weight_base=0x3000)
+        out = rt.run(x, tx, th)
+    with VerilatedModel(model_lib, seed=1) as model:
+        drv = EdgeDRNNDriver(VerilatorTransport(model))
+        drv.configure(prog, weight_base=0x3000)
+        py = drv.run(x, tx, th)
+    np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
+    np.testing.assert_array_equal(out.nonzero, ref.nonzero)
+    np.testing.assert_array_equal(out.cycles, py.cycles)
 
 
 def test_pipelined_run(lib) -> None:

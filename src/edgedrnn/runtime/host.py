@@ -25,7 +25,7 @@ import numpy as np
 
 from ..host.driver import RunOutput
 from ..host.transport import Transport
-from .image import LAYER_FIELDS, c_source_dir
+from .image import SPARSE_LAYER_FIELDS, c_source_dir
 
 #: Flags the library must compile cleanly with (warnings are errors).
 CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC")
@@ -81,12 +81,13 @@ class _Info(ctypes.Structure):
             "max_layers",
             "max_hidden_size",
             "max_input_size",
+            "sparse_weights",
         )
     )
 
 
 class _Layer(ctypes.Structure):
-    _fields_ = tuple((name.lower(), _u32) for name in LAYER_FIELDS)
+    _fields_ = tuple((name.lower(), _u32) for name in SPARSE_LAYER_FIELDS)
 
 
 #: EDGEDRNN_MAX_LAYERS of the compiled library (the default of edgedrnn.h).

@@ -4,7 +4,7 @@ All integers little-endian::
 
     offset  size   field
     0       8      magic "EDRNNIMG"
-    8       2      image format version (1)
+    8       2      image format version (1: dense weight image, 2: sparse)
     10      2      number of layers L
     12      2      NUM_PE the program was compiled for
     14      2      bus width in bits
@@ -12,8 +12,9 @@ All integers little-endian::
     20      4      weight image length M
     24      4      CRC-32 (zlib's) of every byte of the image except these four
     28      4      reserved, 0
-    32      32·L   per layer, 8 uint32 in LAYER_FIELDS order (the layer registers' values)
-    32+32L  ..S    zero padding
+    32      R·L    per layer, the layer registers' values: version 1, 8 uint32 in
+                   LAYER_FIELDS order (R = 32); version 2, those 8 then SLOTS (R = 36)
+    32+R·L  ..S    zero padding
     S       M      the weight image (docs/program-format.md)
 
 The weight image starts on an ``IMAGE_ALIGN``-byte boundary of the image, so an image placed
@@ -31,6 +32,9 @@ from ..program import Program
 
 IMAGE_MAGIC = b"EDRNNIMG"
 IMAGE_VERSION = 1
+#: The image version of a sparse weight image (``HardwareConfig(sparse_weights=True)``):
+#: its layer records add LAYERl_SLOTS.
+SPARSE_IMAGE_VERSION = 2
 #: Alignment of the weight image inside the runtime image (bytes; covers every bus width).
 IMAGE_ALIGN = 64
 #: The per-layer record: the layer registers the runtime writes, in the order it writes them
@@ -45,6 +49,8 @@ LAYER_FIELDS = (
     "THETA_X",
     "THETA_H",
 )
+#: The layer record of a sparse image (version 2).
+SPARSE_LAYER_FIELDS = (*LAYER_FIELDS, "SLOTS")
 _HEAD = struct.Struct("<8sHHHHIIII")
 _CRC_OFFSET = 24
 
@@ -55,20 +61,16 @@ def image_checksum(image: bytes) -> int:
 
 
 def to_image(program: Program) -> bytes:
-    """``program`` as a runtime image for the C runtime's ``edgedrnn_configure``.
-
-    Raises
-    ------
-    ValueError
-        A sparse weight image (runtime image version 1 has no LAYERl_SLOTS record: the C
-        runtime does not configure the sparse build yet).
-    """
-    if program.hw.sparse_weights:
-        raise ValueError("the C runtime takes dense weight images only (sparse_weights=False)")
+    """``program`` as a runtime image for the C runtime's ``edgedrnn_configure``: version 1
+    for a dense weight image, 2 (with each layer's SLOTS) for a sparse one, which only a
+    sparse build (CONFIG.SPARSE) takes."""
+    sparse = program.hw.sparse_weights
+    fields = SPARSE_LAYER_FIELDS if sparse else LAYER_FIELDS
     regs = program.register_values()
     records = b"".join(
         struct.pack(
-            "<8I", *(regs[f"layer{i}_{name.lower()}"] & 0xFFFFFFFF for name in LAYER_FIELDS)
+            f"<{len(fields)}I",
+            *(regs[f"layer{i}_{name.lower()}"] & 0xFFFFFFFF for name in fields),
         )
         for i in range(program.num_layers)
     )
@@ -76,7 +78,7 @@ def to_image(program: Program) -> bytes:
     size = -(-size // IMAGE_ALIGN) * IMAGE_ALIGN
     head = _HEAD.pack(
         IMAGE_MAGIC,
-        IMAGE_VERSION,
+        SPARSE_IMAGE_VERSION if sparse else IMAGE_VERSION,
         program.num_layers,
         program.hw.num_pe,
         program.hw.bus_bits,

@@ -25,7 +25,7 @@ const char *edgedrnn_strerror(int error)
     case EDGEDRNN_ERR_IMAGE_TRUNCATED: return "runtime image shorter than its header announces";
     case EDGEDRNN_ERR_IMAGE_CHECKSUM: return "runtime image CRC-32 mismatch";
     case EDGEDRNN_ERR_IMAGE_LAYOUT: return "runtime image layout inconsistent (sizes, offsets or strides)";
-    case EDGEDRNN_ERR_HW_MISMATCH: return "program compiled for another NUM_PE or bus width";
+    case EDGEDRNN_ERR_HW_MISMATCH: return "program compiled for another NUM_PE, bus width or weight image kind (dense/sparse)";
     case EDGEDRNN_ERR_TOO_LARGE: return "more layers or larger sizes than the device (or the runtime) takes";
     case EDGEDRNN_ERR_ALIGNMENT: return "weight base not aligned to the bus width";
     case EDGEDRNN_ERR_NOT_CONFIGURED: return "no program configured";
@@ -121,6 +121,8 @@ int edgedrnn_init(edgedrnn_dev *dev, const edgedrnn_hal *hal)
                                             EDGEDRNN_CONFIG_LOG2_MAX_HIDDEN_SHIFT);
     dev->info.max_input_size = 1u << field(cfg, EDGEDRNN_CONFIG_LOG2_MAX_INPUT_MASK,
                                            EDGEDRNN_CONFIG_LOG2_MAX_INPUT_SHIFT);
+    dev->info.sparse_weights =
+        field(cfg, EDGEDRNN_CONFIG_SPARSE_MASK, EDGEDRNN_CONFIG_SPARSE_SHIFT);
     if (dev->info.num_pe == 0 || dev->info.num_pe > EDGEDRNN_MAX_PE) return EDGEDRNN_ERR_TOO_LARGE;
     return EDGEDRNN_OK;
 }
@@ -157,6 +159,7 @@ static uint32_t round_up(uint32_t n, uint32_t to)
 /* Header fields of an image; the layer records are read in place. */
 typedef struct image_view {
     uint32_t num_layers, num_pe, bus_bits, header_bytes, weight_bytes;
+    uint32_t sparse, layer_bytes; /* version 2: sparse weight image, 36-byte records */
     const uint8_t *records;
     const uint8_t *weights;
 } image_view;
@@ -174,7 +177,11 @@ static int parse_image(const void *image, size_t length, uint32_t flags, image_v
     }
     for (i = 0; i < 8u; i++)
         if (p[i] != (uint8_t)magic[i]) return EDGEDRNN_ERR_IMAGE_MAGIC;
-    if (le16(p + 8) != EDGEDRNN_IMAGE_VERSION) return EDGEDRNN_ERR_IMAGE_VERSION;
+    if (le16(p + 8) != EDGEDRNN_IMAGE_VERSION && le16(p + 8) != EDGEDRNN_IMAGE_VERSION_SPARSE)
+        return EDGEDRNN_ERR_IMAGE_VERSION;
+    view->sparse = le16(p + 8) == EDGEDRNN_IMAGE_VERSION_SPARSE;
+    view->layer_bytes =
+        view->sparse ? EDGEDRNN_IMAGE_SPARSE_LAYER_BYTES : EDGEDRNN_IMAGE_LAYER_BYTES;
     view->num_layers = le16(p + 10);
     view->num_pe = le16(p + 12);
     view->bus_bits = le16(p + 14);
@@ -182,8 +189,7 @@ static int parse_image(const void *image, size_t length, uint32_t flags, image_v
     view->weight_bytes = le32(p + 20);
     if (view->header_bytes < EDGEDRNN_IMAGE_HEADER_BYTES ||
         view->header_bytes % IMAGE_ALIGN != 0 || view->num_layers == 0 ||
-        view->header_bytes < EDGEDRNN_IMAGE_HEADER_BYTES +
-                                 EDGEDRNN_IMAGE_LAYER_BYTES * view->num_layers ||
+        view->header_bytes < EDGEDRNN_IMAGE_HEADER_BYTES + view->layer_bytes * view->num_layers ||
         view->num_pe == 0 || view->bus_bits < 8u || view->bus_bits % 8u != 0)
         return EDGEDRNN_ERR_IMAGE_LAYOUT;
     if (length < view->header_bytes || length - view->header_bytes < view->weight_bytes)
@@ -197,18 +203,24 @@ static int parse_image(const void *image, size_t length, uint32_t flags, image_v
     if (view->num_layers > EDGEDRNN_MAX_LAYERS) return EDGEDRNN_ERR_TOO_LARGE;
     view->records = p + EDGEDRNN_IMAGE_HEADER_BYTES;
     view->weights = p + view->header_bytes;
-    /* the layout rules of docs/program-format.md (LayerLayout.plan), dense image */
+    /* the layout rules of docs/program-format.md (LayerLayout.plan): a dense column is 3R
+     * bytes, a sparse one 6nP (n = SLOTS, 1 <= n <= R/P <= 256), padded to bus words */
     word = view->bus_bits / 8u;
     offset = 0;
     prev_h = 0;
     for (i = 0; i < view->num_layers; i++) {
-        const uint8_t *r = view->records + EDGEDRNN_IMAGE_LAYER_BYTES * i;
+        const uint8_t *r = view->records + view->layer_bytes * i;
         uint32_t n_in = le32(r), h = le32(r + 4), rows = le32(r + 8), bias = le32(r + 12);
-        uint32_t column = le32(r + 16), stride = le32(r + 20), cols;
+        uint32_t column = le32(r + 16), stride = le32(r + 20), cols, size;
+        uint32_t slots = view->sparse ? le32(r + 32) : 0u;
         if (n_in == 0 || h == 0 || n_in > 0xFFFFu || h > 0xFFFFu) return EDGEDRNN_ERR_IMAGE_LAYOUT;
         if (i > 0 && n_in != prev_h) return EDGEDRNN_ERR_IMAGE_LAYOUT;
+        if (view->sparse && (slots == 0 || slots > round_up(h, view->num_pe) / view->num_pe ||
+                             slots > 256u))
+            return EDGEDRNN_ERR_IMAGE_LAYOUT;
+        size = view->sparse ? 6u * slots * view->num_pe : 3u * rows;
         if (rows != round_up(h, view->num_pe) || bias != offset ||
-            column != bias + round_up(4u * rows, word) || stride != round_up(3u * rows, word))
+            column != bias + round_up(4u * rows, word) || stride != round_up(size, word))
             return EDGEDRNN_ERR_IMAGE_LAYOUT;
         if (le32(r + 24) > THETA_MAX || le32(r + 28) > THETA_MAX) return EDGEDRNN_ERR_THRESHOLD;
         cols = n_in + h;
@@ -329,10 +341,11 @@ int edgedrnn_configure(edgedrnn_dev *dev, const void *image, size_t length,
     err = parse_image(image, length, flags, &view);
     if (err) return err;
     /* what EdgeDRNNDriver._check_fits refuses */
-    if (view.num_pe != dev->info.num_pe || view.bus_bits != dev->info.bus_bits)
+    if (view.num_pe != dev->info.num_pe || view.bus_bits != dev->info.bus_bits ||
+        view.sparse != (dev->info.sparse_weights != 0u))
         return EDGEDRNN_ERR_HW_MISMATCH;
     for (i = 0; i < view.num_layers; i++) {
-        uint32_t h = le32(view.records + EDGEDRNN_IMAGE_LAYER_BYTES * i + 4u);
+        uint32_t h = le32(view.records + view.layer_bytes * i + 4u);
         if (h > widest) widest = h;
     }
     if (view.num_layers > dev->info.max_layers ||
@@ -348,7 +361,7 @@ int edgedrnn_configure(edgedrnn_dev *dev, const void *image, size_t length,
     wr(dev, EDGEDRNN_WEIGHT_BASE, weight_base);
     wr(dev, EDGEDRNN_NUM_LAYERS, view.num_layers);
     for (i = 0; i < view.num_layers; i++) {
-        const uint8_t *r = view.records + EDGEDRNN_IMAGE_LAYER_BYTES * i;
+        const uint8_t *r = view.records + view.layer_bytes * i;
         edgedrnn_layer *lay = &dev->layers[i];
         lay->input_size = le32(r);
         lay->hidden_size = le32(r + 4);
@@ -358,12 +371,14 @@ int edgedrnn_configure(edgedrnn_dev *dev, const void *image, size_t length,
         lay->column_stride = le32(r + 20);
         lay->theta_x = le32(r + 24);
         lay->theta_h = le32(r + 28);
+        lay->slots = view.sparse ? le32(r + 32) : 0u;
         wr(dev, EDGEDRNN_LAYER_INPUT_SIZE(i), lay->input_size);
         wr(dev, EDGEDRNN_LAYER_HIDDEN_SIZE(i), lay->hidden_size);
         wr(dev, EDGEDRNN_LAYER_ROWS_PER_GATE(i), lay->rows_per_gate);
         wr(dev, EDGEDRNN_LAYER_BIAS_ADDR(i), lay->bias_addr);
         wr(dev, EDGEDRNN_LAYER_COLUMN_ADDR(i), lay->column_addr);
         wr(dev, EDGEDRNN_LAYER_COLUMN_STRIDE(i), lay->column_stride);
+        if (view.sparse) wr(dev, EDGEDRNN_LAYER_SLOTS(i), lay->slots);
         wr(dev, EDGEDRNN_LAYER_THETA_X(i), lay->theta_x);
         wr(dev, EDGEDRNN_LAYER_THETA_H(i), lay->theta_h);
     }

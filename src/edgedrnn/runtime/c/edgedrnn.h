@@ -35,9 +35,11 @@ extern "C" {
 
 /* Runtime image (docs/board.md): magic, version, header bytes before the layer records. */
 #define EDGEDRNN_IMAGE_MAGIC "EDRNNIMG"
-#define EDGEDRNN_IMAGE_VERSION 1u
+#define EDGEDRNN_IMAGE_VERSION 1u        /* a dense weight image */
+#define EDGEDRNN_IMAGE_VERSION_SPARSE 2u /* a sparse one (for builds with CONFIG.SPARSE) */
 #define EDGEDRNN_IMAGE_HEADER_BYTES 32u
-#define EDGEDRNN_IMAGE_LAYER_BYTES 32u
+#define EDGEDRNN_IMAGE_LAYER_BYTES 32u        /* version 1: 8 words per layer */
+#define EDGEDRNN_IMAGE_SPARSE_LAYER_BYTES 36u /* version 2: the same 8, then SLOTS */
 
 /* Flags of edgedrnn_configure. */
 #define EDGEDRNN_CONFIGURE_NO_START 1u    /* leave the accelerator stopped (no CTRL START) */
@@ -54,7 +56,7 @@ typedef enum edgedrnn_error {
     EDGEDRNN_ERR_IMAGE_TRUNCATED = -6,/* shorter than its header announces */
     EDGEDRNN_ERR_IMAGE_CHECKSUM = -7, /* CRC-32 mismatch */
     EDGEDRNN_ERR_IMAGE_LAYOUT = -8,   /* inconsistent sizes, offsets or strides */
-    EDGEDRNN_ERR_HW_MISMATCH = -9,    /* compiled for another NUM_PE / bus width */
+    EDGEDRNN_ERR_HW_MISMATCH = -9,    /* compiled for another NUM_PE / bus width / image kind */
     EDGEDRNN_ERR_TOO_LARGE = -10,     /* more layers or larger sizes than the device takes */
     EDGEDRNN_ERR_ALIGNMENT = -11,     /* weight base not aligned to the bus width */
     EDGEDRNN_ERR_NOT_CONFIGURED = -12,/* no program configured */
@@ -113,6 +115,7 @@ typedef struct edgedrnn_info {
     uint32_t max_layers;
     uint32_t max_hidden_size;
     uint32_t max_input_size;
+    uint32_t sparse_weights; /* CONFIG.SPARSE: the build decodes sparse weight images only */
 } edgedrnn_info;
 
 /* One layer's registers (the runtime image's layer record). */
@@ -125,6 +128,7 @@ typedef struct edgedrnn_layer {
     uint32_t column_stride;
     uint32_t theta_x;
     uint32_t theta_h;
+    uint32_t slots; /* sparse images: entries per (gate, PE lane) of a column; 0 dense */
 } edgedrnn_layer;
 
 /* A device: fill with edgedrnn_init; the fields are read-only for the user. */
