@@ -64,7 +64,7 @@ def test_register_block():
     async def bench(ctx):
         h = _Host(ctx, dut.bus, random.Random(0))
         assert await h.read(a("ID")) == regmap.ID_VALUE
-        assert await h.read(a("VERSION")) == 0x00020000
+        assert await h.read(a("VERSION")) == 0x00020001
         assert await h.read(a("CONFIG")) == 0x12345
         # RW registers, per layer, with byte strobes
         await h.write(a("NUM_LAYERS"), 2)

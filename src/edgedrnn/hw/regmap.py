@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 
 #: Value of the ID register: "EDRN" in ASCII.
 ID_VALUE = 0x4544524E
+#: Major version: a driver of another major version cannot drive the device. Minor version:
+#: registers added compatibly (minor 1: CONFIG.SPARSE and LAYERl_SLOTS of the sparse build).
 VERSION_MAJOR = 2
-VERSION_MINOR = 0
+VERSION_MINOR = 1
 VERSION_VALUE = (VERSION_MAJOR << 16) | VERSION_MINOR
 
 #: The beats of the ``x_in`` and ``h_out`` streams (major version 2), for the C header and
