@@ -112,7 +112,7 @@ def back_to_back(program: edgedrnn.Program, x_q: np.ndarray, ref: edgedrnn.Resul
     build = build_soc(program.hw, SoCConfig(cpu="vexriscv"))
     base = 0x20000
     weights = bytes(program.weight_image)
-    memory = build_firmware().read_bytes().ljust(base, b"\0") + weights
+    memory = build_firmware(csr=build).read_bytes().ljust(base, b"\0") + weights
     with SoCSimulation(build, memory, 0) as sim:
         sim.sock.settimeout(600)
         link = LiteXTransport(UARTBridge(sim.sock), program.hw.num_pe, preloaded=(base, weights))

@@ -39,6 +39,30 @@ def test_ulx3s_elaborates(tmp_path):
     assert regions["main_ram"] == 0x4000_0000
     assert "streams_interrupt" in (tmp_path / "csr.csv").read_text()
     assert result.hw["num_pe"] == 8 and result.hw["bus_bits"] == 64
+    assert _regions(result.csr_csv)["sram"] == 0x1000_0000
+    if shutil.which("riscv64-unknown-elf-gcc") is not None:
+        _image_for_the_build(tmp_path)
+
+
+def _image_for_the_build(build) -> None:
+    """`soc image` builds the firmware's board variant against the board's address map (the
+    timer's uptime, the UART, the SRAM are there) and writes the images for litex_term."""
+    import json
+
+    import numpy as np
+
+    from edgedrnn.perf.workload import seeded_program
+
+    prog = seeded_program(5, [16], ULX3S.hardware(), theta=0.1)
+    prog.save(build / "net.edrnn")
+    np.save(build / "x.npy", np.zeros((3, 5)))
+    argv = ["soc", "image", "--board", "radiona_ulx3s", str(build / "net.edrnn")]
+    argv += ["--inputs", str(build / "x.npy"), "--build-dir", str(build), "--pipelined"]
+    assert cli_main([*argv, "-o", str(build / "run")]) == 0
+    boot = json.loads((build / "run" / "boot.json").read_text())
+    assert list(boot.values()) == ["0x40010000", "0x40000000"]  # the firmware booted last
+    csr = json.loads((build / "csr.json").read_text())
+    assert csr["memories"]["sram"]["size"] == 0x8000
 
 
 def test_load_argv():

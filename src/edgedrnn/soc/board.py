@@ -51,6 +51,9 @@ __all__ = [
 #: nextpnr-ecp5's placer weighs timing higher (as :data:`edgedrnn.synth.NEXTPNR_TIMING_ARGS`;
 #: without the timing-driven rip-up, which does not converge on the 85F).
 PLACER_ARGS: tuple[str, ...] = ("--placer-heap-timingweight", "25")
+#: The SoC's SRAM: the BIOS's, then the firmware's stack and the buffers of its pipelined
+#: run (as the simulated SoC's, :data:`edgedrnn.soc.system.SRAM_SIZE`).
+SRAM_SIZE = 0x8000
 #: The router: nextpnr's default (router1) slows to about a minute per thousand arcs on
 #: the SoC's congested regions; router2's negotiated congestion routes it in minutes.
 ROUTER_ARGS: tuple[str, ...] = ("--router", "router2")
@@ -106,8 +109,8 @@ BOARDS: dict[str, Board] = {
 
 
 def make_board_soc(board: Board, hw: HardwareConfig | None = None) -> Any:
-    """The board's litex-boards ``BaseSoC`` with a VexRiscv, the BIOS ROM, the UART, the
-    timer (with uptime) and the accelerator
+    """The board's litex-boards ``BaseSoC`` with a VexRiscv, the BIOS ROM, a 32 KiB SRAM, the
+    UART, the timer (with uptime: also the StreamWindow's time base) and the accelerator
     (:func:`edgedrnn.soc.system.add_edgedrnn`), not yet built.
 
     Parameters
@@ -128,7 +131,7 @@ def make_board_soc(board: Board, hw: HardwareConfig | None = None) -> Any:
         cpu_type="vexriscv",
         cpu_variant="standard",
         integrated_rom_size=0x10000,
-        integrated_sram_size=0x2000,
+        integrated_sram_size=SRAM_SIZE,
         uart_name="serial",
         timer_uptime=True,
         l2_size=0,

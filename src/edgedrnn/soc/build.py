@@ -9,7 +9,8 @@ modules that shape the design, the LiteX / LiteDRAM / Migen versions,
 a lock and published with an atomic rename (:mod:`edgedrnn.support.cache`):
 
 * ``gateware/obj_dir/Vsim`` and ``gateware/modules/*.so``: the simulator and its modules;
-* ``gateware/sim.v``, ``edgedrnn_top.v``, ``csr.csv``, ``build.log``;
+* ``gateware/sim.v``, ``edgedrnn_top.v``, ``csr.csv``, ``csr.json`` (the address map: the
+  firmware is built against it), ``build.log``;
 * ``banks.json``: the DRAM model's geometry and the init file of each bank, which
   :mod:`edgedrnn.soc.simulation` rewrites per run with the weight image (``$readmemh`` reads
   them when the simulator starts, so new weights need no rebuild).
@@ -125,6 +126,7 @@ def _build_in(
         gateware_dir=str(work / "gateware"),
         compile_software=False,
         csr_csv=str(work / "csr.csv"),
+        csr_json=str(work / "csr.json"),
     )
     log = work / "build.log"
     if jobs is None:

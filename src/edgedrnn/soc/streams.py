@@ -17,7 +17,8 @@ offset    access  meaning
 0x0C      R       H_DATA: W+1 words per beat: a header (bit 31 valid, bit 0 LAST), then
                   the W data words; the last one pops the beat. With the FIFO empty the
                   header reads 0 and the next read is a header again
-0x10      R       CYCLE: free-running cycle counter
+0x10      R       CYCLE: free-running cycle counter (the low 32 bits of the SoC timer's
+                  uptime when the window is given one: ``time``)
 0x14      R       X_START: CYCLE in the first cycle x_in was valid after a commit
 0x18      R       H_ENDS: pops the CYCLE of the oldest recorded step end (an h_out beat
                   with LAST accepted); 0xFFFFFFFF if none
@@ -77,6 +78,12 @@ class StreamWindow(LiteXModule):
         FIFO depths in beats: at least the beats of one step (⌈max input/P⌉,
         ⌈max hidden/P⌉), so a step's input is queued whole and its output never waits for
         the host.
+    time : Signal or None
+        The time base of CYCLE, X_START and H_ENDS: a counter of system clock cycles, of
+        which the low 32 bits are used (the SoC timer's uptime, LiteX's
+        ``timer0.uptime_cycles``, so that the step ends the window records and the
+        timestamps the CPU reads from the timer count the same cycles); None: a counter of
+        the window's own, from reset.
 
     Interface attributes
     --------------------
@@ -95,7 +102,7 @@ class StreamWindow(LiteXModule):
     it happens; ``irq`` follows one cycle later.
     """
 
-    def __init__(self, num_pe: int, x_depth: int, h_depth: int) -> None:
+    def __init__(self, num_pe: int, x_depth: int, h_depth: int, time: Signal | None = None) -> None:
         bits = 16 * num_pe
         words = beat_words(num_pe)
         self.bus = bus = wishbone.Interface(data_width=32, address_width=32, addressing="word")
@@ -113,7 +120,10 @@ class StreamWindow(LiteXModule):
         x_start = Signal(32)
         armed = Signal()
         self.ends = ends = stream.SyncFIFO([("t", 32)], h_depth, buffered=True)
-        self.sync += cycle.eq(cycle + 1)
+        if time is None:
+            self.sync += cycle.eq(cycle + 1)
+        else:
+            self.comb += cycle.eq(time[:32])
         self.comb += [
             ends.sink.valid.eq(self.h_sink.valid & self.h_sink.ready & self.h_sink.last),
             ends.sink.t.eq(cycle),

@@ -18,7 +18,9 @@ With ``SoCConfig(cpu="vexriscv")`` the SoC also has a CPU, a VexRiscv (``pythond
 vexriscv``, variant ``standard``: RV32IM, instruction and write-through data caches) that boots
 from ``main_ram`` (its firmware is preloaded into the DRAM like the weights), a 32 KiB SRAM at
 ``0x1000_0000`` for its stack and working data, and LiteX's timer; the bridge stays, for the
-host to read results.
+host to read results and to be the other end of the CPU's UART (LiteX's ``crossover``: the
+CPU writes ``uart_rxtx`` as on a board, the host reads ``uart_xover_rxtx`` over the bridge).
+The timer has its uptime counter, which is also the StreamWindow's time base.
 
 :func:`add_edgedrnn` adds the accelerator to any LiteX SoC with a LiteDRAM controller (this
 one, or a board's target).
@@ -113,7 +115,10 @@ def add_edgedrnn(
     ``edgedrnn_base`` (Wishbone → AXI4-Lite) and ``soc.streams``
     (:class:`~edgedrnn.soc.streams.StreamWindow`) at ``streams_base``, with the
     accelerator's x_in and h_out on its FIFOs. When the SoC's CPU takes interrupts, the
-    window's ``irq`` becomes the interrupt ``streams``.
+    window's ``irq`` becomes the interrupt ``streams``. When the SoC's timer has its uptime
+    counter (``timer_uptime``), the window's timestamps (CYCLE, X_START, H_ENDS) are its low
+    32 bits: the step ends the window records and the CPU's reads of the timer count the
+    same cycles.
 
     Parameters
     ----------
@@ -144,7 +149,9 @@ def add_edgedrnn(
         region=SoCRegion(origin=edgedrnn_base, size=1 << regmap.ADDR_BITS, cached=False),
     )
     x_depth, h_depth = fifo_depths(hw, config)
-    soc.streams = streams = StreamWindow(hw.num_pe, x_depth=x_depth, h_depth=h_depth)
+    timer = getattr(soc, "timer0", None)
+    uptime = getattr(timer, "uptime_cycles", None) if timer is not None else None
+    soc.streams = streams = StreamWindow(hw.num_pe, x_depth=x_depth, h_depth=h_depth, time=uptime)
     soc.bus.add_slave(
         name="streams",
         slave=streams.bus,
@@ -187,7 +194,12 @@ class EdgeDRNNSoC(SoCCore):
         platform = SimSoCPlatform()
         self.crg = CRG(platform.request("sys_clk"))
         if soc.cpu is None:
-            cpu = {"cpu_type": None, "integrated_sram_size": 0, "with_timer": False}
+            cpu = {
+                "cpu_type": None,
+                "integrated_sram_size": 0,
+                "with_timer": False,
+                "with_uart": False,
+            }
             ident = "EdgeDRNN SoC"
         else:
             cpu = {
@@ -196,6 +208,11 @@ class EdgeDRNNSoC(SoCCore):
                 "cpu_reset_address": MAIN_RAM_BASE,  # the firmware, preloaded into the DRAM
                 "integrated_sram_size": SRAM_SIZE,
                 "with_timer": True,  # the CPU's interrupt controller needs a source
+                "timer_uptime": True,  # the firmware's timestamps
+                # the CPU's console: a UART whose other end is CSRs the host reads over the
+                # bridge (uart_xover_*), the board's serial port in the simulation
+                "with_uart": True,
+                "uart_name": "crossover",
             }
             ident = f"EdgeDRNN SoC with {soc.cpu}"
         SoCCore.__init__(
@@ -203,7 +220,6 @@ class EdgeDRNNSoC(SoCCore):
             platform,
             clk_freq=soc.sys_clk_hz,
             integrated_rom_size=0,
-            with_uart=False,
             ident=ident,
             **cpu,
         )

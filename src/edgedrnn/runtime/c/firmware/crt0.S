@@ -1,7 +1,11 @@
-/* Start-up of the EdgeDRNN firmware: stack in the SRAM, .bss zeroed, main(), then halt. */
+/* Start-up of the EdgeDRNN firmware: interrupts off (on a board the BIOS jumps here with its
+ * own enabled, whose handlers use the SRAM this firmware takes over), stack in the SRAM,
+ * .bss zeroed, main(), then halt. */
     .section .text.start, "ax"
     .global _start
 _start:
+    csrci mstatus, 8
+    csrw mie, zero
     .option push
     .option norelax
     la gp, __global_pointer$
