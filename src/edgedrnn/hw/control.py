@@ -505,7 +505,6 @@ class Controller(wiring.Component):
         lg_p, lg_bb = clog2(P), clog2(hw.bus_bytes)
         rpg, rpg3 = Signal(16), Signal(18)
         lay_bias, lay_col = Signal(32), Signal(32)
-        g_in = Signal(16)
 
         def last_lanes(size):
             """Lanes of the last row group of a vector of ``size`` (≥ 1) elements."""
@@ -551,7 +550,10 @@ class Controller(wiring.Component):
         with m.State("LSETUP"):
             m.d.comb += [self.setup.eq(~s.hid), self.setup_h.eq(s.hid)]
             m.d.sync += [
-                g_in.eq((lay.n_in + P - 1) >> lg_p),
+                # the last row groups' indices (sizes ≥ 1): a cycle before the scan's
+                # ``start`` in LSETUP2, which its last-row-group registers need
+                lay.g_in_m1.eq((lay.n_in - 1)[:16] >> lg_p),
+                lay.g_hid_m1.eq((lay.n_hid - 1)[:16] >> lg_p),
                 lay.g_hid.eq((lay.n_hid + P - 1) >> lg_p),
                 lay.groups.eq(rpg >> lg_p),
                 rpg3.eq(rpg + (rpg << 1)),  # adds, not a multiplier (DSP)
@@ -565,7 +567,6 @@ class Controller(wiring.Component):
             self._abort_on_soft_reset(m, s)
 
         with m.State("LSETUP2"):
-            m.d.sync += [lay.g_in_m1.eq(g_in - 1), lay.g_hid_m1.eq(lay.g_hid - 1)]
             if hw.sparse_weights:
                 # a sparse column is COLUMN_STRIDE bytes (whole bus words)
                 m.d.sync += lay.col_beats.eq(lay.stride >> lg_bb)

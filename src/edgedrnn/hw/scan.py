@@ -240,38 +240,41 @@ class Scan(wiring.Component):
             if ref:
                 m.d.sync += s1_ref_addr.eq(ref_ptr)
 
-        def row_group(kind, last, mask_last, base, *, from_x=0):
-            """Issue row group ``j`` of a vector whose last row group is ``last``."""
-            put(kind, Mux(j == last, mask_last, ones), base, from_x=from_x)
-            m.d.sync += [j.eq(j + 1), ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
+        # j is the input / the hidden vector's last row group: registers, computed from j's
+        # next value (the layer's g_in_m1, g_hid_m1 are set a cycle before ``start``), so
+        # ``done`` is a gate of registers, not a compare of the counter
+        j_next = Signal.like(j)
+        row_issue = Signal()
+        last_x, last_h = Signal(), Signal()
+        m.d.comb += j_next.eq(Mux(row_issue, j + 1, Mux(self.start, 0, j)))
+        m.d.sync += [
+            j.eq(j_next),
+            last_x.eq(j_next == lay.g_in_m1),
+            last_h.eq(j_next == lay.g_hid_m1),
+        ]
 
-        def input_done(last):
-            """After the input vector's last row group."""
-            with m.If(j == last):
-                m.d.comb += self.done.eq(1)
+        def row_group(kind, last, mask_last, base, *, from_x=0):
+            """Issue row group ``j``; ``last``: it is the vector's last (then ``done``)."""
+            put(kind, Mux(last, mask_last, ones), base, from_x=from_x)
+            m.d.comb += [row_issue.eq(1), self.done.eq(last)]
+            m.d.sync += [ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
 
         with m.If(self.setup):
             m.d.sync += [ref_ptr.eq(lay.ref_base), h_ptr.eq(lay.hin_base)]
         with m.If(self.setup_h):
             m.d.sync += [ref_ptr.eq(lay.ref_base + sm.gx), h_ptr.eq(lay.h_base)]
-        with m.If(self.start):
-            m.d.sync += j.eq(0)
         with m.If(self.bias):
             put(KIND_BIAS, 1, 0, ref=False)
         with m.If(self.scan_x & lay.layer0 & self.ready & self.x_in.valid):
             # a row group of x_in per beat, with its x̂ word
             m.d.comb += [self.x_in.ready.eq(1), self.step_start.eq(j == 0)]
-            row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p, from_x=1)
+            row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p, from_x=1)
             m.d.sync += s1_x.eq(self.x_in.payload)
-            input_done(lay.g_in_m1)
         with m.If(self.scan_x & ~lay.layer0 & self.ready & self.avail):
             m.d.comb += self.take.eq(1)
-            row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p)
-            input_done(lay.g_in_m1)
+            row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p)
         with m.If(self.scan_h & self.ready):
-            row_group(KIND_HIDDEN, lay.g_hid_m1, lay.mask_hid_last, lay.n_in + (j << lg_p))
-            with m.If(j == lay.g_hid_m1):
-                m.d.comb += self.done.eq(1)
+            row_group(KIND_HIDDEN, last_h, lay.mask_hid_last, lay.n_in + (j << lg_p))
 
         return SimpleNamespace(
             issue=issue,
