@@ -372,13 +372,18 @@ class Controller(wiring.Component):
         s.now, s.latency = Signal(32), Signal(32)
         s.offer_in, s.offer_out = Signal(32), Signal(32)
         s.x_wait = Signal(init=1)  # waiting for the first x_in valid of a step
-        m.d.sync += s.now.eq(s.now + 1)
-        with m.If(s.x_wait & self.x_valid):
+        # x_done a cycle later: the scan's ``done`` does not reach the 32 offer_out enables
+        # nor x_wait. Waiting starts with x_done_r as it started with x_done's x_wait; the
+        # step's output (out_last, which reads offer_out) is many cycles after x_done
+        x_done_r = Signal()
+        waiting = s.x_wait | x_done_r
+        m.d.sync += [s.now.eq(s.now + 1), x_done_r.eq(s.x_done)]
+        with m.If(x_done_r):
+            m.d.sync += [s.x_wait.eq(1), s.offer_out.eq(s.offer_in)]
+        with m.If(waiting & self.x_valid):
             m.d.sync += [s.x_wait.eq(0), s.offer_in.eq(s.now)]
             with m.If(~s.counting):
                 m.d.sync += [s.cyc.eq(1), s.counting.eq(1)]
-        with m.If(s.x_done):
-            m.d.sync += [s.x_wait.eq(1), s.offer_out.eq(s.offer_in)]
         with m.If(self.out_last):
             m.d.sync += s.latency.eq(s.now - s.offer_out + 1)
 
