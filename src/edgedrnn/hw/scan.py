@@ -240,18 +240,31 @@ class Scan(wiring.Component):
             if ref:
                 m.d.sync += s1_ref_addr.eq(ref_ptr)
 
-        # j is the input / the hidden vector's last row group: registers, computed from j's
-        # next value (the layer's g_in_m1, g_hid_m1 are set a cycle before ``start``), so
-        # ``done`` is a gate of registers, not a compare of the counter
-        j_next = Signal.like(j)
+        # "j is the vector's last row group" from registers only, so ``done`` is not a
+        # compare of the counter: j + 1, j and 0 compared with the last index a cycle ahead
+        # (registers of registers), then picked by what moved j that cycle (an issue, or
+        # ``start``: registered strobes). The last indices (g_in_m1, g_hid_m1) are set a cycle
+        # before ``start`` and hold while a vector is scanned
         row_issue = Signal()
-        last_x, last_h = Signal(), Signal()
-        m.d.comb += j_next.eq(Mux(row_issue, j + 1, Mux(self.start, 0, j)))
-        m.d.sync += [
-            j.eq(j_next),
-            last_x.eq(j_next == lay.g_in_m1),
-            last_h.eq(j_next == lay.g_hid_m1),
-        ]
+        moved_issue = Signal()
+        moved_start = Signal()
+        m.d.sync += [moved_issue.eq(row_issue), moved_start.eq(self.start)]
+        with m.If(row_issue):
+            m.d.sync += j.eq(j + 1)
+        with m.Elif(self.start):
+            m.d.sync += j.eq(0)
+
+        def is_last(g, name):
+            inc = Signal(name=f"{name}_inc")  # j + 1 == g: after an issue
+            same = Signal(name=f"{name}_same")  # j == g: j did not move
+            zero = Signal(name=f"{name}_zero")  # 0 == g: after ``start``
+            m.d.sync += [inc.eq(j + 1 == g), same.eq(j == g), zero.eq(g == 0)]
+            last = Signal(name=name)
+            m.d.comb += last.eq(Mux(moved_issue, inc, Mux(moved_start, zero, same)))
+            return last
+
+        last_x = is_last(lay.g_in_m1, "last_x")
+        last_h = is_last(lay.g_hid_m1, "last_h")
 
         def row_group(kind, last, mask_last, base, *, from_x=0):
             """Issue row group ``j``; ``last``: it is the vector's last (then ``done``)."""
