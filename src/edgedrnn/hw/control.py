@@ -277,6 +277,14 @@ class Controller(wiring.Component):
         s.thx = [Signal(16, name=f"thx{i}") for i in range(L)]  # Θ of the step
         s.thh = [Signal(16, name=f"thh{i}") for i in range(L)]
         s.bias_sent = Signal(L)
+        # the layer's bias-sent flag is set the cycle after the bias is queued (from a
+        # register: the flags' enables are not behind the state decode and ``scan_ready``);
+        # it is next read at the next layer's or step's setup, the layer does not change
+        # in SCAN_H's first cycle, and CLEAR (which clears the flags) is never that cycle
+        bias_queued = Signal()
+        m.d.sync += bias_queued.eq(self.bias)
+        with m.If(bias_queued):
+            m.d.sync += s.bias_sent.bit_select(s.layer, 1).eq(1)
         s.step_cycles, s.step_count, s.cyc = Signal(32), Signal(32), Signal(32)
         s.counting = Signal()
         # NZ of the step in flight (stored at each layer's DRAIN) and of the last completed
@@ -528,7 +536,6 @@ class Controller(wiring.Component):
                 start_scan_h()
             with m.Elif(self.scan_ready):
                 m.d.comb += self.bias.eq(1)
-                m.d.sync += sent.eq(1)
                 start_scan_h()
             with m.Else():
                 m.next = "BIAS"

@@ -207,7 +207,13 @@ class PEArray(wiring.Component):
         c.w1 = Signal(8 * P)
         c.d1 = Signal(signed(16))
         c.d1_3 = Signal(signed(18))
-        m.d.sync += [c.w1.eq(c.chunk), c.d1.eq(c.delta), c.d1_3.eq(c.delta3)]
+        c.d1_n = Signal(signed(17))  # −Δ, for the top digit
+        m.d.sync += [
+            c.w1.eq(c.chunk),
+            c.d1.eq(c.delta),
+            c.d1_3.eq(c.delta3),
+            c.d1_n.eq(-c.delta),
+        ]
         c.rd_addr = Signal(aw)
         m.d.comb += c.rd_addr.eq(Mux(v[r], addr[r], self.act_addr))
         c.v, c.bank = v, bank
@@ -380,7 +386,13 @@ class PEArray(wiring.Component):
         c.w1 = Signal(8 * P)
         c.d1 = Signal(signed(16))
         c.d1_3 = Signal(signed(18))
-        m.d.sync += [c.w1.eq(c.chunk), c.d1.eq(c.delta), c.d1_3.eq(c.delta3)]
+        c.d1_n = Signal(signed(17))  # −Δ, for the top digit
+        m.d.sync += [
+            c.w1.eq(c.chunk),
+            c.d1.eq(c.delta),
+            c.d1_3.eq(c.delta3),
+            c.d1_n.eq(-c.delta),
+        ]
         c.v, c.bank = v, bank
 
     def _sparse_chunker(self, m: Module, aw: range) -> SimpleNamespace:
@@ -526,12 +538,13 @@ class PEArray(wiring.Component):
     def _lane(self, m: Module, c: SimpleNamespace, lane: int, clip: Signal) -> None:
         """Stages 2..6 of one lane: the product, the four banks, the sum and its saturation."""
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
-        d1, d1_3 = c.d1, c.d1_3
+        d1, d1_3, d1_n = c.d1, c.d1_3, c.d1_n
         # stages 2..4: the product w·Δ in logic (no DSP: on the 25F the multiplier rows are
         # far from the accumulators' block RAMs, ~3 ns of routing each way). w is four
         # radix-4 digits, the top one signed: w·Δ = Σ_k 4^k·(digit_k·Δ), each term a choice
         # among {0, Δ, 2Δ, 3Δ} (3Δ registered with the command) or, for the top digit,
-        # {-2Δ, -Δ, 0, Δ}. Stage 2: two pairs of terms added; stage 3: the pairs.
+        # {-2Δ, -Δ, 0, Δ} (−Δ registered in stage 1: no negation shared by the lanes
+        # on the path). Stage 2: two pairs of terms added; stage 3: the pairs.
         w = c.w1.word_select(lane, 8)
         terms = []
         for k in range(4):
@@ -539,7 +552,7 @@ class PEArray(wiring.Component):
             if k < 3:
                 t = Mux(dg[1], Mux(dg[0], d1_3, d1 << 1), Mux(dg[0], d1, 0))
             else:
-                t = Mux(dg[1], Mux(dg[0], -d1, -(d1 << 1)), Mux(dg[0], d1, 0))
+                t = Mux(dg[1], Mux(dg[0], d1_n, d1_n << 1), Mux(dg[0], d1, 0))
             terms.append(t)
         lo2 = Signal(signed(21), name=f"plo2_{lane}")
         hi2 = Signal(signed(21), name=f"phi2_{lane}")
