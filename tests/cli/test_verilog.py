@@ -103,3 +103,22 @@ def test_verilator_lint_wall(generated: Path) -> None:
     assert not bad, f"{len(bad)} lint finding(s) not waived:\n" + "\n".join(bad[:40])
     # A non-zero exit must come from the (waived) findings, not from e.g. a parse failure.
     assert proc.returncode == 0 or _FINDING.search(report), report[:3000]
+
+
+def test_cli_sparse_weights_writes_the_sparse_build(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from edgedrnn import HardwareConfig
+    from edgedrnn.sim.build import generate_verilog
+
+    size = ["--num-pe", "4", "--max-layers", "1", "--max-hidden", "64", "--max-input", "64"]
+    dense, sparse = tmp_path / "dense", tmp_path / "sparse"
+    assert cli_main(["verilog", *size, "-o", str(dense)]) == 0
+    assert cli_main(["verilog", *size, "--sparse-weights", "-o", str(sparse)]) == 0
+    hw = HardwareConfig(num_pe=4, max_layers=1, max_hidden_size=64, max_input_size=64)
+    text = {d: (d / "edgedrnn_top.v").read_text() for d in (dense, sparse)}
+    assert text[dense] == generate_verilog(hw)
+    assert text[sparse] == generate_verilog(replace(hw, sparse_weights=True))
+    assert text[sparse] != text[dense]
+    for name in ("register-map.md", "edgedrnn_regs.h"):
+        assert (sparse / name).read_text() == (dense / name).read_text()

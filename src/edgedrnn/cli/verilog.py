@@ -6,7 +6,8 @@ For users who take the RTL into their own FPGA flow::
 
 writes ``out/edgedrnn_top.v`` (top module ``edgedrnn_top``: ports ``clk``, ``rst`` and the
 ``csr__*``, ``mem__*``, ``x_in__*``, ``h_out__*`` interfaces), ``out/register-map.md`` and
-``out/edgedrnn_regs.h`` (both from :mod:`edgedrnn.hw.regmap`).
+``out/edgedrnn_regs.h`` (both from :mod:`edgedrnn.hw.regmap`). ``--sparse-weights`` writes
+the build that decodes sparse weight images (``HardwareConfig.sparse_weights``, docs/rtl.md).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="largest input size of layer 0, a power of two",
     )
     p.add_argument(
+        "--sparse-weights",
+        action="store_true",
+        help="the build that decodes sparse weight images (HardwareConfig.sparse_weights; "
+        "docs/rtl.md); the default build runs dense images",
+    )
+    p.add_argument(
         "--name", type=identifier, default="edgedrnn_top", help="Verilog top module name"
     )
     p.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder")
@@ -65,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
         max_layers=args.max_layers,
         max_hidden_size=args.max_hidden,
         max_input_size=args.max_input,
+        sparse_weights=args.sparse_weights,
     )
     out = output_dir(args.output, "-o/--output")
     require("amaranth", "generating the accelerator's Verilog")

@@ -277,6 +277,14 @@ class Controller(wiring.Component):
         s.thx = [Signal(16, name=f"thx{i}") for i in range(L)]  # Θ of the step
         s.thh = [Signal(16, name=f"thh{i}") for i in range(L)]
         s.bias_sent = Signal(L)
+        # the layer's bias-sent flag is set the cycle after the bias is queued (from a
+        # register: the flags' enables are not behind the state decode and ``scan_ready``);
+        # it is next read at the next layer's or step's setup, the layer does not change
+        # in SCAN_H's first cycle, and CLEAR (which clears the flags) is never that cycle
+        bias_queued = Signal()
+        m.d.sync += bias_queued.eq(self.bias)
+        with m.If(bias_queued):
+            m.d.sync += s.bias_sent.bit_select(s.layer, 1).eq(1)
         s.step_cycles, s.step_count, s.cyc = Signal(32), Signal(32), Signal(32)
         s.counting = Signal()
         # NZ of the step in flight (stored at each layer's DRAIN) and of the last completed
@@ -372,13 +380,18 @@ class Controller(wiring.Component):
         s.now, s.latency = Signal(32), Signal(32)
         s.offer_in, s.offer_out = Signal(32), Signal(32)
         s.x_wait = Signal(init=1)  # waiting for the first x_in valid of a step
-        m.d.sync += s.now.eq(s.now + 1)
-        with m.If(s.x_wait & self.x_valid):
+        # x_done a cycle later: the scan's ``done`` does not reach the 32 offer_out enables
+        # nor x_wait. Waiting starts with x_done_r as it started with x_done's x_wait; the
+        # step's output (out_last, which reads offer_out) is many cycles after x_done
+        x_done_r = Signal()
+        waiting = s.x_wait | x_done_r
+        m.d.sync += [s.now.eq(s.now + 1), x_done_r.eq(s.x_done)]
+        with m.If(x_done_r):
+            m.d.sync += [s.x_wait.eq(1), s.offer_out.eq(s.offer_in)]
+        with m.If(waiting & self.x_valid):
             m.d.sync += [s.x_wait.eq(0), s.offer_in.eq(s.now)]
             with m.If(~s.counting):
                 m.d.sync += [s.cyc.eq(1), s.counting.eq(1)]
-        with m.If(s.x_done):
-            m.d.sync += [s.x_wait.eq(1), s.offer_out.eq(s.offer_in)]
         with m.If(self.out_last):
             m.d.sync += s.latency.eq(s.now - s.offer_out + 1)
 
@@ -505,7 +518,6 @@ class Controller(wiring.Component):
         lg_p, lg_bb = clog2(P), clog2(hw.bus_bytes)
         rpg, rpg3 = Signal(16), Signal(18)
         lay_bias, lay_col = Signal(32), Signal(32)
-        g_in = Signal(16)
 
         def last_lanes(size):
             """Lanes of the last row group of a vector of ``size`` (≥ 1) elements."""
@@ -524,7 +536,6 @@ class Controller(wiring.Component):
                 start_scan_h()
             with m.Elif(self.scan_ready):
                 m.d.comb += self.bias.eq(1)
-                m.d.sync += sent.eq(1)
                 start_scan_h()
             with m.Else():
                 m.next = "BIAS"
@@ -551,7 +562,10 @@ class Controller(wiring.Component):
         with m.State("LSETUP"):
             m.d.comb += [self.setup.eq(~s.hid), self.setup_h.eq(s.hid)]
             m.d.sync += [
-                g_in.eq((lay.n_in + P - 1) >> lg_p),
+                # the last row groups' indices (sizes ≥ 1): a cycle before the scan's
+                # ``start`` in LSETUP2, which its last-row-group registers need
+                lay.g_in_m1.eq((lay.n_in - 1)[:16] >> lg_p),
+                lay.g_hid_m1.eq((lay.n_hid - 1)[:16] >> lg_p),
                 lay.g_hid.eq((lay.n_hid + P - 1) >> lg_p),
                 lay.groups.eq(rpg >> lg_p),
                 rpg3.eq(rpg + (rpg << 1)),  # adds, not a multiplier (DSP)
@@ -565,7 +579,6 @@ class Controller(wiring.Component):
             self._abort_on_soft_reset(m, s)
 
         with m.State("LSETUP2"):
-            m.d.sync += [lay.g_in_m1.eq(g_in - 1), lay.g_hid_m1.eq(lay.g_hid - 1)]
             if hw.sparse_weights:
                 # a sparse column is COLUMN_STRIDE bytes (whole bus words)
                 m.d.sync += lay.col_beats.eq(lay.stride >> lg_bb)

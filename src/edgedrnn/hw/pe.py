@@ -207,7 +207,13 @@ class PEArray(wiring.Component):
         c.w1 = Signal(8 * P)
         c.d1 = Signal(signed(16))
         c.d1_3 = Signal(signed(18))
-        m.d.sync += [c.w1.eq(c.chunk), c.d1.eq(c.delta), c.d1_3.eq(c.delta3)]
+        c.d1_n = Signal(signed(17))  # −Δ, for the top digit
+        m.d.sync += [
+            c.w1.eq(c.chunk),
+            c.d1.eq(c.delta),
+            c.d1_3.eq(c.delta3),
+            c.d1_n.eq(-c.delta),
+        ]
         c.rd_addr = Signal(aw)
         m.d.comb += c.rd_addr.eq(Mux(v[r], addr[r], self.act_addr))
         c.v, c.bank = v, bank
@@ -380,7 +386,13 @@ class PEArray(wiring.Component):
         c.w1 = Signal(8 * P)
         c.d1 = Signal(signed(16))
         c.d1_3 = Signal(signed(18))
-        m.d.sync += [c.w1.eq(c.chunk), c.d1.eq(c.delta), c.d1_3.eq(c.delta3)]
+        c.d1_n = Signal(signed(17))  # −Δ, for the top digit
+        m.d.sync += [
+            c.w1.eq(c.chunk),
+            c.d1.eq(c.delta),
+            c.d1_3.eq(c.delta3),
+            c.d1_n.eq(-c.delta),
+        ]
         c.v, c.bank = v, bank
 
     def _sparse_chunker(self, m: Module, aw: range) -> SimpleNamespace:
@@ -405,10 +417,18 @@ class PEArray(wiring.Component):
         addr0 = Signal(aw)  # bias column: base + row group
         cnt_left = Signal(range(self.gmax + 1))  # slots / row groups of the gate after this
         cnt_last = Signal()  # == (cnt_left == 0)
+        # a gate block's count less one, and whether it is 1 (the column's groups or slots,
+        # set with the command: no kind decode and no subtraction before the reload)
+        reload_m1 = Signal.like(cnt_left)
+        reload_1 = Signal()
         chunk_valid = Signal()
         beat_taken = Signal()
         finishing = Signal()
-        bias = kind == KIND_BIAS
+        # the column is the bias column: a register for the control, and a second one
+        # (reset-less, so not merged with the first) for the lanes' value and row
+        # multiplexers, whose 8·NUM_PE + NUM_PE·|row| loads spread over the PE array
+        bias = Signal()
+        bias_lanes = Signal(reset_less=True)
         gate_last = Mux(bias, gate == 3, gate == 2)
         end = gate_last & cnt_last  # the chunk is the column's last
 
@@ -455,11 +475,10 @@ class PEArray(wiring.Component):
             m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
         with m.If(chunk_valid):
             with m.If(cnt_last):
-                reload = Mux(bias, self.groups, self.slots)
                 m.d.sync += [
                     addr0.eq(self.base),
-                    cnt_left.eq(reload - 1),
-                    cnt_last.eq(reload == 1),
+                    cnt_left.eq(reload_m1),
+                    cnt_last.eq(reload_1),
                     gate.eq(gate + 1),
                 ]
             with m.Else():
@@ -474,18 +493,24 @@ class PEArray(wiring.Component):
         with m.If(self.cmd.valid & self.cmd.ready):
             new_bias = self.cmd.payload.kind == KIND_BIAS
             nbeats = Mux(new_bias, self.bias_beats, self.col_beats)
-            reload = Mux(new_bias, self.groups, self.slots)
+            # the subtractions on the layer's constants, then the choice by kind
+            first_m1 = Mux(new_bias, self.groups - 1, self.slots - 1)
+            first_1 = Mux(new_bias, self.groups == 1, self.slots == 1)
             m.d.sync += [
                 busy.eq(1),
                 delta.eq(self.cmd.payload.delta),
                 delta3.eq(self.cmd.payload.delta + (self.cmd.payload.delta << 1)),
                 kind.eq(self.cmd.payload.kind),
+                bias.eq(new_bias),
+                bias_lanes.eq(new_bias),
                 beats_left.eq(nbeats - 1),
                 last_beat.eq(nbeats == 1),
                 gate.eq(0),
                 addr0.eq(self.base),
-                cnt_left.eq(reload - 1),
-                cnt_last.eq(reload == 1),
+                cnt_left.eq(first_m1),
+                cnt_last.eq(first_1),
+                reload_m1.eq(first_m1),
+                reload_1.eq(first_1),
                 idx.eq(0),
             ]
 
@@ -494,12 +519,12 @@ class PEArray(wiring.Component):
         c.nz0 = Signal(P)
         c.addr0s = []
         for lane in range(P):
-            value = Mux(bias, dense.word_select(lane, 8), entries.word_select(2 * lane, 8))
+            value = Mux(bias_lanes, dense.word_select(lane, 8), entries.word_select(2 * lane, 8))
             row = Signal(aw, name=f"row0_{lane}")
             m.d.comb += [
                 c.chunk.word_select(lane, 8).eq(value),
                 c.nz0[lane].eq(value != 0),
-                row.eq(Mux(bias, addr0, self.base + entries.word_select(2 * lane + 1, 8))),
+                row.eq(Mux(bias_lanes, addr0, self.base + entries.word_select(2 * lane + 1, 8))),
             ]
             c.addr0s.append(row)
         c.issue = Signal()
@@ -513,12 +538,13 @@ class PEArray(wiring.Component):
     def _lane(self, m: Module, c: SimpleNamespace, lane: int, clip: Signal) -> None:
         """Stages 2..6 of one lane: the product, the four banks, the sum and its saturation."""
         act_out = [self.act_r, self.act_u, self.act_cx, self.act_ch]
-        d1, d1_3 = c.d1, c.d1_3
+        d1, d1_3, d1_n = c.d1, c.d1_3, c.d1_n
         # stages 2..4: the product w·Δ in logic (no DSP: on the 25F the multiplier rows are
         # far from the accumulators' block RAMs, ~3 ns of routing each way). w is four
         # radix-4 digits, the top one signed: w·Δ = Σ_k 4^k·(digit_k·Δ), each term a choice
         # among {0, Δ, 2Δ, 3Δ} (3Δ registered with the command) or, for the top digit,
-        # {-2Δ, -Δ, 0, Δ}. Stage 2: two pairs of terms added; stage 3: the pairs.
+        # {-2Δ, -Δ, 0, Δ} (−Δ registered in stage 1: no negation shared by the lanes
+        # on the path). Stage 2: two pairs of terms added; stage 3: the pairs.
         w = c.w1.word_select(lane, 8)
         terms = []
         for k in range(4):
@@ -526,7 +552,7 @@ class PEArray(wiring.Component):
             if k < 3:
                 t = Mux(dg[1], Mux(dg[0], d1_3, d1 << 1), Mux(dg[0], d1, 0))
             else:
-                t = Mux(dg[1], Mux(dg[0], -d1, -(d1 << 1)), Mux(dg[0], d1, 0))
+                t = Mux(dg[1], Mux(dg[0], d1_n, d1_n << 1), Mux(dg[0], d1, 0))
             terms.append(t)
         lo2 = Signal(signed(21), name=f"plo2_{lane}")
         hi2 = Signal(signed(21), name=f"phi2_{lane}")

@@ -240,38 +240,54 @@ class Scan(wiring.Component):
             if ref:
                 m.d.sync += s1_ref_addr.eq(ref_ptr)
 
-        def row_group(kind, last, mask_last, base, *, from_x=0):
-            """Issue row group ``j`` of a vector whose last row group is ``last``."""
-            put(kind, Mux(j == last, mask_last, ones), base, from_x=from_x)
-            m.d.sync += [j.eq(j + 1), ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
+        # "j is the vector's last row group" from registers only, so ``done`` is not a
+        # compare of the counter: j + 1, j and 0 compared with the last index a cycle ahead
+        # (registers of registers), then picked by what moved j that cycle (an issue, or
+        # ``start``: registered strobes). The last indices (g_in_m1, g_hid_m1) are set a cycle
+        # before ``start`` and hold while a vector is scanned
+        row_issue = Signal()
+        moved_issue = Signal()
+        moved_start = Signal()
+        m.d.sync += [moved_issue.eq(row_issue), moved_start.eq(self.start)]
+        with m.If(row_issue):
+            m.d.sync += j.eq(j + 1)
+        with m.Elif(self.start):
+            m.d.sync += j.eq(0)
 
-        def input_done(last):
-            """After the input vector's last row group."""
-            with m.If(j == last):
-                m.d.comb += self.done.eq(1)
+        def is_last(g, name):
+            inc = Signal(name=f"{name}_inc")  # j + 1 == g: after an issue
+            same = Signal(name=f"{name}_same")  # j == g: j did not move
+            zero = Signal(name=f"{name}_zero")  # 0 == g: after ``start``
+            m.d.sync += [inc.eq(j + 1 == g), same.eq(j == g), zero.eq(g == 0)]
+            last = Signal(name=name)
+            m.d.comb += last.eq(Mux(moved_issue, inc, Mux(moved_start, zero, same)))
+            return last
+
+        last_x = is_last(lay.g_in_m1, "last_x")
+        last_h = is_last(lay.g_hid_m1, "last_h")
+
+        def row_group(kind, last, mask_last, base, *, from_x=0):
+            """Issue row group ``j``; ``last``: it is the vector's last (then ``done``)."""
+            put(kind, Mux(last, mask_last, ones), base, from_x=from_x)
+            m.d.comb += [row_issue.eq(1), self.done.eq(last)]
+            m.d.sync += [ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
 
         with m.If(self.setup):
             m.d.sync += [ref_ptr.eq(lay.ref_base), h_ptr.eq(lay.hin_base)]
         with m.If(self.setup_h):
             m.d.sync += [ref_ptr.eq(lay.ref_base + sm.gx), h_ptr.eq(lay.h_base)]
-        with m.If(self.start):
-            m.d.sync += j.eq(0)
         with m.If(self.bias):
             put(KIND_BIAS, 1, 0, ref=False)
         with m.If(self.scan_x & lay.layer0 & self.ready & self.x_in.valid):
             # a row group of x_in per beat, with its x̂ word
             m.d.comb += [self.x_in.ready.eq(1), self.step_start.eq(j == 0)]
-            row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p, from_x=1)
+            row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p, from_x=1)
             m.d.sync += s1_x.eq(self.x_in.payload)
-            input_done(lay.g_in_m1)
         with m.If(self.scan_x & ~lay.layer0 & self.ready & self.avail):
             m.d.comb += self.take.eq(1)
-            row_group(KIND_INPUT, lay.g_in_m1, lay.mask_in_last, j << lg_p)
-            input_done(lay.g_in_m1)
+            row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p)
         with m.If(self.scan_h & self.ready):
-            row_group(KIND_HIDDEN, lay.g_hid_m1, lay.mask_hid_last, lay.n_in + (j << lg_p))
-            with m.If(j == lay.g_hid_m1):
-                m.d.comb += self.done.eq(1)
+            row_group(KIND_HIDDEN, last_h, lay.mask_hid_last, lay.n_in + (j << lg_p))
 
         return SimpleNamespace(
             issue=issue,
