@@ -155,17 +155,18 @@ def test_overflow_flag(lib, sign) -> None:
 
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
 @pytest.mark.parametrize("queue_ahead", [True, False])
-def test_run_on_the_rtl(lib, queue_ahead) -> None:
-    """On the Verilated RTL: the reference's integers; queueing ahead, also the Python
-    driver's register sequence, hence its cycles. Without, the runtime writes step t+1's Θ
-    before step t's input (race-free where a FIFO takes h_out), the driver after it, so the
-    host's accesses fall on other cycles."""
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_run_on_the_rtl(lib, queue_ahead, kind) -> None:
+    """On the Verilated RTL (a sparse Program: the sparse build): the reference's integers;
+    queueing ahead, also the Python driver's register sequence, hence its cycles. Without,
+    the runtime writes step t+1's Θ before step t's input (race-free where a FIFO takes
+    h_out), the driver after it, so the host's accesses fall on other cycles."""
     pytest.importorskip("amaranth")
     from edgedrnn.host.verilator import VerilatorTransport
     from edgedrnn.sim.build import build_model
     from edgedrnn.sim.verilated import VerilatedModel
 
-    prog, x, tx, th = _case(0)
+    prog, x, tx, th = _case(0) if kind == "dense" else _sparse_case(0)
     ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
     model_lib = build_model(prog.hw)
     with VerilatedModel(model_lib, seed=1) as model:
@@ -419,30 +420,6 @@ def test_sparse_image_with_bad_slots_is_refused(lib, slots) -> None:
     rt = CRuntime(lib, EmulatedTransport(prog.hw))
     with pytest.raises(CRuntimeError, match="layout"):
         rt.configure(_with_crc(image))
-
-
-@pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
-def test_sparse_image_on_the_sparse_rtl(lib) -> None:
-    """On the Verilated sparse build: the reference's integers, the driver's cycles."""
-    pytest.importorskip("amaranth")
-    from edgedrnn.host.verilator import VerilatorTransport
-    from edgedrnn.sim.build import build_model
-    from edgedrnn.sim.verilated import VerilatedModel
-
-    prog, x, tx, th = _sparse_case(0)
-    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
-    model_lib = build_model(prog.hw)
-    with VerilatedModel(model_lib, seed=1) as model:
-        rt = CRuntime(lib, VerilatorTransport(model))
-        rt.configure(to_image(prog), weight_base=0x3000)
-        out = rt.run(x, tx, th)
-    with VerilatedModel(model_lib, seed=1) as model:
-        drv = EdgeDRNNDriver(VerilatorTransport(model))
-        drv.configure(prog, weight_base=0x3000)
-        py = drv.run(x, tx, th)
-    np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
-    np.testing.assert_array_equal(out.nonzero, ref.nonzero)
-    np.testing.assert_array_equal(out.cycles, py.cycles)
 
 
 def test_pipelined_run(lib) -> None:
