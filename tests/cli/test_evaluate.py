@@ -184,6 +184,9 @@ def test_several_models_give_the_weight_sparsity_grid(runs, tmp_path, capsys):
     columns are smaller), and a dense model or --dense refused."""
     pruned = tmp_path / "pruned"
     _train(pruned, "--data", "synthetic-classify", "--weight-sparsity", "0.75", "--num-pe", "4")
+    shipped = edgedrnn.Program.load(pruned / "model.edrnn")  # train's Program: the sparse image
+    assert shipped.hw.sparse_weights and shipped.hw.num_pe == 4
+    assert [lay.slots for lay in shipped.layers] == [1]
     dense_weights = runs / "classify" / "model.pt"
     out = tmp_path / "grid"
     argv = ["--thetas", "0,0.2", "--reference", "1", "--out", str(out), *QUICK]

@@ -417,8 +417,10 @@ def main(args: argparse.Namespace) -> int:
             f"test: {args.data} has no test split here; give --test FILE.npz for test metrics"
         )
     from ..compiler import compile as compile_program
+    from ..train.recipe import hardware
 
-    program = compile_program(model.rnn) if model.is_delta and model.rnn.quantized else None
+    quantized = model.is_delta and model.rnn.quantized
+    program = compile_program(model.rnn, hardware(cfg)) if quantized else None
     fold_target_normalization(model)  # the saved head predicts in the targets' units
     save_model(model, out / "model.pt", program)
     if dense is not None and fold_target_normalization(dense):
