@@ -198,8 +198,8 @@ def sparsity_section(rows: list[dict[str, Any]], paper_label: str) -> list[str]:
         "2L-768H, 8 PEs, 64-bit bus, with the weights pruned column-balanced to γ "
         "(`edgedrnn.prune`) and compiled to a sparse weight image (docs/program-format.md): "
         "a passed-on column streams only its non-zeros, (value, row) pairs, one per PE lane "
-        "per slot (`edgedrnn.perf.sparse`; the rtl backend does not decode sparse images "
-        "yet, so these are the model's figures). *Back to back*: cycles per step with the "
+        "per slot (`edgedrnn.perf.sparse`, the model, which the sparse RTL build follows "
+        "within a cycle per step: docs/performance.md). *Back to back*: cycles per step with the "
         "next input queued; *paced*: the latency of a step whose input arrives after its "
         "hidden part; *bytes*: weight bytes read per step and a dense GRU step's bytes over "
         "them.",
