@@ -119,6 +119,19 @@ def test_firmware_memory_layout(tmp_path) -> None:
         firmware_memory(fw, prog, x[:, :4])
 
 
+def _firmware_case():
+    """Two layers, sizes not multiples of NUM_PE, 8 steps of smooth inputs, Θ changing every
+    step: (Program, x, Θx, Θh, the reference's Result)."""
+    rng = np.random.default_rng(17)
+    prog = random_program(rng, [7, 13, 10], firmware_hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
+    steps = 8
+    x = np.cumsum(rng.integers(-60, 61, (steps, 7)), axis=0).clip(-2000, 2000).astype(np.int16)
+    tx = rng.integers(0, 24, (steps, 2))
+    th = rng.integers(0, 24, (steps, 2))
+    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    return prog, x, tx, th, ref
+
+
 @needs_riscv
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
 @pytest.mark.parametrize("pipelined", [False, True], ids=["sequential", "pipelined"])
@@ -127,13 +140,8 @@ def test_firmware_equals_reference(pipelined) -> None:
     the sequential order and pipelined (a step's input released after its predecessor's
     registers are read, its output read while its successor runs)."""
     pytest.importorskip("litex", reason="the SoC needs LiteX: pip install 'edgedrnn[soc]'")
-    rng = np.random.default_rng(17)
-    prog = random_program(rng, [7, 13, 10], firmware_hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
-    steps = 8
-    x = np.cumsum(rng.integers(-60, 61, (steps, 7)), axis=0).clip(-2000, 2000).astype(np.int16)
-    tx = rng.integers(0, 24, (steps, 2))
-    th = rng.integers(0, 24, (steps, 2))
-    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    prog, x, tx, th, ref = _firmware_case()
+    steps = len(x)
     run = run_firmware(prog, x, tx, th, pipelined=pipelined, timeout_s=300)
     out = run.output
     np.testing.assert_array_equal(out.outputs_q, ref.outputs_q)
@@ -187,13 +195,7 @@ def test_board_variant_in_simulation(tmp_path) -> None:
     from edgedrnn.soc.build import build_soc
     from edgedrnn.soc.config import SoCConfig
 
-    rng = np.random.default_rng(17)
-    prog = random_program(rng, [7, 13, 10], firmware_hw(), theta_x=8, theta_h=8, wmax=40, wmin=-40)
-    steps = 8
-    x = np.cumsum(rng.integers(-60, 61, (steps, 7)), axis=0).clip(-2000, 2000).astype(np.int16)
-    tx = rng.integers(0, 24, (steps, 2))
-    th = rng.integers(0, 24, (steps, 2))
-    ref = edgedrnn.run(prog, x, backend="reference", theta_x=tx / 256, theta_h=th / 256)
+    prog, x, tx, th, ref = _firmware_case()
     build = build_soc(prog.hw, SoCConfig(cpu="vexriscv"))
     images = tmp_path / "images"
     write_boot_images(images, prog, x, tx, th, csr=build, pipelined=True)
