@@ -61,6 +61,9 @@ def test_csv_train_stores_columns_split_and_statistics(gait_run):
     assert len(model.metadata["normalization"]["mean"]) == 5
     assert "--inputs " + INPUTS in model.metadata["command"]
     assert "--split 0.7,0.15,0.15" in model.metadata["command"]
+    # no --delta-batch-size: 20 training windows (100 rows at stride 50 in 1050) would be one
+    # QAT step per epoch at the usual 128, so the batch is cut to keep 16 steps (20 of 1)
+    assert model.metadata["train_config"]["delta_batch_size"] == 1
 
 
 def test_csv_evaluate_json_in_the_targets_units_and_the_cpu_backend_agrees(gait_run):

@@ -9,10 +9,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import edgedrnn
 from edgedrnn.train import TrainConfig, infer, load_model, train
 from edgedrnn.train.heads import score
+from edgedrnn.train.recipe import DELTA_BATCH_SIZE, MIN_DELTA_STEPS, auto_delta_batch_size
 from edgedrnn.train.synthetic import make_task
 from training import tiny_config
 
@@ -215,3 +218,18 @@ def test_init_starts_the_dense_phase_from_a_trained_model(regress_run, tmp_path)
         )
     with pytest.raises(ValueError, match="not a DeltaGRU"):
         start_from(dense, load_model(out / "model.pt"))
+
+
+@given(st.integers(1, 100_000))
+def test_auto_delta_batch_size_keeps_enough_steps_per_epoch(n):
+    bsz = auto_delta_batch_size(n)
+    assert 1 <= bsz <= DELTA_BATCH_SIZE
+    steps = -(-n // bsz)
+    assert steps >= min(MIN_DELTA_STEPS, n)  # one sequence per step on a tiny set
+    # the usual batch whenever it already gives enough steps
+    assert (bsz == DELTA_BATCH_SIZE) == (n >= DELTA_BATCH_SIZE * MIN_DELTA_STEPS)
+
+
+def test_auto_delta_batch_size_refuses_an_empty_training_set():
+    with pytest.raises(ValueError, match="at least one training sequence"):
+        auto_delta_batch_size(0)

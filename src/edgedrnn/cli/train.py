@@ -120,8 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--delta-batch-size",
         type=positive_int,
-        default=128,
-        help="batch size of the delta/QAT phase (its per-step loop favours large)",
+        default=None,
+        help="batch size of the delta/QAT phase (its per-step loop favours large; default: "
+        "128, or smaller so an epoch takes at least 16 steps on a small training set)",
     )
     p.add_argument("--lr", type=positive_float, default=3e-3, help="dense-phase learning rate")
     p.add_argument("--delta-lr", type=positive_float, default=5e-4, help="delta/QAT learning rate")
@@ -338,7 +339,7 @@ def main(args: argparse.Namespace) -> int:
     from ..tradeoff import split_metrics
     from ..train.checkpoint import load_model, save_model
     from ..train.datasets import fold_target_normalization, load_task_data
-    from ..train.recipe import DENSE_FILE, TrainConfig, train
+    from ..train.recipe import DENSE_FILE, TrainConfig, auto_delta_batch_size, train
 
     console = Console()
     check(args)
@@ -364,7 +365,7 @@ def main(args: argparse.Namespace) -> int:
         dense_epochs=args.dense_epochs,
         delta_epochs=args.delta_epochs,
         batch_size=args.batch_size,
-        delta_batch_size=args.delta_batch_size,
+        delta_batch_size=args.delta_batch_size or auto_delta_batch_size(len(data.train)),
         lr=args.lr,
         delta_lr=args.delta_lr,
         theta_x=args.theta_x,
@@ -387,7 +388,8 @@ def main(args: argparse.Namespace) -> int:
     console.print(
         f"training on {args.data}: {len(data.train)} train / {len(data.val)} val sequences, "
         f"task {data.task}, {cfg.num_layers}L-{cfg.hidden_size}H, "
-        f"Θx={cfg.theta_x} Θh={cfg.theta_h}, QAT={'on' if cfg.quantize else 'off'}"
+        f"Θx={cfg.theta_x} Θh={cfg.theta_h}, QAT={'on' if cfg.quantize else 'off'}, "
+        f"batch {cfg.batch_size} / {cfg.delta_batch_size} (dense / delta)"
     )
     if "target_normalization" in meta:
         console.print(

@@ -51,6 +51,10 @@ from .log import JsonLog
 PHASES = ("dense", "delta")
 #: The dense float GRU at the end of the dense phase, saved beside ``model.pt``.
 DENSE_FILE = "dense.pt"
+#: The delta/QAT phase's default batch size (its per-step loop favours large batches) ...
+DELTA_BATCH_SIZE = 128
+#: ... unless the training set would then give fewer optimizer steps than this per epoch.
+MIN_DELTA_STEPS = 16
 
 
 @dataclass
@@ -64,7 +68,7 @@ class TrainConfig:
     dense_epochs: int = 20
     delta_epochs: int = 4
     batch_size: int = 32
-    delta_batch_size: int = 128
+    delta_batch_size: int = DELTA_BATCH_SIZE
     lr: float = 3e-3
     delta_lr: float = 5e-4
     theta_x: float = 0.1
@@ -116,6 +120,18 @@ def _lr(base: float, epoch: int, epochs: int) -> float:
     """Cosine decay from ``base`` to 5 % of it over the phase."""
     frac = epoch / max(epochs, 1)
     return base * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def auto_delta_batch_size(num_train: int) -> int:
+    """The delta/QAT phase's batch size when none is given: :data:`DELTA_BATCH_SIZE`, or
+    smaller on a small training set so an epoch still takes :data:`MIN_DELTA_STEPS` steps.
+
+    >>> auto_delta_batch_size(10000), auto_delta_batch_size(243), auto_delta_batch_size(5)
+    (128, 15, 1)
+    """
+    if num_train < 1:
+        raise ValueError(f"need at least one training sequence, got {num_train}")
+    return min(DELTA_BATCH_SIZE, max(1, num_train // MIN_DELTA_STEPS))
 
 
 def thresholds_at(cfg: TrainConfig, epoch: int) -> tuple[float, float]:
