@@ -295,10 +295,19 @@ class Controller(wiring.Component):
         s.nz_x = [Signal(16, name=f"nz_x{i}") for i in range(L)]
         s.nz_h = [Signal(16, name=f"nz_h{i}") for i in range(L)]
         s.nzh_next = [Signal(16, name=f"nzh_next{i}") for i in range(L)]  # hidden part's
+        # the NZ of a step whose output is still leaving when the next step has started
+        # (early start, below): copied at the start, to the registers at its last h_out beat
+        s.nzp_x = [Signal(16, name=f"nzp_x{i}") for i in range(L)]
+        s.nzp_h = [Signal(16, name=f"nzp_h{i}") for i in range(L)]
         s.cnt_x, s.cnt_h = Signal(16), Signal(16)
         # the hidden part of the next step may run (the previous step ended, or CLEAR ran);
         # the hidden part is running; the step's last h_out beat is accepted
         s.ahead, s.hid, s.out_done = Signal(init=1), Signal(), Signal()
+        # early start: the next step starts when the last layer's last row group is issued,
+        # its input already waiting (comb, ACT); the started step's predecessor has still
+        # to send its last h_out beat (the tail)
+        s.early, s.tail = Signal(), Signal()
+        s.check_wait = Signal(range(CHECK_CYCLES))
         # the step's input was already offered when it started: every layer runs its hidden
         # part right before its input part (no drain between layers' hidden parts)
         s.inorder = Signal()
@@ -319,10 +328,11 @@ class Controller(wiring.Component):
         with m.If(s.counting):
             m.d.sync += s.cyc.eq(s.cyc + 1)
         s.pend_reset_state, s.pend_soft = Signal(), Signal()
-        # Θ of the next step is latched when the step before ends (its last h_out beat) or
-        # at RESET_STATE (the first step): the host writes the following step's Θ right after
-        # a step's x_in, before it reads that step's last output (docs/datapath.md §7)
-        with m.If(regs.reset_state | self.out_last):
+        # Θ of the next step is latched when the step before ends (its last h_out beat), at
+        # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
+        # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
+        # docs/datapath.md §7); a tail's last beat latches nothing (the next step runs)
+        with m.If(regs.reset_state | (self.out_last & ~s.tail) | s.early):
             for i in range(L):
                 m.d.sync += [
                     s.thx[i].eq(regs.theta_x[i][:16]),
@@ -338,17 +348,26 @@ class Controller(wiring.Component):
             m.d.sync += s.cnt_x.eq(s.cnt_x + 1)
         with m.If(self.sent_h):
             m.d.sync += s.cnt_h.eq(s.cnt_h + 1)
+        with m.If(s.early):
+            for i in range(L):
+                m.d.sync += [s.nzp_x[i].eq(s.nzs_x[i]), s.nzp_h[i].eq(s.nzs_h[i])]
         with m.If(self.out_last):
             for i in range(L):
-                m.d.sync += [s.nz_x[i].eq(s.nzs_x[i]), s.nz_h[i].eq(s.nzs_h[i])]
+                m.d.sync += [
+                    s.nz_x[i].eq(Mux(s.tail, s.nzp_x[i], s.nzs_x[i])),
+                    s.nz_h[i].eq(Mux(s.tail, s.nzp_h[i], s.nzs_h[i])),
+                ]
             # STEP_CYCLES: the cycles since the previous step's end (cyc restarts at 0)
             m.d.sync += [
                 s.step_cycles.eq(s.cyc + 1),
                 s.cyc.eq(0),
                 s.step_count.eq(s.step_count + 1),
-                s.out_done.eq(1),
-                s.ahead.eq(1),
             ]
+            with m.If(s.tail):
+                # the step before the running one has ended
+                m.d.sync += s.tail.eq(0)
+            with m.Else():
+                m.d.sync += [s.out_done.eq(1), s.ahead.eq(1)]
         ovf_r = Signal()
         m.d.sync += ovf_r.eq(self.overflow)
         m.d.comb += [regs.set_overflow.eq(ovf_r), regs.set_error.eq(self.fetch_error)]
@@ -379,6 +398,7 @@ class Controller(wiring.Component):
         """
         s.now, s.latency = Signal(32), Signal(32)
         s.offer_in, s.offer_out = Signal(32), Signal(32)
+        s.offer_tail = Signal(32)  # the tail's offer (early start)
         s.x_wait = Signal(init=1)  # waiting for the first x_in valid of a step
         # x_done a cycle later: the scan's ``done`` does not reach the 32 offer_out enables
         # nor x_wait. Waiting starts with x_done_r as it started with x_done's x_wait; the
@@ -392,8 +412,10 @@ class Controller(wiring.Component):
             m.d.sync += [s.x_wait.eq(0), s.offer_in.eq(s.now)]
             with m.If(~s.counting):
                 m.d.sync += [s.cyc.eq(1), s.counting.eq(1)]
+        with m.If(s.early):
+            m.d.sync += s.offer_tail.eq(s.offer_out)
         with m.If(self.out_last):
-            m.d.sync += s.latency.eq(s.now - s.offer_out + 1)
+            m.d.sync += s.latency.eq(s.now - Mux(s.tail, s.offer_tail, s.offer_out) + 1)
 
     def _abort_on_soft_reset(self, m: Module, s: SimpleNamespace) -> None:
         with m.If(s.pend_soft):
@@ -455,11 +477,11 @@ class Controller(wiring.Component):
     def _step_states(self, m: Module, s: SimpleNamespace) -> None:
         """IDLE, CHECK, WAITX, DONE: a step's two parts start; it ends when its output has left."""
         regs = self.regs
-        check_wait = Signal(range(CHECK_CYCLES))
+        check_wait = s.check_wait
         with m.State("IDLE"):
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
-            with m.Elif(s.pend_reset_state | regs.reset_state):
+            with m.Elif((s.pend_reset_state | regs.reset_state) & ~s.tail):
                 m.next = "CLEAR"
             with m.Elif(regs.running & s.ahead):
                 # the previous step has ended: the next step's hidden part may run
@@ -481,7 +503,7 @@ class Controller(wiring.Component):
                     m.next = "LSTART"
                 with m.Else():
                     m.d.comb += regs.set_error.eq(1)
-                    m.d.sync += s.hid.eq(0)
+                    m.d.sync += [s.hid.eq(0), s.ahead.eq(1)]
                     m.next = "IDLE"
 
         with m.State("WAITX"):
@@ -491,8 +513,11 @@ class Controller(wiring.Component):
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
             # (a reset: layer 0's hidden columns may still be in flight, CLEAR once they
-            # are not)
-            with m.Elif(s.pend_reset_state | regs.reset_state), m.If(s.armed & s.datapath_idle):
+            # are not, and once an early-started step's predecessor has sent its output)
+            with (
+                m.Elif(s.pend_reset_state | regs.reset_state),
+                m.If(s.armed & s.datapath_idle & ~s.tail),
+            ):
                 m.next = "CLEAR"
             with m.Elif(regs.running & self.x_valid):
                 # the scan's input pointers; SCAN_X issues from the next cycle
@@ -501,7 +526,7 @@ class Controller(wiring.Component):
                 self._enter_scan_x(m, s)
 
         with m.State("DONE"):
-            with m.If(self.out_empty & (s.out_done | self.out_last)):
+            with m.If(self.out_empty & (s.out_done | (self.out_last & ~s.tail))):
                 # the step ends: the next step's hidden part starts at once
                 resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
                 with m.If(regs.running & ~resets):
@@ -597,7 +622,7 @@ class Controller(wiring.Component):
 
     def _scan_states(self, m: Module, s: SimpleNamespace) -> None:
         """SCAN_H, HDRAIN (hidden part); SCAN_X, DRAIN, ACT (input part)."""
-        lay = self.layer
+        lay, regs = self.layer, self.regs
         # (H)DRAIN's (and WAITX's) first cycle sees ``idle`` of the cycle before the last scan
         # issue (IDLE_STAGES registers): it is not looked at
         armed = s.armed
@@ -664,8 +689,18 @@ class Controller(wiring.Component):
                 self._next_layer(m, s)
                 m.d.sync += s.hid.eq(s.inorder)
                 m.next = "LSTART"
-            with m.If(lay.last_layer & ~self.act_left & self.act_drained):
-                m.next = "DONE"
+            resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
+            with m.If(lay.last_layer & ~self.act_left):
+                with m.If(~lay.layer0 & self.x_valid & regs.running & ~resets & ~s.tail):
+                    # early start: the next step's input waits (its Θ is written), the last
+                    # layer's row groups are issued: the next step's layer 0 runs while this
+                    # step's activation and output finish (the tail; layer 0's h and
+                    # accumulators are final since this step's layer 1 scanned its input)
+                    m.d.comb += s.early.eq(1)
+                    m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
+                    m.next = "CHECK"
+                with m.Elif(self.act_drained):
+                    m.next = "DONE"
             self._abort_on_soft_reset(m, s)
 
     def _reset_states(self, m: Module, s: SimpleNamespace) -> None:
@@ -693,6 +728,7 @@ class Controller(wiring.Component):
                     s.ahead.eq(1),
                     s.hid.eq(0),
                     s.out_done.eq(0),
+                    s.tail.eq(0),
                 ]
                 # the first step after a reset is counted from its first x_in valid; an
                 # input offered during the reset keeps the offer time it was seen at

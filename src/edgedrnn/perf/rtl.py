@@ -100,6 +100,15 @@ INPUT_START = 1
 #: The latest offer (cycles after the previous step's last ``h_out`` beat) at which a step
 #: runs in order: CHECK's last cycle sees ``x_in`` valid.
 IN_ORDER_OFFER = pl.CHECK_CYCLES
+#: Cycles by which an early start (networks of two or more layers: the step starts, in order,
+#: when the previous step's last layer leaves ACT, its input already offered) comes before
+#: the normal start (DONE sees the previous step's last ``h_out`` beat): the last layer's
+#: activation and output after ACT.
+EARLY_LEAD = ACT_TO_OUT - ACT_DONE
+#: The latest offer (cycles after the previous step's last ``h_out`` beat, negative: before
+#: it) at which a step starts early: the cycle in which the previous step's ACT sees its last
+#: row group issued.
+EARLY_OFFER = -(ACT_TO_OUT - 1)
 
 
 def _groups(n, p: int):
@@ -278,15 +287,18 @@ def _in_order(
     place: str,
     column=None,
     memory: MemorySystem | None = None,
+    early=False,
 ) -> np.ndarray:
     """STEP_CYCLES of every step run in order (its input offered by IN_ORDER_OFFER): layer by
     layer, each hidden scan right before the input scan on the same layer registers (one
     cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``,
-    ``memory``: as for :func:`_step`."""
+    ``memory``: as for :func:`_step`; ``early`` (bool, or (T,)): the step starts early,
+    EARLY_LEAD cycles before the previous step's end."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
-    t = np.full(c.shape[0], float(HIDDEN_START))  # layer 0's first hidden scan issue
+    # layer 0's first hidden scan issue
+    t = np.full(c.shape[0], float(HIDDEN_START)) - EARLY_LEAD * np.asarray(early, np.float64)
     last = net.num_layers - 1
     switch = 0
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
@@ -316,6 +328,19 @@ def _bias(steps: int, from_reset: bool) -> np.ndarray:
     if from_reset and steps:
         bias[0] = 1.0
     return bias
+
+
+def _early_mask(net: Network, steps: int, from_reset: bool, offer) -> np.ndarray:
+    """Steps that start early: two or more layers, the input offered by EARLY_OFFER (offer
+    None, back to back: every step but the first after a reset)."""
+    if net.num_layers < 2:
+        return np.zeros(steps, dtype=bool)
+    if offer is None:
+        early = np.ones(steps, dtype=bool)
+        if from_reset and steps:
+            early[0] = False
+        return early
+    return np.broadcast_to(np.asarray(offer, np.float64) <= EARLY_OFFER, (steps,)).copy()
 
 
 def _in_order_mask(offer) -> np.ndarray | bool:
@@ -365,7 +390,9 @@ def _figure(
     if memory is not None:
         mem_latency = memory.latency
     parts = _step(net, c, hw, bias, mem_latency, place, at, column, memory)
-    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place, column, memory), offer)
+    early = _early_mask(net, c.shape[0], from_reset, offer)
+    in_order = _in_order(net, c, hw, bias, mem_latency, place, column, memory, early)
+    return figure(parts, in_order, offer)
 
 
 def step_cycles(
