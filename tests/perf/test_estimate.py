@@ -103,14 +103,15 @@ def test_rtl_step_without_columns_is_the_closed_form():
     # In order (the input queued, back to back): HIDDEN_START, layer 0's hidden scan, WAITX,
     # its input part to ACT; the in-order switch (no avail wait for a hidden scan); layer 1's
     # hidden scan, XSETUP, its input scan waits for row group 0 of the new h, its part; the
-    # output: 55 cycles.
+    # output: 55 cycles from the previous step's end. Back to back the step starts early,
+    # EARLY_LEAD = ACT_TO_OUT - ACT_DONE cycles before that end: 44 cycles.
     # (measured on the RTL; tests/hw/test_timing.py checks such steps exactly)
     net = Network.stacked(8, 16, 2)
     hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
     zero = np.zeros((1, 2, 2))
     lo, hi = rtl.step_cycle_bounds(net, zero, hw, from_reset=False)
     expected = rtl.step_cycles(net, zero, hw, from_reset=False)
-    assert lo[0] == hi[0] == expected[0] == 55
+    assert lo[0] == hi[0] == expected[0] == 55 - rtl.EARLY_LEAD == 44
     lat_lo, lat_hi = rtl.step_latency_bounds(net, zero, hw, from_reset=False)
     assert lat_lo[0] == lat_hi[0] == rtl.step_latency(net, zero, hw, from_reset=False)[0] == 47
     switch = rtl.layer_switch(16, 8)
@@ -123,19 +124,29 @@ def test_rtl_step_without_columns_is_the_closed_form():
     in_order = rtl.HIDDEN_START + 2 + rtl.INPUT_START + (1 + tail) + io_switch
     in_order += 2 + rtl.INPUT_START + wait + (2 + tail) + rtl.ACT_TO_OUT + 2 - 1
     assert (io_switch, wait, in_order) == (6, 2, 55)
+    assert rtl.EARLY_LEAD == 11 and rtl.EARLY_OFFER == -11
     # x_in offered after CHECK: the two parts; offered at the CHECK's decision: in order
     assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=500)[0] == 500 + 47 - 1
     assert rtl.step_latency(net, zero, hw, from_reset=False, offer=10)[0] == 23 - 10 + 47
     at = rtl.IN_ORDER_OFFER
     assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at + 1)[0] == 23 + 47 - 1
     assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at)[0] == 55
-    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=-20)[0] == 55 + 20 + 1
+    # offered by the previous step's ACT exit (EARLY_OFFER): an early start
+    early = rtl.EARLY_OFFER
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=early + 1)[0] == 55
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=early)[0] == 44
+    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=-20)[0] == 44 + 20 + 1
+    # one layer: never early
+    one = Network.stacked(8, 16, 1)
+    back = rtl.step_cycles(one, np.zeros((2, 1, 2)), hw, from_reset=True)
+    assert back[1] == rtl.step_cycles(one, np.zeros((2, 1, 2)), hw, offer=[0, -20])[1]
 
 
 def test_rtl_one_column_costs_its_pipeline():
     # one input column at x_0 of layer 0 (fetch-bound): ACT starts ISSUE_TO_AR + Lm + c - 1 +
     # BEAT_TO_ACT cycles after the issue (latency: 67 cycles at Lm = 1, 70 at Lm = 4; in
-    # order, the column costs the same 20 cycles more than none: 75 and 78)
+    # order, the column costs the same 20 cycles more than none: 75 and 78, 64 and 67 with
+    # the early start)
     net = Network.stacked(8, 16, 2)
     hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
     one = np.array([[[1, 0], [0, 0]]])
@@ -145,7 +156,7 @@ def test_rtl_one_column_costs_its_pipeline():
         lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm, offer=4)
         assert lo[0] == 23 + measured - 1
         lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm)
-        assert lo[0] == 55 + measured - 47
+        assert lo[0] == 55 - rtl.EARLY_LEAD + measured - 47  # back to back: early start
     assert rtl.column_cycles(hw, 16) == 6 and rtl.column_cycles(hw, 16, bias=True) == 8
 
 

@@ -12,15 +12,27 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
     WAITX ─x_in─▶ SCAN_X ─▶ DRAIN ─▶ ACT ─▶ next layer: LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X
                                       │  (as soon as its last row group is issued)
               last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─┘ (last layer)
+    early start (two or more layers, the next step's x_in already valid): the last layer's
+    ACT ─▶ CHECK (the next step, in order) as soon as its last row group is issued
     SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE
     RESET_STATE (in IDLE, or in WAITX once the datapath is idle) ─▶ CLEAR ─▶ IDLE
 
 * IDLE (or DONE) starts a step's hidden part when START is on and the previous step has
   ended (or CLEAR has run): CHECK waits CHECK_CYCLES for the registered configuration check
   (:class:`ConfigCheck`). Θ of every layer is latched for the step when the step before ends
-  (its last ``h_out`` beat accepted) or, for the first step, at RESET_STATE: a Θ write
-  applies from the step after the one whose last ``h_out`` beat is still to come
+  (its last ``h_out`` beat accepted), when the step starts early (below), or, for the first
+  step, at RESET_STATE: a Θ write applies from the step after the one whose last ``h_out``
+  beat is still to come, and a host writes a step's Θ before it offers the step's ``x_in``
   (docs/datapath.md §7).
+* Early start: with two or more layers, when the last layer's ACT has issued its last row
+  group and the next step's ``x_in`` is already valid (and START is on, no reset asked for),
+  the next step starts at once, in order (CHECK, layer 0's hidden part), while this step's
+  activation and output finish (the *tail*). Layer 0's h and accumulators are final then
+  (layer 1 has scanned its input), the h writer and the output side carry their own copy
+  of the layer. The tail's last ``h_out`` beat lands STEP_CYCLES, LATENCY, STEP_COUNT and
+  its NZ (kept aside at the early start, as its offer time is) and latches no Θ; a second
+  early start waits until the tail has left. RESET_STATE's CLEAR (IDLE, WAITX) waits for
+  the tail too.
 * LSTART latches the layer's registers (one multiplexer level from the register block);
   LSETUP and LSETUP2 derive the rest (row groups, beats per column, addresses, the lane mask
   of the last row group), so no path crosses both; LSETUP loads the scan's pointers (of the
@@ -156,7 +168,9 @@ class Controller(wiring.Component):
 
     Latency (:mod:`edgedrnn.hw.pipeline`): a step's first hidden scan issue (``scan_h``, of
     layer NUM_LAYERS − 1) comes 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the
-    previous step's last ``h_out`` beat (``out_last``), that of a layer below
+    previous step's last ``h_out`` beat (``out_last``), or 1 + CHECK_CYCLES +
+    LAYER_SETUP_CYCLES after the cycle the last layer's ACT sees no row group left (early
+    start), that of a layer below
     LAYER_SETUP_CYCLES cycles after HDRAIN; WAITX follows layer 0's last hidden issue; layer
     0's first input scan issue (``scan_x``) comes 1 cycle after WAITX sees ``x_valid``, a
     layer l > 0's LAYER_SETUP_CYCLES cycles after ACT moves on; HDRAIN, DRAIN and WAITX see

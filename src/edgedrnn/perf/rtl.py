@@ -39,6 +39,12 @@ all at the latest position the scan allows (``k = n``), which bound the measured
 (equal, and exact, when no column is read).
 For the first step after a reset, STEP_CYCLES counts from ``x_in``'s first valid cycle; the
 model counts it like the others, from the cycle before its hidden part starts.
+
+Back to back with two or more layers a step starts early (docs/rtl.md, *Controller*): its
+input is already queued when the previous step's last layer has issued its activation, so it
+starts then, in order, EARLY_LEAD cycles before the previous step's end (its last ``h_out``
+beat, still to come); STEP_CYCLES, counted between the two ends, is EARLY_LEAD smaller than
+in order from the end. Offered, a step starts early when its input is valid by EARLY_OFFER.
 """
 
 from __future__ import annotations
