@@ -451,3 +451,29 @@ def test_controller_soft_reset_during_an_early_started_step():
         await until(lambda: ctx.get(dut.scan_h), limit=CHECK_CYCLES + LAYER_SETUP_CYCLES + 1)
 
     _run(dut, bench)
+
+
+def test_controller_sets_up_the_next_layer_beside_the_activation():
+    """DRAIN's exit starts the activation (ACT flag ``act_run`` until no row group is left)
+    and the next layer's setup at once; the next layer's scan (h memory reads) waits while the
+    activation issues, and starts the cycle after."""
+    dut = Controller(HW, idle_terms=6)
+    lay = dut.layer
+
+    async def bench(ctx):
+        _state, cycle, until, _in_act, start, _pulse = _early_bench(dut, ctx)
+        await start()
+        await until(lambda: ctx.get(dut.act_start))
+        ctx.set(dut.act_left, 1)  # the activation issues for a while
+        await cycle()
+        setup_h = False
+        for _ in range(8):
+            assert ctx.get(dut.act_run) and not ctx.get(dut.scan_h)
+            setup_h |= bool(ctx.get(dut.setup_h))
+            await cycle()
+        assert setup_h and not ctx.get(lay.layer0)  # layer 1 is set up, its scan waits
+        ctx.set(dut.act_left, 0)  # the last row group is issued
+        await cycle()
+        assert not ctx.get(dut.act_run) and ctx.get(dut.scan_h)
+
+    _run(dut, bench)

@@ -9,11 +9,11 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
     IDLE ─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_H ─▶ HDRAIN ─▶ layer below (LSTART)
                        ▲                      └▶ BIAS ─┘     └─ layer 0 ─▶ WAITX
     input part, every layer in order (layer 0's registers are loaded already):
-    WAITX ─x_in─▶ SCAN_X ─▶ DRAIN ─▶ ACT ─▶ next layer: LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X
-                                      │  (as soon as its last row group is issued)
-              last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─┘ (last layer)
-    early start (two or more layers, the next step's x_in already valid): the last layer's
-    ACT ─▶ CHECK (the next step, in order) as soon as its last row group is issued
+    WAITX ─x_in─▶ SCAN_X ─▶ DRAIN ─▶ next layer: LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X
+                              │  (the activation issues beside the setup; the scan waits)
+         last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─ ACT ◀─┘ (last layer)
+    early start (two or more layers, the next step's x_in valid in the last layer's ACT):
+    ACT ─▶ CHECK (the next step, in order)
     SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE
     RESET_STATE (in IDLE, or in WAITX once the datapath is idle) ─▶ CLEAR ─▶ IDLE
 
@@ -24,15 +24,14 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
   step, at RESET_STATE: a Θ write applies from the step after the one whose last ``h_out``
   beat is still to come, and a host writes a step's Θ before it offers the step's ``x_in``
   (docs/datapath.md §7).
-* Early start: with two or more layers, when the last layer's ACT has issued its last row
-  group and the next step's ``x_in`` is already valid (and START is on, no reset asked for),
-  the next step starts at once, in order (CHECK, layer 0's hidden part), while this step's
-  activation and output finish (the *tail*). Layer 0's h and accumulators are final then
-  (layer 1 has scanned its input), the h writer and the output side carry their own copy
-  of the layer. The tail's last ``h_out`` beat lands STEP_CYCLES, LATENCY, STEP_COUNT and
-  its NZ (kept aside at the early start, as its offer time is) and latches no Θ; a second
-  early start waits until the tail has left. RESET_STATE's CLEAR (IDLE, WAITX) waits for
-  the tail too.
+* Early start: with two or more layers, when the next step's ``x_in`` is valid while the
+  last layer is in ACT (and START is on, no reset asked for), the next step starts at once,
+  in order (CHECK, layer 0's hidden part), while this step's activation and output finish
+  (the *tail*). Layer 0's h and accumulators are final then (layer 1 has scanned its
+  input), the activation side and the output side carry their own copy of the layer. The
+  tail's last ``h_out`` beat lands STEP_CYCLES, LATENCY, STEP_COUNT and its NZ (kept aside
+  at the early start, as its offer time is) and latches no Θ; a second early start waits
+  until the tail has left. RESET_STATE's CLEAR (IDLE, WAITX) waits for the tail too.
 * LSTART latches the layer's registers (one multiplexer level from the register block);
   LSETUP and LSETUP2 derive the rest (row groups, beats per column, addresses, the lane mask
   of the last row group), so no path crosses both; LSETUP loads the scan's pointers (of the
@@ -48,8 +47,11 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
   through the same layer registers (the FIFOs keep the order), and DRAIN counts both.
   WAITX holds the finished hidden part until ``x_in`` has a beat, then loads the scan's
   input pointers.
-* ACT: the activation side issues the layer's row groups; after the last one the next layer
-  starts, or (last layer) DONE waits for the output to drain.
+* DRAIN's exit starts the activation, which issues the layer's row groups on its own
+  (``act_run``, a register, until none is left; the activation side keeps its own copy of
+  the layer): the next layer's LSTART follows at once, and the scan issues nothing while
+  the activation does (they share the h memory's read port). The last layer waits in ACT
+  for its activation to drain, then DONE for the output.
 * STEP_CYCLES counts from the previous step's end (for the first step after a reset: the
   cycle ``x_in`` is first valid) to the step's last ``h_out`` beat; LATENCY from the cycle
   the step's ``x_in`` is first valid to the same beat.
@@ -167,15 +169,15 @@ class Controller(wiring.Component):
     """The controller FSM, the layer registers, the counters and status (module docstring).
 
     Latency (:mod:`edgedrnn.hw.pipeline`): a step's first hidden scan issue (``scan_h``, of
-    layer NUM_LAYERS − 1) comes 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the
-    previous step's last ``h_out`` beat (``out_last``), or 1 + CHECK_CYCLES +
-    LAYER_SETUP_CYCLES after the cycle the last layer's ACT sees no row group left (early
-    start), that of a layer below
-    LAYER_SETUP_CYCLES cycles after HDRAIN; WAITX follows layer 0's last hidden issue; layer
-    0's first input scan issue (``scan_x``) comes 1 cycle after WAITX sees ``x_valid``, a
-    layer l > 0's LAYER_SETUP_CYCLES cycles after ACT moves on; HDRAIN, DRAIN and WAITX see
-    ``idle`` of IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
-    CLEAR_WRITE_DELAY.
+    layer NUM_LAYERS − 1, or in order of layer 0) comes 1 + CHECK_CYCLES +
+    LAYER_SETUP_CYCLES cycles after the previous step's last ``h_out`` beat (``out_last``),
+    or after the cycle the last layer's ACT sees ``x_valid`` (early start), that of a layer
+    below LAYER_SETUP_CYCLES cycles after HDRAIN; WAITX follows layer 0's last hidden issue;
+    layer 0's first input scan issue (``scan_x``) comes 1 cycle after WAITX sees
+    ``x_valid``, a layer l > 0's first scan issue LAYER_SETUP_CYCLES cycles after DRAIN's
+    exit; no scan issue while ``act_run`` (until ACT_DONE after the activation's last
+    issue); HDRAIN, DRAIN and WAITX see ``idle`` of IDLE_STAGES cycles before;
+    ``clr_en``/``clr_addr`` lag the CLEAR count by CLEAR_WRITE_DELAY.
 
     Parameters
     ----------
@@ -204,7 +206,8 @@ class Controller(wiring.Component):
     sent_x, sent_h : In(1)
         An input / hidden delta is queued (the layer's NZ counts).
     act_start, act_run : Out(1)
-        Load the activation side (DRAIN's exit); ACT.
+        Load the activation side (DRAIN's exit); let it issue (a register, from DRAIN's
+        exit until ``act_left`` falls).
     act_left, act_drained : In(1)
         Row groups are left to issue; nothing is issued or in the activation pipeline.
     flush, clear : Out(1)
@@ -330,7 +333,17 @@ class Controller(wiring.Component):
         # the FSM is in SCAN_X / SCAN_H, as registers (set on entry, cleared on leaving): the
         # scan's issue enables start from a flip-flop, not from a decode of the state
         s.in_scan_x, s.in_scan_h = Signal(), Signal()
-        m.d.comb += [self.scan_x.eq(s.in_scan_x), self.scan_h.eq(s.in_scan_h)]
+        # the activation side issues (from DRAIN's exit until no row group is left; the FSM
+        # sets up the next layer or step meanwhile): it reads the h memory, so the scan
+        # waits (the scan's hidden and layer > 0 input reads share that port)
+        s.act_on = Signal()
+        with m.If(s.act_on & ~self.act_left):
+            m.d.sync += s.act_on.eq(0)
+        m.d.comb += [
+            self.act_run.eq(s.act_on),
+            self.scan_x.eq(s.in_scan_x & ~s.act_on),
+            self.scan_h.eq(s.in_scan_h & ~s.act_on),
+        ]
         self._latency(m, s)
         m.d.comb += [
             regs.step_cycles.eq(s.step_cycles),
@@ -685,6 +698,7 @@ class Controller(wiring.Component):
             with m.If(armed & s.datapath_idle):
                 m.d.comb += self.act_start.eq(1)
                 m.d.sync += [
+                    s.act_on.eq(1),
                     Array(s.nzs_x)[s.layer].eq(s.cnt_x),
                     # layer 0's hidden deltas (every layer's, in order) are counted on: no
                     # LSTART since its SCAN_H
@@ -692,29 +706,31 @@ class Controller(wiring.Component):
                         Mux(lay.layer0 | s.inorder, s.cnt_h, Array(s.nzh_next)[s.layer])
                     ),
                 ]
-                m.next = "ACT"
+                with m.If(~lay.last_layer):
+                    # the activation issues on its own (``act_on``, its own copy of the
+                    # layer): the next layer is set up meanwhile; its scan waits while the
+                    # activation issues, and its scan of row group j (input part) for this
+                    # layer's h of row group j (the activation side's ``avail``)
+                    self._next_layer(m, s)
+                    m.d.sync += s.hid.eq(s.inorder)
+                    m.next = "LSTART"
+                with m.Else():
+                    m.next = "ACT"
             self._abort_on_soft_reset(m, s)
 
         with m.State("ACT"):
-            m.d.comb += self.act_run.eq(1)
-            with m.If(~lay.last_layer & ~self.act_left):
-                # all row groups issued: the next layer starts; its scan of row group j
-                # waits for this layer's h of row group j (the activation side's ``avail``)
-                self._next_layer(m, s)
-                m.d.sync += s.hid.eq(s.inorder)
-                m.next = "LSTART"
+            # (last layer) its activation issues, then drains into the output side
             resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
-            with m.If(lay.last_layer & ~self.act_left):
-                with m.If(~lay.layer0 & self.x_valid & regs.running & ~resets & ~s.tail):
-                    # early start: the next step's input waits (its Θ is written), the last
-                    # layer's row groups are issued: the next step's layer 0 runs while this
-                    # step's activation and output finish (the tail; layer 0's h and
-                    # accumulators are final since this step's layer 1 scanned its input)
-                    m.d.comb += s.early.eq(1)
-                    m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
-                    m.next = "CHECK"
-                with m.Elif(self.act_drained):
-                    m.next = "DONE"
+            with m.If(~lay.layer0 & self.x_valid & regs.running & ~resets & ~s.tail):
+                # early start: the next step's input waits (its Θ is written): the next
+                # step's layer 0 runs while this step's activation and output finish (the
+                # tail; layer 0's h and accumulators are final since this step's layer 1
+                # scanned its input; the scan waits while the activation issues)
+                m.d.comb += s.early.eq(1)
+                m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
+                m.next = "CHECK"
+            with m.Elif(~self.act_left & self.act_drained):
+                m.next = "DONE"
             self._abort_on_soft_reset(m, s)
 
     def _reset_states(self, m: Module, s: SimpleNamespace) -> None:
