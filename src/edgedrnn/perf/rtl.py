@@ -78,8 +78,9 @@ IDLE_TO_ACT = pl.IDLE_STAGES + 1
 #: passes the scan and encoder register stages (S1, S2, E0–E3), the datapath is idle the
 #: cycle after, then IDLE_TO_ACT.
 SCAN_TAIL = SCAN_TO_ENCODER + pl.ENCODER_STAGES + 1 + IDLE_TO_ACT
-#: Cycles from a layer's last weight beat to ACT: the PE array drains, then it is seen idle.
-BEAT_TO_ACT = pl.PE_DRAIN + IDLE_TO_ACT
+#: Cycles from a layer's last weight beat to ACT: the PE array drains (its idle term, seen
+#: through the idle detection, runs ahead of its idle by PE_IDLE_LEAD).
+BEAT_TO_ACT = pl.PE_DRAIN - pl.PE_IDLE_LEAD + IDLE_TO_ACT
 #: Cycles from an activation issue (A0) to the units' new h (``o_valid``).
 ACT_TO_H = pl.ACT_ISSUE_LATENCY + pl.ACT_LATENCY
 #: Cycles after a layer's last activation issue before the controller leaves ACT: it sees
