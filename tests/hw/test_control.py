@@ -455,8 +455,9 @@ def test_controller_soft_reset_during_an_early_started_step():
 
 def test_controller_sets_up_the_next_layer_beside_the_activation():
     """DRAIN's exit starts the activation (ACT flag ``act_run`` until no row group is left)
-    and the next layer's setup at once; the next layer's scan (h memory reads) waits while the
-    activation issues, and starts the cycle after."""
+    and the next layer's setup at once; the next layer's scan (h memory reads) and its bias
+    column (first step: it would reach the PE array, whose accumulators the activation
+    reads) wait while the activation issues: the bias the cycle after, then the scan."""
     dut = Controller(HW, idle_terms=6)
     lay = dut.layer
 
@@ -468,12 +469,14 @@ def test_controller_sets_up_the_next_layer_beside_the_activation():
         await cycle()
         setup_h = False
         for _ in range(8):
-            assert ctx.get(dut.act_run) and not ctx.get(dut.scan_h)
+            assert ctx.get(dut.act_run) and not ctx.get(dut.scan_h) and not ctx.get(dut.bias)
             setup_h |= bool(ctx.get(dut.setup_h))
             await cycle()
         assert setup_h and not ctx.get(lay.layer0)  # layer 1 is set up, its scan waits
         ctx.set(dut.act_left, 0)  # the last row group is issued
         await cycle()
-        assert not ctx.get(dut.act_run) and ctx.get(dut.scan_h)
+        assert not ctx.get(dut.act_run) and ctx.get(dut.bias) and not ctx.get(dut.scan_h)
+        await cycle()
+        assert ctx.get(dut.scan_h)
 
     _run(dut, bench)

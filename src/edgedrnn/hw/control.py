@@ -582,11 +582,13 @@ class Controller(wiring.Component):
             m.next = "SCAN_H"
 
         def send_bias():
-            """Queue the bias column (first step after a reset), then go on to SCAN_H."""
+            """Queue the bias column (first step after a reset), then go on to SCAN_H. Not
+            while the activation issues: its reads of the accumulators need the PE array
+            idle, and the bias column would reach it before they end."""
             sent = s.bias_sent.bit_select(s.layer, 1)
             with m.If(sent):
                 start_scan_h()
-            with m.Elif(self.scan_ready):
+            with m.Elif(self.scan_ready & ~s.act_on):
                 m.d.comb += self.bias.eq(1)
                 start_scan_h()
             with m.Else():

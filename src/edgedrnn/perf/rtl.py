@@ -130,13 +130,20 @@ def layer_switch(hidden_size: int, num_pe: int) -> int:
     its scan of row group j for row group j of the new h, which comes out of the activation
     ACT_TO_H cycles after its issue.
     """
-    return max(in_order_switch(hidden_size, num_pe), ACT_TO_H + AVAIL_DELAY)
+    return max(int(in_order_switch(hidden_size, num_pe)), ACT_TO_H + AVAIL_DELAY)
 
 
-def in_order_switch(hidden_size: int, num_pe: int) -> int:
+def in_order_switch(hidden_size: int, num_pe: int, bias=0):
     """In order: cycles from a layer's ACT start to the next layer's first (hidden) scan
-    issue: the layer setup, beside the activation's ``⌈H/P⌉`` issues (+ ACT_ISSUE_END)."""
-    return max(pl.LAYER_SETUP_CYCLES, _groups(hidden_size, num_pe) + ACT_ISSUE_END)
+    issue: the layer setup, beside the activation's ``⌈H/P⌉`` issues (+ ACT_ISSUE_END).
+    With the bias column (``bias``, the first step after a reset), queued in LSETUP2 or,
+    while the activation still issues, after it (BIAS): the scan BIAS_LEAD after it."""
+    off = _groups(hidden_size, num_pe) + ACT_ISSUE_END  # the first cycle the scan may issue
+    plain = max(pl.LAYER_SETUP_CYCLES, off)
+    late = max(pl.LAYER_SETUP_CYCLES, off) + BIAS_LEAD  # the bias waits for the activation
+    return np.where(
+        np.asarray(bias) > 0, plain if off <= pl.LAYER_SETUP_CYCLES - 1 else late, plain
+    )
 
 
 def early_start(hidden_size: int, num_pe: int, offer=-np.inf):
@@ -334,7 +341,7 @@ def _in_order(
         part_x, _ = _part(sx, nx, _column(hw, lay, li, column, memory), lead, busy, place)
         t = t + sh + INPUT_START + wait + part_x  # ACT's first cycle
         if li < last:
-            switch = in_order_switch(n_h, p)
+            switch = in_order_switch(n_h, p, bias)
             t = t + switch
         else:
             t = t + ACT_TO_OUT + _groups(n_h, p) - 1
