@@ -320,9 +320,9 @@ class Controller(wiring.Component):
         # the hidden part of the next step may run (the previous step ended, or CLEAR ran);
         # the hidden part is running; the step's last h_out beat is accepted
         s.ahead, s.hid, s.out_done = Signal(init=1), Signal(), Signal()
-        # early start: the next step starts when the last layer's last row group is issued,
-        # its input already waiting (comb, ACT); the started step's predecessor has still
-        # to send its last h_out beat (the tail)
+        # early start: the next step starts in the last layer's ACT, its input already
+        # waiting (comb, ACT); the started step's predecessor has still to send its last
+        # h_out beat (the tail)
         s.early, s.tail = Signal(), Signal()
         s.check_wait = Signal(range(CHECK_CYCLES))
         # the step's input was already offered when it started: every layer runs its hidden
@@ -508,7 +508,8 @@ class Controller(wiring.Component):
         with m.State("IDLE"):
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
-            with m.Elif((s.pend_reset_state | regs.reset_state) & ~s.tail):
+            # (CLEAR once an early-started step's predecessor has sent its output)
+            with m.Elif(s.pend_reset_state | regs.reset_state), m.If(~s.tail):
                 m.next = "CLEAR"
             with m.Elif(regs.running & s.ahead):
                 # the previous step has ended: the next step's hidden part may run

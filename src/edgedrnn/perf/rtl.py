@@ -83,8 +83,9 @@ SCAN_TAIL = SCAN_TO_ENCODER + pl.ENCODER_STAGES + 1 + IDLE_TO_ACT
 BEAT_TO_ACT = pl.PE_DRAIN - pl.PE_IDLE_LEAD + IDLE_TO_ACT
 #: Cycles from an activation issue (A0) to the units' new h (``o_valid``).
 ACT_TO_H = pl.ACT_ISSUE_LATENCY + pl.ACT_LATENCY
-#: Cycles after a layer's last activation issue before the controller leaves ACT: it sees
-#: "no row group left" through the activation's register ``ga_nz`` (activate.py).
+#: Cycles after a layer's last activation issue before the controller's ACT flag (and, last
+#: layer, the wait in ACT) sees "no row group left", through the activation's register
+#: ``ga_nz`` (activate.py).
 ACT_DONE = 1
 #: Cycles from a row group's new h to the next layer's scan taking it: the scan sees it through
 #: the register ``avail_nz`` (row groups of new h available).
