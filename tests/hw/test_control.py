@@ -290,3 +290,193 @@ def test_controller_reset_state_in_waitx_waits_for_the_datapath():
         assert ctx.get(dut.flush)  # CLEAR
 
     _run(dut, bench)
+
+
+def _two_layers(ctx, regs, **over):
+    """Two layers: I = 3, H = 5 each (R = 8, 3-beat columns)."""
+    _config(ctx, regs, num_layers=2, input_size=[3, 5], hidden_size=[5, 5],
+            rows_per_gate=[8, 8], column_stride=[24, 24], **over)  # fmt: skip
+
+
+def _early_bench(dut, ctx):
+    """Helpers for a two-layer controller whose datapath answers at once: a scan is done the
+    cycle after it issues (one delta each when ``deltas[0]``), the activation has no row
+    group left and is drained, the datapath is idle."""
+    regs, lay = dut.regs, dut.layer
+    state = {"now": 0, "deltas": [True]}
+
+    async def cycle():
+        scan_h, scan_x = ctx.get(dut.scan_h), ctx.get(dut.scan_x)
+        ctx.set(dut.scan_done, scan_h | scan_x)
+        ctx.set(dut.sent_h, scan_h & state["deltas"][0])
+        ctx.set(dut.sent_x, scan_x & state["deltas"][0])
+        await ctx.tick()
+        state["now"] += 1
+
+    async def until(cond, limit=200):
+        for _ in range(limit):
+            if cond():
+                return
+            await cycle()
+        raise AssertionError("condition not reached")
+
+    def in_act(last):
+        return ctx.get(dut.act_run) and ctx.get(lay.last_layer) == last
+
+    async def start():
+        _two_layers(ctx, regs, theta_x=[5, 6], theta_h=[0, 0])
+        ctx.set(dut.idle, IDLE_ALL)
+        ctx.set(dut.scan_ready, 1)
+        ctx.set(dut.out_empty, 1)
+        ctx.set(dut.act_drained, 1)
+        ctx.set(regs.reset_state, 1)
+        await ctx.tick()
+        ctx.set(regs.reset_state, 0)
+        await ctx.tick().repeat(StateMap.of(HW).clear_depth + CLEAR_WRITE_DELAY + 2)
+        ctx.set(regs.running, 1)
+        ctx.set(dut.x_valid, 1)  # every step's input is waiting (back to back)
+        state["offer"] = state["now"]
+
+    async def pulse(signal):
+        ctx.set(signal, 1)
+        await cycle()
+        ctx.set(signal, 0)
+
+    return state, cycle, until, in_act, start, pulse
+
+
+def test_controller_early_start():
+    """Two layers, inputs waiting: the next step starts when the last layer's ACT has issued
+    its row groups (no DONE), its Θ latched then (a Θ write after that is for the step after);
+    the predecessor's last h_out beat (the tail) then lands STEP_CYCLES, LATENCY, STEP_COUNT and
+    the predecessor's NZ (not those of the running step's layer 0, stored before it)."""
+    dut = Controller(HW, idle_terms=6)
+    regs, lay = dut.regs, dut.layer
+
+    async def bench(ctx):
+        state, cycle, until, in_act, start, pulse = _early_bench(dut, ctx)
+        await start()
+        await until(lambda: ctx.get(dut.scan_x))  # step 0, layer 0's input scan
+        ctx.set(regs.theta_x, [9, 10])  # written before step 1's input is offered (§7)
+        await until(lambda: in_act(last=1))
+        await cycle()  # ACT → CHECK: step 1 starts; step 0's output still leaves
+        assert not ctx.get(dut.act_run) and ctx.get(regs.step_count) == 0
+        ctx.set(regs.theta_x, [13, 14])  # after step 1's start: for step 2
+        state["deltas"][0] = False  # step 1 passes nothing
+        await until(lambda: ctx.get(dut.scan_h))
+        assert ctx.get(lay.layer0) and ctx.get(lay.theta_x) == 9
+        await until(lambda: in_act(last=0))  # step 1's layer 0 drained: its NZ stored
+        assert ctx.get(regs.step_count) == 0
+        end0 = state["now"]
+        await pulse(dut.out_last)  # step 0's last h_out beat
+        assert ctx.get(regs.step_count) == 1
+        assert list(ctx.get(regs.nz_x)) == [1, 1] and list(ctx.get(regs.nz_h)) == [1, 1]
+        assert ctx.get(regs.step_cycles) == end0 - state["offer"] + 1
+        assert ctx.get(regs.latency) == end0 - state["offer"] + 1
+        await until(lambda: ctx.get(dut.scan_h))
+        assert not ctx.get(lay.layer0) and ctx.get(lay.theta_x) == 10
+        await until(lambda: in_act(last=1))
+        await cycle()  # step 2 starts early too (step 0's tail has left)
+        end1 = state["now"]
+        await pulse(dut.out_last)
+        assert ctx.get(regs.step_count) == 2 and ctx.get(regs.step_cycles) == end1 - end0
+        assert list(ctx.get(regs.nz_x)) == [0, 0] and list(ctx.get(regs.nz_h)) == [0, 0]
+        await until(lambda: ctx.get(dut.scan_h))
+        assert ctx.get(lay.theta_x) == 13
+
+    _run(dut, bench)
+
+
+def test_controller_no_early_start_for_one_layer():
+    """One layer: the next step's hidden part reads the h that the activation still writes,
+    so the step ends (DONE, its last h_out beat) before the next starts."""
+    dut = Controller(HW, idle_terms=6)
+
+    async def bench(ctx):
+        _state, cycle, until, _in_act, start, pulse = _early_bench(dut, ctx)
+        await start()
+        ctx.set(dut.regs.num_layers, 1)
+        await until(lambda: ctx.get(dut.act_run))
+        for _ in range(10):
+            await cycle()
+            assert not ctx.get(dut.scan_h) and not ctx.get(dut.setup_h)
+        await pulse(dut.out_last)
+        await until(lambda: ctx.get(dut.scan_h), limit=1 + CHECK_CYCLES + LAYER_SETUP_CYCLES)
+
+    _run(dut, bench)
+
+
+def test_controller_reset_state_during_an_early_started_step():
+    """RESET_STATE given after an early start: the started step stops in WAITX (x_in not
+    taken) until its predecessor's last h_out beat has left, then CLEAR discards it."""
+    dut = Controller(HW, idle_terms=6)
+    regs = dut.regs
+
+    async def bench(ctx):
+        _state, cycle, until, in_act, start, pulse = _early_bench(dut, ctx)
+        await start()
+        await until(lambda: in_act(last=1))
+        await cycle()  # step 1 starts early
+        await pulse(regs.reset_state)
+        for _ in range(30):  # SCAN_H(0), then WAITX holds
+            assert not ctx.get(dut.flush) and not ctx.get(dut.scan_x)
+            await cycle()
+        await pulse(dut.out_last)  # step 0's output has left: CLEAR
+        assert ctx.get(regs.step_count) == 1
+        await until(lambda: ctx.get(dut.flush), limit=IDLE_STAGES + 3)
+        assert not ctx.get(dut.scan_x)
+
+    _run(dut, bench)
+
+
+def test_controller_soft_reset_during_an_early_started_step():
+    """SOFT_RESET after an early start: FLUSH (the predecessor's output is discarded), then
+    CLEAR; the steps after it start as after any reset."""
+    dut = Controller(HW, idle_terms=6)
+    regs = dut.regs
+
+    async def bench(ctx):
+        _state, cycle, until, in_act, start, pulse = _early_bench(dut, ctx)
+        await start()
+        await until(lambda: in_act(last=1))
+        await cycle()  # step 1 starts early
+        await pulse(regs.soft_reset)
+        await until(lambda: ctx.get(dut.flush), limit=CHECK_CYCLES + 2)  # (from LSTART)
+        await until(lambda: ctx.get(dut.clear), limit=StateMap.of(HW).clear_depth + 10)
+        await cycle()
+        # after CLEAR: a new sequence starts from IDLE (no tail left behind)
+        await until(lambda: ctx.get(dut.scan_h), limit=2 + CHECK_CYCLES + LAYER_SETUP_CYCLES)
+        await until(lambda: in_act(last=1))
+        await cycle()
+        await until(lambda: ctx.get(dut.scan_h), limit=CHECK_CYCLES + LAYER_SETUP_CYCLES + 1)
+
+    _run(dut, bench)
+
+
+def test_controller_sets_up_the_next_layer_beside_the_activation():
+    """DRAIN's exit starts the activation (ACT flag ``act_run`` until no row group is left)
+    and the next layer's setup at once; the next layer's scan (h memory reads) and its bias
+    column (first step: it would reach the PE array, whose accumulators the activation
+    reads) wait while the activation issues: the bias the cycle after, then the scan."""
+    dut = Controller(HW, idle_terms=6)
+    lay = dut.layer
+
+    async def bench(ctx):
+        _state, cycle, until, _in_act, start, _pulse = _early_bench(dut, ctx)
+        await start()
+        await until(lambda: ctx.get(dut.act_start))
+        ctx.set(dut.act_left, 1)  # the activation issues for a while
+        await cycle()
+        setup_h = False
+        for _ in range(8):
+            assert ctx.get(dut.act_run) and not ctx.get(dut.scan_h) and not ctx.get(dut.bias)
+            setup_h |= bool(ctx.get(dut.setup_h))
+            await cycle()
+        assert setup_h and not ctx.get(lay.layer0)  # layer 1 is set up, its scan waits
+        ctx.set(dut.act_left, 0)  # the last row group is issued
+        await cycle()
+        assert not ctx.get(dut.act_run) and ctx.get(dut.bias) and not ctx.get(dut.scan_h)
+        await cycle()
+        assert ctx.get(dut.scan_h)
+
+    _run(dut, bench)

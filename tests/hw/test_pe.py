@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 from edgedrnn import HardwareConfig
 from edgedrnn import fixedpoint as fp
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray
-from edgedrnn.hw.pipeline import PE_ACT_READ_LATENCY, PE_DRAIN
+from edgedrnn.hw.pipeline import PE_ACT_READ_LATENCY, PE_DRAIN, PE_IDLE_LEAD
 from edgedrnn.sparse.image import pack_columns
 
 
@@ -21,7 +21,8 @@ def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=(), slots=
     sparse build (``hw.sparse_weights``) the input and hidden columns are packed ones of
     ``slots`` entries per (gate, lane).
 
-    Returns (banks[4, rows], overflow seen, cycles from the last beat handshake to idle).
+    Returns (banks[4, rows], overflow seen, cycles from the last beat handshake to idle);
+    ``idle_soon`` rises PE_IDLE_LEAD cycles before ``idle`` (checked here).
     """
     dut = PEArray(hw)
     P, bb = hw.num_pe, hw.bus_bytes
@@ -29,7 +30,7 @@ def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=(), slots=
     groups = rows // P
     base = layer * dut.gmax
     got = {}
-    res = {"ovf": False, "drain": None}
+    res = {"ovf": False, "drain": None, "soon": None}
 
     async def bench(ctx):
         ctx.set(dut.groups, groups)
@@ -43,8 +44,12 @@ def _run(hw, rows, columns, layer, seed, p_cmd=0.6, p_beat=0.7, clear=(), slots=
         ci = bi = 0
         last = None
         for cyc in range(20_000):
-            if ci == len(columns) and bi == len(beats) and ctx.get(dut.idle):
+            done = ci == len(columns) and bi == len(beats)
+            if done and res["soon"] is None and ctx.get(dut.idle_soon):
+                res["soon"] = cyc - last
+            if done and ctx.get(dut.idle):
                 res["drain"] = cyc - last
+                assert res["soon"] == res["drain"] - PE_IDLE_LEAD, res
                 break
             res["ovf"] |= bool(ctx.get(dut.overflow))
             cv = ci < len(columns) and rnd.random() < p_cmd

@@ -134,3 +134,11 @@ def test_soft_reset_mid_step_then_reprogram():
 def test_bad_config_sets_error_and_does_not_start():
     hw, i, hs = CONFIGS[0]
     _plain(hw, i, hs, steps=2, seed=13, probe_bad_config=True)
+
+
+def test_wide_layer_activation_beside_the_next_layer_setup():
+    """24 activation row groups (H = 96 on 4 PEs) while the next layer is set up: its scan and
+    its bias column (first step) wait until the activation has read its accumulators, or
+    the bias column's chunks would take the PE array's read port from the activation."""
+    hw = HardwareConfig(4, 64, 2, 8, 96)
+    _check(hw, 3, [96, 5], steps=3, seed=21, stalls=Stalls(mem_latency=1), wmax=20)

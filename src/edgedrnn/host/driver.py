@@ -340,10 +340,12 @@ class EdgeDRNNDriver:
 
         Per step t: write Θ of step t+1 (where it changes) and queue x[t+1], then read step
         t's output and registers (docs/datapath.md §7): the next input waits in the queue, so
-        the accelerator starts step t+1 the cycle step t ends, in order (docs/rtl.md,
-        *Controller*). This needs ``h_out`` taken only as the host reads it (the simulation
-        transports): where something else takes it (a FIFO in a SoC), step t+1 may end, and
-        its registers replace step t's, before the host reads them; ``queue_ahead=False``
+        the accelerator starts step t+1 in order, with two or more layers as soon as step t's
+        last layer has issued its activation (early start: Θ of step t+1, written before
+        x[t+1], is latched then), else the cycle step t ends (docs/rtl.md, *Controller*).
+        This needs ``h_out`` taken only as the host reads it (the simulation transports):
+        where something else takes it (a FIFO in a SoC), step t+1 may end, and its registers
+        replace step t's, before the host reads them; ``queue_ahead=False``
         then queues x[t+1] after step t's registers are read, and writes Θ of step t+2 before
         it (step t+1 may end before the host looks again, latching the Θ written by then).
         Θ of the first step is written

@@ -8,9 +8,10 @@ register both on entry (:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY
 last layer issues only while the output FIFO has an entry reserved for the row group
 (``room``, ``reserve``).
 
-The h writer keeps its own copy of the layer's h base, size, last-lane mask and last-layer
-flag (loaded with the layer in ``start``): the next layer may already be scanning while this
-layer's last row groups are still in the activation pipeline. A row group's new h goes to
+The issue and the h writer keep their own copy of the layer's h base, size, last-lane mask
+and last-layer flag (loaded with the layer in ``start``): the controller sets up the next
+layer (or step) while this layer issues, and the next layer may already be scanning while
+this layer's last row groups are still in the activation pipeline. A row group's new h goes to
 the h memory (the lanes that exist) and, for the last layer, to the output side. ``avail``
 counts the row groups written and not yet taken by the next layer's scan.
 """
@@ -48,8 +49,8 @@ class ActivationArray(wiring.Component):
     start : In(1)
         Load the layer: its row groups to issue, the read pointers and the h writer.
     run : In(1)
-        The controller is in ACT: issue a row group per cycle while any is left (for the
-        last layer only while ``room``).
+        Issue a row group per cycle while any is left (for the last layer only while
+        ``room``): the controller's ACT flag, from ``start`` until no row group is left.
     room : In(1)
         The output side has room for another row group.
     reserve : Out(1)
@@ -132,7 +133,8 @@ class ActivationArray(wiring.Component):
         h_prev_line = delay(m, self.h_prev, ACT_ISSUE_LATENCY - SCAN_LATENCY, "h_prev")
         h_prev = h_prev_line[-1] if h_prev_line else self.h_prev
         m.d.comb += [self.h_addr.eq(h_act_ptr), self.acc_addr.eq(acc_act_ptr)]
-        with m.If(self.run & ga_nz & (self.room | ~lay.last_layer)):
+        iss_last = Signal()  # the issuing layer is the last (loaded in ``start``)
+        with m.If(self.run & ga_nz & (self.room | ~iss_last)):
             m.d.comb += act_issue.eq(1)
             m.d.sync += [
                 ga.eq(ga - 1),
@@ -157,7 +159,7 @@ class ActivationArray(wiring.Component):
         o_valid = units[0].o_valid
         m.d.sync += inflight.eq(inflight + act_issue - o_valid)
         m.d.comb += [
-            self.reserve.eq(act_issue & lay.last_layer),
+            self.reserve.eq(act_issue & iss_last),
             self.left.eq(ga_nz),
             self.drained.eq((inflight == 0) & ~act_issue),
             self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
@@ -214,5 +216,6 @@ class ActivationArray(wiring.Component):
                 rem_le_p.eq(lay.n_hid <= P),
                 wr_mask_last.eq(lay.mask_hid_last),
                 wr_last.eq(lay.last_layer),
+                iss_last.eq(lay.last_layer),
             ]
         return m

@@ -9,18 +9,29 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
     IDLE ─▶ CHECK ─▶ LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_H ─▶ HDRAIN ─▶ layer below (LSTART)
                        ▲                      └▶ BIAS ─┘     └─ layer 0 ─▶ WAITX
     input part, every layer in order (layer 0's registers are loaded already):
-    WAITX ─x_in─▶ SCAN_X ─▶ DRAIN ─▶ ACT ─▶ next layer: LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X
-                                      │  (as soon as its last row group is issued)
-              last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─┘ (last layer)
+    WAITX ─x_in─▶ SCAN_X ─▶ DRAIN ─▶ next layer: LSTART ─▶ LSETUP ─▶ LSETUP2 ─▶ SCAN_X
+                              │  (the activation issues beside the setup; the scan waits)
+         last h_out beat: CHECK (next step's hidden part) ◀─ DONE ◀─ ACT ◀─┘ (last layer)
+    early start (two or more layers, the next step's x_in valid in the last layer's ACT):
+    ACT ─▶ CHECK (the next step, in order)
     SOFT_RESET (any state) ─▶ FLUSH ─▶ CLEAR ─▶ IDLE
     RESET_STATE (in IDLE, or in WAITX once the datapath is idle) ─▶ CLEAR ─▶ IDLE
 
 * IDLE (or DONE) starts a step's hidden part when START is on and the previous step has
   ended (or CLEAR has run): CHECK waits CHECK_CYCLES for the registered configuration check
   (:class:`ConfigCheck`). Θ of every layer is latched for the step when the step before ends
-  (its last ``h_out`` beat accepted) or, for the first step, at RESET_STATE: a Θ write
-  applies from the step after the one whose last ``h_out`` beat is still to come
+  (its last ``h_out`` beat accepted), when the step starts early (below), or, for the first
+  step, at RESET_STATE: a Θ write applies from the step after the one whose last ``h_out``
+  beat is still to come, and a host writes a step's Θ before it offers the step's ``x_in``
   (docs/datapath.md §7).
+* Early start: with two or more layers, when the next step's ``x_in`` is valid while the
+  last layer is in ACT (and START is on, no reset asked for), the next step starts at once,
+  in order (CHECK, layer 0's hidden part), while this step's activation and output finish
+  (the *tail*). Layer 0's h and accumulators are final then (layer 1 has scanned its
+  input), the activation side and the output side carry their own copy of the layer. The
+  tail's last ``h_out`` beat lands STEP_CYCLES, LATENCY, STEP_COUNT and its NZ (kept aside
+  at the early start, as its offer time is) and latches no Θ; a second early start waits
+  until the tail has left. RESET_STATE's CLEAR (IDLE, WAITX) waits for the tail too.
 * LSTART latches the layer's registers (one multiplexer level from the register block);
   LSETUP and LSETUP2 derive the rest (row groups, beats per column, addresses, the lane mask
   of the last row group), so no path crosses both; LSETUP loads the scan's pointers (of the
@@ -36,8 +47,11 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
   through the same layer registers (the FIFOs keep the order), and DRAIN counts both.
   WAITX holds the finished hidden part until ``x_in`` has a beat, then loads the scan's
   input pointers.
-* ACT: the activation side issues the layer's row groups; after the last one the next layer
-  starts, or (last layer) DONE waits for the output to drain.
+* DRAIN's exit starts the activation, which issues the layer's row groups on its own
+  (``act_run``, a register, until none is left; the activation side keeps its own copy of
+  the layer): the next layer's LSTART follows at once, and the scan issues nothing while
+  the activation does (they share the h memory's read port). The last layer waits in ACT
+  for its activation to drain, then DONE for the output.
 * STEP_CYCLES counts from the previous step's end (for the first step after a reset: the
   cycle ``x_in`` is first valid) to the step's last ``h_out`` beat; LATENCY from the cycle
   the step's ``x_in`` is first valid to the same beat.
@@ -155,13 +169,15 @@ class Controller(wiring.Component):
     """The controller FSM, the layer registers, the counters and status (module docstring).
 
     Latency (:mod:`edgedrnn.hw.pipeline`): a step's first hidden scan issue (``scan_h``, of
-    layer NUM_LAYERS − 1) comes 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after the
-    previous step's last ``h_out`` beat (``out_last``), that of a layer below
-    LAYER_SETUP_CYCLES cycles after HDRAIN; WAITX follows layer 0's last hidden issue; layer
-    0's first input scan issue (``scan_x``) comes 1 cycle after WAITX sees ``x_valid``, a
-    layer l > 0's LAYER_SETUP_CYCLES cycles after ACT moves on; HDRAIN, DRAIN and WAITX see
-    ``idle`` of IDLE_STAGES cycles before; ``clr_en``/``clr_addr`` lag the CLEAR count by
-    CLEAR_WRITE_DELAY.
+    layer NUM_LAYERS − 1, or in order of layer 0) comes 1 + CHECK_CYCLES +
+    LAYER_SETUP_CYCLES cycles after the previous step's last ``h_out`` beat (``out_last``),
+    or after the cycle the last layer's ACT sees ``x_valid`` (early start), that of a layer
+    below LAYER_SETUP_CYCLES cycles after HDRAIN; WAITX follows layer 0's last hidden issue;
+    layer 0's first input scan issue (``scan_x``) comes 1 cycle after WAITX sees
+    ``x_valid``, a layer l > 0's first scan issue LAYER_SETUP_CYCLES cycles after DRAIN's
+    exit; no scan issue while ``act_run`` (until ACT_DONE after the activation's last
+    issue); HDRAIN, DRAIN and WAITX see ``idle`` of IDLE_STAGES cycles before;
+    ``clr_en``/``clr_addr`` lag the CLEAR count by CLEAR_WRITE_DELAY.
 
     Parameters
     ----------
@@ -190,7 +206,8 @@ class Controller(wiring.Component):
     sent_x, sent_h : In(1)
         An input / hidden delta is queued (the layer's NZ counts).
     act_start, act_run : Out(1)
-        Load the activation side (DRAIN's exit); ACT.
+        Load the activation side (DRAIN's exit); let it issue (a register, from DRAIN's
+        exit until ``act_left`` falls).
     act_left, act_drained : In(1)
         Row groups are left to issue; nothing is issued or in the activation pipeline.
     flush, clear : Out(1)
@@ -295,10 +312,19 @@ class Controller(wiring.Component):
         s.nz_x = [Signal(16, name=f"nz_x{i}") for i in range(L)]
         s.nz_h = [Signal(16, name=f"nz_h{i}") for i in range(L)]
         s.nzh_next = [Signal(16, name=f"nzh_next{i}") for i in range(L)]  # hidden part's
+        # the NZ of a step whose output is still leaving when the next step has started
+        # (early start, below): copied at the start, to the registers at its last h_out beat
+        s.nzp_x = [Signal(16, name=f"nzp_x{i}") for i in range(L)]
+        s.nzp_h = [Signal(16, name=f"nzp_h{i}") for i in range(L)]
         s.cnt_x, s.cnt_h = Signal(16), Signal(16)
         # the hidden part of the next step may run (the previous step ended, or CLEAR ran);
         # the hidden part is running; the step's last h_out beat is accepted
         s.ahead, s.hid, s.out_done = Signal(init=1), Signal(), Signal()
+        # early start: the next step starts in the last layer's ACT, its input already
+        # waiting (comb, ACT); the started step's predecessor has still to send its last
+        # h_out beat (the tail)
+        s.early, s.tail = Signal(), Signal()
+        s.check_wait = Signal(range(CHECK_CYCLES))
         # the step's input was already offered when it started: every layer runs its hidden
         # part right before its input part (no drain between layers' hidden parts)
         s.inorder = Signal()
@@ -307,7 +333,17 @@ class Controller(wiring.Component):
         # the FSM is in SCAN_X / SCAN_H, as registers (set on entry, cleared on leaving): the
         # scan's issue enables start from a flip-flop, not from a decode of the state
         s.in_scan_x, s.in_scan_h = Signal(), Signal()
-        m.d.comb += [self.scan_x.eq(s.in_scan_x), self.scan_h.eq(s.in_scan_h)]
+        # the activation side issues (from DRAIN's exit until no row group is left; the FSM
+        # sets up the next layer or step meanwhile): it reads the h memory, so the scan
+        # waits (the scan's hidden and layer > 0 input reads share that port)
+        s.act_on = Signal()
+        with m.If(s.act_on & ~self.act_left):
+            m.d.sync += s.act_on.eq(0)
+        m.d.comb += [
+            self.act_run.eq(s.act_on),
+            self.scan_x.eq(s.in_scan_x & ~s.act_on),
+            self.scan_h.eq(s.in_scan_h & ~s.act_on),
+        ]
         self._latency(m, s)
         m.d.comb += [
             regs.step_cycles.eq(s.step_cycles),
@@ -319,10 +355,11 @@ class Controller(wiring.Component):
         with m.If(s.counting):
             m.d.sync += s.cyc.eq(s.cyc + 1)
         s.pend_reset_state, s.pend_soft = Signal(), Signal()
-        # Θ of the next step is latched when the step before ends (its last h_out beat) or
-        # at RESET_STATE (the first step): the host writes the following step's Θ right after
-        # a step's x_in, before it reads that step's last output (docs/datapath.md §7)
-        with m.If(regs.reset_state | self.out_last):
+        # Θ of the next step is latched when the step before ends (its last h_out beat), at
+        # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
+        # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
+        # docs/datapath.md §7); a tail's last beat latches nothing (the next step runs)
+        with m.If(regs.reset_state | (self.out_last & ~s.tail) | s.early):
             for i in range(L):
                 m.d.sync += [
                     s.thx[i].eq(regs.theta_x[i][:16]),
@@ -338,17 +375,26 @@ class Controller(wiring.Component):
             m.d.sync += s.cnt_x.eq(s.cnt_x + 1)
         with m.If(self.sent_h):
             m.d.sync += s.cnt_h.eq(s.cnt_h + 1)
+        with m.If(s.early):
+            for i in range(L):
+                m.d.sync += [s.nzp_x[i].eq(s.nzs_x[i]), s.nzp_h[i].eq(s.nzs_h[i])]
         with m.If(self.out_last):
             for i in range(L):
-                m.d.sync += [s.nz_x[i].eq(s.nzs_x[i]), s.nz_h[i].eq(s.nzs_h[i])]
+                m.d.sync += [
+                    s.nz_x[i].eq(Mux(s.tail, s.nzp_x[i], s.nzs_x[i])),
+                    s.nz_h[i].eq(Mux(s.tail, s.nzp_h[i], s.nzs_h[i])),
+                ]
             # STEP_CYCLES: the cycles since the previous step's end (cyc restarts at 0)
             m.d.sync += [
                 s.step_cycles.eq(s.cyc + 1),
                 s.cyc.eq(0),
                 s.step_count.eq(s.step_count + 1),
-                s.out_done.eq(1),
-                s.ahead.eq(1),
             ]
+            with m.If(s.tail):
+                # the step before the running one has ended
+                m.d.sync += s.tail.eq(0)
+            with m.Else():
+                m.d.sync += [s.out_done.eq(1), s.ahead.eq(1)]
         ovf_r = Signal()
         m.d.sync += ovf_r.eq(self.overflow)
         m.d.comb += [regs.set_overflow.eq(ovf_r), regs.set_error.eq(self.fetch_error)]
@@ -379,6 +425,7 @@ class Controller(wiring.Component):
         """
         s.now, s.latency = Signal(32), Signal(32)
         s.offer_in, s.offer_out = Signal(32), Signal(32)
+        s.offer_tail = Signal(32)  # the tail's offer (early start)
         s.x_wait = Signal(init=1)  # waiting for the first x_in valid of a step
         # x_done a cycle later: the scan's ``done`` does not reach the 32 offer_out enables
         # nor x_wait. Waiting starts with x_done_r as it started with x_done's x_wait; the
@@ -392,8 +439,10 @@ class Controller(wiring.Component):
             m.d.sync += [s.x_wait.eq(0), s.offer_in.eq(s.now)]
             with m.If(~s.counting):
                 m.d.sync += [s.cyc.eq(1), s.counting.eq(1)]
+        with m.If(s.early):
+            m.d.sync += s.offer_tail.eq(s.offer_out)
         with m.If(self.out_last):
-            m.d.sync += s.latency.eq(s.now - s.offer_out + 1)
+            m.d.sync += s.latency.eq(s.now - Mux(s.tail, s.offer_tail, s.offer_out) + 1)
 
     def _abort_on_soft_reset(self, m: Module, s: SimpleNamespace) -> None:
         with m.If(s.pend_soft):
@@ -455,11 +504,12 @@ class Controller(wiring.Component):
     def _step_states(self, m: Module, s: SimpleNamespace) -> None:
         """IDLE, CHECK, WAITX, DONE: a step's two parts start; it ends when its output has left."""
         regs = self.regs
-        check_wait = Signal(range(CHECK_CYCLES))
+        check_wait = s.check_wait
         with m.State("IDLE"):
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
-            with m.Elif(s.pend_reset_state | regs.reset_state):
+            # (CLEAR once an early-started step's predecessor has sent its output)
+            with m.Elif(s.pend_reset_state | regs.reset_state), m.If(~s.tail):
                 m.next = "CLEAR"
             with m.Elif(regs.running & s.ahead):
                 # the previous step has ended: the next step's hidden part may run
@@ -481,7 +531,7 @@ class Controller(wiring.Component):
                     m.next = "LSTART"
                 with m.Else():
                     m.d.comb += regs.set_error.eq(1)
-                    m.d.sync += s.hid.eq(0)
+                    m.d.sync += [s.hid.eq(0), s.ahead.eq(1)]
                     m.next = "IDLE"
 
         with m.State("WAITX"):
@@ -491,8 +541,11 @@ class Controller(wiring.Component):
             with m.If(s.pend_soft | regs.soft_reset):
                 m.next = "FLUSH"
             # (a reset: layer 0's hidden columns may still be in flight, CLEAR once they
-            # are not)
-            with m.Elif(s.pend_reset_state | regs.reset_state), m.If(s.armed & s.datapath_idle):
+            # are not, and once an early-started step's predecessor has sent its output)
+            with (
+                m.Elif(s.pend_reset_state | regs.reset_state),
+                m.If(s.armed & s.datapath_idle & ~s.tail),
+            ):
                 m.next = "CLEAR"
             with m.Elif(regs.running & self.x_valid):
                 # the scan's input pointers; SCAN_X issues from the next cycle
@@ -501,7 +554,7 @@ class Controller(wiring.Component):
                 self._enter_scan_x(m, s)
 
         with m.State("DONE"):
-            with m.If(self.out_empty & (s.out_done | self.out_last)):
+            with m.If(self.out_empty & (s.out_done | (self.out_last & ~s.tail))):
                 # the step ends: the next step's hidden part starts at once
                 resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
                 with m.If(regs.running & ~resets):
@@ -530,11 +583,13 @@ class Controller(wiring.Component):
             m.next = "SCAN_H"
 
         def send_bias():
-            """Queue the bias column (first step after a reset), then go on to SCAN_H."""
+            """Queue the bias column (first step after a reset), then go on to SCAN_H. Not
+            while the activation issues: its reads of the accumulators need the PE array
+            idle, and the bias column would reach it before they end."""
             sent = s.bias_sent.bit_select(s.layer, 1)
             with m.If(sent):
                 start_scan_h()
-            with m.Elif(self.scan_ready):
+            with m.Elif(self.scan_ready & ~s.act_on):
                 m.d.comb += self.bias.eq(1)
                 start_scan_h()
             with m.Else():
@@ -597,7 +652,7 @@ class Controller(wiring.Component):
 
     def _scan_states(self, m: Module, s: SimpleNamespace) -> None:
         """SCAN_H, HDRAIN (hidden part); SCAN_X, DRAIN, ACT (input part)."""
-        lay = self.layer
+        lay, regs = self.layer, self.regs
         # (H)DRAIN's (and WAITX's) first cycle sees ``idle`` of the cycle before the last scan
         # issue (IDLE_STAGES registers): it is not looked at
         armed = s.armed
@@ -646,6 +701,7 @@ class Controller(wiring.Component):
             with m.If(armed & s.datapath_idle):
                 m.d.comb += self.act_start.eq(1)
                 m.d.sync += [
+                    s.act_on.eq(1),
                     Array(s.nzs_x)[s.layer].eq(s.cnt_x),
                     # layer 0's hidden deltas (every layer's, in order) are counted on: no
                     # LSTART since its SCAN_H
@@ -653,18 +709,30 @@ class Controller(wiring.Component):
                         Mux(lay.layer0 | s.inorder, s.cnt_h, Array(s.nzh_next)[s.layer])
                     ),
                 ]
-                m.next = "ACT"
+                with m.If(~lay.last_layer):
+                    # the activation issues on its own (``act_on``, its own copy of the
+                    # layer): the next layer is set up meanwhile; its scan waits while the
+                    # activation issues, and its scan of row group j (input part) for this
+                    # layer's h of row group j (the activation side's ``avail``)
+                    self._next_layer(m, s)
+                    m.d.sync += s.hid.eq(s.inorder)
+                    m.next = "LSTART"
+                with m.Else():
+                    m.next = "ACT"
             self._abort_on_soft_reset(m, s)
 
         with m.State("ACT"):
-            m.d.comb += self.act_run.eq(1)
-            with m.If(~lay.last_layer & ~self.act_left):
-                # all row groups issued: the next layer starts; its scan of row group j
-                # waits for this layer's h of row group j (the activation side's ``avail``)
-                self._next_layer(m, s)
-                m.d.sync += s.hid.eq(s.inorder)
-                m.next = "LSTART"
-            with m.If(lay.last_layer & ~self.act_left & self.act_drained):
+            # (last layer) its activation issues, then drains into the output side
+            resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
+            with m.If(~lay.layer0 & self.x_valid & regs.running & ~resets & ~s.tail):
+                # early start: the next step's input waits (its Θ is written): the next
+                # step's layer 0 runs while this step's activation and output finish (the
+                # tail; layer 0's h and accumulators are final since this step's layer 1
+                # scanned its input; the scan waits while the activation issues)
+                m.d.comb += s.early.eq(1)
+                m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
+                m.next = "CHECK"
+            with m.Elif(~self.act_left & self.act_drained):
                 m.next = "DONE"
             self._abort_on_soft_reset(m, s)
 
@@ -693,6 +761,7 @@ class Controller(wiring.Component):
                     s.ahead.eq(1),
                     s.hid.eq(0),
                     s.out_done.eq(0),
+                    s.tail.eq(0),
                 ]
                 # the first step after a reset is counted from its first x_in valid; an
                 # input offered during the reset keeps the offer time it was seen at

@@ -79,6 +79,7 @@ from .pipeline import (
     PE_ACT_READ_LATENCY,
     PE_BANK_READ_STAGES,
     PE_CLEAR_DELAY,
+    PE_IDLE_LEAD,
     PE_READ_STAGE,
     PE_WRITE_STAGE,
 )
@@ -103,8 +104,10 @@ class PEArray(wiring.Component):
     Latency: ``act_r``... ``act_ch`` hold the banks at ``act_addr`` of PE_ACT_READ_LATENCY
     cycles before (from registers, valid while ``idle``); ``clr_en``/``clr_addr`` zero one
     word of every bank through PE_CLEAR_DELAY registers (``idle`` is low meanwhile); ``idle``
-    goes high PE_DRAIN cycles after a column's last beat handshake, and ``overflow`` (a pulse
-    per clipped chunk, from registers through a NUM_PE-input OR) is raised no later.
+    goes high PE_DRAIN cycles after a column's last beat handshake, ``idle_soon``
+    PE_IDLE_LEAD cycles before ``idle`` (then ``idle`` follows unless a command comes), and
+    ``overflow`` (a pulse per clipped chunk, from registers through a NUM_PE-input OR) is
+    raised no later.
 
     Parameters
     ----------
@@ -124,6 +127,9 @@ class PEArray(wiring.Component):
         Sparse builds only: entries per gate and lane of a column (a layer constant).
     idle, overflow : Out(1)
         No column in the array; a lane's sum saturated.
+    idle_soon : Out(1)
+        No column is taken and none will be written after PE_IDLE_LEAD cycles: ``idle``
+        then, unless a command is taken meanwhile (the controller's idle term).
     act_addr : In(range(depth))
         Accumulator word read for the activation units.
     act_r, act_u, act_cx, act_ch : Out(ArrayLayout(signed(24), P))
@@ -147,6 +153,7 @@ class PEArray(wiring.Component):
                 "base": In(range(self.depth + 1)),
                 **({"slots": In(range(self.gmax + 1))} if hw.sparse_weights else {}),
                 "idle": Out(1),
+                "idle_soon": Out(1),
                 "overflow": Out(1),
                 "act_addr": In(range(self.depth)),
                 "act_r": Out(data.ArrayLayout(signed(24), hw.num_pe)),
@@ -173,6 +180,7 @@ class PEArray(wiring.Component):
             m.d.comb += [
                 self.overflow.eq(clip.any()),
                 self.idle.eq(~c.busy & ~Cat(*c.v[1:PE_WRITE_STAGE]).any() & (Cat(*c.wens) == 0)),
+                self.idle_soon.eq(self._idle_soon(c)),
             ]
             return m
         c = self._chunker(m, aw)
@@ -226,8 +234,19 @@ class PEArray(wiring.Component):
         m.d.comb += [
             self.overflow.eq(clip.any()),
             self.idle.eq(~c.busy & ~Cat(*v[1:W]).any() & (c.wen == 0)),
+            self.idle_soon.eq(self._idle_soon(c)),
         ]
         return m
+
+    @staticmethod
+    def _idle_soon(c: SimpleNamespace):
+        """``idle`` in PE_IDLE_LEAD cycles, unless a command is taken meanwhile: no column
+        taken (no chunk is issued while not ``busy``), and the chunks in flight are past the
+        stages that would still hold one, or write, then (the write enables are registered
+        from stage PE_WRITE_STAGE − 1)."""
+        k = PE_IDLE_LEAD
+        assert 1 <= k <= PE_WRITE_STAGE - 1
+        return ~c.busy & ~Cat(*c.v[1 : PE_WRITE_STAGE - k + 1]).any()
 
     def _chunker(self, m: Module, aw: range) -> SimpleNamespace:
         """Stage 0: commands and beats into chunks of NUM_PE weights, with bank and address."""

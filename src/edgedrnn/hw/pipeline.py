@@ -71,6 +71,10 @@ PE_ACT_READ_LATENCY = PE_BANK_READ_STAGES
 PE_CLEAR_DELAY = 1
 #: Cycles from a column's last beat handshake until the PE array's ``idle`` is high again.
 PE_DRAIN = PE_WRITE_STAGE + 1
+#: Cycles by which the PE array's ``idle_soon`` runs ahead of ``idle`` (the controller's idle
+#: detection: IDLE_STAGES registers and the cycle that acts on them), so that the controller
+#: acts (DRAIN's exit, the activation's first accumulator read) the cycle ``idle`` rises.
+PE_IDLE_LEAD = IDLE_STAGES + 1
 
 # ---------------------------------------------------------------- activation (activation.py)
 #: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S7).

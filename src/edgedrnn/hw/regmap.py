@@ -201,8 +201,9 @@ LAYER_REGISTERS: tuple[Register, ...] = (
         0x18,
         "RW",
         doc=(
-            "Θx, raw Q8.8 (16 bits); latched at RESET_STATE and at each step's last h_out "
-            "beat, for the next step"
+            "Θx, raw Q8.8 (16 bits); latched at RESET_STATE and, for the next step, at each "
+            "step's last h_out beat or when the next step starts early (its x_in offered "
+            "before that beat): write a step's Θ before its x_in"
         ),
         layer=True,
     ),
@@ -210,10 +211,7 @@ LAYER_REGISTERS: tuple[Register, ...] = (
         "THETA_H",
         0x1C,
         "RW",
-        doc=(
-            "Θh, raw Q8.8 (16 bits); latched at RESET_STATE and at each step's last h_out "
-            "beat, for the next step"
-        ),
+        doc="Θh, raw Q8.8 (16 bits); latched as THETA_X",
         layer=True,
     ),
     Register(

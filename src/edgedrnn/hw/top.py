@@ -98,8 +98,9 @@ class EdgeDRNN(wiring.Component):
         m.submodules.pe = pe = PEArray(hw)
         m.submodules.act = act = ActivationArray(hw)
         m.submodules.output = out = Output(P)
-        # the datapath is idle when every block is (the controller registers the terms)
-        idle = Cat(scan.idle, enc.idle, queues.idle, fetch.idle, pe.idle, act.idle)
+        # the datapath is idle when every block is (the controller registers the terms; the
+        # PE array's term runs ahead by those registers: PE_IDLE_LEAD)
+        idle = Cat(scan.idle, enc.idle, queues.idle, fetch.idle, pe.idle_soon, act.idle)
         m.submodules.ctrl = ctrl = Controller(hw, idle_terms=len(idle))
 
         # streams: x_in → scan → encoder → column queues → fetch / PE; new h → output → h_out

@@ -39,6 +39,12 @@ all at the latest position the scan allows (``k = n``), which bound the measured
 (equal, and exact, when no column is read).
 For the first step after a reset, STEP_CYCLES counts from ``x_in``'s first valid cycle; the
 model counts it like the others, from the cycle before its hidden part starts.
+
+Back to back with two or more layers a step starts early (docs/rtl.md, *Controller*): its
+input is already queued when the previous step's last layer starts its activation, so it
+starts then, in order, before the previous step's end (its last ``h_out`` beat, still to
+come; :func:`early_start`); STEP_CYCLES is counted between the two ends. Offered, a step
+starts early when its input is valid while the previous step's last layer is in ACT.
 """
 
 from __future__ import annotations
@@ -72,12 +78,14 @@ IDLE_TO_ACT = pl.IDLE_STAGES + 1
 #: passes the scan and encoder register stages (S1, S2, E0–E3), the datapath is idle the
 #: cycle after, then IDLE_TO_ACT.
 SCAN_TAIL = SCAN_TO_ENCODER + pl.ENCODER_STAGES + 1 + IDLE_TO_ACT
-#: Cycles from a layer's last weight beat to ACT: the PE array drains, then it is seen idle.
-BEAT_TO_ACT = pl.PE_DRAIN + IDLE_TO_ACT
+#: Cycles from a layer's last weight beat to ACT: the PE array drains (its idle term, seen
+#: through the idle detection, runs ahead of its idle by PE_IDLE_LEAD).
+BEAT_TO_ACT = pl.PE_DRAIN - pl.PE_IDLE_LEAD + IDLE_TO_ACT
 #: Cycles from an activation issue (A0) to the units' new h (``o_valid``).
 ACT_TO_H = pl.ACT_ISSUE_LATENCY + pl.ACT_LATENCY
-#: Cycles after a layer's last activation issue before the controller leaves ACT: it sees
-#: "no row group left" through the activation's register ``ga_nz`` (activate.py).
+#: Cycles after a layer's last activation issue before the controller's ACT flag (and, last
+#: layer, the wait in ACT) sees "no row group left", through the activation's register
+#: ``ga_nz`` (activate.py).
 ACT_DONE = 1
 #: Cycles from a row group's new h to the next layer's scan taking it: the scan sees it through
 #: the register ``avail_nz`` (row groups of new h available).
@@ -100,6 +108,14 @@ INPUT_START = 1
 #: The latest offer (cycles after the previous step's last ``h_out`` beat) at which a step
 #: runs in order: CHECK's last cycle sees ``x_in`` valid.
 IN_ORDER_OFFER = pl.CHECK_CYCLES
+#: Cycles from the previous step's last ``h_out`` beat back to the last layer's ACT, for
+#: ``⌈H/P⌉ = 0``: a step whose input is valid in ACT starts early (networks of two or more
+#: layers: in order, while the previous step's activation and output finish), at the cycle
+#: ACT sees it, at the earliest ``ACT_TO_OUT − 1 + ⌈H/P⌉`` cycles before the previous end.
+EARLY_OFFER = -(ACT_TO_OUT - 1)
+#: Cycles from the last layer's ACT start after which the scan may issue again (the
+#: activation reads the h memory while it issues its ``⌈H/P⌉`` row groups; + this).
+ACT_ISSUE_END = ACT_DONE
 
 
 def _groups(n, p: int):
@@ -109,19 +125,38 @@ def _groups(n, p: int):
 def layer_switch(hidden_size: int, num_pe: int) -> int:
     """Cycles from a layer's ACT start to the next layer's first scan issue.
 
-    The controller issues ``⌈H/P⌉`` activation row groups, leaves ACT and sets up the next
-    layer (LSTART, LSETUP, LSETUP2); that layer's scan of row group j then waits for row group
-    j of the new h, which comes out of the activation ACT_TO_H cycles after its issue.
+    The activation issues ``⌈H/P⌉`` row groups on its own while the controller sets up the
+    next layer (LSTART, LSETUP, LSETUP2); that layer's scan waits until the activation has
+    issued (ACT_ISSUE_END after its last row group: they share the h memory's read port), and
+    its scan of row group j for row group j of the new h, which comes out of the activation
+    ACT_TO_H cycles after its issue.
     """
-    return max(
-        _groups(hidden_size, num_pe) + ACT_DONE + pl.LAYER_SETUP_CYCLES, ACT_TO_H + AVAIL_DELAY
+    return max(int(in_order_switch(hidden_size, num_pe)), ACT_TO_H + AVAIL_DELAY)
+
+
+def in_order_switch(hidden_size: int, num_pe: int, bias=0):
+    """In order: cycles from a layer's ACT start to the next layer's first (hidden) scan
+    issue: the layer setup, beside the activation's ``⌈H/P⌉`` issues (+ ACT_ISSUE_END).
+    With the bias column (``bias``, the first step after a reset), queued in LSETUP2 or,
+    while the activation still issues, after it (BIAS): the scan BIAS_LEAD after it."""
+    off = _groups(hidden_size, num_pe) + ACT_ISSUE_END  # the first cycle the scan may issue
+    plain = max(pl.LAYER_SETUP_CYCLES, off)
+    late = max(pl.LAYER_SETUP_CYCLES, off) + BIAS_LEAD  # the bias waits for the activation
+    return np.where(
+        np.asarray(bias) > 0, plain if off <= pl.LAYER_SETUP_CYCLES - 1 else late, plain
     )
 
 
-def in_order_switch(hidden_size: int, num_pe: int) -> int:
-    """In order: cycles from a layer's ACT start to the next layer's first (hidden) scan
-    issue: ``⌈H/P⌉`` activation issues, ACT_DONE, the layer setup."""
-    return _groups(hidden_size, num_pe) + ACT_DONE + pl.LAYER_SETUP_CYCLES
+def early_start(hidden_size: int, num_pe: int, offer=-np.inf):
+    """Cycles from the previous step's end to layer 0's first hidden scan issue of a step
+    run in order, its input valid ``offer`` cycles after that end (≤ −1: an early start,
+    from the cycle the previous step's last layer (``hidden_size``) is in ACT and sees it;
+    ≥ 0: HIDDEN_START after the end)."""
+    g = _groups(hidden_size, num_pe)
+    act = EARLY_OFFER - g  # the last layer's ACT start, from the previous end
+    at = np.maximum(np.asarray(offer, np.float64), act)
+    early = np.maximum(at + HIDDEN_START, act + g + ACT_ISSUE_END)
+    return np.where(at <= -1, early, float(HIDDEN_START))
 
 
 def column_cycles(hw: HardwareConfig, rows_per_gate: int, bias: bool = False) -> int:
@@ -278,15 +313,18 @@ def _in_order(
     place: str,
     column=None,
     memory: MemorySystem | None = None,
+    start=float(HIDDEN_START),
 ) -> np.ndarray:
     """STEP_CYCLES of every step run in order (its input offered by IN_ORDER_OFFER): layer by
     layer, each hidden scan right before the input scan on the same layer registers (one
     cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``,
-    ``memory``: as for :func:`_step`."""
+    ``memory``: as for :func:`_step`; ``start`` (scalar or (T,)): layer 0's first hidden
+    scan issue from the previous step's end (:func:`early_start`)."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
-    t = np.full(c.shape[0], float(HIDDEN_START))  # layer 0's first hidden scan issue
+    # layer 0's first hidden scan issue
+    t = np.zeros(c.shape[0]) + start
     last = net.num_layers - 1
     switch = 0
     for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
@@ -304,7 +342,7 @@ def _in_order(
         part_x, _ = _part(sx, nx, _column(hw, lay, li, column, memory), lead, busy, place)
         t = t + sh + INPUT_START + wait + part_x  # ACT's first cycle
         if li < last:
-            switch = in_order_switch(n_h, p)
+            switch = in_order_switch(n_h, p, bias)
             t = t + switch
         else:
             t = t + ACT_TO_OUT + _groups(n_h, p) - 1
@@ -316,6 +354,23 @@ def _bias(steps: int, from_reset: bool) -> np.ndarray:
     if from_reset and steps:
         bias[0] = 1.0
     return bias
+
+
+def _in_order_start(net: Network, hw: HardwareConfig, steps: int, from_reset: bool, offer):
+    """Layer 0's first hidden scan issue of every step run in order, from the previous end:
+    an early start (two or more layers, the input valid while the previous step's last layer
+    is in ACT; offer None, back to back: every step but the first after a reset) or
+    HIDDEN_START."""
+    start = np.full(steps, float(HIDDEN_START))
+    if net.num_layers < 2:
+        return start
+    h_last = net.layers[-1][1]
+    if offer is None:
+        start[:] = early_start(h_last, hw.num_pe)
+        if from_reset and steps:
+            start[0] = HIDDEN_START
+        return start
+    return np.broadcast_to(early_start(h_last, hw.num_pe, offer), (steps,)).copy()
 
 
 def _in_order_mask(offer) -> np.ndarray | bool:
@@ -365,7 +420,9 @@ def _figure(
     if memory is not None:
         mem_latency = memory.latency
     parts = _step(net, c, hw, bias, mem_latency, place, at, column, memory)
-    return figure(parts, _in_order(net, c, hw, bias, mem_latency, place, column, memory), offer)
+    start = _in_order_start(net, hw, c.shape[0], from_reset, offer)
+    in_order = _in_order(net, c, hw, bias, mem_latency, place, column, memory, start)
+    return figure(parts, in_order, offer)
 
 
 def step_cycles(

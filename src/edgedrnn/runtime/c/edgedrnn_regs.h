@@ -71,9 +71,9 @@
 #define EDGEDRNN_LAYER_COLUMN_ADDR(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x10u)
 /* LAYERl_COLUMN_STRIDE (RW): Bytes between columns */
 #define EDGEDRNN_LAYER_COLUMN_STRIDE(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x14u)
-/* LAYERl_THETA_X (RW): Θx, raw Q8.8 (16 bits); latched at RESET_STATE and at each step's last h_out beat, for the next step */
+/* LAYERl_THETA_X (RW): Θx, raw Q8.8 (16 bits); latched at RESET_STATE and, for the next step, at each step's last h_out beat or when the next step starts early (its x_in offered before that beat): write a step's Θ before its x_in */
 #define EDGEDRNN_LAYER_THETA_X(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x18u)
-/* LAYERl_THETA_H (RW): Θh, raw Q8.8 (16 bits); latched at RESET_STATE and at each step's last h_out beat, for the next step */
+/* LAYERl_THETA_H (RW): Θh, raw Q8.8 (16 bits); latched as THETA_X */
 #define EDGEDRNN_LAYER_THETA_H(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x1Cu)
 /* LAYERl_NZ_X (RO): Input deltas passed on in the last completed step (updated at its last h_out beat) */
 #define EDGEDRNN_LAYER_NZ_X(l) (EDGEDRNN_LAYER_BASE + EDGEDRNN_LAYER_STRIDE * (l) + 0x20u)
