@@ -212,16 +212,7 @@ class PEArray(wiring.Component):
         )
         c.fw3 = Signal()  # forwarding: the RAM data are stale; stage 3
         m.d.sync += c.fw3.eq(c.f2.any())
-        c.w1 = Signal(8 * P)
-        c.d1 = Signal(signed(16))
-        c.d1_3 = Signal(signed(18))
-        c.d1_n = Signal(signed(17))  # −Δ, for the top digit
-        m.d.sync += [
-            c.w1.eq(c.chunk),
-            c.d1.eq(c.delta),
-            c.d1_3.eq(c.delta3),
-            c.d1_n.eq(-c.delta),
-        ]
+        self._operands(m, c)
         c.rd_addr = Signal(aw)
         m.d.comb += c.rd_addr.eq(Mux(v[r], addr[r], self.act_addr))
         c.v, c.bank = v, bank
@@ -247,6 +238,20 @@ class PEArray(wiring.Component):
         k = PE_IDLE_LEAD
         assert 1 <= k <= PE_WRITE_STAGE - 1
         return ~c.busy & ~Cat(*c.v[1 : PE_WRITE_STAGE - k + 1]).any()
+
+    def _operands(self, m: Module, c: SimpleNamespace) -> None:
+        """Stage 1's operand registers, the same in both builds: the chunk's weights, Δ, 3Δ
+        and −Δ (for the top digit)."""
+        c.w1 = Signal(8 * self.hw.num_pe)
+        c.d1 = Signal(signed(16))
+        c.d1_3 = Signal(signed(18))
+        c.d1_n = Signal(signed(17))
+        m.d.sync += [
+            c.w1.eq(c.chunk),
+            c.d1.eq(c.delta),
+            c.d1_3.eq(c.delta3),
+            c.d1_n.eq(-c.delta),
+        ]
 
     def _chunker(self, m: Module, aw: range) -> SimpleNamespace:
         """Stage 0: commands and beats into chunks of NUM_PE weights, with bank and address."""
@@ -402,16 +407,7 @@ class PEArray(wiring.Component):
             c.fw3s.append(fw3)
             c.rd_addrs.append(rd_addr)
             c.clip_v.append(v[W - 1] & nz[W - 1][lane])
-        c.w1 = Signal(8 * P)
-        c.d1 = Signal(signed(16))
-        c.d1_3 = Signal(signed(18))
-        c.d1_n = Signal(signed(17))  # −Δ, for the top digit
-        m.d.sync += [
-            c.w1.eq(c.chunk),
-            c.d1.eq(c.delta),
-            c.d1_3.eq(c.delta3),
-            c.d1_n.eq(-c.delta),
-        ]
+        self._operands(m, c)
         c.v, c.bank = v, bank
 
     def _sparse_chunker(self, m: Module, aw: range) -> SimpleNamespace:
