@@ -173,6 +173,32 @@ def _maxabs(a):
     return np.int64(m)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _column_bound(idx, dl, cm, g):
+    """How far passed column ``g`` can move any accumulator: |Δ| times its largest |w|."""
+    return abs(np.int64(dl[g])) * cm[idx[g]]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _quad_bound(idx, dl, cm, g):
+    """:func:`_column_bound` of the four passed columns g .. g + 3 together."""
+    return (
+        _column_bound(idx, dl, cm, g)
+        + _column_bound(idx, dl, cm, g + 1)
+        + _column_bound(idx, dl, cm, g + 2)
+        + _column_bound(idx, dl, cm, g + 3)
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _refresh(bound, c, banks, stats):
+    """``bound`` of max|banks|, measured anew when adding ``c`` to it would pass ACC_MAX."""
+    if bound + c > ACC_MAX:
+        stats[S_REFRESH] += 1
+        return _maxabs(banks)
+    return bound
+
+
 # ------------------------------------------------------------------------ activation
 # SIG and TANH (datapath.md §6) are odd-symmetric step functions: SIG(-v) = 256 - SIG(v),
 # TANH(-v) = -TANH(v), and both are constant from |v| = 880 on. So a 1024-entry table of
@@ -521,33 +547,31 @@ def _add_columns_vnni(
             digits[lo0 + k] = lo
             digits[hi0 + k] = hi
             two |= hi
-            c += abs(np.int64(d)) * cm[j]
+            c += _column_bound(idx, dl, cm, g + k)
             dsum += d
             k += 1
-        if bound + c > ACC_MAX:
-            bound = _maxabs(acc)
-            stats[S_REFRESH] += 1
-            if bound + c > ACC_MAX:  # keep the prefix that provably cannot saturate
-                c = 0
-                dsum = 0
-                two = 0
-                kk = 0
-                while kk < k:
-                    ck = abs(np.int64(dl[g + kk])) * cm[idx[g + kk]]
-                    if bound + c + ck > ACC_MAX:
-                        break
-                    c += ck
-                    dsum += dl[g + kk]
-                    two |= digits[hi0 + kk]
-                    kk += 1
-                for t in range(kk, k):
-                    digits[lo0 + t] = 0
-                    digits[hi0 + t] = 0
-                k = kk
+        bound = _refresh(bound, c, acc, stats)
+        if bound + c > ACC_MAX:  # keep the prefix that provably cannot saturate
+            c = 0
+            dsum = 0
+            two = 0
+            kk = 0
+            while kk < k:
+                ck = _column_bound(idx, dl, cm, g + kk)
+                if bound + c + ck > ACC_MAX:
+                    break
+                c += ck
+                dsum += dl[g + kk]
+                two |= digits[hi0 + kk]
+                kk += 1
+            for t in range(kk, k):
+                digits[lo0 + t] = 0
+                digits[hi0 + t] = 0
+            k = kk
         if k == 0:  # one column on its own (|Δ| too large for digits, or it may saturate)
             j0 = idx[g]
             d0 = np.int32(dl[g])
-            c0 = abs(np.int64(d0)) * cm[j0]
+            c0 = _column_bound(idx, dl, cm, g)
             o0 = w_off + j0 * stride
             if bound + c0 <= ACC_MAX:
                 _madd1_vnni(W, o0, d0, dst, n)
@@ -655,15 +679,8 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, s
         if g + 4 <= end:
             j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
             d0, d1, d2, d3 = dl[g], dl[g + 1], dl[g + 2], dl[g + 3]
-            c = (
-                abs(np.int64(d0)) * cm[j0]
-                + abs(np.int64(d1)) * cm[j1]
-                + abs(np.int64(d2)) * cm[j2]
-                + abs(np.int64(d3)) * cm[j3]
-            )
-            if bound + c > ACC_MAX:
-                bound = _maxabs(acc)
-                stats[S_REFRESH] += 1
+            c = _quad_bound(idx, dl, cm, g)
+            bound = _refresh(bound, c, acc, stats)
             if bound + c <= ACC_MAX:
                 o0 = w_off + j0 * stride
                 o1 = w_off + j1 * stride
@@ -681,11 +698,9 @@ def _add_columns(W, w_off, stride, cm, acc, a0, n, idx, dl, start, end, bound, s
         # one column on its own
         j0 = idx[g]
         d0 = np.int32(dl[g])
-        c = abs(np.int64(d0)) * cm[j0]
+        c = _column_bound(idx, dl, cm, g)
         o0 = w_off + j0 * stride
-        if bound + c > ACC_MAX:
-            bound = _maxabs(acc)
-            stats[S_REFRESH] += 1
+        bound = _refresh(bound, c, acc, stats)
         if bound + c <= ACC_MAX:
             _madd1(W, o0, d0, dst, n)
             bound += c
@@ -849,15 +864,8 @@ def _add_sparse(W, w_off, E, cm, acc, H, idx, dl, start, end, bound, vector, sta
             j0, j1, j2, j3 = idx[g], idx[g + 1], idx[g + 2], idx[g + 3]
             d0, d1 = np.int32(dl[g]), np.int32(dl[g + 1])
             d2, d3 = np.int32(dl[g + 2]), np.int32(dl[g + 3])
-            c = (
-                abs(np.int64(d0)) * cm[j0]
-                + abs(np.int64(d1)) * cm[j1]
-                + abs(np.int64(d2)) * cm[j2]
-                + abs(np.int64(d3)) * cm[j3]
-            )
-            if bound + c > ACC_MAX:
-                bound = _maxabs(banks)
-                stats[S_REFRESH] += 1
+            c = _quad_bound(idx, dl, cm, g)
+            bound = _refresh(bound, c, banks, stats)
             if bound + c <= ACC_MAX:
                 o0, o1 = base + j0 * E, base + j1 * E
                 o2, o3 = base + j2 * E, base + j3 * E
@@ -868,11 +876,9 @@ def _add_sparse(W, w_off, E, cm, acc, H, idx, dl, start, end, bound, vector, sta
                 continue
         j0 = idx[g]
         d0 = np.int32(dl[g])
-        c = abs(np.int64(d0)) * cm[j0]
+        c = _column_bound(idx, dl, cm, g)
         o0 = base + j0 * E
-        if bound + c > ACC_MAX:
-            bound = _maxabs(banks)
-            stats[S_REFRESH] += 1
+        bound = _refresh(bound, c, banks, stats)
         if bound + c <= ACC_MAX:
             if vector:
                 _SPARSE_VECTOR(W32, o0, E // 16, acc, d0)
