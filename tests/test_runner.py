@@ -73,6 +73,25 @@ def test_unknown_backend_and_non_program(program):
         edgedrnn.run("net.edrnn", np.zeros((1, 3)))
 
 
+@pytest.mark.parametrize(
+    ("backend", "options", "error", "message"),
+    [
+        ("torch", {"frame_cycles": 5}, TypeError, r"torch backend takes no options.*frame_cycles"),
+        (
+            "reference",
+            {"kernel": "vnni"},
+            TypeError,
+            r"option.*known: \['mode'\]",
+        ),
+        ("reference", {"mode": "float"}, ValueError, "exact .integer. mode only, not 'float'"),
+        ("cpu", {"frame_cycles": 5}, TypeError, "frame_cycles"),
+    ],
+)
+def test_options_a_backend_does_not_take_are_refused(program, backend, options, error, message):
+    with pytest.raises(error, match=message):
+        edgedrnn.run(program, np.zeros((2, 3)), backend=backend, **options)
+
+
 def test_python_ints_are_real_values_as_in_session_step(program):
     """A list of Python ints is real values for run() as for Session.step (not raw Q8.8)."""
     rows = [[1, 0, -2, 3]] * 3

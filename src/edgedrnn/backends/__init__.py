@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -158,6 +158,28 @@ class Backend(ABC):
             Outputs, delta counts and the overflow flag (and cycles where the backend
             counts them).
         """
+
+    def check_options(self, options: Mapping[str, Any], known: Collection[str] = ()) -> None:
+        """Refuse the options in ``options`` that this backend does not take.
+
+        Parameters
+        ----------
+        options : Mapping
+            The options a caller passed to :meth:`run` or :meth:`open_stream`.
+        known : Collection of str
+            The options this backend takes (none by default).
+
+        Raises
+        ------
+        TypeError
+            An option is not in ``known``; the message names it and the known ones.
+        """
+        unknown = sorted(set(options) - set(known))
+        if not unknown:
+            return
+        if not known:
+            raise TypeError(f"the {self.name} backend takes no options, got {unknown}")
+        raise TypeError(f"unknown {self.name} backend option(s) {unknown}; known: {sorted(known)}")
 
     def open_stream(self, program: Program, **options: Any) -> Stream:
         """A new :class:`Stream` of ``program``, from reset.

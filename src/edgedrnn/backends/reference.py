@@ -80,21 +80,20 @@ class ReferenceBackend(Backend):
         theta_h_q: np.ndarray,
         **options: Any,
     ) -> Result:
-        _no_options(options)
+        self._exact_only(options)
         return run_program(program, x_q, theta_x_q, theta_h_q)
 
     def open_stream(self, program: Program, **options: Any) -> ReferenceStream:
-        _no_options(options)
+        self._exact_only(options)
         return ReferenceStream(program)
 
-
-def _no_options(options: dict[str, Any]) -> None:
-    """The reference backend takes no options but ``mode="exact"``."""
-    mode = options.pop("mode", "exact")
-    if mode != "exact":
-        raise ValueError(f"the reference backend runs the exact (integer) mode only, not {mode!r}")
-    if options:
-        raise TypeError(f"the reference backend takes no options, got {sorted(options)}")
+    def _exact_only(self, options: dict[str, Any]) -> None:
+        """The reference backend takes no options but ``mode="exact"``."""
+        if options.get("mode", "exact") != "exact":
+            raise ValueError(
+                f"the reference backend runs the exact (integer) mode only, not {options['mode']!r}"
+            )
+        self.check_options(options, ("mode",))
 
 
 BACKEND = ReferenceBackend()

@@ -76,11 +76,7 @@ class RtlBackend(Backend):
         **options: Any,
     ) -> Result:
         """Run a whole sequence from reset on the Verilated RTL; see the module docstring."""
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise TypeError(
-                f"unknown rtl backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
-            )
+        self.check_options(options, _OPTIONS)
         weight_base = int(options.pop("weight_base", 0x10000))
         frame_cycles = int(options.pop("frame_cycles", 0))
         if frame_cycles < 0:

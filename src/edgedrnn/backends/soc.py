@@ -49,11 +49,7 @@ class SoCBackend(Backend):
         **options: Any,
     ) -> Result:
         """Run a whole sequence from reset on the simulated SoC; see the module docstring."""
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise TypeError(
-                f"unknown soc backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
-            )
+        self.check_options(options, _OPTIONS)
         require("litex", "the soc backend")
         from ..soc.config import SoCConfig
         from ..soc.session import open_soc

@@ -34,8 +34,7 @@ class TorchBackend(Backend):
         **options: Any,
     ) -> Result:
         """Run a whole sequence from reset; see :meth:`edgedrnn.backends.Backend.run`."""
-        if options:
-            raise TypeError(f"the torch backend takes no options, got {sorted(options)}")
+        self.check_options(options)
         model = DeltaGRU.from_program(program).eval()
         x = torch.from_numpy(fp.from_q88(x_q))  # exact: Q8.8 values are dyadic
         with torch.no_grad():
