@@ -23,6 +23,7 @@ the caller is used as it is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -379,8 +380,8 @@ def run_sweep(
             if not started:  # the first phase with work to do starts Ray
                 started.append(stack.enter_context(connect(address, workers)))
 
-        run_jobs(
-            [pj["estimate"] for pj in point_jobs],
+        run_phase = functools.partial(
+            run_jobs,
             cache=cache,
             functions=fns,
             resources=resources,
@@ -390,6 +391,7 @@ def run_sweep(
             records=records,
             start=start,
         )
+        run_phase([pj["estimate"] for pj in point_jobs])
         for i in range(len(spec.points)):
             rec = records.get(keys[i]["estimate"])
             est = rec.result if rec is not None and rec.status != "failed" else None
@@ -403,15 +405,5 @@ def run_sweep(
             for k, j in pj.items()
             if k != "estimate"
         ]
-        run_jobs(
-            rest,
-            cache=cache,
-            functions=fns,
-            resources=resources,
-            workers=workers,
-            status=status,
-            on_update=update,
-            records=records,
-            start=start,
-        )
+        run_phase(rest)
     return SweepResult(spec.name, rows(), records, seconds=time.monotonic() - t0)
