@@ -104,6 +104,7 @@ def test_controller_step():
         ctx.set(dut.idle, IDLE_ALL)
         ctx.set(dut.scan_ready, 1)
         ctx.set(dut.out_empty, 1)
+        ctx.set(dut.act_drained, 1)  # the activation side is idle
         # RESET_STATE latches Θ of the first step; CLEAR runs
         ctx.set(regs.reset_state, 1)
         await tick()
@@ -180,7 +181,7 @@ def test_controller_step():
             await drain(dut.act_start)
             await tick()
             assert ctx.get(dut.act_run)
-            ctx.set(dut.act_drained, 1)  # act_left is 0: all row groups issued
+            # act_left is 0, act_drained 1: all row groups issued
             await tick()
             assert not ctx.get(dut.act_run)  # DONE, waiting for the last h_out beat
             await tick(3)

@@ -13,7 +13,8 @@ and last-layer flag (loaded with the layer in ``start``): the controller sets up
 layer (or step) while this layer issues, and the next layer may already be scanning while
 this layer's last row groups are still in the activation pipeline. A row group's new h goes to
 the h memory (the lanes that exist) and, for the last layer, to the output side. ``avail``
-counts the row groups written and not yet taken by the next layer's scan.
+counts the row groups written and not yet taken by the next layer's scan (not the last
+layer's, which nothing takes).
 """
 
 from __future__ import annotations
@@ -170,15 +171,18 @@ class ActivationArray(wiring.Component):
         avail = Signal(16)
         avail_up, avail_dn = Signal.like(avail), Signal.like(avail)
         m.d.comb += [avail_up.eq(avail + 1), avail_dn.eq(avail - 1)]
-        with m.If(o_valid & ~self.take):
+        # (the last layer's new h is never taken: not counted, so that a step's layer 1
+        # sees none before its layer 0's activation, which may start after its scan does)
+        wr_last = Signal()
+        counted = o_valid & ~wr_last
+        with m.If(counted & ~self.take):
             m.d.sync += [avail.eq(avail_up), self.avail.eq(1)]
-        with m.Elif(self.take & ~o_valid):
+        with m.Elif(self.take & ~counted):
             m.d.sync += [avail.eq(avail_dn), self.avail.eq(avail != 1)]
 
         # the h writer, with its own copy of the layer constants
         wr_ptr = Signal.like(self.h_waddr)
         wr_rem = Signal(16)  # elements of h still to come out (this one included)
-        wr_last = Signal()
         wr_mask_last = Signal(P)
         out_mask = Signal(P)
         # wr_rem <= P (the row group coming out is the vector's last), a register: the
