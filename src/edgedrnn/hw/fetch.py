@@ -259,7 +259,7 @@ class WeightFetch(wiring.Component):
 
     def _products(self, m: Module, f: SimpleNamespace) -> None:
         """S2: the two partial products, the base address and beats − 1 of the column."""
-        lg, h = f.lg, f.h
+        h = f.h
 
         def pp(k):
             d = f.idx1[2 * k : 2 * k + 2]
