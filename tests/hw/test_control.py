@@ -488,7 +488,7 @@ def test_controller_column_contexts():
     1) as soon as the scan side is idle, with layer 0's columns still in flight; their
     context's copy of the layer registers and the activation's copy keep layer 0, and the
     activation starts the cycle after the count of those columns reaches zero (``landed``),
-    holding the PE array from that cycle while it issues."""
+    holding the PE array from that cycle while it has row groups to issue."""
     dut = Controller(HW, idle_terms=6)
     lay = dut.layer
     scan_side = 0b000011  # the scan and the encoder idle, the rest of the datapath busy
@@ -524,7 +524,10 @@ def test_controller_column_contexts():
         await cycle()
         ctx.set(dut.landed, 0)
         assert ctx.get(dut.act_start) and ctx.get(dut.hold)
+        ctx.set(dut.act_left, 1)  # the activation's row groups to issue (its register)
         await cycle()
         assert ctx.get(dut.act_run) and ctx.get(dut.hold)
+        ctx.set(dut.act_left, 0)  # the last one issued: no more hold
+        assert not ctx.get(dut.hold)
 
     _run(dut, bench)

@@ -482,7 +482,12 @@ class Controller(wiring.Component):
         with m.If(pend_go):
             m.d.sync += s.act_pend.eq(0)
         act_start = pend_go | (s.flip & (inflight == 0))
-        m.d.comb += [self.act_start.eq(act_start), self.hold.eq(s.act_on | pend_go)]
+        # held the cycle before each issue: the start (from the count) and every cycle of
+        # the ACT flag with a row group left (registers)
+        m.d.comb += [
+            self.act_start.eq(act_start),
+            self.hold.eq((s.act_on & self.act_left) | pend_go),
+        ]
         with m.If(act_start):
             m.d.sync += s.act_on.eq(1)
         # the activation side's copy: the scan side's layer until the flip, then frozen

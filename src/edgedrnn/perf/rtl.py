@@ -326,7 +326,8 @@ def _scan_window(lo, n, act, g):
 
 def _held(start, length, hold):
     """End of a weight stream of ``length`` cycles from ``start`` that stalls while the PE
-    array is held (``hold``: the cycles (first, last) of an activation's accumulator reads)."""
+    array is held (``hold``: the first and last cycle; from the cycle before an activation's
+    first accumulator read to the cycle before its last)."""
     h0, h1 = hold
     if length <= 0 or start > h1 or start + length <= h0:
         return start + length
@@ -433,7 +434,7 @@ def _in_order(
             flip = max(flip, free)
             free = -np.inf
             act = max(flip, busy - 1 + BEAT_TO_ACT)
-            hold = (act - 1 if act > flip else act, act + g)
+            hold = (act - 1 if act > flip else act, act + g - 1)
             win = (act, g)
             if li < L - 1:
                 lo = flip + pl.LAYER_SETUP_CYCLES
