@@ -484,6 +484,10 @@ class Controller(wiring.Component):
         act_start = pend_go | (s.flip & (inflight == 0))
         # held the cycle before each issue: the start (from the count) and every cycle of
         # the ACT flag with a row group left (registers)
+        # no activation issues, is in its pipeline, or starts (a register: the activation's
+        # issue, behind the output side's room, is not on the path to the next start)
+        s.act_free = Signal()
+        m.d.sync += s.act_free.eq(~s.act_on & self.act_drained & ~act_start)
         m.d.comb += [
             self.act_start.eq(act_start),
             self.hold.eq((s.act_on & self.act_left) | pend_go),
@@ -803,8 +807,7 @@ class Controller(wiring.Component):
             # for the activation (or starts the next step early)
             # (across steps, the last layer's activation may still run when the next step's
             # layer 0 is scanned: the next layer's hidden scan reads the h it writes)
-            act_free = ~s.act_on & self.act_drained
-            with m.If(armed & s.scan_idle & ~s.act_pend & act_free):
+            with m.If(armed & s.scan_idle & ~s.act_pend & s.act_free):
                 m.d.comb += s.flip.eq(1)
                 store_nz()
                 with m.If(~lay.last_layer):

@@ -388,8 +388,9 @@ def _in_order(
         win = (act_prev, g_last) if early else (-np.inf, 0)
         busy = busy_prev if early else -np.inf
         hold = hold_prev if early else (-np.inf, -np.inf)
-        # the previous step's last activation must have drained before layer 0's flip
-        free = act_prev + g_last + ACT_TO_H + 1 if early else -np.inf
+        # the previous step's last activation must have drained before layer 0's flip (its
+        # last new h, then the controller's register ``act_free``, then the flip)
+        free = act_prev + g_last + ACT_TO_H + 2 if early else -np.inf
         for li, (n_in, n_h) in enumerate(sizes):
             nx, nh = c[t, li, 0], c[t, li, 1]
             sx, sh = _scan_lengths(n_in, n_h, p, np.asarray(nx), np.asarray(nh), place)
