@@ -524,10 +524,13 @@ def test_controller_column_contexts():
         await cycle()
         ctx.set(dut.landed, 0)
         assert ctx.get(dut.act_start) and ctx.get(dut.hold)
-        ctx.set(dut.act_left, 1)  # the activation's row groups to issue (its register)
+        ctx.set(dut.left_next, 1)  # the activation loads its row groups
         await cycle()
+        ctx.set(dut.act_left, 1)
         assert ctx.get(dut.act_run) and ctx.get(dut.hold)
-        ctx.set(dut.act_left, 0)  # the last one issued: no more hold
-        assert not ctx.get(dut.hold)
+        ctx.set(dut.left_next, 0)  # it issues its last one now
+        await cycle()
+        ctx.set(dut.act_left, 0)
+        assert ctx.get(dut.act_run) and not ctx.get(dut.hold)
 
     _run(dut, bench)

@@ -58,6 +58,8 @@ class ActivationArray(wiring.Component):
         A row group of the last layer is issued.
     left : Out(1)
         Row groups of the layer are still to issue (a register).
+    left_next : Out(1)
+        ``left`` of the next cycle (its register's input).
     drained : Out(1)
         No row group is issued now or in the activation pipeline.
     acc_addr : Out(range(depth + 1))
@@ -98,6 +100,7 @@ class ActivationArray(wiring.Component):
                 "room": In(1),
                 "reserve": Out(1),
                 "left": Out(1),
+                "left_next": Out(1),
                 "drained": Out(1),
                 "acc_addr": Out(range(sm.h_depth + 1)),
                 "acc_r": In(acc),
@@ -162,6 +165,7 @@ class ActivationArray(wiring.Component):
         m.d.comb += [
             self.reserve.eq(act_issue & iss_last),
             self.left.eq(ga_nz),
+            self.left_next.eq(self.start | (ga_nz & ~(act_issue & (ga == 1)))),
             self.drained.eq((inflight == 0) & ~act_issue),
             self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
         ]

@@ -216,8 +216,7 @@ class Controller(wiring.Component):
         the count of columns in flight.
     hold : Out(1)
         Hold the PE array (the R channel, as a memory stall): the activation may issue next
-        cycle and reads the accumulators through the PE array's read port (a register
-        term).
+        cycle and reads the accumulators through the PE array's read port (a register).
     setup, setup_h, start, bias, scan_x, scan_h : Out(1)
         Scan control (:class:`~edgedrnn.hw.scan.Scan`): ``setup`` loads the input vector's
         pointers, ``setup_h`` the hidden vector's.
@@ -230,6 +229,8 @@ class Controller(wiring.Component):
         exit until ``act_left`` falls).
     act_left, act_drained : In(1)
         Row groups are left to issue; nothing is issued or in the activation pipeline.
+    left_next : In(1)
+        ``act_left`` of the next cycle (the activation's ``left_next``: the hold register).
     flush, clear : Out(1)
         The output side discards (FLUSH, CLEAR); drops its reservations (end of CLEAR).
     out_empty, out_last : In(1)
@@ -269,6 +270,7 @@ class Controller(wiring.Component):
                 "act_start": Out(1),
                 "act_run": Out(1),
                 "act_left": In(1),
+                "left_next": In(1),
                 "act_drained": In(1),
                 "flush": Out(1),
                 "clear": Out(1),
@@ -363,9 +365,7 @@ class Controller(wiring.Component):
         # the activation side issues (from DRAIN's exit until no row group is left; the FSM
         # sets up the next layer or step meanwhile): it reads the h memory, so the scan
         # waits (the scan's hidden and layer > 0 input reads share that port)
-        s.act_on = Signal()
-        with m.If(s.act_on & ~self.act_left):
-            m.d.sync += s.act_on.eq(0)
+        s.act_on = Signal()  # (its next value: ``_contexts``)
         m.d.comb += [
             self.act_run.eq(s.act_on),
             self.scan_x.eq(s.in_scan_x & ~s.act_on),
@@ -468,32 +468,42 @@ class Controller(wiring.Component):
         act_lay = Signal(layer_constants(self.hw))
         m.d.comb += inflight_n.eq(inflight + self.sent - self.landed)
         m.d.sync += inflight.eq(inflight_n)
-        with m.If(s.flip):
-            m.d.sync += [
-                ctx.eq(~ctx),
-                s.old_left.eq(inflight_n),
-                s.old_zero.eq(inflight_n == 0),
-                # (no column of the old layer in flight: its activation starts at once)
-                s.act_pend.eq(inflight != 0),
-            ]
-        with m.Elif(self.landed & ~s.old_zero):
-            m.d.sync += [s.old_left.eq(s.old_left - 1), s.old_zero.eq(s.old_left == 1)]
         pend_go = s.act_pend & s.old_zero & ~s.pend_soft  # (not after a SOFT_RESET)
-        with m.If(pend_go):
-            m.d.sync += s.act_pend.eq(0)
         act_start = pend_go | (s.flip & (inflight == 0))
-        # held the cycle before each issue: the start (from the count) and every cycle of
-        # the ACT flag with a row group left (registers)
+        # the registers' next values (named: the hold below is registered from them)
+        old_left_n, old_zero_n, act_pend_n = Signal.like(s.old_left), Signal(), Signal()
+        with m.If(s.flip):
+            m.d.comb += [
+                old_left_n.eq(inflight_n),
+                old_zero_n.eq(inflight_n == 0),
+                # (no column of the old layer in flight: its activation starts at once)
+                act_pend_n.eq(inflight != 0),
+            ]
+        with m.Else():
+            m.d.comb += act_pend_n.eq(s.act_pend & ~pend_go)
+            with m.If(self.landed & ~s.old_zero):
+                m.d.comb += [old_left_n.eq(s.old_left - 1), old_zero_n.eq(s.old_left == 1)]
+            with m.Else():
+                m.d.comb += [old_left_n.eq(s.old_left), old_zero_n.eq(s.old_zero)]
+        m.d.sync += [
+            s.old_left.eq(old_left_n),
+            s.old_zero.eq(old_zero_n),
+            s.act_pend.eq(act_pend_n),  # (FLUSH clears it: later in the FSM)
+        ]
+        with m.If(s.flip):
+            m.d.sync += ctx.eq(~ctx)
+        # the PE array is held the cycle before each accumulator read of the activation: the
+        # start from the count, then every cycle of the ACT flag with a row group left; a
+        # register, from the next values (the count's start with or without SOFT_RESET)
+        act_on_n = act_start | (s.act_on & self.act_left)
+        hold = Signal()
+        m.d.sync += hold.eq((act_pend_n & old_zero_n) | (act_on_n & self.left_next))
         # no activation issues, is in its pipeline, or starts (a register: the activation's
         # issue, behind the output side's room, is not on the path to the next start)
         s.act_free = Signal()
         m.d.sync += s.act_free.eq(~s.act_on & self.act_drained & ~act_start)
-        m.d.comb += [
-            self.act_start.eq(act_start),
-            self.hold.eq((s.act_on & self.act_left) | pend_go),
-        ]
-        with m.If(act_start):
-            m.d.sync += s.act_on.eq(1)
+        m.d.comb += [self.act_start.eq(act_start), self.hold.eq(hold)]
+        m.d.sync += s.act_on.eq(act_on_n)
         # the activation side's copy: the scan side's layer until the flip, then frozen
         # while the activation waits
         with m.If(~s.act_pend):

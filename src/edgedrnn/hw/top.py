@@ -160,6 +160,7 @@ class EdgeDRNN(wiring.Component):
             act.start.eq(ctrl.act_start),
             act.run.eq(ctrl.act_run),
             ctrl.act_left.eq(act.left),
+            ctrl.left_next.eq(act.left_next),
             ctrl.act_drained.eq(act.drained),
             out.flush.eq(ctrl.flush),
             out.clear.eq(ctrl.clear),
