@@ -466,10 +466,11 @@ class Controller(wiring.Component):
         s.old_zero = Signal()  # == (old_left == 0), a register
         s.act_pend = Signal()  # the old layer's activation waits for its columns
         act_lay = Signal(layer_constants(self.hw))
+        inflight_zero = Signal(init=1)  # == (inflight == 0), a register
         m.d.comb += inflight_n.eq(inflight + self.sent - self.landed)
-        m.d.sync += inflight.eq(inflight_n)
+        m.d.sync += [inflight.eq(inflight_n), inflight_zero.eq(inflight_n == 0)]
         pend_go = s.act_pend & s.old_zero & ~s.pend_soft  # (not after a SOFT_RESET)
-        act_start = pend_go | (s.flip & (inflight == 0))
+        act_start = pend_go | (s.flip & inflight_zero)
         # the registers' next values (named: the hold below is registered from them)
         old_left_n, old_zero_n, act_pend_n = Signal.like(s.old_left), Signal(), Signal()
         with m.If(s.flip):
@@ -477,7 +478,7 @@ class Controller(wiring.Component):
                 old_left_n.eq(inflight_n),
                 old_zero_n.eq(inflight_n == 0),
                 # (no column of the old layer in flight: its activation starts at once)
-                act_pend_n.eq(inflight != 0),
+                act_pend_n.eq(~inflight_zero),
             ]
         with m.Else():
             m.d.comb += act_pend_n.eq(s.act_pend & ~pend_go)
