@@ -474,9 +474,11 @@ class Controller(wiring.Component):
         # the registers' next values (named: the hold below is registered from them)
         old_left_n, old_zero_n, act_pend_n = Signal.like(s.old_left), Signal(), Signal()
         with m.If(s.flip):
+            # (the scan side is idle: nothing is queued in this cycle, so the count is the
+            # register less a column landing; no path from the encoder's output)
             m.d.comb += [
-                old_left_n.eq(inflight_n),
-                old_zero_n.eq(inflight_n == 0),
+                old_left_n.eq(inflight - self.landed),
+                old_zero_n.eq(Mux(self.landed, inflight == 1, inflight_zero)),
                 # (no column of the old layer in flight: its activation starts at once)
                 act_pend_n.eq(~inflight_zero),
             ]
