@@ -26,11 +26,10 @@ levels, ≥ 150 MHz on ECP5 speed 6)::
     req  ready = the skid register is empty (a register, no path from ``arready``). An accepted
          request goes to S1, or to the skid register when S1 is stalled (S1 takes it from there).
     S1   index, is-bias (the multiplier's operands), stride and 3·stride (in words), the
-         column's base address (``col_addr`` or ``bias_addr``) and beats − 1, all of the
-         request
+         column's base address (``col_addr`` or ``bias_addr``) and beats, all of the request
     S2   two partial products: radix-4 digits of the index select 0, s, 2s or 3s; the lower and
          the upper half of the digits each summed (3:2 + one carry chain); the base address
-         and beats − 1 carried on
+         carried on, beats − 1
     S3   the column in splitter form: word address = base + both partial products (3:2 + one
          chain), beats − 1, the first burst's candidate length − 1 (min(256, beats to the
          4 KiB boundary) − 1: inverted low address bits) and, on a 64-bit bus (512-beat pages),
@@ -152,9 +151,9 @@ class WeightFetch(wiring.Component):
         f.sk_v, f.sk_idx, f.sk_bias = Signal(), Signal(16), Signal()
         f.v1, f.idx1, f.bias1 = Signal(), Signal(16), Signal()
         f.ws = ws = max(1, stride_bits(hw) - lg)
-        # the request's layer constants: stride (words), base word address, beats − 1
-        f.sk_st, f.sk_a, f.sk_rm1 = Signal(ws), Signal(aw), Signal(16)
-        f.a1, f.rm1_1 = Signal(aw), Signal(16)
+        # the request's layer constants: stride (words), base word address, beats
+        f.sk_st, f.sk_a, f.sk_beats = Signal(ws), Signal(aw), Signal(16)
+        f.a1, f.beats1 = Signal(aw), Signal(16)
         f.nd = nd = (index_bits(hw) + 1) // 2  # radix-4 digits of the index
         f.h = h = (nd + 1) // 2  # digits in the lower partial product
         f.st1 = Signal(ws)  # stride in words
@@ -275,7 +274,7 @@ class WeightFetch(wiring.Component):
                 f.lo2.eq(sum(pp(k) << 2 * k for k in range(h))),
                 f.hi2.eq(sum(pp(k) << 2 * (k - h) for k in range(h, f.nd))),
                 f.a2.eq(f.a1),
-                f.rm1_2.eq(f.rm1_1),
+                f.rm1_2.eq(f.beats1 - 1),
             ]
 
     def _operands(self, m: Module, f: SimpleNamespace) -> None:
@@ -285,11 +284,11 @@ class WeightFetch(wiring.Component):
         bias_in = req.payload.kind == KIND_BIAS
         st_in = Signal(f.ws)
         a_in = Signal(f.aw)
-        rm1_in = Signal(16)
+        beats_in = Signal(16)
         m.d.comb += [
             st_in.eq(self.stride[lg : stride_bits(self.hw)]),
             a_in.eq(Mux(bias_in, self.bias_addr[lg:], self.col_addr[lg:])),
-            rm1_in.eq(Mux(bias_in, self.bias_beats, self.col_beats) - 1),
+            beats_in.eq(Mux(bias_in, self.bias_beats, self.col_beats)),
         ]
         st = Mux(f.sk_v, f.sk_st, st_in)
         with m.If(f.en1):
@@ -299,7 +298,7 @@ class WeightFetch(wiring.Component):
                 f.st1.eq(st),
                 f.st3.eq(st + (st << 1)),
                 f.a1.eq(Mux(f.sk_v, f.sk_a, a_in)),
-                f.rm1_1.eq(Mux(f.sk_v, f.sk_rm1, rm1_in)),
+                f.beats1.eq(Mux(f.sk_v, f.sk_beats, beats_in)),
             ]
         with m.If(~f.sk_v):
             m.d.sync += [
@@ -307,7 +306,7 @@ class WeightFetch(wiring.Component):
                 f.sk_bias.eq(bias_in),
                 f.sk_st.eq(st_in),
                 f.sk_a.eq(a_in),
-                f.sk_rm1.eq(rm1_in),
+                f.sk_beats.eq(beats_in),
             ]
 
     def _valids(self, m: Module, f: SimpleNamespace) -> None:
