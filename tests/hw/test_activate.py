@@ -102,8 +102,43 @@ def test_activate_layer():
             want = [_h(_cx(base + g, k), _hp(base + g, k)) for k in range(P)]
             assert hs == want
             assert (mask, last) == ((0b1111, 0) if g == 0 else ((1 << (n_hid - P)) - 1, 1))
-        first = outs[0][0]
-        assert avail[first] == 0 and avail[first + 1] == 1
+        # the last layer's new h is never taken: not counted (a step's layer 1 must see none
+        # of it before its layer 0's activation starts, which may be after its scan does)
+        assert not any(avail)
+
+    _run(dut, bench)
+
+
+def test_activate_avail_counts_hidden_layers():
+    """A layer below the last: each row group of new h is counted in ``avail`` from the
+    cycle after it is written, and ``take`` uncounts it."""
+    dut = ActivationArray(HW)
+
+    async def bench(ctx):
+        lay = dut.layer
+        ctx.set(lay.g_hid, 2)
+        ctx.set(lay.n_hid, 8)
+        ctx.set(lay.mask_hid_last, 0b1111)
+        ctx.set(lay.last_layer, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.run, 1)
+        writes, avail = [], []
+        for cycle in range(20):
+            if ctx.get(dut.h_we):
+                writes.append(cycle)
+            avail.append(ctx.get(dut.avail))
+            await ctx.tick()
+        first = writes[0]
+        assert len(writes) == 2 and avail[first] == 0 and avail[first + 1] == 1
+        ctx.set(dut.run, 0)
+        for _ in range(2):
+            assert ctx.get(dut.avail)
+            ctx.set(dut.take, 1)
+            await ctx.tick()
+        ctx.set(dut.take, 0)
+        assert not ctx.get(dut.avail)
 
     _run(dut, bench)
 

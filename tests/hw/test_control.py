@@ -104,6 +104,7 @@ def test_controller_step():
         ctx.set(dut.idle, IDLE_ALL)
         ctx.set(dut.scan_ready, 1)
         ctx.set(dut.out_empty, 1)
+        ctx.set(dut.act_drained, 1)  # the activation side is idle
         # RESET_STATE latches Θ of the first step; CLEAR runs
         ctx.set(regs.reset_state, 1)
         await tick()
@@ -180,7 +181,7 @@ def test_controller_step():
             await drain(dut.act_start)
             await tick()
             assert ctx.get(dut.act_run)
-            ctx.set(dut.act_drained, 1)  # act_left is 0: all row groups issued
+            # act_left is 0, act_drained 1: all row groups issued
             await tick()
             assert not ctx.get(dut.act_run)  # DONE, waiting for the last h_out beat
             await tick(3)
@@ -478,5 +479,58 @@ def test_controller_sets_up_the_next_layer_beside_the_activation():
         assert not ctx.get(dut.act_run) and ctx.get(dut.bias) and not ctx.get(dut.scan_h)
         await cycle()
         assert ctx.get(dut.scan_h)
+
+    _run(dut, bench)
+
+
+def test_controller_column_contexts():
+    """Two layers: layer 0's DRAIN moves the scan side on (the context flips, LSTART of layer
+    1) as soon as the scan side is idle, with layer 0's columns still in flight; their
+    context's copy of the layer registers and the activation's copy keep layer 0, and the
+    activation starts the cycle after the count of those columns reaches zero (``landed``),
+    holding the PE array from that cycle while it has row groups to issue."""
+    dut = Controller(HW, idle_terms=6)
+    lay = dut.layer
+    scan_side = 0b000011  # the scan and the encoder idle, the rest of the datapath busy
+
+    async def bench(ctx):
+        state, cycle, until, _, start, pulse = _early_bench(dut, ctx)
+        await start()
+        await until(lambda: ctx.get(dut.scan_h))  # layer 0's hidden scan
+        assert ctx.get(dut.ctx) == 0
+        ctx.set(dut.idle, scan_side)
+        for _ in range(2):
+            await pulse(dut.sent)  # two columns of layer 0 queued
+        await until(lambda: ctx.get(dut.scan_x))
+        await cycle()  # the scan is done: DRAIN
+        flip = state["now"]
+        await until(lambda: ctx.get(dut.ctx) == 1, limit=IDLE_STAGES + 1)
+        assert state["now"] - flip == IDLE_STAGES  # DRAIN's first cycle is not looked at
+        # flipped: layer 1 is set up while layer 0's columns stream from context 0
+        assert ctx.get(dut.ctx) == 1 and not ctx.get(lay.layer0)
+        assert not ctx.get(dut.act_start) and not ctx.get(dut.hold)
+        for _ in range(3):
+            await cycle()
+        assert ctx.get(dut.ctx_layer[0].layer0) and ctx.get(dut.ctx_layer[0].acc_base) == 0
+        assert not ctx.get(dut.ctx_layer[1].layer0)
+        assert ctx.get(dut.ctx_layer[1].acc_base) == ctx.get(lay.acc_base) != 0
+        assert ctx.get(dut.act_layer.layer0) and ctx.get(dut.act_layer.acc_base) == 0
+        await pulse(dut.landed)
+        for _ in range(3):
+            assert not ctx.get(dut.act_start) and not ctx.get(dut.hold)
+            await cycle()
+        ctx.set(dut.landed, 1)
+        assert not ctx.get(dut.act_start)
+        await cycle()
+        ctx.set(dut.landed, 0)
+        assert ctx.get(dut.act_start) and ctx.get(dut.hold)
+        ctx.set(dut.left_next, 1)  # the activation loads its row groups
+        await cycle()
+        ctx.set(dut.act_left, 1)
+        assert ctx.get(dut.act_run) and ctx.get(dut.hold)
+        ctx.set(dut.left_next, 0)  # it issues its last one now
+        await cycle()
+        ctx.set(dut.act_left, 0)
+        assert ctx.get(dut.act_run) and not ctx.get(dut.hold)
 
     _run(dut, bench)

@@ -234,3 +234,59 @@ def _cases(draw):
 def test_fetch_random_against_model(case):
     """Random addresses (near 4 KiB boundaries), lengths, strides, kinds and stalls."""
     _check(**case)
+
+
+def test_fetch_constants_taken_with_each_request():
+    """Column contexts: the layer constants on the inputs are those of the request offered
+    (two sets, switching between requests, as the top level selects them by the request's
+    context); each request's bursts follow its own set, under random stalls."""
+    hw = HardwareConfig(num_pe=8, bus_bits=64, max_hidden_size=1024)
+    bb = hw.bus_bytes
+    sets = [
+        # col_beats, bias_beats, bias_addr, col_addr, stride
+        (6, 8, 0x800, 0x1000, 6 * bb),
+        (300, 3, 0x7F8, 0x4008, 301 * bb),
+    ]
+    rnd = random.Random(5)
+    reqs = [(rnd.choice((KIND_INPUT, KIND_HIDDEN, KIND_BIAS)), rnd.randrange(40), (n // 3) % 2)
+            for n in range(30)]  # fmt: skip
+    exp = [b for kind, index, c in reqs for b in expected_bursts([(kind, index)], *sets[c], bb)[0]]
+    dut = WeightFetch(hw)
+    bursts = []
+
+    async def bench(ctx):
+        i = 0
+        for _ in range(20_000):
+            if i == len(reqs) and len(bursts) == len(exp):
+                break
+            valid = i < len(reqs) and rnd.random() < 0.7
+            if i < len(reqs):
+                kind, index, c = reqs[i]
+                ctx.set(dut.req.payload.kind, kind)
+                ctx.set(dut.req.payload.index, index)
+                for sig, v in zip(
+                    (dut.col_beats, dut.bias_beats, dut.bias_addr, dut.col_addr, dut.stride),
+                    sets[c],
+                    strict=True,
+                ):
+                    ctx.set(sig, v)
+            else:  # constants of no request: must not matter any more
+                for sig in (dut.col_beats, dut.bias_beats, dut.bias_addr, dut.col_addr):
+                    ctx.set(sig, 1)
+                ctx.set(dut.stride, 0)
+            ctx.set(dut.req.valid, valid)
+            arready = rnd.random() < 0.5
+            ctx.set(dut.ar.arready, arready)
+            if valid and ctx.get(dut.req.ready):
+                i += 1
+            if arready and ctx.get(dut.ar.arvalid):
+                bursts.append((ctx.get(dut.ar.araddr), ctx.get(dut.ar.arlen) + 1))
+            await ctx.tick()
+        else:
+            raise AssertionError("timeout")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert bursts == exp

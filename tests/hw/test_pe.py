@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 from edgedrnn import HardwareConfig
 from edgedrnn import fixedpoint as fp
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT, PEArray
-from edgedrnn.hw.pipeline import PE_ACT_READ_LATENCY, PE_DRAIN, PE_IDLE_LEAD
+from edgedrnn.hw.pipeline import PE_ACT_READ_LATENCY, PE_DRAIN, PE_IDLE_LEAD, PE_LANDED_DELAY
 from edgedrnn.sparse.image import pack_columns
 
 
@@ -274,3 +274,99 @@ def test_pe_sparse_same_rows_back_to_back(pe, bus, groups):
     np.testing.assert_array_equal(acc, ref)
     assert ovf == clipped
     assert drain == PE_DRAIN
+
+
+@pytest.mark.parametrize("pe,bus", [(4, 64), (8, 64), (4, 256), (16, 64)])
+def test_pe_columns_of_two_layers_interleaved(pe, bus):
+    """Column contexts: runs of columns of two layers of different sizes, the constants of the
+    offered command's layer on the inputs (as the top level selects them by the command's
+    context), under random stalls: each layer's banks equal its own reference, and
+    ``landed`` pulses once per column, PE_LANDED_DELAY after its last beat handshake."""
+    hw = HardwareConfig(num_pe=pe, bus_bits=bus, max_layers=2, max_hidden_size=40)
+    rng = np.random.default_rng(pe * bus + 1)
+    bb = hw.bus_bytes
+    rows = [pe, 3 * pe]
+    layer_cols, refs = [], []
+    for li in range(2):
+        cols, ref, _ = _columns(rng, rows[li], bb, 12, deltas=(1, -300, 77, 32767))
+        layer_cols.append(cols)
+        refs.append(ref)
+    order = []  # (layer, column), in runs of 1-4 columns of a layer
+    left = [0, 0]
+    li = 0
+    while left[0] < 12 or left[1] < 12:
+        for _ in range(int(rng.integers(1, 5))):
+            if left[li] < 12:
+                order.append((li, left[li]))
+                left[li] += 1
+        li ^= 1
+    dut = PEArray(hw)
+    gmax = dut.gmax
+    rnd = random.Random(pe)
+    got = {}
+
+    def consts(ctx, layer):
+        ctx.set(dut.groups, rows[layer] // pe)
+        ctx.set(dut.col_beats, -(-3 * rows[layer] // bb))
+        ctx.set(dut.bias_beats, -(-4 * rows[layer] // bb))
+        ctx.set(dut.base, layer * gmax)
+
+    async def bench(ctx):
+        beats = [(k, b) for k, (la, c) in enumerate(order)
+                 for b in range(len(layer_cols[la][c][2]) // bb)]  # fmt: skip
+        ci = bi = 0
+        last_beat, landed = [], []
+        for cyc in range(20_000):
+            if ctx.get(dut.landed):
+                landed.append(cyc)
+            if ci == len(order) and bi == len(beats) and ctx.get(dut.idle):
+                break
+            cv = ci < len(order) and rnd.random() < 0.6
+            if ci < len(order):
+                la, c = order[ci]
+                kind, delta, _ = layer_cols[la][c]
+                ctx.set(dut.cmd.payload.kind, kind)
+                ctx.set(dut.cmd.payload.delta, delta)
+                consts(ctx, la)
+            else:
+                consts(ctx, 0)  # no command offered: the constants must not matter
+                ctx.set(dut.base, 0)
+                ctx.set(dut.groups, 1)
+            ctx.set(dut.cmd.valid, cv)
+            bv = bi < len(beats) and beats[bi][0] < ci and rnd.random() < 0.7
+            if bi < len(beats):
+                k, b = beats[bi]
+                la, c = order[k]
+                chunk = layer_cols[la][c][2][b * bb : (b + 1) * bb].astype(np.uint8).tobytes()
+                ctx.set(dut.beats.payload, int.from_bytes(chunk, "little"))
+            ctx.set(dut.beats.valid, bv)
+            if cv and ctx.get(dut.cmd.ready):
+                ci += 1
+            if bv and ctx.get(dut.beats.ready):
+                bi += 1
+                if bi == len(beats) or beats[bi][0] != beats[bi - 1][0]:
+                    last_beat.append(cyc)
+            await ctx.tick()
+        for _ in range(PE_LANDED_DELAY + 1):
+            if ctx.get(dut.landed):
+                landed.append(cyc)
+            cyc += 1
+            await ctx.tick()
+        assert landed == [c + PE_LANDED_DELAY for c in last_beat]
+        ctx.set(dut.cmd.valid, 0)
+        ctx.set(dut.beats.valid, 0)
+        for la in range(2):
+            for g in range(rows[la] // pe):
+                ctx.set(dut.act_addr, la * gmax + g)
+                await ctx.tick().repeat(PE_ACT_READ_LATENCY)
+                for bank, port in enumerate((dut.act_r, dut.act_u, dut.act_cx, dut.act_ch)):
+                    for lane in range(pe):
+                        got[la, bank, g * pe + lane] = ctx.get(port[lane])
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    for la in range(2):
+        acc = np.array([[got[la, b, i] for i in range(rows[la])] for b in range(4)])
+        np.testing.assert_array_equal(acc, refs[la])

@@ -54,38 +54,44 @@ def test_queues_latency():
 
 
 def test_queues_keep_order_under_stalls():
-    """Random valid/ready on all three streams: every delta reaches both sides, in order."""
+    """Random valid/ready on all three streams: every delta reaches both sides, in order,
+    with the context (``ctx``) it was accepted in; ``sent`` counts every delta."""
     dut = ColumnQueues()
     rnd = random.Random(1)
     kinds = (KIND_INPUT, KIND_HIDDEN, KIND_BIAS)
     deltas = [
-        (rnd.randrange(-3000, 3000), rnd.choice(kinds), rnd.randrange(600)) for _ in range(80)
+        (rnd.randrange(-3000, 3000), rnd.choice(kinds), rnd.randrange(600), (n // 7) % 2)
+        for n in range(80)
     ]
 
     async def bench(ctx):
         sent, reqs, cmds = 0, [], []
-        counts = [0, 0]
+        counts = [0, 0, 0]
         for _ in range(2000):
             v = sent < len(deltas) and rnd.random() < 0.7
             if sent < len(deltas):
-                d, k, i = deltas[sent]
+                d, k, i, c = deltas[sent]
                 ctx.set(dut.deltas.payload, {"delta": d, "kind": k, "index": i})
+                ctx.set(dut.ctx, c)
             ctx.set(dut.deltas.valid, v)
             ctx.set(dut.req.ready, rnd.random() < 0.5)
             ctx.set(dut.cmd.ready, rnd.random() < 0.4)
             counts[0] += ctx.get(dut.sent_x)
             counts[1] += ctx.get(dut.sent_h)
+            counts[2] += ctx.get(dut.sent)
             if v and ctx.get(dut.deltas.ready):
                 sent += 1
             if ctx.get(dut.req.valid) and ctx.get(dut.req.ready):
-                reqs.append((ctx.get(dut.req.payload.kind), ctx.get(dut.req.payload.index)))
+                pay = dut.req.payload
+                reqs.append((ctx.get(pay.kind), ctx.get(pay.index), ctx.get(pay.ctx)))
             if ctx.get(dut.cmd.valid) and ctx.get(dut.cmd.ready):
-                cmds.append((ctx.get(dut.cmd.payload.delta), ctx.get(dut.cmd.payload.kind)))
+                pay = dut.cmd.payload
+                cmds.append((ctx.get(pay.delta), ctx.get(pay.kind), ctx.get(pay.ctx)))
             await ctx.tick()
-        assert reqs == [(k, i) for _, k, i in deltas]
-        assert cmds == [(d, k) for d, k, _ in deltas]
-        assert counts == [sum(k == KIND_INPUT for _, k, _ in deltas),
-                          sum(k == KIND_HIDDEN for _, k, _ in deltas)]  # fmt: skip
+        assert reqs == [(k, i, c) for _, k, i, c in deltas]
+        assert cmds == [(d, k, c) for d, k, _, c in deltas]
+        assert counts == [sum(k == KIND_INPUT for _, k, _, _ in deltas),
+                          sum(k == KIND_HIDDEN for _, k, _, _ in deltas), len(deltas)]  # fmt: skip
         assert ctx.get(dut.idle)
 
     _run(dut, bench)

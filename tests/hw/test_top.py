@@ -142,3 +142,36 @@ def test_wide_layer_activation_beside_the_next_layer_setup():
     the bias column's chunks would take the PE array's read port from the activation."""
     hw = HardwareConfig(4, 64, 2, 8, 96)
     _check(hw, 3, [96, 5], steps=3, seed=21, stalls=Stalls(mem_latency=1), wmax=20)
+
+
+@pytest.mark.parametrize(("cfg", "wait"), [(0, 0), (0, 9), (0, 21), (1, 4), (1, 17), (1, 33)])
+def test_soft_reset_during_overlapped_steps(cfg, wait):
+    """SOFT_RESET while steps overlap (inputs queued back to back: a step's last columns and
+    activation beside the next step's layer 0, a layer's columns beside the next layer's
+    scan), ``wait`` cycles after the second-to-last step's output: the accelerator is clean
+    afterwards (a fresh sequence equals the reference)."""
+    from edgedrnn.host.amaranth_sim import AmaranthTransport
+    from edgedrnn.host.driver import EdgeDRNNDriver, pack_beats
+
+    hw, i, hs = CONFIGS[cfg]
+    rng = np.random.default_rng(40 + cfg)
+    prog = random_program(rng, [i, *hs], hw, theta_x=0, theta_h=0, wmax=30, wmin=-31)
+    pre = rng.integers(-500, 500, size=(4, i))
+    x = rng.integers(-500, 500, size=(3, i))
+    tx = np.tile(prog.theta_x_q, (3, 1))
+    th = np.tile(prog.theta_h_q, (3, 1))
+    out, nz, _ = _reference(prog, x, tx, th)
+    P = hw.num_pe
+    with AmaranthTransport(hw, stalls=Stalls(mem_latency=2, seed=cfg)) as link:
+        drv = EdgeDRNNDriver(link)
+        drv.configure(prog, weight_base=0x1000)
+        link.write_stream(np.concatenate([pack_beats(row.astype(np.int16), P) for row in pre]))
+        beats = regmap.stream_beats(prog.output_size, P)
+        link.read_stream(2 * beats)  # steps 0 and 1 have ended; 2 and 3 overlap
+        link.run(wait)
+        link.cancel_stream()
+        drv.configure(prog, weight_base=0x1000)  # SOFT_RESET, every register, RESET_STATE
+        link._h.clear()  # output beats of the aborted steps the transport already took
+        res = drv.run(x.astype(np.int16), tx, th)
+    np.testing.assert_array_equal(res.outputs_q.astype(np.int64), out)
+    np.testing.assert_array_equal(res.nonzero, nz)

@@ -13,7 +13,8 @@ and last-layer flag (loaded with the layer in ``start``): the controller sets up
 layer (or step) while this layer issues, and the next layer may already be scanning while
 this layer's last row groups are still in the activation pipeline. A row group's new h goes to
 the h memory (the lanes that exist) and, for the last layer, to the output side. ``avail``
-counts the row groups written and not yet taken by the next layer's scan.
+counts the row groups written and not yet taken by the next layer's scan (not the last
+layer's, which nothing takes).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class ActivationArray(wiring.Component):
         A row group of the last layer is issued.
     left : Out(1)
         Row groups of the layer are still to issue (a register).
+    left_next : Out(1)
+        ``left`` of the next cycle (its register's input).
     drained : Out(1)
         No row group is issued now or in the activation pipeline.
     acc_addr : Out(range(depth + 1))
@@ -97,6 +100,7 @@ class ActivationArray(wiring.Component):
                 "room": In(1),
                 "reserve": Out(1),
                 "left": Out(1),
+                "left_next": Out(1),
                 "drained": Out(1),
                 "acc_addr": Out(range(sm.h_depth + 1)),
                 "acc_r": In(acc),
@@ -161,6 +165,7 @@ class ActivationArray(wiring.Component):
         m.d.comb += [
             self.reserve.eq(act_issue & iss_last),
             self.left.eq(ga_nz),
+            self.left_next.eq(self.start | (ga_nz & ~(act_issue & (ga == 1)))),
             self.drained.eq((inflight == 0) & ~act_issue),
             self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
         ]
@@ -170,15 +175,18 @@ class ActivationArray(wiring.Component):
         avail = Signal(16)
         avail_up, avail_dn = Signal.like(avail), Signal.like(avail)
         m.d.comb += [avail_up.eq(avail + 1), avail_dn.eq(avail - 1)]
-        with m.If(o_valid & ~self.take):
+        # (the last layer's new h is never taken: not counted, so that a step's layer 1
+        # sees none before its layer 0's activation, which may start after its scan does)
+        wr_last = Signal()
+        counted = o_valid & ~wr_last
+        with m.If(counted & ~self.take):
             m.d.sync += [avail.eq(avail_up), self.avail.eq(1)]
-        with m.Elif(self.take & ~o_valid):
+        with m.Elif(self.take & ~counted):
             m.d.sync += [avail.eq(avail_dn), self.avail.eq(avail != 1)]
 
         # the h writer, with its own copy of the layer constants
         wr_ptr = Signal.like(self.h_waddr)
         wr_rem = Signal(16)  # elements of h still to come out (this one included)
-        wr_last = Signal()
         wr_mask_last = Signal(P)
         out_mask = Signal(P)
         # wr_rem <= P (the row group coming out is the vector's last), a register: the

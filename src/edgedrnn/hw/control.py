@@ -185,6 +185,8 @@ class Controller(wiring.Component):
         The instance's parameters.
     idle_terms : int
         Idle terms of the datapath blocks (the width of ``idle``).
+    scan_terms : int
+        The first terms of ``idle`` that are the scan side's (the scan, the encoder).
 
     Interface attributes
     --------------------
@@ -193,11 +195,28 @@ class Controller(wiring.Component):
     x_valid : In(1)
         ``x_in`` has an element (the input part may start; LATENCY counts from its rise).
     idle : In(idle_terms)
-        Each datapath block's idle term.
+        Each datapath block's idle term (the first ``scan_terms`` of them: the scan side,
+        the scan and the encoder).
     overflow, fetch_error : In(1)
         Saturation of any block; a non-OKAY read response (to STATUS, registered / as is).
     layer : Out(layer_constants(hw))
-        The layer registers.
+        The layer registers (the scan side's).
+    ctx : Out(1)
+        The scan side's context (flipped at a change of layer in the input part, when the
+        scan side has let the old layer's last delta out: *Column contexts*).
+    ctx_layer : Out(ArrayLayout(layer_constants(hw), 2))
+        The layer registers of each context, for the weight fetch and the PE array: the
+        scan's context's copy follows ``layer`` a cycle later, the other one holds the old
+        layer while its columns are in flight.
+    act_layer : Out(layer_constants(hw))
+        The layer registers for the activation side (taken at ``act_start``): the layer whose
+        activation is started or waits for its columns to land.
+    sent, landed : In(1)
+        A delta is queued; a column's last write lands (PE_LANDED_DELAY after its last beat):
+        the count of columns in flight.
+    hold : Out(1)
+        Hold the PE array (the R channel, as a memory stall): the activation may issue next
+        cycle and reads the accumulators through the PE array's read port (a register).
     setup, setup_h, start, bias, scan_x, scan_h : Out(1)
         Scan control (:class:`~edgedrnn.hw.scan.Scan`): ``setup`` loads the input vector's
         pointers, ``setup_h`` the hidden vector's.
@@ -210,6 +229,8 @@ class Controller(wiring.Component):
         exit until ``act_left`` falls).
     act_left, act_drained : In(1)
         Row groups are left to issue; nothing is issued or in the activation pipeline.
+    left_next : In(1)
+        ``act_left`` of the next cycle (the activation's ``left_next``: the hold register).
     flush, clear : Out(1)
         The output side discards (FLUSH, CLEAR); drops its reservations (end of CLEAR).
     out_empty, out_last : In(1)
@@ -218,9 +239,10 @@ class Controller(wiring.Component):
         Zero this word of the state memories and the accumulator banks.
     """
 
-    def __init__(self, hw: HardwareConfig, idle_terms: int) -> None:
+    def __init__(self, hw: HardwareConfig, idle_terms: int, scan_terms: int = 2) -> None:
         self.hw = hw
         self.map = sm = StateMap.of(hw)
+        self.scan_terms = scan_terms
         super().__init__(
             {
                 "regs": In(core_signature(hw.max_layers, hw.sparse_weights)),
@@ -229,6 +251,12 @@ class Controller(wiring.Component):
                 "overflow": In(1),
                 "fetch_error": In(1),
                 "layer": Out(layer_constants(hw), init={"layer0": 1}),
+                "ctx": Out(1),
+                "ctx_layer": Out(data.ArrayLayout(layer_constants(hw), 2)),
+                "act_layer": Out(layer_constants(hw)),
+                "sent": In(1),
+                "landed": In(1),
+                "hold": Out(1),
                 "setup": Out(1),
                 "setup_h": Out(1),
                 "start": Out(1),
@@ -242,6 +270,7 @@ class Controller(wiring.Component):
                 "act_start": Out(1),
                 "act_run": Out(1),
                 "act_left": In(1),
+                "left_next": In(1),
                 "act_drained": In(1),
                 "flush": Out(1),
                 "clear": Out(1),
@@ -336,9 +365,7 @@ class Controller(wiring.Component):
         # the activation side issues (from DRAIN's exit until no row group is left; the FSM
         # sets up the next layer or step meanwhile): it reads the h memory, so the scan
         # waits (the scan's hidden and layer > 0 input reads share that port)
-        s.act_on = Signal()
-        with m.If(s.act_on & ~self.act_left):
-            m.d.sync += s.act_on.eq(0)
+        s.act_on = Signal()  # (its next value: ``_contexts``)
         m.d.comb += [
             self.act_run.eq(s.act_on),
             self.scan_x.eq(s.in_scan_x & ~s.act_on),
@@ -355,6 +382,7 @@ class Controller(wiring.Component):
         with m.If(s.counting):
             m.d.sync += s.cyc.eq(s.cyc + 1)
         s.pend_reset_state, s.pend_soft = Signal(), Signal()
+        self._contexts(m, s)
         # Θ of the next step is latched when the step before ends (its last h_out beat), at
         # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
         # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
@@ -403,6 +431,9 @@ class Controller(wiring.Component):
         idle_terms = delay(m, self.idle, IDLE_STAGES - 1, "idle_terms")[-1]
         s.datapath_idle = Signal()
         m.d.sync += s.datapath_idle.eq(idle_terms.all())
+        # the scan side (scan, encoder) is idle: every delta of the layer is queued
+        s.scan_idle = Signal()
+        m.d.sync += s.scan_idle.eq(idle_terms[: self.scan_terms].all())
         assert IDLE_STAGES == 2, "the terms, then their conjunction"
 
         # CLEAR counts the words; the writes lag by CLEAR_WRITE_DELAY registers
@@ -414,6 +445,76 @@ class Controller(wiring.Component):
         clr = delay(m, Cat(s.clr_en, s.clr_addr), CLEAR_WRITE_DELAY, "clr")[-1]
         m.d.comb += [self.clr_en.eq(clr[0]), self.clr_addr.eq(clr[1:])]
         return s
+
+    def _contexts(self, m: Module, s: SimpleNamespace) -> None:
+        """Column contexts: the layer registers of each context, the count of columns in
+        flight, and the activation that waits for its layer's columns to land.
+
+        At a change of layer in the input part (DRAIN, ``flip``) the scan side moves on to
+        the next layer as soon as it is idle; the old layer's columns (those in flight then,
+        ``old_left``) are accumulated from the other context's copy of the layer registers,
+        and the old layer's activation starts (``act_start``) the cycle its last write is
+        about to land (``landed`` through the count: the activation's first read is the
+        cycle after that write), holding the PE array while it issues."""
+        lay = self.layer
+        s.flip = Signal()  # comb: the scan side moves on to the next layer (DRAIN)
+        ctx = Signal()
+        cap = 64
+        inflight = Signal(range(cap))  # columns queued and not yet landed
+        inflight_n = Signal(range(cap))
+        s.old_left = Signal(range(cap))  # of them, the old context's
+        s.old_zero = Signal()  # == (old_left == 0), a register
+        s.act_pend = Signal()  # the old layer's activation waits for its columns
+        act_lay = Signal(layer_constants(self.hw))
+        inflight_zero = Signal(init=1)  # == (inflight == 0), a register
+        m.d.comb += inflight_n.eq(inflight + self.sent - self.landed)
+        m.d.sync += [inflight.eq(inflight_n), inflight_zero.eq(inflight_n == 0)]
+        pend_go = s.act_pend & s.old_zero & ~s.pend_soft  # (not after a SOFT_RESET)
+        act_start = pend_go | (s.flip & inflight_zero)
+        # the registers' next values (named: the hold below is registered from them)
+        old_left_n, old_zero_n, act_pend_n = Signal.like(s.old_left), Signal(), Signal()
+        with m.If(s.flip):
+            # (the scan side is idle: nothing is queued in this cycle, so the count is the
+            # register less a column landing; no path from the encoder's output)
+            m.d.comb += [
+                old_left_n.eq(inflight - self.landed),
+                old_zero_n.eq(Mux(self.landed, inflight == 1, inflight_zero)),
+                # (no column of the old layer in flight: its activation starts at once)
+                act_pend_n.eq(~inflight_zero),
+            ]
+        with m.Else():
+            m.d.comb += act_pend_n.eq(s.act_pend & ~pend_go)
+            with m.If(self.landed & ~s.old_zero):
+                m.d.comb += [old_left_n.eq(s.old_left - 1), old_zero_n.eq(s.old_left == 1)]
+            with m.Else():
+                m.d.comb += [old_left_n.eq(s.old_left), old_zero_n.eq(s.old_zero)]
+        m.d.sync += [
+            s.old_left.eq(old_left_n),
+            s.old_zero.eq(old_zero_n),
+            s.act_pend.eq(act_pend_n),  # (FLUSH clears it: later in the FSM)
+        ]
+        with m.If(s.flip):
+            m.d.sync += ctx.eq(~ctx)
+        # the PE array is held the cycle before each accumulator read of the activation: the
+        # start from the count, then every cycle of the ACT flag with a row group left; a
+        # register, from the next values (the count's start with or without SOFT_RESET)
+        act_on_n = act_start | (s.act_on & self.act_left)
+        hold = Signal()
+        m.d.sync += hold.eq((act_pend_n & old_zero_n) | (act_on_n & self.left_next))
+        # no activation issues, is in its pipeline, or starts (a register: the activation's
+        # issue, behind the output side's room, is not on the path to the next start)
+        s.act_free = Signal()
+        m.d.sync += s.act_free.eq(~s.act_on & self.act_drained & ~act_start)
+        m.d.comb += [self.act_start.eq(act_start), self.hold.eq(hold)]
+        m.d.sync += s.act_on.eq(act_on_n)
+        # the activation side's copy: the scan side's layer until the flip, then frozen
+        # while the activation waits
+        with m.If(~s.act_pend):
+            m.d.sync += act_lay.eq(lay)
+        m.d.comb += [self.act_layer.eq(act_lay), self.ctx.eq(ctx)]
+        for c in range(2):
+            with m.If(ctx == c):
+                m.d.sync += self.ctx_layer[c].eq(lay)
 
     def _latency(self, m: Module, s: SimpleNamespace) -> None:
         """LATENCY: the cycles from a step's first ``x_in`` valid to its last ``h_out`` beat.
@@ -698,10 +799,9 @@ class Controller(wiring.Component):
 
         with m.State("DRAIN"):
             m.d.sync += armed.eq(1)
-            with m.If(armed & s.datapath_idle):
-                m.d.comb += self.act_start.eq(1)
+
+            def store_nz():
                 m.d.sync += [
-                    s.act_on.eq(1),
                     Array(s.nzs_x)[s.layer].eq(s.cnt_x),
                     # layer 0's hidden deltas (every layer's, in order) are counted on: no
                     # LSTART since its SCAN_H
@@ -709,11 +809,21 @@ class Controller(wiring.Component):
                         Mux(lay.layer0 | s.inorder, s.cnt_h, Array(s.nzh_next)[s.layer])
                     ),
                 ]
+
+            # column contexts: the scan side moves on once it has queued the layer's last
+            # delta (and the layer before has started its activation); this layer's
+            # columns stream on from the other context's copy, and its activation starts
+            # when they have landed (``_contexts``), issuing on its own (``act_on``, its
+            # copy ``act_layer``). The next layer's scan waits while the activation
+            # issues, and its scan of row group j (input part) for this layer's h of row
+            # group j (the activation side's ``avail``); after the last layer, ACT waits
+            # for the activation (or starts the next step early)
+            # (across steps, the last layer's activation may still run when the next step's
+            # layer 0 is scanned: the next layer's hidden scan reads the h it writes)
+            with m.If(armed & s.scan_idle & ~s.act_pend & s.act_free):
+                m.d.comb += s.flip.eq(1)
+                store_nz()
                 with m.If(~lay.last_layer):
-                    # the activation issues on its own (``act_on``, its own copy of the
-                    # layer): the next layer is set up meanwhile; its scan waits while the
-                    # activation issues, and its scan of row group j (input part) for this
-                    # layer's h of row group j (the activation side's ``avail``)
                     self._next_layer(m, s)
                     m.d.sync += s.hid.eq(s.inorder)
                     m.next = "LSTART"
@@ -732,7 +842,7 @@ class Controller(wiring.Component):
                 m.d.comb += s.early.eq(1)
                 m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
                 m.next = "CHECK"
-            with m.Elif(~self.act_left & self.act_drained):
+            with m.Elif(~s.act_pend & ~self.act_left & self.act_drained):
                 m.next = "DONE"
             self._abort_on_soft_reset(m, s)
 
@@ -740,6 +850,8 @@ class Controller(wiring.Component):
         """FLUSH, CLEAR: SOFT_RESET and RESET_STATE."""
         with m.State("FLUSH"):
             m.d.comb += self.flush.eq(1)
+            # an activation waiting for its columns is dropped (the columns still land)
+            m.d.sync += s.act_pend.eq(0)
             with m.If(s.datapath_idle):
                 m.d.sync += s.pend_soft.eq(0)
                 m.next = "CLEAR"

@@ -15,20 +15,21 @@ request has issued all its ARs.
 Addresses must be multiples of the bus width in bytes (the Program's layout guarantees it for
 the offsets and COLUMN_STRIDE; WEIGHT_BASE must be aligned too, else STATUS.ERROR and nothing
 runs): the low log2(BB) bits of ``bias_addr``, ``col_addr`` and ``stride`` are ignored, so
-``araddr`` is always aligned. ``stride`` is sampled in the cycle a request is accepted, the
-other layer constants one cycle later; the requester changes them only while ``idle`` is high
-(the top level latches them in LSTART, after DRAIN waited for an idle datapath).
+``araddr`` is always aligned. The layer constants are sampled in the cycle a request is
+accepted (with it, into S1 or the skid register), so consecutive requests may be of
+different layers: the top level puts the constants of the request's context on the inputs
+(docs/rtl.md, *Column contexts*).
 
 Pipeline (each row is the logic in front of a register stage: one carry chain and a few LUT
 levels, ≥ 150 MHz on ECP5 speed 6)::
 
     req  ready = the skid register is empty (a register, no path from ``arready``). An accepted
          request goes to S1, or to the skid register when S1 is stalled (S1 takes it from there).
-    S1   index, is-bias (the multiplier's operands); stride and 3·stride (in words) are
-         registered every cycle
+    S1   index, is-bias (the multiplier's operands), stride and 3·stride (in words), the
+         column's base address (``col_addr`` or ``bias_addr``) and beats, all of the request
     S2   two partial products: radix-4 digits of the index select 0, s, 2s or 3s; the lower and
          the upper half of the digits each summed (3:2 + one carry chain); the base address
-         (``col_addr`` or ``bias_addr``) and beats − 1 of the column's kind
+         carried on, beats − 1
     S3   the column in splitter form: word address = base + both partial products (3:2 + one
          chain), beats − 1, the first burst's candidate length − 1 (min(256, beats to the
          4 KiB boundary) − 1: inverted low address bits) and, on a 64-bit bus (512-beat pages),
@@ -62,7 +63,9 @@ from .common import groups_max
 from .pe import KIND_BIAS
 from .pipeline import FETCH_LATENCY
 
-REQ_LAYOUT = data.StructLayout({"index": unsigned(16), "kind": unsigned(2)})
+#: A column request: index, kind and the column's context (not read here: the requester puts
+#: the constants of the request's context on the inputs).
+REQ_LAYOUT = data.StructLayout({"index": unsigned(16), "kind": unsigned(2), "ctx": unsigned(1)})
 
 
 def stride_bits(hw: HardwareConfig) -> int:
@@ -93,7 +96,8 @@ class WeightFetch(wiring.Component):
     req : In(stream.Signature(REQ_LAYOUT))
         Column requests (kind, index).
     col_beats, bias_beats : In(16)
-        Bus words of a column and of the bias column (layer constants, ≥ 1).
+        Bus words of a column and of the bias column (layer constants, ≥ 1; sampled with a
+        request, as the next two).
     bias_addr, col_addr, stride : In(32)
         Byte addresses of the bias column and of column 0, and the column stride.
     ar : Out(AXI4ReadSignature(32, bus_bits))
@@ -146,7 +150,10 @@ class WeightFetch(wiring.Component):
         # request skid + S1, S2, S3
         f.sk_v, f.sk_idx, f.sk_bias = Signal(), Signal(16), Signal()
         f.v1, f.idx1, f.bias1 = Signal(), Signal(16), Signal()
-        ws = max(1, stride_bits(hw) - lg)
+        f.ws = ws = max(1, stride_bits(hw) - lg)
+        # the request's layer constants: stride (words), base word address, beats
+        f.sk_st, f.sk_a, f.sk_beats = Signal(ws), Signal(aw), Signal(16)
+        f.a1, f.beats1 = Signal(aw), Signal(16)
         f.nd = nd = (index_bits(hw) + 1) // 2  # radix-4 digits of the index
         f.h = h = (nd + 1) // 2  # digits in the lower partial product
         f.st1 = Signal(ws)  # stride in words
@@ -251,7 +258,7 @@ class WeightFetch(wiring.Component):
 
     def _products(self, m: Module, f: SimpleNamespace) -> None:
         """S2: the two partial products, the base address and beats − 1 of the column."""
-        lg, h = f.lg, f.h
+        h = f.h
 
         def pp(k):
             d = f.idx1[2 * k : 2 * k + 2]
@@ -266,24 +273,40 @@ class WeightFetch(wiring.Component):
             m.d.sync += [
                 f.lo2.eq(sum(pp(k) << 2 * k for k in range(h))),
                 f.hi2.eq(sum(pp(k) << 2 * (k - h) for k in range(h, f.nd))),
-                f.a2.eq(Mux(f.bias1, self.bias_addr[lg:], self.col_addr[lg:])),
-                f.rm1_2.eq(Mux(f.bias1, self.bias_beats, self.col_beats) - 1),
+                f.a2.eq(f.a1),
+                f.rm1_2.eq(f.beats1 - 1),
             ]
 
     def _operands(self, m: Module, f: SimpleNamespace) -> None:
         """S1: the index and is-bias (from the request or the skid register); the stride."""
-        req = self.req
-        sw = self.stride[f.lg : stride_bits(self.hw)]
-        m.d.sync += [f.st1.eq(sw), f.st3.eq(sw + (sw << 1))]
+        req, lg = self.req, f.lg
+        # the layer constants of the request on ``req`` (sampled when it is accepted)
+        bias_in = req.payload.kind == KIND_BIAS
+        st_in = Signal(f.ws)
+        a_in = Signal(f.aw)
+        beats_in = Signal(16)
+        m.d.comb += [
+            st_in.eq(self.stride[lg : stride_bits(self.hw)]),
+            a_in.eq(Mux(bias_in, self.bias_addr[lg:], self.col_addr[lg:])),
+            beats_in.eq(Mux(bias_in, self.bias_beats, self.col_beats)),
+        ]
+        st = Mux(f.sk_v, f.sk_st, st_in)
         with m.If(f.en1):
             m.d.sync += [
                 f.idx1.eq(Mux(f.sk_v, f.sk_idx, req.payload.index)),
-                f.bias1.eq(Mux(f.sk_v, f.sk_bias, req.payload.kind == KIND_BIAS)),
+                f.bias1.eq(Mux(f.sk_v, f.sk_bias, bias_in)),
+                f.st1.eq(st),
+                f.st3.eq(st + (st << 1)),
+                f.a1.eq(Mux(f.sk_v, f.sk_a, a_in)),
+                f.beats1.eq(Mux(f.sk_v, f.sk_beats, beats_in)),
             ]
         with m.If(~f.sk_v):
             m.d.sync += [
                 f.sk_idx.eq(req.payload.index),
-                f.sk_bias.eq(req.payload.kind == KIND_BIAS),
+                f.sk_bias.eq(bias_in),
+                f.sk_st.eq(st_in),
+                f.sk_a.eq(a_in),
+                f.sk_beats.eq(beats_in),
             ]
 
     def _valids(self, m: Module, f: SimpleNamespace) -> None:

@@ -74,12 +74,13 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import HardwareConfig
-from .common import groups_max
+from .common import delay, groups_max
 from .pipeline import (
     PE_ACT_READ_LATENCY,
     PE_BANK_READ_STAGES,
     PE_CLEAR_DELAY,
     PE_IDLE_LEAD,
+    PE_LANDED_DELAY,
     PE_READ_STAGE,
     PE_WRITE_STAGE,
 )
@@ -89,7 +90,9 @@ __all__ = ["CMD_LAYOUT", "KIND_BIAS", "KIND_HIDDEN", "KIND_INPUT", "PEArray"]
 #: Column kinds (command FIFO, delta FIFO).
 KIND_INPUT, KIND_HIDDEN, KIND_BIAS = 0, 1, 2
 
-CMD_LAYOUT = data.StructLayout({"delta": signed(16), "kind": unsigned(2)})
+#: A column's command: Δ, kind and the column's context (docs/rtl.md, *Column contexts*: the
+#: layer constants of the command's context are on the array's inputs when it is taken).
+CMD_LAYOUT = data.StructLayout({"delta": signed(16), "kind": unsigned(2), "ctx": unsigned(1)})
 
 #: Stages of the accumulate pipeline after the bank reads: the accumulator select, the sum,
 #: the saturation (whose end writes the bank).
@@ -105,7 +108,8 @@ class PEArray(wiring.Component):
     cycles before (from registers, valid while ``idle``); ``clr_en``/``clr_addr`` zero one
     word of every bank through PE_CLEAR_DELAY registers (``idle`` is low meanwhile); ``idle``
     goes high PE_DRAIN cycles after a column's last beat handshake, ``idle_soon``
-    PE_IDLE_LEAD cycles before ``idle`` (then ``idle`` follows unless a command comes), and
+    PE_IDLE_LEAD cycles before ``idle`` (then ``idle`` follows unless a command comes),
+    ``landed`` pulses PE_LANDED_DELAY cycles after every column's last beat handshake, and
     ``overflow`` (a pulse per clipped chunk, from registers through a NUM_PE-input OR) is
     raised no later.
 
@@ -117,19 +121,24 @@ class PEArray(wiring.Component):
     Interface attributes
     --------------------
     cmd : In(stream.Signature(CMD_LAYOUT))
-        A column's Δ and kind, before its beats.
+        A column's Δ, kind and context, before its beats (the context is not read here: the
+        requester puts the constants of the command's context on the inputs below).
     beats : In(stream.Signature(bus_bits))
         The columns' bus words, in command order.
     groups, col_beats, bias_beats, base : In
-        Layer constants (row groups per gate block, bus words of a column and of the bias
-        column, the layer's first accumulator word); stable while the array is not idle.
+        Layer constants of the column whose command is taken (row groups per gate block,
+        bus words of a column and of the bias column, the layer's first accumulator word):
+        sampled with the command, so consecutive columns may be of different layers.
     slots : In(range(groups_max + 1))
-        Sparse builds only: entries per gate and lane of a column (a layer constant).
+        Sparse builds only: entries per gate and lane of a column (sampled with the command).
     idle, overflow : Out(1)
         No column in the array; a lane's sum saturated.
     idle_soon : Out(1)
         No column is taken and none will be written after PE_IDLE_LEAD cycles: ``idle``
         then, unless a command is taken meanwhile (the controller's idle term).
+    landed : Out(1)
+        A pulse per column, PE_LANDED_DELAY cycles after its last beat handshake (its last
+        write lands PE_DRAIN cycles after it): the controller's count of columns in flight.
     act_addr : In(range(depth))
         Accumulator word read for the activation units.
     act_r, act_u, act_cx, act_ch : Out(ArrayLayout(signed(24), P))
@@ -146,7 +155,7 @@ class PEArray(wiring.Component):
             {
                 "cmd": In(stream.Signature(CMD_LAYOUT)),
                 "beats": In(stream.Signature(hw.bus_bits)),
-                # layer constants (stable while columns of the layer are in flight)
+                # layer constants of the command being taken (sampled with it)
                 "groups": In(range(self.gmax + 1)),
                 "col_beats": In(16),
                 "bias_beats": In(16),
@@ -154,6 +163,7 @@ class PEArray(wiring.Component):
                 **({"slots": In(range(self.gmax + 1))} if hw.sparse_weights else {}),
                 "idle": Out(1),
                 "idle_soon": Out(1),
+                "landed": Out(1),
                 "overflow": Out(1),
                 "act_addr": In(range(self.depth)),
                 "act_r": Out(data.ArrayLayout(signed(24), hw.num_pe)),
@@ -181,6 +191,7 @@ class PEArray(wiring.Component):
                 self.overflow.eq(clip.any()),
                 self.idle.eq(~c.busy & ~Cat(*c.v[1:PE_WRITE_STAGE]).any() & (Cat(*c.wens) == 0)),
                 self.idle_soon.eq(self._idle_soon(c)),
+                self.landed.eq(delay(m, c.finishing, PE_LANDED_DELAY, "landed")[-1]),
             ]
             return m
         c = self._chunker(m, aw)
@@ -226,6 +237,7 @@ class PEArray(wiring.Component):
             self.overflow.eq(clip.any()),
             self.idle.eq(~c.busy & ~Cat(*v[1:W]).any() & (c.wen == 0)),
             self.idle_soon.eq(self._idle_soon(c)),
+            self.landed.eq(delay(m, c.finishing, PE_LANDED_DELAY, "landed")[-1]),
         ]
         return m
 
@@ -310,12 +322,17 @@ class PEArray(wiring.Component):
         m.d.comb += [self.beats.ready.eq(beat_taken), finishing.eq(beat_taken & last_beat)]
         with m.If(beat_taken):
             m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
+        # the column's layer constants, taken with its command (the next command may be of
+        # another layer: column contexts, docs/rtl.md)
+        base_c = Signal(aw)
+        grp_m1_c = Signal.like(grp_left)
+        grp_1_c = Signal()
         with m.If(chunk_valid):
             with m.If(grp_last):
                 m.d.sync += [
-                    addr0.eq(self.base),
-                    grp_left.eq(self.groups - 1),
-                    grp_last.eq(self.groups == 1),
+                    addr0.eq(base_c),
+                    grp_left.eq(grp_m1_c),
+                    grp_last.eq(grp_1_c),
                     gate.eq(gate + 1),
                 ]
             with m.Else():
@@ -340,12 +357,16 @@ class PEArray(wiring.Component):
                 addr0.eq(self.base),
                 grp_left.eq(self.groups - 1),
                 grp_last.eq(self.groups == 1),
+                base_c.eq(self.base),
+                grp_m1_c.eq(self.groups - 1),
+                grp_1_c.eq(self.groups == 1),
             ]
             if BB >= P and BB // P > 1:
                 m.d.sync += sub.eq(0)
 
         c.issue = Signal()
         c.bank0 = Signal(2)
+        c.finishing = finishing
         m.d.comb += [
             c.issue.eq(chunk_valid & Mux(bias, gate < 4, gate < 3)),
             c.bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate)),
@@ -488,10 +509,11 @@ class PEArray(wiring.Component):
         m.d.comb += [self.beats.ready.eq(beat_taken), finishing.eq(beat_taken & last_beat)]
         with m.If(beat_taken):
             m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
+        base_c = Signal(aw)  # the column's accumulator base, taken with its command
         with m.If(chunk_valid):
             with m.If(cnt_last):
                 m.d.sync += [
-                    addr0.eq(self.base),
+                    addr0.eq(base_c),
                     cnt_left.eq(reload_m1),
                     cnt_last.eq(reload_1),
                     gate.eq(gate + 1),
@@ -526,6 +548,7 @@ class PEArray(wiring.Component):
                 cnt_last.eq(first_1),
                 reload_m1.eq(first_m1),
                 reload_1.eq(first_1),
+                base_c.eq(self.base),
                 idx.eq(0),
             ]
 
@@ -539,7 +562,7 @@ class PEArray(wiring.Component):
             m.d.comb += [
                 c.chunk.word_select(lane, 8).eq(value),
                 c.nz0[lane].eq(value != 0),
-                row.eq(Mux(bias_lanes, addr0, self.base + entries.word_select(2 * lane + 1, 8))),
+                row.eq(Mux(bias_lanes, addr0, base_c + entries.word_select(2 * lane + 1, 8))),
             ]
             c.addr0s.append(row)
         c.issue = Signal()
@@ -548,6 +571,7 @@ class PEArray(wiring.Component):
             c.issue.eq(chunk_valid & Mux(bias, gate < 4, gate < 3)),
             c.bank0.eq(Mux((gate == 2) & (kind == KIND_HIDDEN), 3, gate)),
         ]
+        c.finishing = finishing
         return c
 
     def _lane(self, m: Module, c: SimpleNamespace, lane: int, clip: Signal) -> None:

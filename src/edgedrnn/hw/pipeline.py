@@ -75,6 +75,12 @@ PE_DRAIN = PE_WRITE_STAGE + 1
 #: detection: IDLE_STAGES registers and the cycle that acts on them), so that the controller
 #: acts (DRAIN's exit, the activation's first accumulator read) the cycle ``idle`` rises.
 PE_IDLE_LEAD = IDLE_STAGES + 1
+#: Cycles from a column's last beat handshake to the PE array's ``landed`` pulse for it: its
+#: last write lands PE_DRAIN cycles after that handshake, and the controller, which counts
+#: the columns in flight in a register and starts the activation from a register, sees it
+#: PE_DRAIN − 1 cycles after it (the cycle before the write lands is the activation's start,
+#: its first accumulator read the cycle after the write).
+PE_LANDED_DELAY = PE_DRAIN - 2
 
 # ---------------------------------------------------------------- activation (activation.py)
 #: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S7).

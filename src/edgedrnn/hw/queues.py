@@ -7,6 +7,11 @@ whose beats come next (the R channel returns the columns in request order). The 
 is written while it has room for :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_SLACK` more (the
 ``room`` flag is a register, so the encoder's ``ready`` starts at a flip-flop). The command
 FIFO bounds the columns in flight between request and accumulation.
+
+Every entry carries a context bit (``ctx`` when the delta is accepted: the controller flips
+it at a change of layer, after the encoder has let the old layer's last delta out), on to the
+request and the command, so that the weight fetch and the PE array take each column's layer
+constants from the copy of its own context (docs/rtl.md, *Column contexts*).
 """
 
 from amaranth import Cat, Module, Signal
@@ -35,8 +40,11 @@ class ColumnQueues(wiring.Component):
         Column requests to the weight fetch.
     cmd : Out(stream.Signature(CMD_LAYOUT))
         Column commands to the PE array.
-    sent_x, sent_h : Out(1)
-        An input / hidden delta is accepted (the controller's NZ counts).
+    ctx : In(1)
+        The context of the deltas accepted now.
+    sent_x, sent_h, sent : Out(1)
+        An input / hidden / any delta (the bias too) is accepted (the controller's NZ counts
+        and its count of columns in flight).
     idle : Out(1)
         Both FIFOs are empty.
     """
@@ -44,14 +52,16 @@ class ColumnQueues(wiring.Component):
     deltas: In(stream.Signature(DELTA_LAYOUT))
     req: Out(stream.Signature(REQ_LAYOUT))
     cmd: Out(stream.Signature(CMD_LAYOUT))
+    ctx: In(1)
     sent_x: Out(1)
     sent_h: Out(1)
+    sent: Out(1)
     idle: Out(1)
 
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.delta_fifo = dfifo = fifo.SyncFIFOBuffered(
-            width=DELTA_LAYOUT.size, depth=DELTA_FIFO_DEPTH
+            width=DELTA_LAYOUT.size + 1, depth=DELTA_FIFO_DEPTH
         )
         m.submodules.cmd_fifo = cfifo = fifo.SyncFIFOBuffered(
             width=CMD_LAYOUT.size, depth=CMD_FIFO_DEPTH
@@ -64,21 +74,28 @@ class ColumnQueues(wiring.Component):
         sent = Signal()
         kind = self.deltas.payload.kind
         m.d.comb += [
-            dfifo.w_data.eq(self.deltas.payload.as_value()),
+            dfifo.w_data.eq(Cat(self.deltas.payload.as_value(), self.ctx)),
             dfifo.w_en.eq(self.deltas.valid & room),
             self.deltas.ready.eq(room),
             sent.eq(self.deltas.valid & room),
+            self.sent.eq(sent),
             self.sent_x.eq(sent & (kind == KIND_INPUT)),
             self.sent_h.eq(sent & (kind == KIND_HIDDEN)),
         ]
 
         # delta FIFO -> fetch request + command FIFO (one handshake for both)
-        head = data.View(DELTA_LAYOUT, dfifo.r_data)
+        head = data.View(DELTA_LAYOUT, dfifo.r_data[: DELTA_LAYOUT.size])
+        head_ctx = dfifo.r_data[DELTA_LAYOUT.size]
+        cmd = Signal(CMD_LAYOUT)
         m.d.comb += [
             self.req.payload.index.eq(head.index),
             self.req.payload.kind.eq(head.kind),
+            self.req.payload.ctx.eq(head_ctx),
             self.req.valid.eq(dfifo.r_rdy & cfifo.w_rdy),
-            cfifo.w_data.eq(Cat(head.delta, head.kind)),
+            cmd.delta.eq(head.delta),
+            cmd.kind.eq(head.kind),
+            cmd.ctx.eq(head_ctx),
+            cfifo.w_data.eq(cmd.as_value()),
             cfifo.w_en.eq(dfifo.r_rdy & self.req.ready),
             dfifo.r_en.eq(self.req.ready & cfifo.w_rdy),
             self.cmd.payload.eq(cfifo.r_data),

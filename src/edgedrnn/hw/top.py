@@ -113,26 +113,34 @@ class EdgeDRNN(wiring.Component):
         wiring.connect(m, queues.cmd, pe.cmd)
         wiring.connect(m, act.new_h, out.entry)
         wiring.connect(m, out.h_out, wiring.flipped(self.h_out))
-        self._connect_memory(m, fetch, pe)
+        self._connect_memory(m, fetch, pe, ctrl.hold)
 
+        # the scan side (scan, encoder) runs on the controller's layer registers; the weight
+        # fetch and the PE array take a column's constants from its context's copy, the
+        # activation side from its own (column contexts, docs/rtl.md)
         lay = ctrl.layer
+        req_lay = ctrl.ctx_layer[queues.req.payload.ctx]
+        cmd_lay = ctrl.ctx_layer[queues.cmd.payload.ctx]
         m.d.comb += [
+            queues.ctx.eq(ctrl.ctx),
             scan.layer.eq(lay),
-            act.layer.eq(lay),
+            act.layer.eq(ctrl.act_layer),
             enc.theta_x.eq(lay.theta_x),
             enc.theta_h.eq(lay.theta_h),
-            fetch.col_beats.eq(lay.col_beats),
-            fetch.bias_beats.eq(lay.bias_beats),
-            fetch.bias_addr.eq(lay.bias_addr),
-            fetch.col_addr.eq(lay.col_addr),
-            fetch.stride.eq(lay.stride),
-            pe.groups.eq(lay.groups),
-            pe.col_beats.eq(lay.col_beats),
-            pe.bias_beats.eq(lay.bias_beats),
-            pe.base.eq(lay.acc_base),
+            fetch.col_beats.eq(req_lay.col_beats),
+            fetch.bias_beats.eq(req_lay.bias_beats),
+            fetch.bias_addr.eq(req_lay.bias_addr),
+            fetch.col_addr.eq(req_lay.col_addr),
+            fetch.stride.eq(req_lay.stride),
+            pe.groups.eq(cmd_lay.groups),
+            pe.col_beats.eq(cmd_lay.col_beats),
+            pe.bias_beats.eq(cmd_lay.bias_beats),
+            pe.base.eq(cmd_lay.acc_base),
+            ctrl.sent.eq(queues.sent),
+            ctrl.landed.eq(pe.landed),
         ]
         if hw.sparse_weights:
-            m.d.comb += pe.slots.eq(lay.slots)
+            m.d.comb += pe.slots.eq(cmd_lay.slots)
         # controller ↔ datapath
         m.d.comb += [
             ctrl.x_valid.eq(self.x_in.valid),
@@ -152,6 +160,7 @@ class EdgeDRNN(wiring.Component):
             act.start.eq(ctrl.act_start),
             act.run.eq(ctrl.act_run),
             ctrl.act_left.eq(act.left),
+            ctrl.left_next.eq(act.left_next),
             ctrl.act_drained.eq(act.drained),
             out.flush.eq(ctrl.flush),
             out.clear.eq(ctrl.clear),
@@ -186,8 +195,9 @@ class EdgeDRNN(wiring.Component):
         ]
         return m
 
-    def _connect_memory(self, m: Module, fetch: WeightFetch, pe: PEArray) -> None:
-        """AXI: AR from the weight fetch, R straight to the PE array (in order)."""
+    def _connect_memory(self, m: Module, fetch: WeightFetch, pe: PEArray, hold) -> None:
+        """AXI: AR from the weight fetch, R straight to the PE array (in order); ``hold``
+        stalls R (the activation reads the accumulators through the PE array's port)."""
         mem = self.mem
         m.d.comb += [
             mem.araddr.eq(fetch.ar.araddr),
@@ -200,6 +210,6 @@ class EdgeDRNN(wiring.Component):
             fetch.ar.rresp.eq(mem.rresp),
             fetch.ar.rready.eq(mem.rready),
             pe.beats.payload.eq(mem.rdata),
-            pe.beats.valid.eq(mem.rvalid),
-            mem.rready.eq(pe.beats.ready),
+            pe.beats.valid.eq(mem.rvalid & ~hold),
+            mem.rready.eq(pe.beats.ready & ~hold),
         ]

@@ -116,6 +116,15 @@ EARLY_OFFER = -(ACT_TO_OUT - 1)
 #: Cycles from the last layer's ACT start after which the scan may issue again (the
 #: activation reads the h memory while it issues its ``⌈H/P⌉`` row groups; + this).
 ACT_ISSUE_END = ACT_DONE
+#: Cycles by which a passed delta at a layer's last scan issue delays the scan side's move
+#: to the next layer (the flip) beyond SCAN_TAIL: the serializer lets it out
+#: ENCODER_LATENCY after the encoder's input, later than the last row group's group FIFO
+#: write (E4), which SCAN_TAIL waits for.
+DELTA_DRAIN = pl.ENCODER_LATENCY - pl.ENCODER_STAGES
+#: Cycles from the start of the column QUEUE columns ahead of a layer's last delta (the
+#: queues full: the delta waits for room) to the flip: the command FIFO's pop, the delta
+#: FIFO's registered room, the encoder's idle term and the idle detection.
+QUEUE_DRAIN = pl.DELTA_FIFO_LATENCY + 1 + 1 + IDLE_TO_ACT
 
 
 def _groups(n, p: int):
@@ -304,6 +313,29 @@ def _step(
     return hidden, latency
 
 
+def _scan_window(lo, n, act, g):
+    """First issue and end (the cycle after the last issue) of a scan of ``n`` row groups
+    that starts no earlier than ``lo`` and issues nothing while an activation issues its
+    ``g`` row groups from ``act`` (the controller's ACT flag: ``act`` to ``act + g``)."""
+    first = lo if (lo < act or lo > act + g) else act + g + ACT_ISSUE_END
+    end = first + n
+    if first < act < end:
+        end += g + ACT_ISSUE_END
+    return first, end
+
+
+def _held(start, length, hold):
+    """End of a weight stream of ``length`` cycles from ``start`` that stalls while the PE
+    array is held (``hold``: the first and last cycle; from the cycle before an activation's
+    first accumulator read to the cycle before its last)."""
+    h0, h1 = hold
+    if length <= 0 or start > h1 or start + length <= h0:
+        return start + length
+    if start >= h0:
+        return h1 + 1 + length
+    return start + length + (h1 - h0 + 1)
+
+
 def _in_order(
     net: Network,
     c: np.ndarray,
@@ -313,40 +345,105 @@ def _in_order(
     place: str,
     column=None,
     memory: MemorySystem | None = None,
-    start=float(HIDDEN_START),
+    offer=None,
+    from_reset: bool = True,
 ) -> np.ndarray:
     """STEP_CYCLES of every step run in order (its input offered by IN_ORDER_OFFER): layer by
     layer, each hidden scan right before the input scan on the same layer registers (one
-    cycle between: WAITX or XSETUP), no drain between a layer's two parts. ``column``,
-    ``memory``: as for :func:`_step`; ``start`` (scalar or (T,)): layer 0's first hidden
-    scan issue from the previous step's end (:func:`early_start`)."""
+    cycle between: WAITX or XSETUP), no drain between a layer's two parts; with column
+    contexts (docs/rtl.md, *Column contexts*) the scan side moves on to the next layer (and,
+    back to back, the next step: the early start) when it has queued the layer's last
+    delta, the layer's activation starts when its columns have landed and holds the weight
+    stream while it issues. Steps depend on the one before (its last activation, its
+    stream), so they are followed one by one. ``column``, ``memory``: as for :func:`_step`;
+    ``offer``: as for :func:`step_cycles`."""
     p = hw.num_pe
     lead = ISSUE_TO_AR + mem_latency
     lays, sizes = layouts(net, hw), net.layers
-    # layer 0's first hidden scan issue
-    t = np.zeros(c.shape[0]) + start
-    last = net.num_layers - 1
-    switch = 0
-    for li, (lay, (n_in, n_h)) in enumerate(zip(lays, sizes, strict=True)):
-        nx, nh = c[:, li, 0], c[:, li, 1]
-        sx, sh = _scan_lengths(n_in, n_h, p, nx, nh, place)
-        _, stream_h = _hidden_part(hw, lay, li, sh, nh, bias, lead, place, column, memory)
-        # a layer above 0 scans its input as the activation below writes it: row group 0
-        # AVAIL_DELAY after its new h, which comes ACT_TO_H after its issue (ACT's start)
-        wait = 0.0
-        if li > 0:
-            start = switch + sh + INPUT_START  # input scan start, from the ACT below
-            wait = np.maximum(ACT_TO_H + AVAIL_DELAY - start, 0.0)
-        # the input columns follow the hidden columns (from the input part's first issue)
-        busy = stream_h - sh - INPUT_START - wait
-        part_x, _ = _part(sx, nx, _column(hw, lay, li, column, memory), lead, busy, place)
-        t = t + sh + INPUT_START + wait + part_x  # ACT's first cycle
-        if li < last:
-            switch = in_order_switch(n_h, p, bias)
-            t = t + switch
-        else:
-            t = t + ACT_TO_OUT + _groups(n_h, p) - 1
-    return t
+    L = net.num_layers
+    T = c.shape[0]
+    cols = [float(_column(hw, lay, li, column, memory)) for li, lay in enumerate(lays)]
+    bias_cols = []
+    for lay in lays:
+        b = column_cycles(hw, lay.rows_per_gate, bias=True)
+        if memory is not None:
+            b = memory.column_cycles(b, lay.bias_stride, hw.bus_bytes)
+        bias_cols.append(float(b))
+    queue = pl.DELTA_FIFO_DEPTH - pl.DELTA_FIFO_SLACK + pl.CMD_FIFO_DEPTH + 1
+    offers = None if offer is None else np.broadcast_to(np.asarray(offer, np.float64), (T,))
+    g_last = _groups(sizes[-1][1], p)
+    # the step before (times from its end): its last layer's flip (the ACT state's first
+    # cycle) and activation (first issue), its weight stream's end and its PE hold
+    act_prev = float(EARLY_OFFER - g_last)
+    flip_prev, busy_prev = act_prev, -np.inf
+    hold_prev = (act_prev, act_prev + g_last)
+    out = np.zeros(T)
+    for t in range(T):
+        bias_t = bias[t] > 0
+        first_step = t == 0 and from_reset
+        # the start: early, in the previous step's ACT (two or more layers), its input valid
+        at = flip_prev if offers is None else max(offers[t], flip_prev)
+        early = L >= 2 and not first_step and at <= -1
+        lo = at + HIDDEN_START if early else float(HIDDEN_START)
+        win = (act_prev, g_last) if early else (-np.inf, 0)
+        busy = busy_prev if early else -np.inf
+        hold = hold_prev if early else (-np.inf, -np.inf)
+        # the previous step's last activation must have drained before layer 0's flip (its
+        # last new h, then the controller's register ``act_free``, then the flip)
+        free = act_prev + g_last + ACT_TO_H + 2 if early else -np.inf
+        for li, (n_in, n_h) in enumerate(sizes):
+            nx, nh = c[t, li, 0], c[t, li, 1]
+            sx, sh = _scan_lengths(n_in, n_h, p, np.asarray(nx), np.asarray(nh), place)
+            sx, sh = float(sx), float(sh)
+            col = cols[li]
+            g = _groups(n_h, p)
+            # the bias (first step after a reset), queued in LSETUP2 unless the activation
+            # issues: then after it, the scan BIAS_LEAD later
+            bias_end = -np.inf
+            if bias_t:
+                b_at = lo - BIAS_LEAD
+                if win[0] <= b_at <= win[0] + win[1]:
+                    b_at = win[0] + win[1] + ACT_ISSUE_END
+                    lo = max(lo, b_at + BIAS_LEAD)
+                bias_end = _held(max(busy, b_at + lead), bias_cols[li], hold)
+                busy = bias_end
+            hs, he = _scan_window(lo, sh, *win)
+            first, last = _positions(np.asarray(he - hs), np.asarray(nh), place)
+            tail_h = min(nh, 1) if place == "expected" else nh
+            if nh > 0:
+                st = max(busy, hs + float(first) + lead)
+                end = _held(st, nh * col, hold)
+                busy = max(end, hs + float(last) + lead + tail_h * col)
+            # the input scan: WAITX / XSETUP, then (layer > 0) the new h of the layer below
+            xlo = he + INPUT_START
+            if li > 0:
+                xlo = max(xlo, win[0] + ACT_TO_H + AVAIL_DELAY)
+            xs, xe = _scan_window(xlo, sx, *win)
+            first, last = _positions(np.asarray(xe - xs), np.asarray(nx), place)
+            tail = min(nx, 1) if place == "expected" else nx
+            if nx > 0:
+                st = max(busy, xs + float(first) + lead)
+                busy = max(_held(st, nx * col, hold), xs + float(last) + lead + tail * col)
+            # the flip (the next state's first cycle): the scan side has queued the last delta
+            flip = xe - 1 + SCAN_TAIL
+            if nx > 0:
+                flip = max(flip, xs + float(last) + SCAN_TAIL + DELTA_DRAIN + tail - 1)
+            elif nh > 0:
+                flip = max(flip, hs + float(last) + SCAN_TAIL + DELTA_DRAIN + tail_h - 1)
+            if nx + nh > 0:
+                flip = max(flip, busy - queue * col + QUEUE_DRAIN)
+            flip = max(flip, free)
+            free = -np.inf
+            act = max(flip, busy - 1 + BEAT_TO_ACT)
+            hold = (act - 1 if act > flip else act, act + g - 1)
+            win = (act, g)
+            if li < L - 1:
+                lo = flip + pl.LAYER_SETUP_CYCLES
+        end_t = act + ACT_TO_OUT + g - 1
+        out[t] = end_t
+        act_prev, flip_prev, busy_prev = act - end_t, flip - end_t, busy - end_t
+        hold_prev = (hold[0] - end_t, hold[1] - end_t)
+    return out
 
 
 def _bias(steps: int, from_reset: bool) -> np.ndarray:
@@ -354,23 +451,6 @@ def _bias(steps: int, from_reset: bool) -> np.ndarray:
     if from_reset and steps:
         bias[0] = 1.0
     return bias
-
-
-def _in_order_start(net: Network, hw: HardwareConfig, steps: int, from_reset: bool, offer):
-    """Layer 0's first hidden scan issue of every step run in order, from the previous end:
-    an early start (two or more layers, the input valid while the previous step's last layer
-    is in ACT; offer None, back to back: every step but the first after a reset) or
-    HIDDEN_START."""
-    start = np.full(steps, float(HIDDEN_START))
-    if net.num_layers < 2:
-        return start
-    h_last = net.layers[-1][1]
-    if offer is None:
-        start[:] = early_start(h_last, hw.num_pe)
-        if from_reset and steps:
-            start[0] = HIDDEN_START
-        return start
-    return np.broadcast_to(early_start(h_last, hw.num_pe, offer), (steps,)).copy()
 
 
 def _in_order_mask(offer) -> np.ndarray | bool:
@@ -420,8 +500,7 @@ def _figure(
     if memory is not None:
         mem_latency = memory.latency
     parts = _step(net, c, hw, bias, mem_latency, place, at, column, memory)
-    start = _in_order_start(net, hw, c.shape[0], from_reset, offer)
-    in_order = _in_order(net, c, hw, bias, mem_latency, place, column, memory, start)
+    in_order = _in_order(net, c, hw, bias, mem_latency, place, column, memory, offer, from_reset)
     return figure(parts, in_order, offer)
 
 
