@@ -359,6 +359,9 @@ class Controller(wiring.Component):
         s.inorder = Signal()
         s.x_done = Signal()  # the step's last x_in element is taken (comb, SCAN_X)
         s.armed = Signal()  # (H)DRAIN, WAITX: the idle terms seen are of after the last issue
+        # == (FSM in DRAIN) & armed, a register of its own (set in DRAIN unless it is left):
+        # the flip, and the activation's start with it, is no decode of the state
+        s.drain_armed = Signal()
         # the FSM is in SCAN_X / SCAN_H, as registers (set on entry, cleared on leaving): the
         # scan's issue enables start from a flip-flop, not from a decode of the state
         s.in_scan_x, s.in_scan_h = Signal(), Signal()
@@ -434,6 +437,8 @@ class Controller(wiring.Component):
         # the scan side (scan, encoder) is idle: every delta of the layer is queued
         s.scan_idle = Signal()
         m.d.sync += s.scan_idle.eq(idle_terms[: self.scan_terms].all())
+        # DRAIN's flip: from registers only (the activation's start follows it)
+        m.d.comb += s.flip.eq(s.drain_armed & s.scan_idle & ~s.act_pend & s.act_free)
         assert IDLE_STAGES == 2, "the terms, then their conjunction"
 
         # CLEAR counts the words; the writes lag by CLEAR_WRITE_DELAY registers
@@ -442,6 +447,10 @@ class Controller(wiring.Component):
         # path to the registers that CLEAR's end resets)
         s.clr_last = Signal(init=self.map.clear_depth == 1)
         s.clr_en = Signal()
+        if self.map.clear_depth > 1:
+            # ``clr_last`` is set only in CLEAR (its last cycle): the end of CLEAR for the
+            # output side straight from the register, no decode of the state
+            m.d.comb += self.clear.eq(s.clr_last)
         clr = delay(m, Cat(s.clr_en, s.clr_addr), CLEAR_WRITE_DELAY, "clr")[-1]
         m.d.comb += [self.clr_en.eq(clr[0]), self.clr_addr.eq(clr[1:])]
         return s
@@ -820,8 +829,9 @@ class Controller(wiring.Component):
             # for the activation (or starts the next step early)
             # (across steps, the last layer's activation may still run when the next step's
             # layer 0 is scanned: the next layer's hidden scan reads the h it writes)
-            with m.If(armed & s.scan_idle & ~s.act_pend & s.act_free):
-                m.d.comb += s.flip.eq(1)
+            # (DRAIN is left at the flip or at a SOFT_RESET: ``drain_armed`` is not set then)
+            m.d.sync += s.drain_armed.eq(~s.flip & ~s.pend_soft)
+            with m.If(s.flip):
                 store_nz()
                 with m.If(~lay.last_layer):
                     self._next_layer(m, s)
@@ -863,7 +873,8 @@ class Controller(wiring.Component):
                 s.clr_last.eq(s.clr_addr == self.map.clear_depth - 2),
             ]
             with m.If(s.clr_last):
-                m.d.comb += self.clear.eq(1)
+                if self.map.clear_depth == 1:
+                    m.d.comb += self.clear.eq(1)
                 m.d.sync += [
                     s.clr_addr.eq(0),
                     s.clr_last.eq(self.map.clear_depth == 1),
