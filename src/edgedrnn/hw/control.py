@@ -72,7 +72,20 @@ from ..config import HardwareConfig
 from .common import StateMap, clog2, delay, layer_constants
 from .csr import core_signature
 from .fetch import stride_bits
-from .pipeline import CHECK_CYCLES, CLEAR_WRITE_DELAY, CONFIG_CHECK_STAGES, IDLE_STAGES
+from .pipeline import (
+    CHECK_CYCLES,
+    CLEAR_WRITE_DELAY,
+    CMD_FIFO_DEPTH,
+    CONFIG_CHECK_STAGES,
+    DELTA_FIFO_DEPTH,
+    IDLE_STAGES,
+    PE_LANDED_DELAY,
+)
+
+#: Most columns between the queues' ``sent`` and the PE array's ``landed``: those in the delta
+#: FIFO, in the command FIFO (the fetch takes a request as its command is written), the one
+#: the PE array streams and those whose last beat was at most PE_LANDED_DELAY cycles ago.
+INFLIGHT_MAX = DELTA_FIFO_DEPTH + CMD_FIFO_DEPTH + 1 + PE_LANDED_DELAY
 
 
 class ConfigCheck(wiring.Component):
@@ -468,10 +481,9 @@ class Controller(wiring.Component):
         lay = self.layer
         s.flip = Signal()  # comb: the scan side moves on to the next layer (DRAIN)
         ctx = Signal()
-        cap = 64
-        inflight = Signal(range(cap))  # columns queued and not yet landed
-        inflight_n = Signal(range(cap))
-        s.old_left = Signal(range(cap))  # of them, the old context's
+        inflight = Signal(range(INFLIGHT_MAX + 1))  # columns queued and not yet landed
+        inflight_n = Signal.like(inflight)
+        s.old_left = Signal.like(inflight)  # of them, the old context's
         s.old_zero = Signal()  # == (old_left == 0), a register
         s.act_pend = Signal()  # the old layer's activation waits for its columns
         act_lay = Signal(layer_constants(self.hw))
