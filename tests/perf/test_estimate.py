@@ -126,7 +126,6 @@ def test_rtl_step_without_columns_is_the_closed_form():
     in_order = rtl.HIDDEN_START + 2 + rtl.INPUT_START + (1 + tail) + io_switch
     in_order += 2 + rtl.INPUT_START + wait + (2 + tail) + rtl.ACT_TO_OUT + 2 - 1
     assert (io_switch, wait, in_order) == (3, 5, 55)
-    assert rtl.early_start(16, 8) == rtl.HIDDEN_START - (rtl.ACT_TO_OUT - 1 + 2) == -6
     # x_in offered after CHECK: the two parts; offered at the CHECK's decision: in order
     assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=500)[0] == 500 + 47 - 1
     assert rtl.step_latency(net, zero, hw, from_reset=False, offer=10)[0] == 23 - 10 + 47

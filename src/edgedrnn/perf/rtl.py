@@ -40,11 +40,12 @@ all at the latest position the scan allows (``k = n``), which bound the measured
 For the first step after a reset, STEP_CYCLES counts from ``x_in``'s first valid cycle; the
 model counts it like the others, from the cycle before its hidden part starts.
 
-Back to back with two or more layers a step starts early (docs/rtl.md, *Controller*): its
-input is already queued when the previous step's last layer starts its activation, so it
+Back to back with two or more layers a step starts early (docs/rtl.md, *Controller*,
+*Column contexts*): its input is already queued when the previous step's last layer flips
+its column context (with no column in flight, the cycle its activation starts), so it
 starts then, in order, before the previous step's end (its last ``h_out`` beat, still to
-come; :func:`early_start`); STEP_CYCLES is counted between the two ends. Offered, a step
-starts early when its input is valid while the previous step's last layer is in ACT.
+come); STEP_CYCLES is counted between the two ends. Offered, a step starts early when its
+input is valid by then.
 """
 
 from __future__ import annotations
@@ -154,18 +155,6 @@ def in_order_switch(hidden_size: int, num_pe: int, bias=0):
     return np.where(
         np.asarray(bias) > 0, plain if off <= pl.LAYER_SETUP_CYCLES - 1 else late, plain
     )
-
-
-def early_start(hidden_size: int, num_pe: int, offer=-np.inf):
-    """Cycles from the previous step's end to layer 0's first hidden scan issue of a step
-    run in order, its input valid ``offer`` cycles after that end (≤ −1: an early start,
-    from the cycle the previous step's last layer (``hidden_size``) is in ACT and sees it;
-    ≥ 0: HIDDEN_START after the end)."""
-    g = _groups(hidden_size, num_pe)
-    act = EARLY_OFFER - g  # the last layer's ACT start, from the previous end
-    at = np.maximum(np.asarray(offer, np.float64), act)
-    early = np.maximum(at + HIDDEN_START, act + g + ACT_ISSUE_END)
-    return np.where(at <= -1, early, float(HIDDEN_START))
 
 
 def column_cycles(hw: HardwareConfig, rows_per_gate: int, bias: bool = False) -> int:
