@@ -69,11 +69,9 @@ def test_scan_layer0_sequence_and_latency():
         ctx.set(dut.setup_h, 0)
         assert ctx.get(dut.ready)
         ctx.set(dut.bias, 1)
-        ctx.set(dut.start, 1)
         issued.append(cycle)
         await step()
         ctx.set(dut.bias, 0)
-        ctx.set(dut.start, 0)
         ctx.set(dut.scan_h, 1)
         for g in range(2):
             assert ctx.get(dut.ready)
@@ -84,9 +82,7 @@ def test_scan_layer0_sequence_and_latency():
         ctx.set(dut.setup, 1)
         await step()
         ctx.set(dut.setup, 0)
-        ctx.set(dut.start, 1)
         await step()
-        ctx.set(dut.start, 0)
         ctx.set(dut.scan_x, 1)
         ctx.set(dut.x_in.valid, 1)
         beats = [xs[:P], xs[P:] + [0] * (2 * P - n_in)]
@@ -161,9 +157,7 @@ def test_scan_memories():
         ctx.set(dut.setup, 1)
         await ctx.tick()
         ctx.set(dut.setup, 0)
-        ctx.set(dut.start, 1)
         await ctx.tick()
-        ctx.set(dut.start, 0)
         ctx.set(dut.scan_x, 1)
         values = []
         for cycle in range(12):
@@ -183,5 +177,55 @@ def test_scan_memories():
         ctx.set(dut.act_addr, 1)
         await ctx.tick().repeat(SCAN_LATENCY)
         assert list(ctx.get(dut.h_data)) == [0, 0, 0, 0]
+
+    _run(dut, bench)
+
+
+def test_scan_restarts_after_last_group_and_clear():
+    """The row-group count restarts by itself: after a vector's last row group (the next
+    vector, of another length, starts at row group 0 with ``done`` on its own last) and at
+    ``clr_en`` (a SOFT_RESET's CLEAR stops a scan halfway)."""
+    dut = Scan(HW)
+
+    async def bench(ctx):
+        dones, bases = [], []
+
+        async def tick():
+            """Record and retire ``elem`` (as the encoder does), then a clock edge."""
+            if ctx.get(dut.elem.valid):
+                bases.append(ctx.get(dut.elem.payload.base))
+            ctx.set(dut.retired, ctx.get(dut.elem.valid))
+            await ctx.tick()
+
+        async def scan_h(n):
+            """SCAN_H for ``n`` cycles (every one an issue: credits are plenty)."""
+            ctx.set(dut.scan_h, 1)
+            for _ in range(n):
+                assert ctx.get(dut.ready)
+                dones.append(ctx.get(dut.done))
+                await tick()
+            ctx.set(dut.scan_h, 0)
+            for _ in range(SCAN_LATENCY + 1):
+                await tick()
+
+        n_in = 4
+        _layer(ctx, dut, n_in, 8, layer0=0)  # 2 row groups of h
+        await tick()
+        await scan_h(2)
+        _layer(ctx, dut, n_in, 12, layer0=0)  # 3 row groups, set a cycle before the issue
+        await tick()
+        await scan_h(3)
+        assert dones == [0, 1, 0, 0, 1]
+        assert bases == [n_in + k * P for k in (0, 1, 0, 1, 2)]
+        # halfway through, CLEAR: the count restarts
+        dones.clear(), bases.clear()
+        await scan_h(1)
+        ctx.set(dut.clr_en, 1)
+        await tick()
+        ctx.set(dut.clr_en, 0)
+        await tick()
+        await scan_h(3)
+        assert dones == [0, 0, 0, 1]
+        assert bases == [n_in + k * P for k in (0, 0, 1, 2)]
 
     _run(dut, bench)

@@ -63,9 +63,9 @@ class Scan(wiring.Component):
     --------------------
     layer : In(layer_constants(hw))
         The controller's layer registers (sizes, lane masks, word bases).
-    setup, setup_h, start : In(1)
-        Load the layer's read pointers of the input / of the hidden vector (LSETUP); restart
-        the element count (to SCAN_X / SCAN_H).
+    setup, setup_h : In(1)
+        Load the layer's read pointers of the input / of the hidden vector (LSETUP, XSETUP,
+        WAITX).
     bias : In(1)
         Issue the bias group (only while ``ready``).
     scan_x, scan_h : In(1)
@@ -115,7 +115,6 @@ class Scan(wiring.Component):
                 "layer": In(layer_constants(hw)),
                 "setup": In(1),
                 "setup_h": In(1),
-                "start": In(1),
                 "bias": In(1),
                 "scan_x": In(1),
                 "scan_h": In(1),
@@ -240,27 +239,35 @@ class Scan(wiring.Component):
             if ref:
                 m.d.sync += s1_ref_addr.eq(ref_ptr)
 
-        # "j is the vector's last row group" from registers only, so ``done`` is not a
-        # compare of the counter: j + 1, j and 0 compared with the last index a cycle ahead
-        # (registers of registers), then picked by what moved j that cycle (an issue, or
-        # ``start``: registered strobes). The last indices (g_in_m1, g_hid_m1) are set a cycle
-        # before ``start`` and hold while a vector is scanned
+        # j restarts at 0 with the vector's last row group (and at CLEAR, which a SOFT_RESET
+        # that stops a scan always runs), so no decode of the controller's state reaches
+        # it. "j is the vector's last row group" comes from registers only, so ``done`` is
+        # not a compare of the counter: j + 1, j and 0 compared with the last index a cycle
+        # ahead (registers of registers), then picked by what moved j that cycle (a row
+        # group issue, or the restart: registered strobes). The last indices (g_in_m1,
+        # g_hid_m1) are set at least a cycle before the vector's first issue, which comes
+        # at least two cycles after the previous vector's last (the controller's
+        # LSETUP/LSETUP2, XSETUP or WAITX lie between), and hold while a vector is scanned
         row_issue = Signal()
+        wrap = Signal()  # the issued row group is the vector's last
         moved_issue = Signal()
-        moved_start = Signal()
-        m.d.sync += [moved_issue.eq(row_issue), moved_start.eq(self.start)]
-        with m.If(row_issue):
-            m.d.sync += j.eq(j + 1)
-        with m.Elif(self.start):
+        moved_wrap = Signal()
+        m.d.sync += [
+            moved_issue.eq(row_issue & ~wrap),
+            moved_wrap.eq((row_issue & wrap) | self.clr_en),
+        ]
+        with m.If(self.clr_en):
             m.d.sync += j.eq(0)
+        with m.Elif(row_issue):
+            m.d.sync += j.eq(Mux(wrap, 0, j + 1))
 
         def is_last(g, name):
             inc = Signal(name=f"{name}_inc")  # j + 1 == g: after an issue
             same = Signal(name=f"{name}_same")  # j == g: j did not move
-            zero = Signal(name=f"{name}_zero")  # 0 == g: after ``start``
+            zero = Signal(name=f"{name}_zero")  # 0 == g: after the restart
             m.d.sync += [inc.eq(j + 1 == g), same.eq(j == g), zero.eq(g == 0)]
             last = Signal(name=name)
-            m.d.comb += last.eq(Mux(moved_issue, inc, Mux(moved_start, zero, same)))
+            m.d.comb += last.eq(Mux(moved_issue, inc, Mux(moved_wrap, zero, same)))
             return last
 
         last_x = is_last(lay.g_in_m1, "last_x")
@@ -269,7 +276,7 @@ class Scan(wiring.Component):
         def row_group(kind, last, mask_last, base, *, from_x=0):
             """Issue row group ``j``; ``last``: it is the vector's last (then ``done``)."""
             put(kind, Mux(last, mask_last, ones), base, from_x=from_x)
-            m.d.comb += [row_issue.eq(1), self.done.eq(last)]
+            m.d.comb += [row_issue.eq(1), wrap.eq(last), self.done.eq(last)]
             m.d.sync += [ref_ptr.eq(ref_ptr + 1), h_ptr.eq(h_ptr + 1)]
 
         with m.If(self.setup):

@@ -149,7 +149,6 @@ class EdgeDRNN(wiring.Component):
             ctrl.fetch_error.eq(fetch.error),
             scan.setup.eq(ctrl.setup),
             scan.setup_h.eq(ctrl.setup_h),
-            scan.start.eq(ctrl.start),
             scan.bias.eq(ctrl.bias),
             scan.scan_x.eq(ctrl.scan_x),
             scan.scan_h.eq(ctrl.scan_h),
