@@ -158,10 +158,17 @@ class Scan(wiring.Component):
 
         # S0: issue from registered pointers, with a credit
         s1 = self._issue(m, ref_rd, h_rd)
+        # the count after this cycle's retirements, and the credit with and without this
+        # cycle's issue, then picked by it: the issue (behind the controller's flags,
+        # ``x_in`` and ``avail``) is a multiplexer away from ``ready``, not an adder and a
+        # compare
         used = Signal(range(self.credits + 2))
-        used_next = Signal.like(used)
-        m.d.comb += used_next.eq(used + s1.issue - self.retired)
-        m.d.sync += [used.eq(used_next), self.ready.eq(used_next < self.credits)]
+        kept = Signal.like(used)
+        m.d.comb += kept.eq(used - self.retired)
+        with m.If(s1.issue):
+            m.d.sync += [used.eq(kept + 1), self.ready.eq(kept < self.credits - 1)]
+        with m.Else():
+            m.d.sync += [used.eq(kept), self.ready.eq(kept < self.credits)]
         s1_valid, s2_valid = delay(m, s1.issue, SCAN_LATENCY, "scan_v")
         m.d.comb += [
             ref_rd.en.eq(1),
