@@ -111,11 +111,13 @@ def test_scan_layer0_sequence_and_latency():
 
 
 def test_scan_credits():
-    """Without retirements at most ``credits`` groups are issued; each retirement frees one."""
+    """Without retirements at most ``credits`` groups are issued. The credit is given as if
+    the cycle issued: after cycles without an issue one retirement is not enough, two are,
+    and then the scan issues back to back up to ``credits`` in flight again."""
     dut = Scan(HW)
 
     async def bench(ctx):
-        _layer(ctx, dut, 8, 8, layer0=0)
+        _layer(ctx, dut, 8, 8 * ENCODER_GROUP_FIFO_DEPTH, layer0=0)
         ctx.set(dut.scan_h, 1)
         issued = 0
         for _ in range(3 * ENCODER_GROUP_FIFO_DEPTH):
@@ -125,9 +127,17 @@ def test_scan_credits():
         ctx.set(dut.retired, 1)
         await ctx.tick()
         ctx.set(dut.retired, 0)
-        assert ctx.get(dut.ready)  # the credit comes back the next cycle (a register)
-        await ctx.tick()  # and is used at once
+        assert not ctx.get(dut.ready)  # in flight: credits - 1, as if this cycle issued
+        await ctx.tick()
         assert not ctx.get(dut.ready)
+        ctx.set(dut.retired, 1)
+        await ctx.tick()
+        ctx.set(dut.retired, 0)
+        assert ctx.get(dut.ready)  # credits - 2 in flight: a register, the next cycle
+        await ctx.tick()  # issued
+        assert ctx.get(dut.ready)  # and once more
+        await ctx.tick()
+        assert not ctx.get(dut.ready)  # credits in flight
 
     _run(dut, bench)
 

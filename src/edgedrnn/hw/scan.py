@@ -18,8 +18,9 @@ Pipeline (docs/rtl.md, *Delta encoder*)::
     S1  the block RAMs' read data (STATE_READ_LATENCY)
     S2  the read data registered once more, right at the RAMs (SCAN_DATA_STAGES): ``elem``
 
-The encoder never stalls: S0 issues only with a credit (``ready``, a register: fewer than
-``credits`` groups issued and not yet ``retired``). The memories' write ports take the
+The encoder never stalls: S0 issues only with a credit (``ready``, a register, given as if
+the cycle before issued: fewer than ``credits`` − 1 groups issued and not ``retired`` after
+that cycle's retirements, so at most ``credits`` are in flight). The memories' write ports take the
 encoder's reference update, the activation side's new h and CLEAR's zero words (CLEAR wins).
 No read ever needs a word written in the same cycle (the activation side reads h only in
 ACT, when nothing is scanned), so the memories carry ``no_rw_check``.
@@ -82,7 +83,7 @@ class Scan(wiring.Component):
     step_start : Out(1)
         The first ``x_in`` beat of a step is taken.
     ready : Out(1)
-        Credit: a group may be issued (a register).
+        Credit: a group may be issued (a register; see the module docstring).
     elem : Out(stream.Signature(group_layout(P)))
         Row groups for the encoder (``ready`` is not looked at: the credit covers it).
     retired : In(range(3))
@@ -158,17 +159,14 @@ class Scan(wiring.Component):
 
         # S0: issue from registered pointers, with a credit
         s1 = self._issue(m, ref_rd, h_rd)
-        # the count after this cycle's retirements, and the credit with and without this
-        # cycle's issue, then picked by it: the issue (behind the controller's flags,
-        # ``x_in`` and ``avail``) is a multiplexer away from ``ready``, not an adder and a
-        # compare
+        # the credit is given as if this cycle issued (a credit fewer in a cycle after one
+        # without an issue, which only ever holds the scan while the encoder's group FIFO
+        # is nearly full, its serializer busy): the issue (behind the controller's flags,
+        # ``x_in`` and ``avail``) does not reach ``ready``, only the count's carry-in
         used = Signal(range(self.credits + 2))
-        kept = Signal.like(used)
+        kept = Signal.like(used)  # the count after this cycle's retirements
         m.d.comb += kept.eq(used - self.retired)
-        with m.If(s1.issue):
-            m.d.sync += [used.eq(kept + 1), self.ready.eq(kept < self.credits - 1)]
-        with m.Else():
-            m.d.sync += [used.eq(kept), self.ready.eq(kept < self.credits)]
+        m.d.sync += [used.eq(kept + s1.issue), self.ready.eq(kept < self.credits - 1)]
         s1_valid, s2_valid = delay(m, s1.issue, SCAN_LATENCY, "scan_v")
         m.d.comb += [
             ref_rd.en.eq(1),
