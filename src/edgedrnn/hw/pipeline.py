@@ -99,11 +99,16 @@ OUT_FIFO_SLACK = 2
 OUT_FIFO_LATENCY = 1
 #: Register stages of the output serializer (the head entry's register ``ob``).
 OUT_SERIALIZER_STAGES = 1
-#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat.
-OUTPUT_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
+#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat: a
+#: row group that finds the FIFO empty and ``ob`` free (or sent in that cycle) goes straight
+#: into ``ob``.
+OUTPUT_LATENCY = OUT_SERIALIZER_STAGES
+#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat
+#: when it queues in the FIFO (``ob`` full and not sent, or the FIFO not empty).
+OUTPUT_QUEUED_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
 #: Cycles from an activation issue of the last layer to the cycle its reservation can be
-#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``,
-#: the registered ``room``.
+#: reused, at the longest (the row group queues in the FIFO): the units' new h
+#: (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``, the registered ``room``.
 OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_FIFO_LATENCY + 1
 # The last layer's activation issues a row group per cycle only if the reservations cover
 # the loop (else it runs at (DEPTH - SLACK) row groups per loop while h_out is ready).
