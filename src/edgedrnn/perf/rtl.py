@@ -129,7 +129,7 @@ DELTA_DRAIN = pl.ENCODER_LATENCY - pl.ENCODER_STAGES
 #: Cycles from the start of the column QUEUE columns ahead of a layer's last delta (the
 #: queues full: the delta waits for room) to the flip: the command FIFO's pop, the delta
 #: FIFO's registered room, the encoder's idle term and the idle detection.
-QUEUE_DRAIN = pl.DELTA_FIFO_LATENCY + 1 + 1 + IDLE_TO_ACT
+QUEUE_DRAIN = pl.CMD_FIFO_LATENCY + 1 + 1 + IDLE_TO_ACT
 
 
 def _groups(n, p: int):
