@@ -26,7 +26,7 @@ data to a register)::
     E1  value select, Δ = sat16(value - ref), Θ and Θ - 1 of the group's kind
     E2  per lane: pass = Δ ≠ 0 ∧ (Δ - Θ ≥ 0 ∨ Δ + Θ - 1 < 0); ref + Δ
     E3  the group's pass mask (bias: lane 0), whether any lane passed, the lowest passed
-        lane, whether it is the only one
+        lane, the others, whether it is the only one
     E4  reference write; a group with passed lanes goes straight to the serializer when the
         group FIFO is empty and the serializer takes a group (the bypass), else into the
         group FIFO (``depth`` entries); one without is dropped
@@ -214,6 +214,7 @@ class DeltaEncoder(wiring.Component):
         s = SimpleNamespace(any3=Signal(), bias3=Signal(), ovf3=Signal(), pm3=Signal(P))
         s.single3 = Signal()  # at most one lane passed
         s.first3 = Signal(range(P))  # the lowest passed lane
+        s.rest3 = Signal(P)  # the passed lanes after the lowest
         s.delta3 = Signal(data.ArrayLayout(signed(16), P))
         s.ref_new3 = Signal(data.ArrayLayout(signed(16), P))
         s.kind3, s.base3, s.addr3 = Signal(2), Signal(16), Signal(16)
@@ -222,6 +223,7 @@ class DeltaEncoder(wiring.Component):
         m.d.sync += [
             s.pm3.eq(pmask),
             s.single3.eq((pmask & (pmask - 1)) == 0),
+            s.rest3.eq(pmask & (pmask - 1)),
             s.first3.eq(_lowest(m, pmask, P)),
             s.any3.eq(v[2] & pmask.any()),
             s.bias3.eq(bias2),
@@ -247,7 +249,7 @@ class DeltaEncoder(wiring.Component):
         ]
         entry = data.StructLayout(
             {
-                "mask": unsigned(P),
+                "rest": unsigned(P),  # the passed lanes after the lowest
                 "single": unsigned(1),  # at most one lane passed
                 "first": unsigned(sel_bits),  # the lowest passed lane
                 "delta": data.ArrayLayout(signed(16), P),
@@ -259,7 +261,7 @@ class DeltaEncoder(wiring.Component):
         assert ENCODER_GROUP_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: readable the next cycle"
         w = Signal(entry)
         m.d.comb += [
-            w.mask.eq(s.pm3),
+            w.rest.eq(s.rest3),
             w.single.eq(s.single3),
             w.first.eq(s.first3),
             w.delta.eq(s.delta3),
@@ -269,11 +271,12 @@ class DeltaEncoder(wiring.Component):
         ]
         s.fifo_empty = gfifo.level == 0
 
-        # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
-        # ``sel`` (the lowest bit of hold) are kept in registers, so the head group's FIFO read
-        # enable is two gates deep and the output lane select starts at a flip-flop.
+        # S: serializer. ``sel`` (the lane sent now), ``nxt`` (the passed lanes after it),
+        # ``h_any`` (a lane is held) and ``h_last`` (``nxt`` = 0) are kept in registers, so
+        # the head group's FIFO read enable is two gates deep, the output lane select starts
+        # at a flip-flop and the next lane is one carry chain from ``nxt``.
         assert ENCODER_SERIALIZER_STAGES == 1, "the head group is held in one register"
-        hold = Signal(P)
+        nxt = Signal(P)
         h_any, h_last = Signal(), Signal()
         h_delta = Signal(data.ArrayLayout(signed(16), P))
         h_kind = Signal(2)
@@ -285,15 +288,15 @@ class DeltaEncoder(wiring.Component):
             self.out.payload.kind.eq(h_kind),
             self.out.payload.index.eq(h_base + sel),
         ]
-        rest = Signal(P)  # hold without its lowest bit
-        m.d.comb += rest.eq(hold & (hold - 1))
-        rest_first = _lowest(m, rest, P)
+        rest = Signal(P)  # nxt without its lowest bit
+        m.d.comb += rest.eq(nxt & (nxt - 1))
+        nxt_first = _lowest(m, nxt, P)
         with m.If(self.out.ready & h_any):
             m.d.sync += [
-                hold.eq(rest),
+                nxt.eq(rest),
                 h_any.eq(~h_last),
-                h_last.eq((rest & (rest - 1)) == 0),
-                sel.eq(rest_first),
+                h_last.eq(rest == 0),
+                sel.eq(nxt_first),
             ]
         # the serializer takes the FIFO's head or, the FIFO empty, the group in E4 (the
         # bypass: it skips the FIFO); the source is chosen from the FIFO's level (a register)
@@ -311,7 +314,7 @@ class DeltaEncoder(wiring.Component):
         ]
         with m.If(load):
             m.d.sync += [
-                hold.eq(head.mask),
+                nxt.eq(head.rest),
                 h_any.eq(1),
                 h_last.eq(head.single),
                 sel.eq(head.first),
