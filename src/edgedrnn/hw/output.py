@@ -140,8 +140,12 @@ class Output(wiring.Component):
         skip = Signal()
         fifo_empty = Signal()
         free = Signal()
+        # the FIFO holds an entry (== ofifo.r_rdy), kept in a register of its own: the FIFO's
+        # level compare is off the path to ``ob`` and ``h_out.valid``
+        nonempty = Signal()
+        m.d.sync += nonempty.eq(ofifo.w_en | (ofifo.level > 1) | ((ofifo.level == 1) & ~ofifo.r_en))
         m.d.comb += [
-            fifo_empty.eq(~ofifo.r_rdy | skip),
+            fifo_empty.eq(~nonempty | skip),
             self.empty.eq(fifo_empty),
             free.eq(~ob_valid | send),
             ob_valid_next.eq(ob_valid & ~send),
