@@ -8,29 +8,46 @@ is written while it has room for :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_SLACK` 
 ``room`` flag is a register, so the encoder's ``ready`` starts at a flip-flop). The command
 FIFO bounds the columns in flight between request and accumulation.
 
+The delta FIFO's head (the entry offered to the fetch) is a register; the entries behind it
+wait in a ``lib.fifo.SyncFIFO``. A delta that finds the FIFO empty (head register and
+FIFO, both seen through registers) is offered to the fetch and the command FIFO in the
+cycle it is accepted, and leaves then if they take it; one that does not goes into the head
+register (as does one that comes while the head leaves and nothing waits behind it), which
+otherwise takes the FIFO's head (its memory read through one multiplexer, whose select is
+the FIFO's level). The offer's payload is the head register or the accepted delta, selected
+by the head's valid bit (a register). The command
+FIFO is a ``lib.fifo.SyncFIFOBuffered`` (it is not on the way to the first beat: the beats
+come FETCH_LATENCY + the memory latency after the request).
+
 Every entry carries a context bit (``ctx`` when the delta is accepted: the controller flips
 it at a change of layer, after the encoder has let the old layer's last delta out), on to the
 request and the command, so that the weight fetch and the PE array take each column's layer
 constants from the copy of its own context (docs/rtl.md, *Column contexts*).
 """
 
-from amaranth import Cat, Module, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .encoder import DELTA_LAYOUT
 from .fetch import REQ_LAYOUT
 from .pe import CMD_LAYOUT, KIND_HIDDEN, KIND_INPUT
-from .pipeline import CMD_FIFO_DEPTH, DELTA_FIFO_DEPTH, DELTA_FIFO_LATENCY, DELTA_FIFO_SLACK
+from .pipeline import (
+    CMD_FIFO_DEPTH,
+    CMD_FIFO_LATENCY,
+    DELTA_FIFO_DEPTH,
+    DELTA_FIFO_LATENCY,
+    DELTA_FIFO_SLACK,
+)
 
 
 class ColumnQueues(wiring.Component):
     """The delta FIFO and the command FIFO (see the module docstring).
 
     Latency: a delta accepted on ``deltas`` in cycle t is offered on ``req`` and written to
-    the command FIFO from cycle t + :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_LATENCY` (both
-    FIFOs are ``lib.fifo.SyncFIFOBuffered``); its command is on ``cmd`` as many cycles after
-    that handshake.
+    the command FIFO from cycle t + :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_LATENCY` (the
+    same cycle) when the delta FIFO holds nothing; its command is on ``cmd``
+    :data:`~edgedrnn.hw.pipeline.CMD_FIFO_LATENCY` cycles after that handshake.
 
     Interface attributes
     --------------------
@@ -60,22 +77,27 @@ class ColumnQueues(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.delta_fifo = dfifo = fifo.SyncFIFOBuffered(
-            width=DELTA_LAYOUT.size + 1, depth=DELTA_FIFO_DEPTH
-        )
+        width = DELTA_LAYOUT.size + 1  # the delta and its context bit
+        # the delta FIFO: its head in a register (what the fetch and the command FIFO see),
+        # the entries behind it in a SyncFIFO; an entry that finds both empty (or the head
+        # leaving in that cycle) goes straight into the head register
+        m.submodules.delta_fifo = dfifo = fifo.SyncFIFO(width=width, depth=DELTA_FIFO_DEPTH - 1)
         m.submodules.cmd_fifo = cfifo = fifo.SyncFIFOBuffered(
             width=CMD_LAYOUT.size, depth=CMD_FIFO_DEPTH
         )
-        assert DELTA_FIFO_LATENCY == 2, "lib.fifo.SyncFIFOBuffered: a write is read 2 later"
+        assert DELTA_FIFO_LATENCY == 0, "the delta FIFO empty: a delta is offered as accepted"
+        assert CMD_FIFO_LATENCY == 2, "lib.fifo.SyncFIFOBuffered: a write is read 2 later"
+        head_data = Signal(width)
+        head_valid = Signal()
+        level = Signal(range(DELTA_FIFO_DEPTH + 1))  # entries: the head and those behind it
+        m.d.comb += level.eq(dfifo.level + head_valid)
 
         # delta FIFO: written while it has room for DELTA_FIFO_SLACK more (a register)
         room = Signal()
-        m.d.sync += room.eq(dfifo.level < DELTA_FIFO_DEPTH - DELTA_FIFO_SLACK)
+        m.d.sync += room.eq(level < DELTA_FIFO_DEPTH - DELTA_FIFO_SLACK)
         sent = Signal()
         kind = self.deltas.payload.kind
         m.d.comb += [
-            dfifo.w_data.eq(Cat(self.deltas.payload.as_value(), self.ctx)),
-            dfifo.w_en.eq(self.deltas.valid & room),
             self.deltas.ready.eq(room),
             sent.eq(self.deltas.valid & room),
             self.sent.eq(sent),
@@ -83,24 +105,51 @@ class ColumnQueues(wiring.Component):
             self.sent_h.eq(sent & (kind == KIND_HIDDEN)),
         ]
 
-        # delta FIFO -> fetch request + command FIFO (one handshake for both)
-        head = data.View(DELTA_LAYOUT, dfifo.r_data[: DELTA_LAYOUT.size])
-        head_ctx = dfifo.r_data[DELTA_LAYOUT.size]
+        # the head leaves in one handshake to the fetch request and the command FIFO. With
+        # the delta FIFO empty (head register and FIFO: registers) the delta accepted now is
+        # offered instead, in the cycle it is accepted (``straight``: it is not stored); one
+        # that does not leave at once goes into the head register, which otherwise takes the
+        # FIFO's head (its source chosen from the FIFO's level)
+        through = Signal()  # nothing stored: the accepted delta is offered
+        offer = Signal()  # a delta is offered to the fetch and the command FIFO
+        straight = Signal()  # the accepted delta leaves in this cycle
+        pop = Signal()
+        free = Signal()  # the head register may load this cycle
+        m.d.comb += [
+            through.eq(~head_valid & ~dfifo.r_rdy),
+            offer.eq(head_valid | (through & sent)),
+            straight.eq(through & sent & self.req.ready & cfifo.w_rdy),
+            pop.eq(head_valid & self.req.ready & cfifo.w_rdy),
+            free.eq(~head_valid | pop),
+            dfifo.w_data.eq(Cat(self.deltas.payload.as_value(), self.ctx)),
+            dfifo.w_en.eq(sent & ~straight & ~(free & ~dfifo.r_rdy)),
+        ]
+        with m.If(free):
+            m.d.sync += head_valid.eq(dfifo.r_rdy | (sent & ~straight))
+            with m.If(dfifo.r_rdy):
+                m.d.comb += dfifo.r_en.eq(1)
+                m.d.sync += head_data.eq(dfifo.r_data)
+            with m.Else():
+                m.d.sync += head_data.eq(dfifo.w_data)  # the bypass
+
+        out_data = Signal(width)
+        m.d.comb += out_data.eq(Mux(head_valid, head_data, dfifo.w_data))
+        head = data.View(DELTA_LAYOUT, out_data[: DELTA_LAYOUT.size])
+        head_ctx = out_data[DELTA_LAYOUT.size]
         cmd = Signal(CMD_LAYOUT)
         m.d.comb += [
             self.req.payload.index.eq(head.index),
             self.req.payload.kind.eq(head.kind),
             self.req.payload.ctx.eq(head_ctx),
-            self.req.valid.eq(dfifo.r_rdy & cfifo.w_rdy),
+            self.req.valid.eq(offer & cfifo.w_rdy),
             cmd.delta.eq(head.delta),
             cmd.kind.eq(head.kind),
             cmd.ctx.eq(head_ctx),
             cfifo.w_data.eq(cmd.as_value()),
-            cfifo.w_en.eq(dfifo.r_rdy & self.req.ready),
-            dfifo.r_en.eq(self.req.ready & cfifo.w_rdy),
+            cfifo.w_en.eq(offer & self.req.ready),
             self.cmd.payload.eq(cfifo.r_data),
             self.cmd.valid.eq(cfifo.r_rdy),
             cfifo.r_en.eq(self.cmd.ready),
-            self.idle.eq((dfifo.level == 0) & (cfifo.level == 0)),
+            self.idle.eq(~head_valid & (dfifo.level == 0) & (cfifo.level == 0)),
         ]
         return m
