@@ -54,10 +54,10 @@ DELTA_FIFO_DEPTH = 16
 DELTA_FIFO_SLACK = 2
 #: Entries of the command FIFO (Δ and kind of each fetched column, for the PE array).
 CMD_FIFO_DEPTH = 16
-#: Cycles from a delta FIFO write to its read side: a delta that finds the FIFO empty is
-#: offered to the fetch in the cycle it is accepted (its head is a register, the entries
-#: behind it in a ``lib.fifo.SyncFIFO``).
-DELTA_FIFO_LATENCY = 0
+#: Cycles from a delta FIFO write to its read side: the FIFO's head is a register, which an
+#: entry that finds the FIFO empty enters straight (the entries behind it in a
+#: ``lib.fifo.SyncFIFO``).
+DELTA_FIFO_LATENCY = 1
 #: Cycles from a command FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``).
 CMD_FIFO_LATENCY = 2
 

@@ -9,13 +9,10 @@ is written while it has room for :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_SLACK` 
 FIFO bounds the columns in flight between request and accumulation.
 
 The delta FIFO's head (the entry offered to the fetch) is a register; the entries behind it
-wait in a ``lib.fifo.SyncFIFO``. A delta that finds the FIFO empty (head register and
-FIFO, both seen through registers) is offered to the fetch and the command FIFO in the
-cycle it is accepted, and leaves then if they take it; one that does not goes into the head
-register (as does one that comes while the head leaves and nothing waits behind it), which
-otherwise takes the FIFO's head (its memory read through one multiplexer, whose select is
-the FIFO's level). The offer's payload is the head register or the accepted delta, selected
-by the head's valid bit (a register). The command
+wait in a ``lib.fifo.SyncFIFO``. A delta that finds the FIFO empty, the head register empty
+or leaving in that cycle, goes straight into the head register (the bypass), so it is
+offered the cycle after it is accepted; otherwise the head register takes the FIFO's head
+(its memory read through one multiplexer, whose select is the FIFO's level). The command
 FIFO is a ``lib.fifo.SyncFIFOBuffered`` (it is not on the way to the first beat: the beats
 come FETCH_LATENCY + the memory latency after the request).
 
@@ -25,7 +22,7 @@ request and the command, so that the weight fetch and the PE array take each col
 constants from the copy of its own context (docs/rtl.md, *Column contexts*).
 """
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,9 +42,9 @@ class ColumnQueues(wiring.Component):
     """The delta FIFO and the command FIFO (see the module docstring).
 
     Latency: a delta accepted on ``deltas`` in cycle t is offered on ``req`` and written to
-    the command FIFO from cycle t + :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_LATENCY` (the
-    same cycle) when the delta FIFO holds nothing; its command is on ``cmd``
-    :data:`~edgedrnn.hw.pipeline.CMD_FIFO_LATENCY` cycles after that handshake.
+    the command FIFO from cycle t + :data:`~edgedrnn.hw.pipeline.DELTA_FIFO_LATENCY` (when
+    the delta FIFO holds nothing else, or the head leaves in cycle t); its command is on
+    ``cmd`` :data:`~edgedrnn.hw.pipeline.CMD_FIFO_LATENCY` cycles after that handshake.
 
     Interface attributes
     --------------------
@@ -85,7 +82,7 @@ class ColumnQueues(wiring.Component):
         m.submodules.cmd_fifo = cfifo = fifo.SyncFIFOBuffered(
             width=CMD_LAYOUT.size, depth=CMD_FIFO_DEPTH
         )
-        assert DELTA_FIFO_LATENCY == 0, "the delta FIFO empty: a delta is offered as accepted"
+        assert DELTA_FIFO_LATENCY == 1, "the head register: a write is offered the next cycle"
         assert CMD_FIFO_LATENCY == 2, "lib.fifo.SyncFIFOBuffered: a write is read 2 later"
         head_data = Signal(width)
         head_valid = Signal()
@@ -105,48 +102,38 @@ class ColumnQueues(wiring.Component):
             self.sent_h.eq(sent & (kind == KIND_HIDDEN)),
         ]
 
-        # the head leaves in one handshake to the fetch request and the command FIFO. With
-        # the delta FIFO empty (head register and FIFO: registers) the delta accepted now is
-        # offered instead, in the cycle it is accepted (``straight``: it is not stored); one
-        # that does not leave at once goes into the head register, which otherwise takes the
-        # FIFO's head (its source chosen from the FIFO's level)
-        through = Signal()  # nothing stored: the accepted delta is offered
-        offer = Signal()  # a delta is offered to the fetch and the command FIFO
-        straight = Signal()  # the accepted delta leaves in this cycle
+        # the head leaves in one handshake to the fetch request and the command FIFO; the
+        # head register takes the FIFO's head, else (the FIFO empty) the accepted delta;
+        # its source is chosen from the FIFO's level (a register)
         pop = Signal()
         free = Signal()  # the head register may load this cycle
         m.d.comb += [
-            through.eq(~head_valid & ~dfifo.r_rdy),
-            offer.eq(head_valid | (through & sent)),
-            straight.eq(through & sent & self.req.ready & cfifo.w_rdy),
             pop.eq(head_valid & self.req.ready & cfifo.w_rdy),
             free.eq(~head_valid | pop),
             dfifo.w_data.eq(Cat(self.deltas.payload.as_value(), self.ctx)),
-            dfifo.w_en.eq(sent & ~straight & ~(free & ~dfifo.r_rdy)),
+            dfifo.w_en.eq(sent & ~(free & ~dfifo.r_rdy)),
         ]
         with m.If(free):
-            m.d.sync += head_valid.eq(dfifo.r_rdy | (sent & ~straight))
+            m.d.sync += head_valid.eq(dfifo.r_rdy | sent)
             with m.If(dfifo.r_rdy):
                 m.d.comb += dfifo.r_en.eq(1)
                 m.d.sync += head_data.eq(dfifo.r_data)
             with m.Else():
                 m.d.sync += head_data.eq(dfifo.w_data)  # the bypass
 
-        out_data = Signal(width)
-        m.d.comb += out_data.eq(Mux(head_valid, head_data, dfifo.w_data))
-        head = data.View(DELTA_LAYOUT, out_data[: DELTA_LAYOUT.size])
-        head_ctx = out_data[DELTA_LAYOUT.size]
+        head = data.View(DELTA_LAYOUT, head_data[: DELTA_LAYOUT.size])
+        head_ctx = head_data[DELTA_LAYOUT.size]
         cmd = Signal(CMD_LAYOUT)
         m.d.comb += [
             self.req.payload.index.eq(head.index),
             self.req.payload.kind.eq(head.kind),
             self.req.payload.ctx.eq(head_ctx),
-            self.req.valid.eq(offer & cfifo.w_rdy),
+            self.req.valid.eq(head_valid & cfifo.w_rdy),
             cmd.delta.eq(head.delta),
             cmd.kind.eq(head.kind),
             cmd.ctx.eq(head_ctx),
             cfifo.w_data.eq(cmd.as_value()),
-            cfifo.w_en.eq(offer & self.req.ready),
+            cfifo.w_en.eq(head_valid & self.req.ready),
             self.cmd.payload.eq(cfifo.r_data),
             self.cmd.valid.eq(cfifo.r_rdy),
             cfifo.r_en.eq(self.cmd.ready),
