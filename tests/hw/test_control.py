@@ -113,7 +113,7 @@ def test_controller_step():
         ctx.set(regs.running, 1)
         strobes = {}
         for cycle in range(1 + CHECK_CYCLES + LAYER_SETUP_CYCLES + 1):
-            for name in ("setup_h", "setup", "bias", "start", "scan_h", "scan_x"):
+            for name in ("setup_h", "setup", "bias", "scan_h", "scan_x"):
                 if ctx.get(getattr(dut, name)) and name not in strobes:
                     strobes[name] = cycle
             assert not ctx.get(regs.busy)
@@ -122,7 +122,6 @@ def test_controller_step():
         assert strobes == {
             "setup_h": first_scan - 2,
             "bias": first_scan - 1,
-            "start": first_scan - 1,
             "scan_h": first_scan,
         }
         fields = {

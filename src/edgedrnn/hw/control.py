@@ -230,7 +230,7 @@ class Controller(wiring.Component):
     hold : Out(1)
         Hold the PE array (the R channel, as a memory stall): the activation may issue next
         cycle and reads the accumulators through the PE array's read port (a register).
-    setup, setup_h, start, bias, scan_x, scan_h : Out(1)
+    setup, setup_h, bias, scan_x, scan_h : Out(1)
         Scan control (:class:`~edgedrnn.hw.scan.Scan`): ``setup`` loads the input vector's
         pointers, ``setup_h`` the hidden vector's.
     scan_ready, scan_done : In(1)
@@ -272,7 +272,6 @@ class Controller(wiring.Component):
                 "hold": Out(1),
                 "setup": Out(1),
                 "setup_h": Out(1),
-                "start": Out(1),
                 "bias": Out(1),
                 "scan_x": Out(1),
                 "scan_h": Out(1),
@@ -671,7 +670,7 @@ class Controller(wiring.Component):
                 m.next = "CLEAR"
             with m.Elif(regs.running & self.x_valid):
                 # the scan's input pointers; SCAN_X issues from the next cycle
-                m.d.comb += [self.setup.eq(1), self.start.eq(1)]
+                m.d.comb += self.setup.eq(1)
                 m.d.sync += s.hid.eq(0)
                 self._enter_scan_x(m, s)
 
@@ -700,7 +699,6 @@ class Controller(wiring.Component):
             return Mux(rest == 0, (1 << P) - 1, (Const(1, P + 1) << rest) - 1)
 
         def start_scan_h():
-            m.d.comb += self.start.eq(1)
             m.d.sync += s.in_scan_h.eq(1)
             m.next = "SCAN_H"
 
@@ -764,7 +762,6 @@ class Controller(wiring.Component):
             with m.If(s.hid):
                 send_bias()
             with m.Else():
-                m.d.comb += self.start.eq(1)
                 self._enter_scan_x(m, s)
             self._abort_on_soft_reset(m, s)
 
@@ -806,7 +803,7 @@ class Controller(wiring.Component):
         with m.State("XSETUP"):
             # (in order, layers above 0) the hidden scan is issued: the scan's input
             # pointers, then SCAN_X on the same layer registers, no drain between
-            m.d.comb += [self.setup.eq(1), self.start.eq(1)]
+            m.d.comb += self.setup.eq(1)
             m.d.sync += s.hid.eq(0)
             self._enter_scan_x(m, s)
             self._abort_on_soft_reset(m, s)
