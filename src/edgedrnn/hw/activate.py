@@ -61,8 +61,7 @@ class ActivationArray(wiring.Component):
     left_next : Out(1)
         ``left`` of the next cycle (its register's input).
     drained : Out(1)
-        No row group is issued now or in the activation pipeline after this cycle (the
-        last one's new h may be on ``h_we``/``new_h`` now).
+        No row group is issued now or in the activation pipeline.
     acc_addr : Out(range(depth + 1))
         The PE array's ``act_addr`` (the row group's accumulator word).
     acc_r, acc_u, acc_cx, acc_ch : In(ArrayLayout(signed(24), P))
@@ -167,9 +166,7 @@ class ActivationArray(wiring.Component):
             self.reserve.eq(act_issue & iss_last),
             self.left.eq(ga_nz),
             self.left_next.eq(self.start | (ga_nz & ~(act_issue & (ga == 1)))),
-            # (the last row group's new h may be coming out now: the next ``start``, in the
-            # next cycle at the earliest, loads the h writer after it has written)
-            self.drained.eq(((inflight == 0) | ((inflight == 1) & o_valid)) & ~act_issue),
+            self.drained.eq((inflight == 0) & ~act_issue),
             self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
         ]
 

@@ -25,17 +25,14 @@ data to a register)::
     E0  input registers (the state memories' read data goes straight in)
     E1  value select, Δ = sat16(value - ref), Θ and Θ - 1 of the group's kind
     E2  per lane: pass = Δ ≠ 0 ∧ (Δ - Θ ≥ 0 ∨ Δ + Θ - 1 < 0); ref + Δ
-    E3  the group's pass mask (bias: lane 0), whether any lane passed, the lowest passed
-        lane, the others, whether it is the only one
-    E4  reference write; a group with passed lanes goes straight to the serializer when the
-        group FIFO is empty and the serializer takes a group (the bypass), else into the
-        group FIFO (``depth`` entries); one without is dropped
-    S   serializer: one passed lane per cycle from the head group (its hold register takes
-        the FIFO's head, or the group in E4, selected by the FIFO's level)
+    E3  the group's pass mask (bias: lane 0), whether any lane passed
+    E4  reference write; a group with passed lanes goes into the group FIFO (``depth``
+        entries), one without is dropped
+    S   serializer: one passed lane per cycle from the head group
 
 Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2) counts the groups
-that left the encoder this cycle (dropped in E4, or taken by the serializer from the group
-FIFO or from E4); a sender that has at most ``depth`` groups issued and not retired can never
+that left the encoder this cycle (dropped in E4, or taken from the group FIFO by the
+serializer); a sender that has at most ``depth`` groups issued and not retired can never
 overflow the FIFO (ENCODER_STAGES of them can be in the pipeline registers at once, in
 flight to the FIFO). ``idle`` is high when no group is inside.
 """
@@ -212,9 +209,6 @@ class DeltaEncoder(wiring.Component):
 
         # E3: pass mask of the group
         s = SimpleNamespace(any3=Signal(), bias3=Signal(), ovf3=Signal(), pm3=Signal(P))
-        s.single3 = Signal()  # at most one lane passed
-        s.first3 = Signal(range(P))  # the lowest passed lane
-        s.rest3 = Signal(P)  # the passed lanes after the lowest
         s.delta3 = Signal(data.ArrayLayout(signed(16), P))
         s.ref_new3 = Signal(data.ArrayLayout(signed(16), P))
         s.kind3, s.base3, s.addr3 = Signal(2), Signal(16), Signal(16)
@@ -222,9 +216,6 @@ class DeltaEncoder(wiring.Component):
         m.d.comb += pmask.eq(Mux(bias2, mask2, pass2 & mask2))
         m.d.sync += [
             s.pm3.eq(pmask),
-            s.single3.eq((pmask & (pmask - 1)) == 0),
-            s.rest3.eq(pmask & (pmask - 1)),
-            s.first3.eq(_lowest(m, pmask, P)),
             s.any3.eq(v[2] & pmask.any()),
             s.bias3.eq(bias2),
             s.ovf3.eq(ovf2),
@@ -237,8 +228,7 @@ class DeltaEncoder(wiring.Component):
         return s
 
     def _serialize(self, m: Module, v: list, s: SimpleNamespace) -> Signal:
-        """E4 (reference write, group FIFO or the bypass) and S (serializer); returns the
-        serializer's load (a group taken from the FIFO or from E4)."""
+        """E4 (reference write, group FIFO) and S (serializer); returns the FIFO's pop."""
         P = self.lanes
         sel_bits = max(1, (P - 1).bit_length())
         m.d.comb += [
@@ -249,7 +239,7 @@ class DeltaEncoder(wiring.Component):
         ]
         entry = data.StructLayout(
             {
-                "rest": unsigned(P),  # the passed lanes after the lowest
+                "mask": unsigned(P),
                 "single": unsigned(1),  # at most one lane passed
                 "first": unsigned(sel_bits),  # the lowest passed lane
                 "delta": data.ArrayLayout(signed(16), P),
@@ -261,22 +251,22 @@ class DeltaEncoder(wiring.Component):
         assert ENCODER_GROUP_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: readable the next cycle"
         w = Signal(entry)
         m.d.comb += [
-            w.rest.eq(s.rest3),
-            w.single.eq(s.single3),
-            w.first.eq(s.first3),
+            w.mask.eq(s.pm3),
+            w.single.eq((s.pm3 & (s.pm3 - 1)) == 0),
+            w.first.eq(_lowest(m, s.pm3, P)),
             w.delta.eq(s.delta3),
             w.kind.eq(s.kind3),
             w.base.eq(s.base3),
             gfifo.w_data.eq(w),
+            gfifo.w_en.eq(s.any3),
         ]
         s.fifo_empty = gfifo.level == 0
 
-        # S: serializer. ``sel`` (the lane sent now), ``nxt`` (the passed lanes after it),
-        # ``h_any`` (a lane is held) and ``h_last`` (``nxt`` = 0) are kept in registers, so
-        # the head group's FIFO read enable is two gates deep, the output lane select starts
-        # at a flip-flop and the next lane is one carry chain from ``nxt``.
+        # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
+        # ``sel`` (the lowest bit of hold) are kept in registers, so the head group's FIFO read
+        # enable is two gates deep and the output lane select starts at a flip-flop.
         assert ENCODER_SERIALIZER_STAGES == 1, "the head group is held in one register"
-        nxt = Signal(P)
+        hold = Signal(P)
         h_any, h_last = Signal(), Signal()
         h_delta = Signal(data.ArrayLayout(signed(16), P))
         h_kind = Signal(2)
@@ -288,33 +278,25 @@ class DeltaEncoder(wiring.Component):
             self.out.payload.kind.eq(h_kind),
             self.out.payload.index.eq(h_base + sel),
         ]
-        rest = Signal(P)  # nxt without its lowest bit
-        m.d.comb += rest.eq(nxt & (nxt - 1))
-        nxt_first = _lowest(m, nxt, P)
+        rest = Signal(P)  # hold without its lowest bit
+        m.d.comb += rest.eq(hold & (hold - 1))
+        rest_first = _lowest(m, rest, P)
         with m.If(self.out.ready & h_any):
             m.d.sync += [
-                nxt.eq(rest),
+                hold.eq(rest),
                 h_any.eq(~h_last),
-                h_last.eq(rest == 0),
-                sel.eq(nxt_first),
+                h_last.eq((rest & (rest - 1)) == 0),
+                sel.eq(rest_first),
             ]
-        # the serializer takes the FIFO's head or, the FIFO empty, the group in E4 (the
-        # bypass: it skips the FIFO); the source is chosen from the FIFO's level (a register)
-        fifo_head = data.View(entry, gfifo.r_data)
-        head = Signal(entry)
-        can = Signal()  # the serializer takes a group this cycle, if there is one
-        load, bypass = Signal(), Signal()
+        head = data.View(entry, gfifo.r_data)
+        load = Signal()
         m.d.comb += [
-            head.eq(Mux(gfifo.r_rdy, fifo_head, w)),
-            can.eq(~h_any | (self.out.ready & h_last)),
-            bypass.eq(~gfifo.r_rdy & s.any3 & can),
-            gfifo.w_en.eq(s.any3 & ~bypass),
-            gfifo.r_en.eq(gfifo.r_rdy & can),
-            load.eq((gfifo.r_rdy & can) | bypass),
+            load.eq(gfifo.r_rdy & (~h_any | (self.out.ready & h_last))),
+            gfifo.r_en.eq(load),
         ]
         with m.If(load):
             m.d.sync += [
-                nxt.eq(head.rest),
+                hold.eq(head.mask),
                 h_any.eq(1),
                 h_last.eq(head.single),
                 sel.eq(head.first),

@@ -3,12 +3,8 @@
 New h of the last layer comes in a row group per entry (``h[P]``, the mask of its lanes
 that exist, whether it ends the vector) into the output FIFO; the output register (``ob``)
 takes the head entry and sends it on ``h_out`` as one beat, its lanes past the vector's
-end zero and ``last`` on the vector's final beat. An entry that finds the FIFO empty and
-``ob`` free (or sent in that cycle) goes straight into ``ob`` (the bypass); it is written
-into the FIFO all the same, and that copy is dropped the cycle after (``skip``), so the
-FIFO's write enable does not depend on ``h_out.ready``. The FIFO's read enable and ``ob``'s
-load are one gate from registers and the ``h_out.ready`` port; ``ob``'s source (the entry or
-the FIFO's head) is chosen from registers.
+end zero and ``last`` on the vector's final beat. The FIFO's read enable is one gate from
+registers and the ``h_out.ready`` port.
 
 The entry stream has no back-pressure: the activation issue reserves an entry per row group
 it issues (``reserve``) and issues only while ``room`` (a register: fewer than
@@ -55,10 +51,8 @@ class Output(wiring.Component):
     """The output FIFO, its reservations and the serializer (see the module docstring).
 
     Latency: an entry written in cycle t is on ``h_out`` (valid) in cycle t +
-    :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO is empty and ``ob`` is free
-    or sent in cycle t (so one entry per cycle goes straight through while ``h_out`` is
-    ready), else :data:`~edgedrnn.hw.pipeline.OUTPUT_QUEUED_LATENCY` cycles after it can
-    leave the FIFO.
+    :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO and ``ob`` are empty; one
+    entry per cycle after that while ``h_out`` is ready.
 
     Parameters
     ----------
@@ -79,7 +73,7 @@ class Output(wiring.Component):
     clear : In(1)
         Drop all reservations (the FIFO is empty).
     empty : Out(1)
-        The FIFO holds no entry still to send (a bypassed entry's copy does not count).
+        The FIFO is empty.
     h_out : Out(stream.Signature(h_out_layout(lanes)))
         A row group per beat, ``last`` on the vector's final one.
     last : Out(1)
@@ -114,10 +108,10 @@ class Output(wiring.Component):
         m.d.comb += [
             ofifo.w_en.eq(self.entry.valid & ~flush_r),
             ofifo.w_data.eq(self.entry.payload.as_value()),
+            self.empty.eq(ofifo.level == 0),
         ]
 
-        # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO or, the
-        # FIFO empty, behind the entry stream
+        # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO
         assert OUT_SERIALIZER_STAGES == 1, "the head entry is held in one register"
         ob = Signal(layout, reset_less=True)
         ob_valid, ob_valid_next = Signal(), Signal()
@@ -133,33 +127,13 @@ class Output(wiring.Component):
         out_pop = Signal()
         send = Signal()
         m.d.comb += [send.eq(h_out.valid & h_out.ready), self.last.eq(send & h_out.payload.last)]
-        # the bypass: an entry that finds the FIFO empty goes straight into ``ob`` when ``ob``
-        # is free (it is written into the FIFO all the same, so the FIFO's write enable does
-        # not depend on ``h_out.ready``; ``skip`` drops that copy, the FIFO's head, the cycle
-        # after). ``ob``'s source is chosen from registers (the FIFO's level and ``skip``).
-        skip = Signal()
-        fifo_empty = Signal()
-        free = Signal()
-        # the FIFO holds an entry (== ofifo.r_rdy), kept in a register of its own: the FIFO's
-        # level compare is off the path to ``ob`` and ``h_out.valid``
-        nonempty = Signal()
-        m.d.sync += nonempty.eq(ofifo.w_en | (ofifo.level > 1) | ((ofifo.level == 1) & ~ofifo.r_en))
-        m.d.comb += [
-            fifo_empty.eq(~nonempty | skip),
-            self.empty.eq(fifo_empty),
-            free.eq(~ob_valid | send),
-            ob_valid_next.eq(ob_valid & ~send),
-        ]
-        m.d.sync += skip.eq(0)
+        m.d.comb += ob_valid_next.eq(ob_valid)
         with m.If(flush_r):
-            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy & ~skip), ob_valid_next.eq(0)]
+            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy), ob_valid_next.eq(0)]
         with m.Else():
-            with m.If(skip):
-                m.d.comb += ofifo.r_en.eq(1)
-            with m.If(fifo_empty & self.entry.valid & free):  # the bypass
-                m.d.comb += [out_pop.eq(1), ob_valid_next.eq(1)]
-                m.d.sync += [ob.eq(self.entry.payload), skip.eq(1)]
-            with m.Elif(~fifo_empty & free):
+            with m.If(send):
+                m.d.comb += ob_valid_next.eq(0)
+            with m.If(ofifo.r_rdy & (~ob_valid | send)):
                 m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1), ob_valid_next.eq(1)]
                 m.d.sync += ob.eq(ofifo.r_data)
         m.d.sync += [ob_valid.eq(ob_valid_next), out_valid.eq(ob_valid_next & ~flush_r_next)]

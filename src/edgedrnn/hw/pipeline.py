@@ -40,12 +40,8 @@ ENCODER_GROUP_FIFO_DEPTH = 8
 ENCODER_GROUP_FIFO_LATENCY = 1
 #: Register stages of the encoder's serializer (the head group's hold register).
 ENCODER_SERIALIZER_STAGES = 1
-#: Cycles from a group with a passed lane on ``elem`` to its first delta on ``out``: a group
-#: that finds the group FIFO empty and the serializer free goes from E4 straight into the
-#: serializer's hold register.
-ENCODER_LATENCY = ENCODER_STAGES + ENCODER_SERIALIZER_STAGES
-#: The same, for a group that waits in the group FIFO (the serializer busy).
-ENCODER_QUEUED_LATENCY = ENCODER_STAGES + ENCODER_GROUP_FIFO_LATENCY + ENCODER_SERIALIZER_STAGES
+#: Cycles from a group with a passed lane on ``elem`` to its first delta on ``out``.
+ENCODER_LATENCY = ENCODER_STAGES + ENCODER_GROUP_FIFO_LATENCY + ENCODER_SERIALIZER_STAGES
 
 # ---------------------------------------------------------------- column queues (queues.py)
 #: Entries of the delta FIFO (encoder → weight fetch and command FIFO).
@@ -54,12 +50,9 @@ DELTA_FIFO_DEPTH = 16
 DELTA_FIFO_SLACK = 2
 #: Entries of the command FIFO (Δ and kind of each fetched column, for the PE array).
 CMD_FIFO_DEPTH = 16
-#: Cycles from a delta FIFO write to its read side: the FIFO's head is a register, which an
-#: entry that finds the FIFO empty enters straight (the entries behind it in a
-#: ``lib.fifo.SyncFIFO``).
-DELTA_FIFO_LATENCY = 1
-#: Cycles from a command FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``).
-CMD_FIFO_LATENCY = 2
+#: Cycles from a delta FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``; the
+#: command FIFO is one too).
+DELTA_FIFO_LATENCY = 2
 
 # ---------------------------------------------------------------- weight fetch (fetch.py)
 #: Cycles from a fetch request handshake to its first ``arvalid`` (S1, S2, S3, C).
@@ -106,16 +99,11 @@ OUT_FIFO_SLACK = 2
 OUT_FIFO_LATENCY = 1
 #: Register stages of the output serializer (the head entry's register ``ob``).
 OUT_SERIALIZER_STAGES = 1
-#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat: a
-#: row group that finds the FIFO empty and ``ob`` free (or sent in that cycle) goes straight
-#: into ``ob``.
-OUTPUT_LATENCY = OUT_SERIALIZER_STAGES
-#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat
-#: when it queues in the FIFO (``ob`` full and not sent, or the FIFO not empty).
-OUTPUT_QUEUED_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
+#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat.
+OUTPUT_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
 #: Cycles from an activation issue of the last layer to the cycle its reservation can be
-#: reused, at the longest (the row group queues in the FIFO): the units' new h
-#: (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``, the registered ``room``.
+#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``,
+#: the registered ``room``.
 OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_FIFO_LATENCY + 1
 # The last layer's activation issues a row group per cycle only if the reservations cover
 # the loop (else it runs at (DEPTH - SLACK) row groups per loop while h_out is ready).

@@ -94,10 +94,6 @@ AVAIL_DELAY = 1
 #: Cycles from the last layer's first activation issue to its first ``h_out`` beat: the
 #: activation, then the output FIFO and the serializer register ``ob``.
 ACT_TO_OUT = ACT_TO_H + pl.OUTPUT_LATENCY
-#: Cycles from the last layer's last new h (the activation's ``drained`` rises in that cycle)
-#: to the earliest flip (the next state's first cycle) of an early-started step's layer 0:
-#: the controller's register ``act_free``, then the flip.
-H_TO_FLIP = 2
 #: Cycles from the bias issue (LSETUP2, hidden part of the first step after a reset) to the
 #: layer's first hidden scan issue (SCAN_H follows LSETUP2).
 BIAS_LEAD = 1
@@ -129,7 +125,7 @@ DELTA_DRAIN = pl.ENCODER_LATENCY - pl.ENCODER_STAGES
 #: Cycles from the start of the column QUEUE columns ahead of a layer's last delta (the
 #: queues full: the delta waits for room) to the flip: the command FIFO's pop, the delta
 #: FIFO's registered room, the encoder's idle term and the idle detection.
-QUEUE_DRAIN = pl.CMD_FIFO_LATENCY + 1 + 1 + IDLE_TO_ACT
+QUEUE_DRAIN = pl.DELTA_FIFO_LATENCY + 1 + 1 + IDLE_TO_ACT
 
 
 def _groups(n, p: int):
@@ -383,7 +379,7 @@ def _in_order(
         hold = hold_prev if early else (-np.inf, -np.inf)
         # the previous step's last activation must have drained before layer 0's flip (its
         # last new h, then the controller's register ``act_free``, then the flip)
-        free = act_prev + g_last - 1 + ACT_TO_H + H_TO_FLIP if early else -np.inf
+        free = act_prev + g_last + ACT_TO_H + 2 if early else -np.inf
         for li, (n_in, n_h) in enumerate(sizes):
             nx, nh = c[t, li, 0], c[t, li, 1]
             sx, sh = _scan_lengths(n_in, n_h, p, np.asarray(nx), np.asarray(nh), place)
