@@ -39,10 +39,9 @@ _spec.loader.exec_module(rtl_bench)
 
 INPUTS = rtl_bench.INPUTS
 THETAS = rtl_bench.THETAS
-#: (name, hidden, steps, num_pe, bus_bits): the rtl benchmark's nets, then other instances.
 #: The paced runs' frame, in longest back-to-back steps.
 PACED_FRAME = 2.0
-
+#: (name, hidden, steps, num_pe, bus_bits): the rtl benchmark's nets, then other instances.
 CASES = [(name, h, steps, 8, 64) for name, (h, steps) in rtl_bench.NETS.items()] + [
     ("2L-16H", 16, 100, 16, 128),
     ("2L-64H", 64, 60, 4, 64),
