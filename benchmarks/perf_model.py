@@ -6,7 +6,7 @@ the ``rtl`` backend, and compares ``edgedrnn.perf.estimate(program, result)`` wi
 ``result.cycles`` per step, and counts the steps inside ``edgedrnn.perf.rtl.step_cycle_bounds``
 (all of them, the benchmark's memory has no stalls). The latency too: back to back
 (``edgedrnn.perf.rtl.step_latency`` with the input offered when the host offered it, against
-``result.latency``) and paced (a second run with ``frame_cycles`` = 2 × the longest
+``result.latency``) and paced (a second run with ``frame_cycles`` from ``rtl_cycles.frame_for``, 2 × the longest
 back-to-back step, against ``estimate(...).paced_latency``). Also small networks on other
 instances (PEs, bus widths). The mean error per case and figure is (model mean − RTL mean) /
 RTL mean; the target is ≤ 2 % on every case.
@@ -39,8 +39,6 @@ _spec.loader.exec_module(rtl_bench)
 
 INPUTS = rtl_bench.INPUTS
 THETAS = rtl_bench.THETAS
-#: The paced runs' frame, in longest back-to-back steps.
-PACED_FRAME = 2.0
 #: (name, hidden, steps, num_pe, bus_bits): the rtl benchmark's nets, then other instances.
 CASES = [(name, h, steps, 8, 64) for name, (h, steps) in rtl_bench.NETS.items()] + [
     ("2L-16H", 16, 100, 16, 128),
@@ -57,10 +55,8 @@ def run_case(name: str, hidden: int, steps: int, num_pe: int, bus_bits: int, the
     program = seeded_program(INPUTS, [hidden, hidden], hw, theta)
     x = rtl_bench.make_input(steps)
     back = edgedrnn.run(program, x, backend="rtl")
-    # a step ahead (its hidden part after the step before has ended, then its input part)
-    # takes longer than one in order behind the early start: up to 1.35x on 2L-16H with 16
-    # PEs, where 1.2x leaves inputs queued behind the step before, not paced
-    frame = int(PACED_FRAME * back.cycles.max())
+    # (a step ahead takes longer than one in order behind the early start: the frame rule)
+    frame = rtl_bench.frame_for(back.cycles)
     return program, back, edgedrnn.run(program, x, backend="rtl", frame_cycles=frame)
 
 
