@@ -6,10 +6,11 @@ the ``rtl`` backend, and compares ``edgedrnn.perf.estimate(program, result)`` wi
 ``result.cycles`` per step, and counts the steps inside ``edgedrnn.perf.rtl.step_cycle_bounds``
 (all of them, the benchmark's memory has no stalls). The latency too: back to back
 (``edgedrnn.perf.rtl.step_latency`` with the input offered when the host offered it, against
-``result.latency``) and paced (a second run with ``frame_cycles`` from ``rtl_cycles.frame_for``, 2 × the longest
-back-to-back step, against ``estimate(...).paced_latency``). Also small networks on other
-instances (PEs, bus widths). The mean error per case and figure is (model mean − RTL mean) /
-RTL mean; the target is ≤ 2 % on every case.
+``result.latency``) and paced (a second run with ``frame_cycles`` from
+``rtl_cycles.frame_for``, 2 × the longest back-to-back step, against
+``estimate(...).paced_latency``). Also small networks on other instances (PEs, bus
+widths). The mean error per case and figure is (model mean − RTL mean) / RTL mean; the
+target is ≤ 2 % on every case.
 
 Writes ``build/bench/perf_model.json`` (read by ``edgedrnn report``). Run::
 
