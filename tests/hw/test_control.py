@@ -79,6 +79,87 @@ def test_config_check_latency_and_terms():
     _run(dut, bench)
 
 
+def _config_ok(hw: HardwareConfig, cfg: dict) -> bool:
+    """The configuration check at full width (32-bit registers), as docs/rtl.md states it."""
+    from edgedrnn.hw.fetch import stride_bits
+
+    L, P, bb = hw.max_layers, hw.num_pe, hw.bus_bytes
+    gmax = StateMap.of(hw).gmax
+    n = cfg["num_layers"]
+    if not (1 <= n <= L and cfg["weight_base"] % bb == 0):
+        return False
+    for i in range(n):
+        isz, hsz = cfg["input_size"][i], cfg["hidden_size"][i]
+        rpg, stride = cfg["rows_per_gate"][i], cfg["column_stride"][i]
+        ok = (
+            1 <= isz <= (hw.max_input_size if i == 0 else hw.max_hidden_size)
+            and 1 <= hsz <= hw.max_hidden_size
+            and hsz <= rpg <= gmax * P
+            and rpg % P == 0
+            and stride % bb == 0
+            and stride < 1 << stride_bits(hw)
+            and (i == 0 or isz == cfg["hidden_size"][i - 1])
+        )
+        if hw.sparse_weights:
+            ok = ok and 1 <= cfg["slots"][i] <= rpg // P
+        if not ok:
+            return False
+    return True
+
+
+def test_config_check_random_values_full_width():
+    """``ok`` equals the full-width check on random 32-bit register values around every
+    limit (the check compares only the bits of its range checks where that is exact)."""
+    import random
+
+    for hw in (HW, HardwareConfig(num_pe=4, bus_bits=64, max_layers=3, max_input_size=8,
+                                  max_hidden_size=8, sparse_weights=True)):  # fmt: skip
+        dut = ConfigCheck(hw)
+        rnd = random.Random(hw.sparse_weights)
+        L = hw.max_layers
+
+        def value(limit, rnd=rnd):
+            r = rnd.random()
+            if r < 0.15:
+                return rnd.getrandbits(32)  # anything, high bits too
+            if r < 0.3:
+                return rnd.randrange(limit + 1) | 1 << rnd.randrange(4, 32)  # a far high bit
+            return rnd.choice([0, 1, limit, limit + 1, rnd.randrange(1, limit + 1)])
+
+        async def bench(ctx, dut=dut, hw=hw, value=value, rnd=rnd, L=L):
+            seen = [0, 0]
+            for _ in range(400):
+                P = hw.num_pe
+                h = [rnd.randrange(1, hw.max_hidden_size + 1) for _ in range(L)]
+                rpg = [-(-x // P) * P for x in h]
+                cfg = {
+                    "num_layers": rnd.randrange(1, L + 1),
+                    "weight_base": rnd.choice([0, 8, 0x1000]),
+                    "input_size": [rnd.randrange(1, hw.max_input_size + 1), *h[:-1]],
+                    "hidden_size": h,
+                    "rows_per_gate": rpg,
+                    "column_stride": [rnd.choice([8, 16, 24]) for _ in h],
+                }
+                if hw.sparse_weights:
+                    cfg["slots"] = [rnd.randrange(1, r // P + 1) for r in rpg]
+                for _ in range(rnd.choice([0, 0, 1, 2])):  # spoil a field (or not)
+                    name = rnd.choice(sorted(cfg))
+                    if name in ("num_layers", "weight_base"):
+                        cfg[name] = value(L if name == "num_layers" else 0x1004)
+                    else:
+                        limit = {"column_stride": 1 << 12, "slots": 2}.get(name, 8)
+                        cfg[name][rnd.randrange(L)] = value(limit)
+                for name, v in cfg.items():
+                    ctx.set(getattr(dut, name), v)
+                await ctx.tick().repeat(CONFIG_CHECK_STAGES)
+                want = _config_ok(hw, cfg)
+                assert ctx.get(dut.ok) == want, cfg
+                seen[want] += 1
+            assert min(seen) > 40, seen  # both outcomes well covered
+
+        _run(dut, bench)
+
+
 def test_controller_step():
     """Two steps of one layer. The hidden part starts at once (after RESET_STATE, and after a
     step's last h_out beat): its scan 1 + CHECK_CYCLES + LAYER_SETUP_CYCLES cycles after IDLE

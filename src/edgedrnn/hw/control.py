@@ -139,30 +139,49 @@ class ConfigCheck(wiring.Component):
         L, P = hw.max_layers, hw.num_pe
         lg_p, lg_bb = clog2(P), clog2(hw.bus_bytes)
         gmax = StateMap.of(hw).gmax
-        glob = [self.num_layers >= 1, self.num_layers <= L]
+
+        # Each range check ``x <= K`` is ``x`` below 2^k (k = K's bits: an OR of the high
+        # bits) and a k-bit compare; the comparisons of two registers (rows_per_gate with
+        # hidden_size, input_size with the hidden_size below, slots with rows_per_gate) and
+        # a layer's "used" take only the bits of their range checks: when a value is out of
+        # its range its own term fails, and ``ok`` is false whatever the narrowed compare
+        # says, so ``ok`` is the full-width check's (tests/hw/test_control.py).
+        def at_most(x, limit: int):
+            k = limit.bit_length()
+            return (x[k:] == 0) & (x[:k] <= limit)
+
+        k_layers = L.bit_length()
+        glob = [self.num_layers.any(), at_most(self.num_layers, L)]
         if lg_bb:
             glob.append(self.weight_base[:lg_bb] == 0)
+        k_hid = hw.max_hidden_size.bit_length()
+        k_rpg = max(gmax * P, hw.max_hidden_size).bit_length()
+        k_slots = gmax.bit_length()
         per_layer = []
         for i in range(L):
             isz, hsz = self.input_size[i], self.hidden_size[i]
             rpg, stride = self.rows_per_gate[i], self.column_stride[i]
             terms = [
-                isz >= 1,
-                isz <= (hw.max_input_size if i == 0 else hw.max_hidden_size),
-                hsz >= 1,
-                hsz <= hw.max_hidden_size,
-                rpg >= hsz,
-                rpg <= gmax * P,
+                isz.any(),
+                at_most(isz, hw.max_input_size if i == 0 else hw.max_hidden_size),
+                hsz.any(),
+                at_most(hsz, hw.max_hidden_size),
+                rpg[:k_rpg] >= hsz[:k_rpg],
+                at_most(rpg, gmax * P),
                 rpg[:lg_p] == 0 if lg_p else Const(1),
                 stride[:lg_bb] == 0 if lg_bb else Const(1),
-                stride < (1 << stride_bits(hw)),
+                stride[stride_bits(hw) :] == 0,
             ]
             if i > 0:
-                terms.append(isz == self.hidden_size[i - 1])
+                terms.append(isz[:k_hid] == self.hidden_size[i - 1][:k_hid])
             if hw.sparse_weights:
                 slots = self.slots[i]
-                terms += [slots >= 1, slots <= (rpg >> lg_p)]
-            per_layer.append((self.num_layers > i, terms))
+                terms += [
+                    slots.any(),
+                    at_most(slots, gmax),
+                    slots[:k_slots] <= (rpg >> lg_p)[:k_slots],
+                ]
+            per_layer.append((self.num_layers[:k_layers] > i, terms))
         # stage 1: every term
         glob_r = Signal(len(glob))
         m.d.sync += glob_r.eq(Cat(*glob))
