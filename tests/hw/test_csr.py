@@ -152,3 +152,39 @@ def test_layer_readback_random():
         sim.add_clock(1e-8)
         sim.add_testbench(bench)
         sim.run()
+
+
+def test_read_right_after_a_layer_register_write():
+    """A read issued while a write to the read-back copy is still to land waits for it (one
+    cycle) and returns the new value; the write and the read overlap on the bus."""
+    dut = RegisterBlock(2, config_value=0)
+    addr = regmap.addr_of("THETA_H", 1)
+
+    async def bench(ctx):
+        bus = dut.bus
+        ctx.set(bus.bready, 1)
+        ctx.set(bus.rready, 1)
+        for value in (0x1234, 0xCAFE_F00D):
+            ctx.set(bus.awaddr, addr)
+            ctx.set(bus.wdata, value)
+            ctx.set(bus.wstrb, 0xF)
+            ctx.set(bus.awvalid, 1)
+            ctx.set(bus.wvalid, 1)
+            ctx.set(bus.araddr, addr)
+            assert ctx.get(bus.awready)
+            await ctx.tick()  # the write's handshake
+            ctx.set(bus.awvalid, 0)
+            ctx.set(bus.wvalid, 0)
+            ctx.set(bus.arvalid, 1)
+            assert not ctx.get(bus.arready)  # the copy's write lands this cycle
+            await ctx.tick()
+            assert ctx.get(bus.arready)
+            await ctx.tick()
+            ctx.set(bus.arvalid, 0)
+            assert ctx.get(bus.rvalid) and ctx.get(bus.rdata) == value
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()

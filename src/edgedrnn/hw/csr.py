@@ -86,7 +86,9 @@ class LayerReadback(wiring.Component):
 
     Word ``(layer << word_bits) | offset // 4`` holds layer ``layer``'s register at
     ``offset``. Latency: a read is combinational (the memory's read port is asynchronous,
-    distributed RAM on an FPGA); a write lands at the end of its cycle.
+    distributed RAM on an FPGA); a write is registered and lands at the end of the next
+    cycle (``pending`` meanwhile: the register block takes no read then), so the memory's
+    write port is driven from flip-flops only.
 
     Parameters
     ----------
@@ -108,6 +110,8 @@ class LayerReadback(wiring.Component):
         The word read.
     r_data : Out(32)
         Its value (0 while stale).
+    pending : Out(1)
+        A write is registered and lands at the end of this cycle (a register).
     """
 
     def __init__(self, max_layers: int, word_bits: int) -> None:
@@ -122,6 +126,7 @@ class LayerReadback(wiring.Component):
                 "stale_all": In(1),
                 "r_addr": In(abits),
                 "r_data": Out(32),
+                "pending": Out(1),
             }
         )
 
@@ -131,13 +136,17 @@ class LayerReadback(wiring.Component):
         wp = mem.write_port(granularity=8)
         rp = mem.read_port(domain="comb")
         stale = Signal(self.depth)
-        fresh = Signal()  # the word written is not stale: only the strobed bytes change
+        # the write, registered: a stale word is written whole, its unstrobed bytes 0
+        fresh = Signal()
         mask = Cat(*[self.w_strb[i].replicate(8) for i in range(4)])
-        m.d.comb += [
-            fresh.eq(~stale.bit_select(self.w_addr, 1)),
+        m.d.comb += fresh.eq(~stale.bit_select(self.w_addr, 1))
+        m.d.sync += [
+            self.pending.eq(self.w_en),
             wp.addr.eq(self.w_addr),
             wp.data.eq(Mux(fresh, self.w_data, self.w_data & mask)),
             wp.en.eq(Mux(self.w_en, Mux(fresh, self.w_strb, 0b1111), 0)),
+        ]
+        m.d.comb += [
             rp.addr.eq(self.r_addr),
             self.r_data.eq(Mux(stale.bit_select(self.r_addr, 1), 0, rp.data)),
         ]
@@ -262,10 +271,11 @@ class RegisterBlock(wiring.Component):
                 m.d.sync += getattr(self, r.name.lower()).eq(0)
 
         # ------------------------------------------------------------------- read
-        m.d.comb += [bus.arready.eq(~bus.rvalid), bus.rresp.eq(0)]
+        # no read while a write to the read-back copy is still to land
+        m.d.comb += [bus.arready.eq(~bus.rvalid & ~readback.pending), bus.rresp.eq(0)]
         with m.If(bus.rvalid & bus.rready):
             m.d.sync += bus.rvalid.eq(0)
-        with m.If(bus.arvalid & ~bus.rvalid):
+        with m.If(bus.arvalid & bus.arready):
             m.d.sync += bus.rvalid.eq(1)
             m.d.sync += bus.rdata.eq(0)
             with m.Switch(bus.araddr & ~3):
