@@ -205,7 +205,7 @@ class ActivationArray(wiring.Component):
             m.d.sync += [avail.eq(avail_dn), self.avail.eq(avail != 1)]
         # row groups written and not yet taken: below 1 (down to 1 − AVAIL_LEAD) while the
         # scan takes row groups ahead of their write; ``written``: at least 1 (a register)
-        wcount = Signal(signed(17))
+        wcount = Signal(range(-AVAIL_LEAD, self.map.gmax + 1))  # a layer's row groups at most
         w_up, w_dn = Signal.like(wcount), Signal.like(wcount)
         m.d.comb += [w_up.eq(wcount + 1), w_dn.eq(wcount - 1)]
         counted = o_valid & ~wr_last
