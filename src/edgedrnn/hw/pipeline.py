@@ -88,6 +88,16 @@ ACT_LATENCY = 8
 #: Cycles from an activation issue (A0: read addresses) to the units' input (A2)
 #: (activate.py: the accumulators come from the PE array, h_prev from the h memory).
 ACT_ISSUE_LATENCY = PE_ACT_READ_LATENCY
+#: Cycles by which the next layer's scan may issue a row group of new h before a read of
+#: the h memory returns it (the cycle after its write, ``o_valid``): the activation side
+#: counts it in ``avail`` AVAIL_LEAD cycles early (from its issue's valid, delayed), and the
+#: scan takes the word forwarded from the write data where its read misses it (scan.py):
+#: into S1 (issued in the write's cycle), S2 (a cycle before) or onto the encoder's input
+#: (two cycles before; the last stage, SCAN_LATENCY after the issue). So the forwarding
+#: depth is AVAIL_LEAD stages, and AVAIL_LEAD at most SCAN_LATENCY + 1.
+AVAIL_LEAD = SCAN_LATENCY + 1
+assert 1 <= AVAIL_LEAD <= SCAN_LATENCY + 1, "the write must reach the group by elem"
+assert AVAIL_LEAD <= ACT_ISSUE_LATENCY + ACT_LATENCY, "counted after the activation issue"
 
 # ---------------------------------------------------------------- output side (output.py)
 #: Entries of the output FIFO (row groups of the last layer's new h): enough reservations

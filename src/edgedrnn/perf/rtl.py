@@ -88,9 +88,10 @@ ACT_TO_H = pl.ACT_ISSUE_LATENCY + pl.ACT_LATENCY
 #: layer, the wait in ACT) sees "no row group left", through the activation's register
 #: ``ga_nz`` (activate.py).
 ACT_DONE = 1
-#: Cycles from a row group's new h to the next layer's scan taking it: the scan sees it through
-#: the register ``avail_nz`` (row groups of new h available).
-AVAIL_DELAY = 1
+#: Cycles from a row group's new h (``o_valid``, its h memory write) to the next layer's scan
+#: taking it: the scan sees it through the register ``avail``, counted AVAIL_LEAD cycles
+#: early (the word forwarded where the scan's read misses its write), so this is negative.
+AVAIL_DELAY = 1 - pl.AVAIL_LEAD
 #: Cycles from the last layer's first activation issue to its first ``h_out`` beat: the
 #: activation, then the output FIFO and the serializer register ``ob``.
 ACT_TO_OUT = ACT_TO_H + pl.OUTPUT_LATENCY
