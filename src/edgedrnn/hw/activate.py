@@ -4,7 +4,7 @@ In ACT the issue (A0) reads a row group per cycle: its four accumulators of ever
 the PE array (``acc_addr``) and its previous h from the h memory (``h_addr``). The
 accumulators come out of the PE array's registers at A2 (PE_ACT_READ_LATENCY); h_prev comes
 from the scan's S2 register (SCAN_LATENCY), delayed to match if that is shorter; the units
-register both on entry (:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The
+take both (:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The
 last layer issues only while the output FIFO has an entry reserved for the row group
 (``room``, ``reserve``).
 

@@ -83,8 +83,8 @@ PE_IDLE_LEAD = IDLE_STAGES + 1
 PE_LANDED_DELAY = PE_DRAIN - 2
 
 # ---------------------------------------------------------------- activation (activation.py)
-#: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S7).
-ACT_LATENCY = 8
+#: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S6).
+ACT_LATENCY = 7
 #: Cycles from an activation issue (A0: read addresses) to the units' input (A2)
 #: (activate.py: the accumulators come from the PE array, h_prev from the h memory).
 ACT_ISSUE_LATENCY = PE_ACT_READ_LATENCY
