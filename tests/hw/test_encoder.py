@@ -191,3 +191,27 @@ def test_encoder_property_thresholds_and_saturation(lanes, tx, th, data):
     out, refs, ovf = _run(lanes, groups, tx, th, seed=n, depth=data.draw(st.sampled_from([2, 8])))
     exp_out, exp_refs, exp_ovf = _expected(groups, tx, th)
     assert (out, refs, ovf) == (exp_out, exp_refs, exp_ovf)
+
+
+def test_few_bits_counts_up_to_two_exhaustively():
+    """The serializer's "none / one / two bits set" (boolean logic, no carry chain) on every
+    8-bit mask and a sample of 16-bit ones."""
+    from amaranth import Cat, Module, Signal
+
+    from edgedrnn.hw.encoder import _few_bits
+
+    for width, values in ((8, range(256)), (16, random.Random(3).sample(range(1 << 16), 600))):
+        m = Module()
+        bits = Signal(width)
+        flags = Signal(3)
+        m.d.comb += flags.eq(Cat(*_few_bits(bits)))
+
+        async def bench(ctx, bits=bits, flags=flags, values=values):
+            for v in values:
+                ctx.set(bits, v)
+                n = bin(v).count("1")
+                assert ctx.get(flags) == (n == 0) | (n == 1) << 1 | (n == 2) << 2, v
+
+        sim = Simulator(m)
+        sim.add_testbench(bench)
+        sim.run()

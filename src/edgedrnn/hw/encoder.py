@@ -39,7 +39,7 @@ flight to the FIFO). ``idle`` is high when no group is inside.
 
 from types import SimpleNamespace
 
-from amaranth import Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -70,6 +70,17 @@ def group_layout(lanes: int) -> data.StructLayout:
             "addr": unsigned(16),
         }
     )
+
+
+def _few_bits(bits: Value) -> tuple[Value, Value, Value]:
+    """Whether none, exactly one and exactly two of ``bits`` are set: boolean logic (halves
+    combined), no carry chain, so a few LUT levels from the bits' registers."""
+    if len(bits) == 1:
+        return ~bits[0], bits[0], Const(0)
+    half = len(bits) // 2
+    z0, o0, t0 = _few_bits(bits[:half])
+    z1, o1, t1 = _few_bits(bits[half:])
+    return z0 & z1, (o0 & z1) | (z0 & o1), (t0 & z1) | (o0 & o1) | (z0 & t1)
 
 
 def _lowest(m: Module, bits: Value, lanes: int) -> Signal:
@@ -250,9 +261,10 @@ class DeltaEncoder(wiring.Component):
         m.submodules.groups = gfifo = fifo.SyncFIFO(width=entry.size, depth=self.depth)
         assert ENCODER_GROUP_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: readable the next cycle"
         w = Signal(entry)
+        none3, one3, _ = _few_bits(s.pm3)
         m.d.comb += [
             w.mask.eq(s.pm3),
-            w.single.eq((s.pm3 & (s.pm3 - 1)) == 0),
+            w.single.eq(none3 | one3),
             w.first.eq(_lowest(m, s.pm3, P)),
             w.delta.eq(s.delta3),
             w.kind.eq(s.kind3),
@@ -278,14 +290,17 @@ class DeltaEncoder(wiring.Component):
             self.out.payload.kind.eq(h_kind),
             self.out.payload.index.eq(h_base + sel),
         ]
-        rest = Signal(P)  # hold without its lowest bit
-        m.d.comb += rest.eq(hold & (hold - 1))
+        # hold without its lowest bit (``sel``: a decoder, no carry chain); the next
+        # ``h_last``: at most two bits of hold set
+        rest = Signal(P)
+        m.d.comb += rest.eq(hold & ~Cat(*[sel == k for k in range(P)]))
         rest_first = _lowest(m, rest, P)
+        h_none, h_one, h_two = _few_bits(hold)
         with m.If(self.out.ready & h_any):
             m.d.sync += [
                 hold.eq(rest),
                 h_any.eq(~h_last),
-                h_last.eq((rest & (rest - 1)) == 0),
+                h_last.eq(h_none | h_one | h_two),
                 sel.eq(rest_first),
             ]
         head = data.View(entry, gfifo.r_data)
