@@ -421,8 +421,20 @@ class Controller(wiring.Component):
         # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
         # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
         # docs/datapath.md §7); a tail's last beat latches nothing (the next step runs)
-        with m.If(regs.reset_state | (self.out_last & ~s.tail) | s.early):
-            for i in range(L):
+        # At a step's end and an early start the latch acts a cycle after the event, from a
+        # copy of the registers taken in the event's cycle (what it read there), so its
+        # 2·L·16 enables start at a flip-flop, not at the early start's terms; the Θ are
+        # first used at the next LSTART, after CHECK. RESET_STATE (a register of the
+        # register block) latches at once.
+        assert CHECK_CYCLES >= 1, "the delayed latch lands before the next LSTART"
+        th_event = Signal()
+        m.d.sync += th_event.eq(((self.out_last & ~s.tail) | s.early) & ~regs.soft_reset)
+        for i in range(L):
+            snap_x, snap_h = Signal(16, name=f"thx_snap{i}"), Signal(16, name=f"thh_snap{i}")
+            m.d.sync += [snap_x.eq(regs.theta_x[i][:16]), snap_h.eq(regs.theta_h[i][:16])]
+            with m.If(th_event):
+                m.d.sync += [s.thx[i].eq(snap_x), s.thh[i].eq(snap_h)]
+            with m.If(regs.reset_state):
                 m.d.sync += [
                     s.thx[i].eq(regs.theta_x[i][:16]),
                     s.thh[i].eq(regs.theta_h[i][:16]),
