@@ -11,7 +11,8 @@ until accepted).
 (all layers at once), but the host reads them back from a copy in a small memory
 (:class:`LayerReadback`, distributed RAM on an FPGA, one word per register and layer,
 written with the flip-flops): a read then costs one memory read instead of a multiplexer
-over every layer register's 32 bits (about 2,000 LUTs of the 8-PE ECP5 build). SOFT_RESET
+over every layer register's 32 bits (about 1,400 LUT4 and 700 wide-multiplexer cells of the
+8-PE ECP5 build). SOFT_RESET
 zeroes the flip-flops in one cycle; the copy marks every word *stale* instead (a word that
 is stale reads as 0, and the first write to it writes all four bytes, the unwritten ones
 0), so a read returns exactly what the flip-flop holds.
@@ -19,7 +20,7 @@ is stale reads as 0, and the first write to it writes all four bytes, the unwrit
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Cat, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -220,7 +221,7 @@ class RegisterBlock(wiring.Component):
         )
         assert 1 << word_bits <= (regmap.LAYER_STRIDE >> 2)
 
-        def readback_index(addr) -> Cat:
+        def readback_index(addr) -> Value:
             layer = addr[stride_bits:] - regmap.LAYER_BASE // regmap.LAYER_STRIDE
             return Cat(addr[2 : 2 + word_bits], layer)
 
