@@ -12,10 +12,9 @@ until accepted).
 (:class:`LayerReadback`, distributed RAM on an FPGA, one word per register and layer,
 written with the flip-flops): a read then costs one memory read instead of a multiplexer
 over every layer register's 32 bits (about 1,400 LUT4 and 700 wide-multiplexer cells of the
-8-PE ECP5 build). SOFT_RESET
-zeroes the flip-flops in one cycle; the copy marks every word *stale* instead (a word that
-is stale reads as 0, and the first write to it writes all four bytes, the unwritten ones
-0), so a read returns exactly what the flip-flop holds.
+8-PE ECP5 build). SOFT_RESET zeroes the flip-flops in one cycle; the copy marks every word
+*stale* instead (a word that is stale reads as 0, and the first write to it writes all four
+bytes, the unwritten ones 0), so a read returns exactly what the flip-flop holds.
 """
 
 from __future__ import annotations
