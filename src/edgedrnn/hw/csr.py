@@ -81,6 +81,11 @@ def connect_core(m: Module, block: RegisterBlock, core) -> None:
             m.d.comb += ours.eq(theirs)
 
 
+def byte_mask(strb: Value) -> Value:
+    """The 32-bit mask of an AXI4-Lite write's four byte strobes."""
+    return Cat(*[strb[i].replicate(8) for i in range(4)])
+
+
 class LayerReadback(wiring.Component):
     """The read-back copy of the RW layer registers (see the module docstring).
 
@@ -138,7 +143,7 @@ class LayerReadback(wiring.Component):
         stale = Signal(self.depth)
         # the write, registered: a stale word is written whole, its unstrobed bytes 0
         fresh = Signal()
-        mask = Cat(*[self.w_strb[i].replicate(8) for i in range(4)])
+        mask = byte_mask(self.w_strb)
         m.d.comb += fresh.eq(~stale.bit_select(self.w_addr, 1))
         m.d.sync += [
             self.pending.eq(self.w_en),
@@ -205,7 +210,7 @@ class RegisterBlock(wiring.Component):
             m.d.sync += bus.bvalid.eq(1)
 
         mask = Signal(32)
-        m.d.comb += mask.eq(Cat(*[bus.wstrb[i].replicate(8) for i in range(4)]))
+        m.d.comb += mask.eq(byte_mask(bus.wstrb))
 
         def rw(reg: Signal):
             m.d.sync += reg.eq((reg & ~mask) | (bus.wdata & mask))
