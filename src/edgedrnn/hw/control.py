@@ -148,6 +148,8 @@ class ConfigCheck(wiring.Component):
         # says, so ``ok`` is the full-width check's (tests/hw/test_control.py).
         def at_most(x, limit: int):
             k = limit.bit_length()
+            if limit == (1 << k) - 1:  # every k-bit value is at most the limit
+                return x[k:] == 0
             return (x[k:] == 0) & (x[:k] <= limit)
 
         k_layers = L.bit_length()
