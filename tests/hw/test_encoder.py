@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from edgedrnn import fixedpoint as fp
 from edgedrnn.hw.encoder import DeltaEncoder
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
-from edgedrnn.hw.pipeline import ENCODER_LATENCY, ENCODER_STAGES
+from edgedrnn.hw.pipeline import ENCODER_LATENCY, ENCODER_RETIRE_DELAY, ENCODER_STAGES
 
 
 def _expected(groups, tx, th):
@@ -133,7 +133,8 @@ def test_encoder_theta_zero_passes_every_change_and_bias_ignores_theta():
 def test_encoder_latency():
     """A group with passed lanes: the reference write ENCODER_STAGES cycles after it came in,
     its first delta ENCODER_LATENCY cycles after, the next lanes one per cycle; a group with
-    none passed is retired in the cycle of its reference write."""
+    none passed is retired in the cycle of its reference write (reported ENCODER_RETIRE_DELAY
+    cycles later)."""
     dut = DeltaEncoder(4)
 
     async def bench(ctx):
@@ -159,7 +160,7 @@ def test_encoder_latency():
         assert outs == [(ENCODER_LATENCY, 50, 9), (ENCODER_LATENCY + 1, -50, 11)]
         # in one cycle: the second group dropped in E4, the first loaded into the serializer
         assert ENCODER_STAGES + 1 == ENCODER_LATENCY - 1
-        assert retired[ENCODER_STAGES + 1] == 2
+        assert retired[ENCODER_STAGES + 1 + ENCODER_RETIRE_DELAY] == 2
         assert sum(retired) == 2 and ctx.get(dut.idle)
 
     sim = Simulator(dut)

@@ -5,7 +5,8 @@ core feeds it the read-only values and pulses (``set_overflow``, ``set_error``).
 out as one-cycle pulses. Writes honour ``wstrb``; a write to a read-only or unmapped address is
 ignored and a read of a write-only or unmapped address returns 0 (responses are always OKAY).
 One write and one read are served at a time (AW and W must both be valid; B and R are held
-until accepted).
+until accepted). Latency: BVALID the cycle after the write's handshake, RVALID two cycles
+after the read's (the read data is selected in its own cycle; see ``elaborate``).
 
 **Read-back of the layer registers.** The core takes the RW layer registers from flip-flops
 (all layers at once), but the host reads them back from a copy in a small memory
@@ -276,14 +277,28 @@ class RegisterBlock(wiring.Component):
                 m.d.sync += getattr(self, r.name.lower()).eq(0)
 
         # ------------------------------------------------------------------- read
-        # no read while a write to the read-back copy is still to land
-        m.d.comb += [bus.arready.eq(~bus.rvalid & ~readback.pending), bus.rresp.eq(0)]
+        # Two stages, so the read-back copy (its stale flags and memory, selected by the read
+        # address) and the register multiplexer are in different cycles: the handshake's
+        # cycle takes the address and the copy's word (``rd_word``), the next one selects the
+        # read data and raises RVALID. No read while a write to the copy is still to land.
+        rd_busy = Signal()
+        rd_addr = Signal.like(bus.araddr)
+        rd_word = Signal(32)
+        m.d.comb += [
+            bus.arready.eq(~bus.rvalid & ~rd_busy & ~readback.pending),
+            bus.rresp.eq(0),
+        ]
         with m.If(bus.rvalid & bus.rready):
             m.d.sync += bus.rvalid.eq(0)
         with m.If(bus.arvalid & bus.arready):
-            m.d.sync += bus.rvalid.eq(1)
-            m.d.sync += bus.rdata.eq(0)
-            with m.Switch(bus.araddr & ~3):
+            m.d.sync += [
+                rd_busy.eq(1),
+                rd_addr.eq(bus.araddr & ~3),
+                rd_word.eq(readback.r_data),
+            ]
+        with m.If(rd_busy):
+            m.d.sync += [rd_busy.eq(0), bus.rvalid.eq(1), bus.rdata.eq(0)]
+            with m.Switch(rd_addr):
                 with m.Case(ga("ID")):
                     m.d.sync += bus.rdata.eq(regmap.ID_VALUE)
                 with m.Case(ga("VERSION")):
@@ -307,7 +322,7 @@ class RegisterBlock(wiring.Component):
                 for layer in range(L):
                     for r in layer_rw:
                         with m.Case(r.address(layer)):
-                            m.d.sync += bus.rdata.eq(readback.r_data)
+                            m.d.sync += bus.rdata.eq(rd_word)
                     for r in layer_ro:
                         with m.Case(r.address(layer)):
                             m.d.sync += bus.rdata.eq(getattr(self, r.name.lower())[layer])

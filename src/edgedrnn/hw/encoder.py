@@ -30,10 +30,10 @@ data to a register)::
         entries), one without is dropped
     S   serializer: one passed lane per cycle from the head group
 
-Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2) counts the groups
-that left the encoder this cycle (dropped in E4, or taken from the group FIFO by the
-serializer); a sender that has at most ``depth`` groups issued and not retired can never
-overflow the FIFO (ENCODER_STAGES of them can be in the pipeline registers at once, in
+Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2, a register) counts
+the groups that left the encoder the cycle before (ENCODER_RETIRE_DELAY: dropped in E4, or
+taken from the group FIFO by the serializer); a sender that has at most ``depth`` groups
+issued and not retired can never overflow the FIFO (its count only runs ahead of the real one) (ENCODER_STAGES of them can be in the pipeline registers at once, in
 flight to the FIFO). ``idle`` is high when no group is inside.
 """
 
@@ -49,6 +49,7 @@ from .pe import KIND_BIAS, KIND_INPUT
 from .pipeline import (
     ENCODER_GROUP_FIFO_DEPTH,
     ENCODER_GROUP_FIFO_LATENCY,
+    ENCODER_RETIRE_DELAY,
     ENCODER_SERIALIZER_STAGES,
     ENCODER_STAGES,
 )
@@ -119,7 +120,7 @@ class DeltaEncoder(wiring.Component):
     overflow : Out(1)
         A subtraction of a valid lane saturated.
     retired : Out(range(3))
-        Groups that left the encoder this cycle.
+        Groups that left the encoder the cycle before (a register).
     idle : Out(1)
         No group inside.
     """
@@ -148,10 +149,9 @@ class DeltaEncoder(wiring.Component):
         v = delay(m, self.elem.valid, ENCODER_STAGES, "v")  # E0 .. E3 hold a group
         e = self._compare(m, v)
         load = self._serialize(m, v, e)
-        m.d.comb += [
-            self.retired.eq((v[-1] & ~e.any3) + load),
-            self.idle.eq(~Cat(*v).any() & e.fifo_empty & ~self.out.valid),
-        ]
+        assert ENCODER_RETIRE_DELAY == 1, "one register on the count"
+        m.d.sync += self.retired.eq((v[-1] & ~e.any3) + load)
+        m.d.comb += self.idle.eq(~Cat(*v).any() & e.fifo_empty & ~self.out.valid)
         return m
 
     def _compare(self, m: Module, v: list) -> SimpleNamespace:

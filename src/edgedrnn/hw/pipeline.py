@@ -34,8 +34,13 @@ SCAN_LATENCY = STATE_READ_LATENCY + SCAN_DATA_STAGES
 # ---------------------------------------------------------------- delta encoder (encoder.py)
 #: Register stages between the encoder's ``elem`` input and its group FIFO (E0 to E3).
 ENCODER_STAGES = 4
-#: Entries of the encoder's group FIFO (row groups with passed lanes).
-ENCODER_GROUP_FIFO_DEPTH = 8
+#: Cycles from a group leaving the encoder (dropped in E4, or taken by the serializer) to its
+#: count on ``retired`` (a register: the count's adder is off the scan's credit path).
+ENCODER_RETIRE_DELAY = 1
+#: Entries of the encoder's group FIFO (row groups with passed lanes), the scan's credits: 8,
+#: and 2 more for each cycle the retirements (at most 2 a cycle) are reported late, so the
+#: scan is never held where a credit counted without the delay would have let it issue.
+ENCODER_GROUP_FIFO_DEPTH = 8 + 2 * ENCODER_RETIRE_DELAY
 #: Cycles from a group FIFO write (E4) to its head being readable (a ``lib.fifo.SyncFIFO``).
 ENCODER_GROUP_FIFO_LATENCY = 1
 #: Register stages of the encoder's serializer (the head group's hold register).

@@ -104,7 +104,7 @@ class Scan(wiring.Component):
     elem : Out(stream.Signature(group_layout(P)))
         Row groups for the encoder (``ready`` is not looked at: the credit covers it).
     retired : In(range(3))
-        Groups that left the encoder this cycle.
+        Groups that left the encoder (reported ENCODER_RETIRE_DELAY cycles late).
     ref_we, ref_addr, ref_new : In
         The encoder's reference write (lane mask, word, new references).
     act_sel, act_addr : In
