@@ -33,8 +33,9 @@ data to a register)::
 Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2, a register) counts
 the groups that left the encoder the cycle before (ENCODER_RETIRE_DELAY: dropped in E4, or
 taken from the group FIFO by the serializer); a sender that has at most ``depth`` groups
-issued and not retired can never overflow the FIFO (its count only runs ahead of the real one) (ENCODER_STAGES of them can be in the pipeline registers at once, in
-flight to the FIFO). ``idle`` is high when no group is inside.
+issued and not retired can never overflow the FIFO: its count only runs ahead of the real
+one, and ENCODER_STAGES of them can be in the pipeline registers at once, in flight to the
+FIFO. ``idle`` is high when no group is inside.
 """
 
 from types import SimpleNamespace
