@@ -51,7 +51,9 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
   (``act_run``, a register, until none is left; the activation side keeps its own copy of
   the layer): the next layer's LSTART follows at once, and the scan issues nothing while
   the activation does (they share the h memory's read port). The last layer waits in ACT
-  for its activation to drain, then DONE for the output.
+  for its activation to drain, then DONE for the output (the step ends from ACT when the
+  output's last beat is accepted in the cycle the drain is seen: the output register takes
+  the last row group as it comes out).
 * STEP_CYCLES counts from the previous step's end (for the first step after a reset: the
   cycle ``x_in`` is first valid) to the step's last ``h_out`` beat; LATENCY from the cycle
   the step's ``x_in`` is first valid to the same beat.
@@ -708,14 +710,8 @@ class Controller(wiring.Component):
                 self._enter_scan_x(m, s)
 
         with m.State("DONE"):
-            with m.If(self.out_empty & (s.out_done | (self.out_last & ~s.tail))):
-                # the step ends: the next step's hidden part starts at once
-                resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
-                with m.If(regs.running & ~resets):
-                    m.d.sync += [check_wait.eq(0), s.hid.eq(1)]
-                    m.next = "CHECK"
-                with m.Else():
-                    m.next = "IDLE"
+            with m.If(self._step_ends(s)):
+                self._end_step(m, s)
             self._abort_on_soft_reset(m, s)
 
     def _layer_states(self, m: Module, s: SimpleNamespace) -> None:
@@ -895,8 +891,28 @@ class Controller(wiring.Component):
                 m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
                 m.next = "CHECK"
             with m.Elif(~s.act_pend & ~self.act_left & self.act_drained):
-                m.next = "DONE"
+                # (the output register takes the last row group as it comes out: its beat,
+                # the step's end, may be sent in the cycle the activation is seen drained)
+                with m.If(self._step_ends(s)):
+                    self._end_step(m, s)
+                with m.Else():
+                    m.next = "DONE"
             self._abort_on_soft_reset(m, s)
+
+    def _step_ends(self, s: SimpleNamespace):
+        """The step's final ``h_out`` beat is accepted (now, or before) and the output FIFO is
+        empty."""
+        return self.out_empty & (s.out_done | (self.out_last & ~s.tail))
+
+    def _end_step(self, m: Module, s: SimpleNamespace) -> None:
+        """The step ends: the next step's hidden part starts at once (CHECK), or IDLE."""
+        regs = self.regs
+        resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
+        with m.If(regs.running & ~resets):
+            m.d.sync += [s.check_wait.eq(0), s.hid.eq(1)]
+            m.next = "CHECK"
+        with m.Else():
+            m.next = "IDLE"
 
     def _reset_states(self, m: Module, s: SimpleNamespace) -> None:
         """FLUSH, CLEAR: SOFT_RESET and RESET_STATE."""

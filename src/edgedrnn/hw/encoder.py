@@ -26,16 +26,17 @@ data to a register)::
     E1  value select, Δ = sat16(value - ref), Θ and Θ - 1 of the group's kind
     E2  per lane: pass = Δ ≠ 0 ∧ (Δ - Θ ≥ 0 ∨ Δ + Θ - 1 < 0); ref + Δ
     E3  the group's pass mask (bias: lane 0), whether any lane passed
-    E4  reference write; a group with passed lanes goes into the group FIFO (``depth``
-        entries), one without is dropped
+    E4  reference write; a group with passed lanes goes into the serializer directly when
+        the group FIFO is empty and the serializer takes a group this cycle (the bypass),
+        else into the group FIFO (``depth`` entries); one without is dropped
     S   serializer: one passed lane per cycle from the head group
 
 Flow control: the encoder never stalls its input. ``retired`` (0, 1 or 2, a register) counts
 the groups that left the encoder the cycle before (ENCODER_RETIRE_DELAY: dropped in E4, or
-taken from the group FIFO by the serializer); a sender that has at most ``depth`` groups
-issued and not retired can never overflow the FIFO: its count only runs ahead of the real
-one, and ENCODER_STAGES of them can be in the pipeline registers at once, in flight to the
-FIFO. ``idle`` is high when no group is inside.
+taken by the serializer, from the group FIFO or past it in E4); a sender that has at most
+``depth`` groups issued and not retired can never overflow the FIFO: its count only runs
+ahead of the real one, and ENCODER_STAGES of them can be in the pipeline registers at once,
+in flight to the FIFO. ``idle`` is high when no group is inside.
 """
 
 from types import SimpleNamespace
@@ -99,7 +100,8 @@ class DeltaEncoder(wiring.Component):
 
     Latency: a group on ``elem`` in cycle t writes its references (``ref_we``) in cycle t +
     ENCODER_STAGES; its first passed delta is on ``out`` in cycle t + ENCODER_LATENCY when the
-    group FIFO and the serializer are empty (:mod:`edgedrnn.hw.pipeline`).
+    group FIFO is empty and the serializer is empty or lets its last lane go in cycle t +
+    ENCODER_STAGES (:mod:`edgedrnn.hw.pipeline`: the group goes past the empty group FIFO).
 
     Parameters
     ----------
@@ -260,7 +262,7 @@ class DeltaEncoder(wiring.Component):
             }
         )
         m.submodules.groups = gfifo = fifo.SyncFIFO(width=entry.size, depth=self.depth)
-        assert ENCODER_GROUP_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: readable the next cycle"
+        assert ENCODER_GROUP_FIFO_LATENCY == 0, "an empty group FIFO is bypassed"
         w = Signal(entry)
         none3, one3, _ = _few_bits(s.pm3)
         m.d.comb += [
@@ -271,9 +273,12 @@ class DeltaEncoder(wiring.Component):
             w.kind.eq(s.kind3),
             w.base.eq(s.base3),
             gfifo.w_data.eq(w),
-            gfifo.w_en.eq(s.any3),
         ]
-        s.fifo_empty = gfifo.level == 0
+        # ``empty``: the group FIFO holds nothing (a register, computed a cycle ahead). While it
+        # is empty the serializer takes E4's group directly (the bypass); else the FIFO's head,
+        # and E4's group, if any, queues behind it. So the order is the order of arrival.
+        empty = Signal(init=1)
+        s.fifo_empty = empty
 
         # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
         # ``sel`` (the lowest bit of hold) are kept in registers, so the head group's FIFO read
@@ -304,20 +309,32 @@ class DeltaEncoder(wiring.Component):
                 h_last.eq(h_none | h_one | h_two),
                 sel.eq(rest_first),
             ]
-        head = data.View(entry, gfifo.r_data)
+        # The hold register's source: a 2:1 multiplexer selected by the register ``empty``; its
+        # load enable is as deep as without the bypass (``free`` from registers, ``empty`` a
+        # register, ``s.any3`` a register), and so is ``retired``, which the scan's credit
+        # ``ready`` reads.
+        src = Signal(entry)
+        m.d.comb += src.eq(Mux(empty, w, gfifo.r_data))
+        free = Signal()  # the hold register takes a group this cycle if one is there
         load = Signal()
         m.d.comb += [
-            load.eq(gfifo.r_rdy & (~h_any | (self.out.ready & h_last))),
-            gfifo.r_en.eq(load),
+            free.eq(~h_any | (self.out.ready & h_last)),
+            load.eq(free & (~empty | s.any3)),  # not empty: the FIFO has a head (r_rdy)
+            gfifo.r_en.eq(free & ~empty),
+            gfifo.w_en.eq(s.any3 & ~(free & empty)),
         ]
+        with m.If(gfifo.w_en):
+            m.d.sync += empty.eq(0)
+        with m.Elif(gfifo.r_en):
+            m.d.sync += empty.eq(gfifo.level == 1)
         with m.If(load):
             m.d.sync += [
-                hold.eq(head.mask),
+                hold.eq(src.mask),
                 h_any.eq(1),
-                h_last.eq(head.single),
-                sel.eq(head.first),
-                h_delta.eq(head.delta),
-                h_kind.eq(head.kind),
-                h_base.eq(head.base),
+                h_last.eq(src.single),
+                sel.eq(src.first),
+                h_delta.eq(src.delta),
+                h_kind.eq(src.kind),
+                h_base.eq(src.base),
             ]
         return load

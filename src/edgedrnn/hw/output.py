@@ -1,17 +1,20 @@
 """Output side: the last layer's new h, a row group (NUM_PE elements) per ``h_out`` beat.
 
 New h of the last layer comes in a row group per entry (``h[P]``, the mask of its lanes
-that exist, whether it ends the vector) into the output FIFO; the output register (``ob``)
-takes the head entry and sends it on ``h_out`` as one beat, its lanes past the vector's
-end zero and ``last`` on the vector's final beat. The FIFO's read enable is one gate from
-registers and the ``h_out.ready`` port.
+that exist, whether it ends the vector); the output register (``ob``) sends an entry on
+``h_out`` as one beat, its lanes past the vector's end zero and ``last`` on the vector's
+final beat. An entry that arrives while the output FIFO is empty and ``ob`` is free (or sends
+its beat this cycle) goes straight into ``ob`` (the bypass: on ``h_out`` the next cycle);
+otherwise it waits in the FIFO, whose head ``ob`` takes when free, so entries leave in the
+order they came. The FIFO's read enable is one gate from registers and the ``h_out.ready``
+port.
 
 The entry stream has no back-pressure: the activation issue reserves an entry per row group
 it issues (``reserve``) and issues only while ``room`` (a register: fewer than
-OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet popped). ``flush`` (FLUSH,
-CLEAR) acts FLUSH_DELAY cycle later, from a register rather than the controller's decode:
-``h_out`` invalid, no new entries, the FIFO drained. ``clear`` (the end of CLEAR) drops the
-reservations.
+OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet in ``ob``, from the FIFO or the
+bypass). ``flush`` (FLUSH, CLEAR) acts FLUSH_DELAY cycle later, from a register rather than
+the controller's decode: ``h_out`` invalid, no new entries, the FIFO drained. ``clear`` (the
+end of CLEAR) drops the reservations.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .pipeline import (
     OUT_FIFO_DEPTH,
     OUT_FIFO_LATENCY,
     OUT_FIFO_SLACK,
+    OUT_POP_DELAY,
     OUT_SERIALIZER_STAGES,
 )
 
@@ -50,9 +54,11 @@ def entry_layout(lanes: int) -> data.StructLayout:
 class Output(wiring.Component):
     """The output FIFO, its reservations and the serializer (see the module docstring).
 
-    Latency: an entry written in cycle t is on ``h_out`` (valid) in cycle t +
-    :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO and ``ob`` are empty; one
-    entry per cycle after that while ``h_out`` is ready.
+    Latency: an entry that arrives in cycle t is on ``h_out`` (valid) in cycle t +
+    :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO is empty and ``ob`` free or
+    sending (the bypass); one entry per cycle while ``h_out`` is ready. An entry that waits
+    in the FIFO (``h_out`` not ready) is on ``h_out`` OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
+    cycles after ``ob`` frees at the earliest.
 
     Parameters
     ----------
@@ -106,13 +112,15 @@ class Output(wiring.Component):
         flush_r = flush_line[-1]
         flush_r_next = [self.flush, *flush_line][-2]  # what flush_r holds next cycle
         m.d.comb += [
-            ofifo.w_en.eq(self.entry.valid & ~flush_r),
             ofifo.w_data.eq(self.entry.payload.as_value()),
             self.empty.eq(ofifo.level == 0),
         ]
 
-        # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO
+        # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO; an entry
+        # that finds the FIFO empty and ob free (or sent this cycle) goes straight into ob
+        # (OUT_POP_DELAY = 0: popped in the cycle it arrives)
         assert OUT_SERIALIZER_STAGES == 1, "the head entry is held in one register"
+        assert OUT_POP_DELAY == 0, "the entry bypasses the FIFO"
         ob = Signal(layout, reset_less=True)
         ob_valid, ob_valid_next = Signal(), Signal()
         # h_out.valid = ob_valid & ~flush_r, kept in a register of its own: the step's end
@@ -124,10 +132,16 @@ class Output(wiring.Component):
             h_out.payload.last.eq(ob.last),
             h_out.valid.eq(out_valid),
         ]
-        out_pop = Signal()
+        out_pop = Signal()  # an entry leaves for ob (from the FIFO or the bypass) or is dropped
         send = Signal()
         m.d.comb += [send.eq(h_out.valid & h_out.ready), self.last.eq(send & h_out.payload.last)]
         m.d.comb += ob_valid_next.eq(ob_valid)
+        # the FIFO is empty (nothing older waits): a new entry goes to ob, not the FIFO
+        bypass = Signal()
+        m.d.comb += [
+            bypass.eq(self.entry.valid & ~ofifo.r_rdy & (~ob_valid | send) & ~flush_r),
+            ofifo.w_en.eq(self.entry.valid & ~flush_r & ~bypass),
+        ]
         with m.If(flush_r):
             m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy), ob_valid_next.eq(0)]
         with m.Else():
@@ -136,9 +150,12 @@ class Output(wiring.Component):
             with m.If(ofifo.r_rdy & (~ob_valid | send)):
                 m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1), ob_valid_next.eq(1)]
                 m.d.sync += ob.eq(ofifo.r_data)
+            with m.Elif(bypass):
+                m.d.comb += [out_pop.eq(1), ob_valid_next.eq(1)]
+                m.d.sync += ob.eq(self.entry.payload)
         m.d.sync += [ob_valid.eq(ob_valid_next), out_valid.eq(ob_valid_next & ~flush_r_next)]
 
-        # entries reserved by issued row groups and not yet popped
+        # entries reserved by issued row groups and not yet popped (into ob, or dropped)
         resv = Signal(range(OUT_FIFO_DEPTH + 1))
         resv_next = Signal.like(resv)
         m.d.comb += resv_next.eq(resv + self.reserve - out_pop)

@@ -41,8 +41,11 @@ ENCODER_RETIRE_DELAY = 1
 #: and 2 more for each cycle the retirements (at most 2 a cycle) are reported late, so the
 #: scan is never held where a credit counted without the delay would have let it issue.
 ENCODER_GROUP_FIFO_DEPTH = 8 + 2 * ENCODER_RETIRE_DELAY
-#: Cycles from a group FIFO write (E4) to its head being readable (a ``lib.fifo.SyncFIFO``).
-ENCODER_GROUP_FIFO_LATENCY = 1
+#: Cycles a group spends in the group FIFO on its way from E4 to the serializer when the FIFO
+#: is empty: none, it goes past it (the serializer's hold register is loaded from E4 directly,
+#: the source a 2:1 multiplexer selected by a registered "FIFO empty" flag). Behind other
+#: groups it waits in the FIFO (a ``lib.fifo.SyncFIFO``: readable the cycle after its write).
+ENCODER_GROUP_FIFO_LATENCY = 0
 #: Register stages of the encoder's serializer (the head group's hold register).
 ENCODER_SERIALIZER_STAGES = 1
 #: Cycles from a group with a passed lane on ``elem`` to its first delta on ``out``.
@@ -55,9 +58,12 @@ DELTA_FIFO_DEPTH = 16
 DELTA_FIFO_SLACK = 2
 #: Entries of the command FIFO (Δ and kind of each fetched column, for the PE array).
 CMD_FIFO_DEPTH = 16
-#: Cycles from a delta FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``; the
-#: command FIFO is one too).
-DELTA_FIFO_LATENCY = 2
+#: Cycles from a delta FIFO write to its read side when the FIFO is empty (queues.py,
+#: ``BypassFIFO``: its output register is loaded from the input directly, the source a 2:1
+#: multiplexer selected by a registered "storage empty" flag).
+DELTA_FIFO_LATENCY = 1
+#: Cycles from a command FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``).
+CMD_FIFO_LATENCY = 2
 
 # ---------------------------------------------------------------- weight fetch (fetch.py)
 #: Cycles from a fetch request handshake to its first ``arvalid`` (S1, S2, S3, C).
@@ -114,12 +120,16 @@ OUT_FIFO_SLACK = 2
 OUT_FIFO_LATENCY = 1
 #: Register stages of the output serializer (the head entry's register ``ob``).
 OUT_SERIALIZER_STAGES = 1
-#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat.
-OUTPUT_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
+#: Cycles from a row group entering the output side to its pop into ``ob`` when the FIFO is
+#: empty and ``ob`` free or sending: 0, it bypasses the FIFO (output.py).
+OUT_POP_DELAY = 0
+#: Cycles from a row group entering the output side to its first ``h_out`` beat (the FIFO
+#: empty, ``ob`` free or sending: the bypass).
+OUTPUT_LATENCY = OUT_POP_DELAY + OUT_SERIALIZER_STAGES
 #: Cycles from an activation issue of the last layer to the cycle its reservation can be
-#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``,
-#: the registered ``room``.
-OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_FIFO_LATENCY + 1
+#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the pop into ``ob``, the
+#: registered ``room`` (an entry that waits in the FIFO keeps its reservation until its pop).
+OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_POP_DELAY + 1
 # The last layer's activation issues a row group per cycle only if the reservations cover
 # the loop (else it runs at (DEPTH - SLACK) row groups per loop while h_out is ready).
 assert OUT_FIFO_DEPTH - OUT_FIFO_SLACK >= OUT_RESERVATION_LOOP, "output FIFO too shallow"
