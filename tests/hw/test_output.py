@@ -13,6 +13,7 @@ from edgedrnn.hw.pipeline import (
     FLUSH_DELAY,
     OUT_FIFO_DEPTH,
     OUT_FIFO_SLACK,
+    OUT_POP_COUNT_DELAY,
     OUTPUT_LATENCY,
 )
 
@@ -100,7 +101,7 @@ def test_output_room_counts_reservations():
         ctx.set(dut.entry.payload, _entry([5, 6, 7, 8], 0, 1))
         await ctx.tick()
         ctx.set(dut.entry.valid, 0)
-        await ctx.tick().repeat(OUTPUT_LATENCY)
+        await ctx.tick().repeat(OUTPUT_LATENCY + OUT_POP_COUNT_DELAY)
         assert ctx.get(dut.room)
         ctx.set(dut.clear, 1)
         await ctx.tick()
@@ -295,7 +296,7 @@ def test_output_flush_mid_vector_then_bypass():
 
 def test_output_bypass_releases_the_reservation():
     """A bypassed entry gives its reservation back as it enters ``ob``: ``room`` (a
-    register) rises the cycle after; an issue a cycle, each entry ACT_ISSUE_LATENCY +
+    register) rises OUT_POP_COUNT_DELAY + 1 cycles after; an issue a cycle, each entry ACT_ISSUE_LATENCY +
     ACT_LATENCY cycles after its reservation (OUT_RESERVATION_LOOP), never runs out of room
     while ``h_out`` is ready."""
     dut = Output(4)
@@ -313,6 +314,8 @@ def test_output_bypass_releases_the_reservation():
         ctx.set(dut.entry.payload, _entry([5, 6, 7, 8], 0, 1))
         await ctx.tick()
         ctx.set(dut.entry.valid, 0)
+        assert not ctx.get(dut.room)  # the pop is counted OUT_POP_COUNT_DELAY cycles late
+        await ctx.tick().repeat(OUT_POP_COUNT_DELAY)
         assert ctx.get(dut.room) and ctx.get(dut.empty)
         ctx.set(dut.clear, 1)
         await ctx.tick()

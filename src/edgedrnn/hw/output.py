@@ -12,7 +12,7 @@ port.
 The entry stream has no back-pressure: the activation issue reserves an entry per row group
 it issues (``reserve``) and issues only while ``room`` (a register: fewer than
 OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet in ``ob``, from the FIFO or the
-bypass). ``flush`` (FLUSH, CLEAR) acts FLUSH_DELAY cycle later, from a register rather than
+bypass; a pop is counted a cycle late, OUT_POP_COUNT_DELAY). ``flush`` (FLUSH, CLEAR) acts FLUSH_DELAY cycle later, from a register rather than
 the controller's decode: ``h_out`` invalid, no new entries, the FIFO drained. ``clear`` (the
 end of CLEAR) drops the reservations.
 """
@@ -29,6 +29,7 @@ from .pipeline import (
     OUT_FIFO_DEPTH,
     OUT_FIFO_LATENCY,
     OUT_FIFO_SLACK,
+    OUT_POP_COUNT_DELAY,
     OUT_POP_DELAY,
     OUT_SERIALIZER_STAGES,
 )
@@ -155,10 +156,16 @@ class Output(wiring.Component):
                 m.d.sync += ob.eq(self.entry.payload)
         m.d.sync += [ob_valid.eq(ob_valid_next), out_valid.eq(ob_valid_next & ~flush_r_next)]
 
-        # entries reserved by issued row groups and not yet popped (into ob, or dropped)
+        # entries reserved by issued row groups and not yet popped (into ob, or dropped); a pop
+        # is counted OUT_POP_COUNT_DELAY cycles late, from a register (``popped``), so the
+        # count's adder and ``room`` are off the path from ``h_out.ready`` (the count only
+        # runs ahead of the entries really held: the FIFO never overflows)
+        assert OUT_POP_COUNT_DELAY == 1, "one register on the pop"
+        popped = Signal()
+        m.d.sync += popped.eq(out_pop & ~self.clear)
         resv = Signal(range(OUT_FIFO_DEPTH + 1))
         resv_next = Signal.like(resv)
-        m.d.comb += resv_next.eq(resv + self.reserve - out_pop)
+        m.d.comb += resv_next.eq(resv + self.reserve - popped)
         m.d.sync += [resv.eq(resv_next), self.room.eq(resv_next < OUT_FIFO_DEPTH - OUT_FIFO_SLACK)]
         with m.If(self.clear):
             m.d.sync += [resv.eq(0), self.room.eq(1)]

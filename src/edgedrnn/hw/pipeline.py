@@ -123,13 +123,17 @@ OUT_SERIALIZER_STAGES = 1
 #: Cycles from a row group entering the output side to its pop into ``ob`` when the FIFO is
 #: empty and ``ob`` free or sending: 0, it bypasses the FIFO (output.py).
 OUT_POP_DELAY = 0
+#: Cycles from an entry's pop (into ``ob``, or dropped) to its release from the reservation
+#: count (a register: the count's adder is off the path from ``h_out.ready``).
+OUT_POP_COUNT_DELAY = 1
 #: Cycles from a row group entering the output side to its first ``h_out`` beat (the FIFO
 #: empty, ``ob`` free or sending: the bypass).
 OUTPUT_LATENCY = OUT_POP_DELAY + OUT_SERIALIZER_STAGES
 #: Cycles from an activation issue of the last layer to the cycle its reservation can be
-#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the pop into ``ob``, the
-#: registered ``room`` (an entry that waits in the FIFO keeps its reservation until its pop).
-OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_POP_DELAY + 1
+#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the pop into ``ob``, its
+#: count (OUT_POP_COUNT_DELAY), the registered ``room`` (an entry that waits in the FIFO keeps
+#: its reservation until its pop).
+OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_POP_DELAY + OUT_POP_COUNT_DELAY + 1
 # The last layer's activation issues a row group per cycle only if the reservations cover
 # the loop (else it runs at (DEPTH - SLACK) row groups per loop while h_out is ready).
 assert OUT_FIFO_DEPTH - OUT_FIFO_SLACK >= OUT_RESERVATION_LOOP, "output FIFO too shallow"
