@@ -41,11 +41,12 @@ FIFO. ``idle`` is high when no group is inside.
 from types import SimpleNamespace
 
 from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixedpoint as fp
 from .common import delay
+from .fifo import FlagFIFO
 from .pe import KIND_BIAS, KIND_INPUT
 from .pipeline import (
     ENCODER_GROUP_FIFO_DEPTH,
@@ -259,8 +260,9 @@ class DeltaEncoder(wiring.Component):
                 "base": unsigned(16),
             }
         )
-        m.submodules.groups = gfifo = fifo.SyncFIFO(width=entry.size, depth=self.depth)
-        assert ENCODER_GROUP_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: readable the next cycle"
+        # the FIFO's flags are flip-flops: the serializer's load is a few gates from registers
+        m.submodules.groups = gfifo = FlagFIFO(width=entry.size, depth=self.depth)
+        assert ENCODER_GROUP_FIFO_LATENCY == 1, "FlagFIFO: readable the next cycle"
         w = Signal(entry)
         none3, one3, _ = _few_bits(s.pm3)
         m.d.comb += [
@@ -273,7 +275,7 @@ class DeltaEncoder(wiring.Component):
             gfifo.w_data.eq(w),
             gfifo.w_en.eq(s.any3),
         ]
-        s.fifo_empty = gfifo.level == 0
+        s.fifo_empty = ~gfifo.r_rdy
 
         # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
         # ``sel`` (the lowest bit of hold) are kept in registers, so the head group's FIFO read
