@@ -277,13 +277,15 @@ class RegisterBlock(wiring.Component):
                 m.d.sync += getattr(self, r.name.lower()).eq(0)
 
         # ------------------------------------------------------------------- read
-        # Two stages, so the read-back copy (its stale flags and memory, selected by the read
-        # address) and the register multiplexer are in different cycles: the handshake's
-        # cycle takes the address and the copy's word (``rd_word``), the next one selects the
-        # read data and raises RVALID. No read while a write to the copy is still to land.
+        # Two stages. The handshake's cycle reads the three sources by the read address into
+        # registers: the read-back copy's word (``rd_word``: its stale flags and memory), the
+        # RO layer registers' (``rd_ro``) and the other registers' (``rd_misc``), and which of
+        # them the address names (``rd_sel``, none: unmapped or write-only, read 0). The next
+        # cycle ORs the named one into the read data and raises RVALID, a few LUTs from
+        # flip-flops. No read while a write to the copy is still to land.
         rd_busy = Signal()
-        rd_addr = Signal.like(bus.araddr)
-        rd_word = Signal(32)
+        rd_word, rd_ro, rd_misc = Signal(32), Signal(32), Signal(32)
+        rd_sel = Signal(3)  # rd_word, rd_ro, rd_misc
         m.d.comb += [
             bus.arready.eq(~bus.rvalid & ~rd_busy & ~readback.pending),
             bus.rresp.eq(0),
@@ -293,37 +295,44 @@ class RegisterBlock(wiring.Component):
         with m.If(bus.arvalid & bus.arready):
             m.d.sync += [
                 rd_busy.eq(1),
-                rd_addr.eq(bus.araddr & ~3),
+                rd_sel.eq(0),
                 rd_word.eq(readback.r_data),
+                rd_ro.eq(0),
+                rd_misc.eq(0),
             ]
-        with m.If(rd_busy):
-            m.d.sync += [rd_busy.eq(0), bus.rvalid.eq(1), bus.rdata.eq(0)]
-            with m.Switch(rd_addr):
-                with m.Case(ga("ID")):
-                    m.d.sync += bus.rdata.eq(regmap.ID_VALUE)
-                with m.Case(ga("VERSION")):
-                    m.d.sync += bus.rdata.eq(regmap.VERSION_VALUE)
-                with m.Case(ga("CONFIG")):
-                    m.d.sync += bus.rdata.eq(self.config_value)
-                with m.Case(ga("STATUS")):
-                    m.d.sync += bus.rdata.eq(
-                        Cat(self.busy, self.overflow, self.error, self.running)
-                    )
-                with m.Case(ga("NUM_LAYERS")):
-                    m.d.sync += bus.rdata.eq(self.num_layers)
-                with m.Case(ga("WEIGHT_BASE")):
-                    m.d.sync += bus.rdata.eq(self.weight_base)
-                with m.Case(ga("STEP_CYCLES")):
-                    m.d.sync += bus.rdata.eq(self.step_cycles)
-                with m.Case(ga("STEP_COUNT")):
-                    m.d.sync += bus.rdata.eq(self.step_count)
-                with m.Case(ga("LATENCY")):
-                    m.d.sync += bus.rdata.eq(self.latency)
+            misc = {
+                "ID": regmap.ID_VALUE,
+                "VERSION": regmap.VERSION_VALUE,
+                "CONFIG": self.config_value,
+                "STATUS": Cat(self.busy, self.overflow, self.error, self.running),
+                "NUM_LAYERS": self.num_layers,
+                "WEIGHT_BASE": self.weight_base,
+                "STEP_CYCLES": self.step_cycles,
+                "STEP_COUNT": self.step_count,
+                "LATENCY": self.latency,
+            }
+            with m.Switch(bus.araddr & ~3):
+                for name, value in misc.items():
+                    with m.Case(ga(name)):
+                        m.d.sync += [rd_misc.eq(value), rd_sel.eq(0b100)]
                 for layer in range(L):
                     for r in layer_rw:
                         with m.Case(r.address(layer)):
-                            m.d.sync += bus.rdata.eq(rd_word)
+                            m.d.sync += rd_sel.eq(0b001)
                     for r in layer_ro:
                         with m.Case(r.address(layer)):
-                            m.d.sync += bus.rdata.eq(getattr(self, r.name.lower())[layer])
+                            m.d.sync += [
+                                rd_ro.eq(getattr(self, r.name.lower())[layer]),
+                                rd_sel.eq(0b010),
+                            ]
+        with m.If(rd_busy):
+            m.d.sync += [
+                rd_busy.eq(0),
+                bus.rvalid.eq(1),
+                bus.rdata.eq(
+                    (rd_word & rd_sel[0].replicate(32))
+                    | (rd_ro & rd_sel[1].replicate(32))
+                    | (rd_misc & rd_sel[2].replicate(32))
+                ),
+            ]
         return m

@@ -42,11 +42,12 @@ in flight to the FIFO. ``idle`` is high when no group is inside.
 from types import SimpleNamespace
 
 from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixedpoint as fp
 from .common import delay
+from .fifo import FlagFIFO
 from .pe import KIND_BIAS, KIND_INPUT
 from .pipeline import (
     ENCODER_GROUP_FIFO_DEPTH,
@@ -261,7 +262,8 @@ class DeltaEncoder(wiring.Component):
                 "base": unsigned(16),
             }
         )
-        m.submodules.groups = gfifo = fifo.SyncFIFO(width=entry.size, depth=self.depth)
+        # the FIFO's flags are flip-flops: the serializer's load is a few gates from registers
+        m.submodules.groups = gfifo = FlagFIFO(width=entry.size, depth=self.depth)
         assert ENCODER_GROUP_FIFO_LATENCY == 0, "an empty group FIFO is bypassed"
         w = Signal(entry)
         none3, one3, _ = _few_bits(s.pm3)
@@ -274,10 +276,11 @@ class DeltaEncoder(wiring.Component):
             w.base.eq(s.base3),
             gfifo.w_data.eq(w),
         ]
-        # ``empty``: the group FIFO holds nothing (a register, computed a cycle ahead). While it
-        # is empty the serializer takes E4's group directly (the bypass); else the FIFO's head,
+        # ``empty``: the group FIFO holds nothing (a register, FlagFIFO's r_rdy). While it is
+        # empty the serializer takes E4's group directly (the bypass); else the FIFO's head,
         # and E4's group, if any, queues behind it. So the order is the order of arrival.
-        empty = Signal(init=1)
+        empty = Signal()
+        m.d.comb += empty.eq(~gfifo.r_rdy)
         s.fifo_empty = empty
 
         # S: serializer. ``h_any`` (hold ≠ 0), ``h_last`` (at most one bit of hold set) and
@@ -323,10 +326,6 @@ class DeltaEncoder(wiring.Component):
             gfifo.r_en.eq(free & ~empty),
             gfifo.w_en.eq(s.any3 & ~(free & empty)),
         ]
-        with m.If(gfifo.w_en):
-            m.d.sync += empty.eq(0)
-        with m.Elif(gfifo.r_en):
-            m.d.sync += empty.eq(gfifo.level == 1)
         with m.If(load):
             m.d.sync += [
                 hold.eq(src.mask),
