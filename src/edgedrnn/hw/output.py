@@ -20,10 +20,11 @@ end of CLEAR) drops the reservations.
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .common import delay
+from .fifo import FlagFIFO
 from .pipeline import (
     FLUSH_DELAY,
     OUT_FIFO_DEPTH,
@@ -107,14 +108,15 @@ class Output(wiring.Component):
         P = self.lanes
         layout = entry_layout(P)
         h_out = self.h_out
-        m.submodules.out_fifo = ofifo = fifo.SyncFIFO(width=layout.size, depth=OUT_FIFO_DEPTH)
-        assert OUT_FIFO_LATENCY == 1, "lib.fifo.SyncFIFO: a write is readable the next cycle"
+        # the FIFO's flags are flip-flops (FlagFIFO): ob's load is a few gates from registers
+        m.submodules.out_fifo = ofifo = FlagFIFO(width=layout.size, depth=OUT_FIFO_DEPTH)
+        assert OUT_FIFO_LATENCY == 1, "FlagFIFO: a write is readable the next cycle"
         flush_line = delay(m, self.flush, FLUSH_DELAY, "flush_r")
         flush_r = flush_line[-1]
         flush_r_next = [self.flush, *flush_line][-2]  # what flush_r holds next cycle
         m.d.comb += [
             ofifo.w_data.eq(self.entry.payload.as_value()),
-            self.empty.eq(ofifo.level == 0),
+            self.empty.eq(~ofifo.r_rdy),
         ]
 
         # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO; an entry

@@ -297,7 +297,15 @@ class Scan(wiring.Component):
             inc = Signal(name=f"{name}_inc")  # j + 1 == g: after an issue
             same = Signal(name=f"{name}_same")  # j == g: j did not move
             zero = Signal(name=f"{name}_zero")  # 0 == g: after the restart
-            m.d.sync += [inc.eq(j + 1 == g), same.eq(j == g), zero.eq(g == 0)]
+            # g − 1 in a register (g holds from a cycle before the vector's first issue, and
+            # ``inc`` is first used the cycle after it), so ``inc`` is an equality, no adder
+            g_m1 = Signal(signed(len(g) + 1), name=f"{name}_m1")
+            m.d.sync += [
+                g_m1.eq(g - 1),
+                inc.eq(j == g_m1),
+                same.eq(j == g),
+                zero.eq(g == 0),
+            ]
             last = Signal(name=name)
             m.d.comb += last.eq(Mux(moved_issue, inc, Mux(moved_wrap, zero, same)))
             return last
