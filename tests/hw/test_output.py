@@ -296,9 +296,9 @@ def test_output_flush_mid_vector_then_bypass():
 
 def test_output_bypass_releases_the_reservation():
     """A bypassed entry gives its reservation back as it enters ``ob``: ``room`` (a
-    register) rises OUT_POP_COUNT_DELAY + 1 cycles after; an issue a cycle, each entry ACT_ISSUE_LATENCY +
-    ACT_LATENCY cycles after its reservation (OUT_RESERVATION_LOOP), never runs out of room
-    while ``h_out`` is ready."""
+    register) rises OUT_POP_COUNT_DELAY + 1 cycles after; an issue a cycle, each entry
+    ACT_ISSUE_LATENCY + ACT_LATENCY cycles after its reservation (OUT_RESERVATION_LOOP),
+    never runs out of room while ``h_out`` is ready."""
     dut = Output(4)
     limit = OUT_FIFO_DEPTH - OUT_FIFO_SLACK
     lag = ACT_ISSUE_LATENCY + ACT_LATENCY  # the reservation's cycle to its entry's arrival

@@ -12,9 +12,10 @@ port.
 The entry stream has no back-pressure: the activation issue reserves an entry per row group
 it issues (``reserve``) and issues only while ``room`` (a register: fewer than
 OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet in ``ob``, from the FIFO or the
-bypass; a pop is counted a cycle late, OUT_POP_COUNT_DELAY). ``flush`` (FLUSH, CLEAR) acts FLUSH_DELAY cycle later, from a register rather than
-the controller's decode: ``h_out`` invalid, no new entries, the FIFO drained. ``clear`` (the
-end of CLEAR) drops the reservations.
+bypass; a pop is counted a cycle late, OUT_POP_COUNT_DELAY). ``flush`` (FLUSH, CLEAR) acts
+FLUSH_DELAY cycle later, from a register rather than the controller's decode: ``h_out``
+invalid, no new entries, the FIFO drained. ``clear`` (the end of CLEAR) drops the
+reservations.
 """
 
 from __future__ import annotations
