@@ -10,8 +10,8 @@ beat, which the state memories do not hold). For ``KIND_INPUT`` the threshold is
 
 * ``Δ = sat16(value - ref)``; passed on iff ``Δ ≠ 0`` and ``|Δ| >= Θ``;
 * the references of passed lanes move by what was sent: ``ref_we`` (a lane mask),
-  ``ref_addr`` and ``ref_new`` are the write to the reference memory, four cycles after
-  the group came in;
+  ``ref_addr`` and ``ref_new`` are the write to the reference memory, ENCODER_STAGES
+  (three) cycles after the group came in;
 * ``KIND_BIAS`` is the bias column at the first step after a reset: lane 0 only, always
   passed on with Δ = 256 (1.0), no reference to update.
 
@@ -19,10 +19,9 @@ The passed lanes of a group are sent on ``out`` as (Δ, kind, index) one per cyc
 lane first, so the order is the spec's ascending order. ``overflow`` pulses when a
 subtraction of a valid lane saturated.
 
-Pipeline (registers between stages, nothing combinational from the input's memory read
-data to a register)::
+Pipeline (registers between stages; the input is registers already, the scan's S2 in the
+state memories' output registers and its x path, so E1 computes on it)::
 
-    E0  input registers (the state memories' read data goes straight in)
     E1  value select, Δ = sat16(value - ref), Θ and Θ - 1 of the group's kind
     E2  per lane: pass = Δ ≠ 0 ∧ (Δ - Θ ≥ 0 ∨ Δ + Θ - 1 < 0); ref + Δ
     E3  the group's pass mask (bias: lane 0), whether any lane passed
@@ -150,7 +149,7 @@ class DeltaEncoder(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.d.comb += self.elem.ready.eq(1)  # never stalls (see Flow control)
-        v = delay(m, self.elem.valid, ENCODER_STAGES, "v")  # E0 .. E3 hold a group
+        v = delay(m, self.elem.valid, ENCODER_STAGES, "v")  # E1 .. E3 hold a group
         e = self._compare(m, v)
         load = self._serialize(m, v, e)
         assert ENCODER_RETIRE_DELAY == 1, "one register on the count"
@@ -159,18 +158,12 @@ class DeltaEncoder(wiring.Component):
         return m
 
     def _compare(self, m: Module, v: list) -> SimpleNamespace:
-        """E0 to E3: the threshold compare of a row group, its pass mask, new references."""
+        """E1 to E3: the threshold compare of a row group, its pass mask, new references."""
         P = self.lanes
         e = self.elem.payload
-        # E0: input registers
-        g0 = Signal(group_layout(P))
-        th0 = Signal(16)
-        m.d.sync += [
-            g0.eq(e),
-            th0.eq(Mux(e.kind == KIND_INPUT, self.theta_x, self.theta_h)),
-        ]
-
-        # E1: Δ = sat16(value - ref)
+        # E1: Δ = sat16(value - ref), computed on the input (its values and refs are registers:
+        # the scan's S2, in the state memories' output registers, and its x path), and the
+        # threshold of the group's kind
         d1 = Signal(data.ArrayLayout(signed(16), P))
         ref1 = Signal(data.ArrayLayout(signed(16), P))
         clip1 = Signal(P)
@@ -180,21 +173,23 @@ class DeltaEncoder(wiring.Component):
         base1, addr1 = Signal(16), Signal(16)
         for k in range(P):
             diff = Signal(signed(17), name=f"diff{k}")
-            value = Mux(g0.from_x, g0.x[k], g0.values[k])
-            m.d.comb += diff.eq(value - g0.refs[k])
+            value = Mux(e.from_x, e.x[k], e.values[k])
+            m.d.comb += diff.eq(value - e.refs[k])
             clip = diff[16] != diff[15]
             m.d.sync += [
                 d1[k].eq(Mux(clip, Mux(diff[16], fp.INT16_MIN, fp.INT16_MAX), diff[:16])),
                 clip1[k].eq(clip),
-                ref1[k].eq(g0.refs[k]),
+                ref1[k].eq(e.refs[k]),
             ]
+        th = Signal(16)
+        m.d.comb += th.eq(Mux(e.kind == KIND_INPUT, self.theta_x, self.theta_h))
         m.d.sync += [
-            th1.eq(th0),
-            thm1.eq(th0 - 1),
-            mask1.eq(g0.mask),
-            kind1.eq(g0.kind),
-            base1.eq(g0.base),
-            addr1.eq(g0.addr),
+            th1.eq(th),
+            thm1.eq(th - 1),
+            mask1.eq(e.mask),
+            kind1.eq(e.kind),
+            base1.eq(e.base),
+            addr1.eq(e.addr),
         ]
 
         # E2: per-lane pass decision, new references
@@ -216,7 +211,7 @@ class DeltaEncoder(wiring.Component):
         m.d.sync += [
             mask2.eq(mask1),
             bias2.eq(is_bias1),
-            ovf2.eq(v[1] & ~is_bias1 & (clip1 & mask1).any()),
+            ovf2.eq(v[0] & ~is_bias1 & (clip1 & mask1).any()),
             kind2.eq(kind1),
             base2.eq(base1),
             addr2.eq(addr1),
@@ -231,7 +226,7 @@ class DeltaEncoder(wiring.Component):
         m.d.comb += pmask.eq(Mux(bias2, mask2, pass2 & mask2))
         m.d.sync += [
             s.pm3.eq(pmask),
-            s.any3.eq(v[2] & pmask.any()),
+            s.any3.eq(v[1] & pmask.any()),
             s.bias3.eq(bias2),
             s.ovf3.eq(ovf2),
             s.delta3.eq(delta2),

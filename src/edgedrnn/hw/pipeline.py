@@ -32,8 +32,9 @@ SCAN_DATA_STAGES = 1
 SCAN_LATENCY = STATE_READ_LATENCY + SCAN_DATA_STAGES
 
 # ---------------------------------------------------------------- delta encoder (encoder.py)
-#: Register stages between the encoder's ``elem`` input and its group FIFO (E0 to E3).
-ENCODER_STAGES = 4
+#: Register stages between the encoder's ``elem`` input and its group FIFO (E1 to E3: the
+#: input is the scan's S2 registers, no input register of its own).
+ENCODER_STAGES = 3
 #: Cycles from a group leaving the encoder (dropped in E4, or taken by the serializer) to its
 #: count on ``retired`` (a register: the count's adder is off the scan's credit path).
 ENCODER_RETIRE_DELAY = 1

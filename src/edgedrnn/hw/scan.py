@@ -33,7 +33,7 @@ up from the write data (``h_wdata`` with ``fwd``) at the stage it is in when its
 comes: the oldest group still waiting gets the write (``pend`` per stage, registers). S1's
 ``x`` loads the write data every cycle (layer 0: the ``x_in`` beat), S2's ``x`` the write
 data while S1's group waits, and a group that still waits on S2 takes it on ``elem``
-(``x`` = the write data: registers, one multiplexer, the encoder's E0 register). The RAM
+(``x`` = the write data: registers, one multiplexer, the encoder's E1 subtraction). The RAM
 read (S1) and its register (S2) are not touched. The x̂ word is read as before.
 """
 

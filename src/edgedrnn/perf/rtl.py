@@ -66,7 +66,7 @@ from .workload import Network, check_counts
 
 #: Cycles from a scan issue (S0: read addresses, or an ``x_in`` beat) to the encoder's input.
 SCAN_TO_ENCODER = pl.SCAN_LATENCY
-#: Cycles from the encoder's input to its first delta on ``out``: the register stages E0–E3,
+#: Cycles from the encoder's input to its first delta on ``out``: the register stages E1–E3,
 #: the group FIFO and the serializer's hold register.
 ENCODER_TO_DELTA = pl.ENCODER_LATENCY
 #: Cycles from the scan issue of a passed element to its column's first ``arvalid``: the scan,
@@ -76,7 +76,7 @@ ISSUE_TO_AR = SCAN_TO_ENCODER + ENCODER_TO_DELTA + pl.DELTA_FIFO_LATENCY + pl.FE
 #: detection's register stages, then the cycle in which DRAIN sees it and moves to ACT.
 IDLE_TO_ACT = pl.IDLE_STAGES + 1
 #: Cycles from the layer's last scan issue to ACT when nothing is passed on: the row group
-#: passes the scan and encoder register stages (S1, S2, E0–E3), the datapath is idle the
+#: passes the scan and encoder register stages (S1, S2, E1–E3), the datapath is idle the
 #: cycle after, then IDLE_TO_ACT.
 SCAN_TAIL = SCAN_TO_ENCODER + pl.ENCODER_STAGES + 1 + IDLE_TO_ACT
 #: Cycles from a layer's last weight beat to ACT: the PE array drains (its idle term, seen
