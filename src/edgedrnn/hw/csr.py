@@ -115,7 +115,9 @@ class LayerReadback(wiring.Component):
     r_addr : In
         The word read.
     r_data : Out(32)
-        Its value (0 while stale).
+        Its memory word.
+    r_stale : Out(1)
+        It is stale: it reads as 0 (the register block applies this, a cycle later).
     pending : Out(1)
         A write is registered and lands at the end of this cycle (a register).
     """
@@ -132,6 +134,7 @@ class LayerReadback(wiring.Component):
                 "stale_all": In(1),
                 "r_addr": In(abits),
                 "r_data": Out(32),
+                "r_stale": Out(1),
                 "pending": Out(1),
             }
         )
@@ -154,7 +157,8 @@ class LayerReadback(wiring.Component):
         ]
         m.d.comb += [
             rp.addr.eq(self.r_addr),
-            self.r_data.eq(Mux(stale.bit_select(self.r_addr, 1), 0, rp.data)),
+            self.r_data.eq(rp.data),
+            self.r_stale.eq(stale.bit_select(self.r_addr, 1)),
         ]
         with m.If(self.w_en):
             m.d.sync += stale.bit_select(self.w_addr, 1).eq(0)
@@ -278,13 +282,14 @@ class RegisterBlock(wiring.Component):
 
         # ------------------------------------------------------------------- read
         # Two stages. The handshake's cycle reads the three sources by the read address into
-        # registers: the read-back copy's word (``rd_word``: its stale flags and memory), the
+        # registers: the read-back copy's word and stale flag (``rd_word``, ``rd_stale``), the
         # RO layer registers' (``rd_ro``) and the other registers' (``rd_misc``), and which of
         # them the address names (``rd_sel``, none: unmapped or write-only, read 0). The next
         # cycle ORs the named one into the read data and raises RVALID, a few LUTs from
         # flip-flops. No read while a write to the copy is still to land.
         rd_busy = Signal()
         rd_word, rd_ro, rd_misc = Signal(32), Signal(32), Signal(32)
+        rd_stale = Signal()
         rd_sel = Signal(3)  # rd_word, rd_ro, rd_misc
         m.d.comb += [
             bus.arready.eq(~bus.rvalid & ~rd_busy & ~readback.pending),
@@ -297,6 +302,7 @@ class RegisterBlock(wiring.Component):
                 rd_busy.eq(1),
                 rd_sel.eq(0),
                 rd_word.eq(readback.r_data),
+                rd_stale.eq(readback.r_stale),
                 rd_ro.eq(0),
                 rd_misc.eq(0),
             ]
@@ -330,7 +336,7 @@ class RegisterBlock(wiring.Component):
                 rd_busy.eq(0),
                 bus.rvalid.eq(1),
                 bus.rdata.eq(
-                    (rd_word & rd_sel[0].replicate(32))
+                    (rd_word & (rd_sel[0] & ~rd_stale).replicate(32))
                     | (rd_ro & rd_sel[1].replicate(32))
                     | (rd_misc & rd_sel[2].replicate(32))
                 ),
