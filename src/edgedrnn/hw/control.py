@@ -686,7 +686,9 @@ class Controller(wiring.Component):
                     m.d.sync += [s.ahead.eq(0), s.out_done.eq(0), s.inorder.eq(self.x_valid)]
                     m.next = "LSTART"
                 with m.Else():
-                    m.d.comb += regs.set_error.eq(1)
+                    # (not once a SOFT_RESET has come: it cleared ERROR, and IDLE goes on to
+                    # FLUSH)
+                    m.d.comb += regs.set_error.eq(~s.pend_soft & ~regs.soft_reset)
                     m.d.sync += [s.hid.eq(0), s.ahead.eq(1)]
                     m.next = "IDLE"
 
