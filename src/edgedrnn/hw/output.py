@@ -3,18 +3,20 @@
 New h of the last layer comes in a row group per entry (``h[P]``, the mask of its lanes
 that exist, whether it ends the vector); the output register (``ob``) sends an entry on
 ``h_out`` as one beat, its lanes past the vector's end zero and ``last`` on the vector's
-final beat. An entry that arrives while the output FIFO is empty and ``ob`` is free (or sends
-its beat this cycle) goes straight into ``ob`` (the bypass: on ``h_out`` the next cycle);
-otherwise it waits in the FIFO, whose head ``ob`` takes when free, so entries leave in the
-order they came. The FIFO's read enable is one gate from registers and the ``h_out.ready``
-port.
+final beat; a second register (``ob2``) holds the entry behind it while ``h_out`` is not
+ready. An entry that arrives while the output FIFO is empty and ``ob2`` is free goes past
+the FIFO, into ``ob`` when it is free or sends its beat this cycle (the bypass: on ``h_out``
+the next cycle), else into ``ob2``; otherwise it waits in the FIFO, whose head is taken
+while ``ob2`` is free, so entries leave in the order they came. Whether the FIFO is read or
+written depends on registers only (``ob2`` free, the FIFO's flags), not on the
+``h_out.ready`` port, which only decides whether ``ob`` takes ``ob2``'s or the new entry.
 
 The entry stream has no back-pressure: the activation issue reserves an entry per row group
 it issues (``reserve``) and issues only while ``room`` (a register: fewer than
-OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet in ``ob``, from the FIFO or the
-bypass; a pop is counted a cycle late, OUT_POP_COUNT_DELAY). ``flush`` (FLUSH, CLEAR) acts
-FLUSH_DELAY cycle later, from a register rather than the controller's decode: ``h_out``
-invalid, no new entries, the FIFO drained. ``clear`` (the end of CLEAR) drops the
+OUT_FIFO_DEPTH - OUT_FIFO_SLACK entries reserved and not yet in ``ob`` or ``ob2``, from the
+FIFO or the bypass; a pop is counted a cycle late, OUT_POP_COUNT_DELAY). ``flush`` (FLUSH,
+CLEAR) acts FLUSH_DELAY cycle later, from a register rather than the controller's decode:
+``h_out`` invalid, no new entries, the FIFO drained. ``clear`` (the end of CLEAR) drops the
 reservations.
 """
 
@@ -59,9 +61,10 @@ class Output(wiring.Component):
 
     Latency: an entry that arrives in cycle t is on ``h_out`` (valid) in cycle t +
     :data:`~edgedrnn.hw.pipeline.OUTPUT_LATENCY` when the FIFO is empty and ``ob`` free or
-    sending (the bypass); one entry per cycle while ``h_out`` is ready. An entry that waits
-    in the FIFO (``h_out`` not ready) is on ``h_out`` OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
-    cycles after ``ob`` frees at the earliest.
+    sending (the bypass); one entry per cycle while ``h_out`` is ready. Under back-pressure
+    the entry behind ``ob`` waits in ``ob2`` (on ``h_out`` the cycle after ``ob``'s beat is
+    sent) and the ones behind it in the FIFO, each taken into ``ob`` or ``ob2`` the cycle
+    after the one before it: the beats leave exactly as from ``ob`` and the FIFO alone.
 
     Parameters
     ----------
@@ -120,14 +123,18 @@ class Output(wiring.Component):
             self.empty.eq(~ofifo.r_rdy),
         ]
 
-        # output register: OUT_SERIALIZER_STAGES = 1 register (ob) behind the FIFO; an entry
-        # that finds the FIFO empty and ob free (or sent this cycle) goes straight into ob
-        # (OUT_POP_DELAY = 0: popped in the cycle it arrives)
-        assert OUT_SERIALIZER_STAGES == 1, "the head entry is held in one register"
+        # Output registers: ob (h_out's beat) and ob2 behind it. An entry is taken into them
+        # (from the FIFO's head or, the FIFO empty, straight from the input: OUT_POP_DELAY =
+        # 0) while ob2 is free, a register: so whether the FIFO is read or written does not
+        # depend on h_out.ready, which only moves ob2 into ob (or a taken entry into ob) when
+        # ob's beat is sent. An entry taken while ob is free or sending goes into ob (on
+        # h_out the next cycle), else into ob2; entries leave in the order they came.
+        assert OUT_SERIALIZER_STAGES == 1, "ob, with ob2 behind it for the back-pressure"
         assert OUT_POP_DELAY == 0, "the entry bypasses the FIFO"
         ob = Signal(layout, reset_less=True)
-        ob_valid, ob_valid_next = Signal(), Signal()
-        # h_out.valid = ob_valid & ~flush_r, kept in a register of its own: the step's end
+        ob2 = Signal(layout, reset_less=True)
+        v1, v2 = Signal(), Signal()  # ob, ob2 hold an entry
+        # h_out.valid = v1 & ~flush_r, kept in a register of its own: the step's end
         # (``last``) is one gate from registers and ``h_out.ready``
         out_valid = Signal()
         for k in range(P):
@@ -136,28 +143,36 @@ class Output(wiring.Component):
             h_out.payload.last.eq(ob.last),
             h_out.valid.eq(out_valid),
         ]
-        out_pop = Signal()  # an entry leaves for ob (from the FIFO or the bypass) or is dropped
+        out_pop = Signal()  # an entry leaves for ob/ob2 (from the FIFO or the bypass) or is dropped
         send = Signal()
         m.d.comb += [send.eq(h_out.valid & h_out.ready), self.last.eq(send & h_out.payload.last)]
-        m.d.comb += ob_valid_next.eq(ob_valid)
-        # the FIFO is empty (nothing older waits): a new entry goes to ob, not the FIFO
-        bypass = Signal()
+        take = Signal()  # an entry goes into ob or ob2 this cycle
+        src = Signal(layout)  # the FIFO's head, or the input while the FIFO is empty
+        v1_next = Signal()
         m.d.comb += [
-            bypass.eq(self.entry.valid & ~ofifo.r_rdy & (~ob_valid | send) & ~flush_r),
-            ofifo.w_en.eq(self.entry.valid & ~flush_r & ~bypass),
+            src.eq(Mux(ofifo.r_rdy, ofifo.r_data, self.entry.payload)),
+            take.eq(~v2 & (ofifo.r_rdy | self.entry.valid) & ~flush_r),
+            ofifo.w_en.eq(self.entry.valid & ~flush_r & (v2 | ofifo.r_rdy)),
+            v1_next.eq(v1),
         ]
         with m.If(flush_r):
-            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy), ob_valid_next.eq(0)]
+            m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(ofifo.r_rdy), v1_next.eq(0)]
+            m.d.sync += v2.eq(0)
         with m.Else():
-            with m.If(send):
-                m.d.comb += ob_valid_next.eq(0)
-            with m.If(ofifo.r_rdy & (~ob_valid | send)):
-                m.d.comb += [ofifo.r_en.eq(1), out_pop.eq(1), ob_valid_next.eq(1)]
-                m.d.sync += ob.eq(ofifo.r_data)
-            with m.Elif(bypass):
-                m.d.comb += [out_pop.eq(1), ob_valid_next.eq(1)]
-                m.d.sync += ob.eq(self.entry.payload)
-        m.d.sync += [ob_valid.eq(ob_valid_next), out_valid.eq(ob_valid_next & ~flush_r_next)]
+            m.d.comb += [ofifo.r_en.eq(~v2), out_pop.eq(take)]
+            with m.If(~v1 | send):
+                # ob is free or sends: it takes ob2's entry, else the one taken now
+                with m.If(v2):
+                    m.d.sync += [ob.eq(ob2), v2.eq(0)]
+                with m.Elif(take):
+                    m.d.sync += ob.eq(src)
+                with m.Else():
+                    m.d.comb += v1_next.eq(0)
+                with m.If(v2 | take):
+                    m.d.comb += v1_next.eq(1)
+            with m.Elif(take):
+                m.d.sync += [ob2.eq(src), v2.eq(1)]
+        m.d.sync += [v1.eq(v1_next), out_valid.eq(v1_next & ~flush_r_next)]
 
         # entries reserved by issued row groups and not yet popped (into ob, or dropped); a pop
         # is counted OUT_POP_COUNT_DELAY cycles late, from a register (``popped``), so the
