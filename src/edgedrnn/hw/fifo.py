@@ -5,8 +5,8 @@
 the next entry") runs through the level's adder and compare into the next cycle's flags.
 :class:`FlagFIFO` keeps its occupancy as a thermometer code instead (``occ[k]``: more than
 ``k`` entries), one flip-flop per entry whose next value is a LUT of the enables and its
-two neighbours: ``r_rdy`` is ``occ[0]``, ``w_rdy`` is ``~occ[depth − 1]`` and "one entry
-left" is ``occ[0] ∧ ¬occ[1]``, all from flip-flops.
+two neighbours: ``r_rdy`` is ``occ[0]`` and ``w_rdy`` is ``~occ[depth − 1]``, both
+flip-flops.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ class FlagFIFO(Elaboratable):
     r_data, r_en, r_rdy : Signal
         The read: the head ``r_data`` is valid when ``r_rdy`` (a register) and is taken when
         ``r_en`` too.
-    one : Signal
-        Exactly one entry is held (from registers).
     """
 
     def __init__(self, *, width: int, depth: int) -> None:
@@ -51,7 +49,6 @@ class FlagFIFO(Elaboratable):
         self.r_data = Signal(width)
         self.r_en = Signal()
         self.r_rdy = Signal()
-        self.one = Signal()
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -66,7 +63,6 @@ class FlagFIFO(Elaboratable):
         m.d.comb += [
             self.w_rdy.eq(~occ[n - 1]),
             self.r_rdy.eq(occ[0]),
-            self.one.eq(occ[0] & ~occ[1]),
             do_w.eq(self.w_en & self.w_rdy),
             do_r.eq(self.r_en & self.r_rdy),
             w_port.addr.eq(produce),
