@@ -12,6 +12,7 @@ from edgedrnn.hw.activate import ActivationArray
 from edgedrnn.hw.pipeline import (
     ACT_ISSUE_LATENCY,
     ACT_LATENCY,
+    AVAIL_LEAD,
     PE_ACT_READ_LATENCY,
     SCAN_LATENCY,
 )
@@ -110,8 +111,9 @@ def test_activate_layer():
 
 
 def test_activate_avail_counts_hidden_layers():
-    """A layer below the last: each row group of new h is counted in ``avail`` from the
-    cycle after it is written, and ``take`` uncounts it."""
+    """A layer below the last: each row group of new h is counted in ``avail`` from
+    AVAIL_LEAD − 1 cycles before it is written (``written`` from the cycle after), ``fwd``
+    marks its write, and ``take`` uncounts it."""
     dut = ActivationArray(HW)
 
     async def bench(ctx):
@@ -124,21 +126,27 @@ def test_activate_avail_counts_hidden_layers():
         await ctx.tick()
         ctx.set(dut.start, 0)
         ctx.set(dut.run, 1)
-        writes, avail = [], []
+        writes, fwds, avail, written = [], [], [], []
         for cycle in range(20):
             if ctx.get(dut.h_we):
                 writes.append(cycle)
+            if ctx.get(dut.fwd):
+                fwds.append(cycle)
             avail.append(ctx.get(dut.avail))
+            written.append(ctx.get(dut.written))
             await ctx.tick()
         first = writes[0]
-        assert len(writes) == 2 and avail[first] == 0 and avail[first + 1] == 1
+        assert len(writes) == 2 and fwds == writes
+        lead = first + 1 - AVAIL_LEAD  # the first cycle the scan may take it
+        assert avail[lead - 1] == 0 and all(avail[lead:])
+        assert written[first] == 0 and all(written[first + 1 :])
         ctx.set(dut.run, 0)
         for _ in range(2):
-            assert ctx.get(dut.avail)
+            assert ctx.get(dut.avail) and ctx.get(dut.written)
             ctx.set(dut.take, 1)
             await ctx.tick()
         ctx.set(dut.take, 0)
-        assert not ctx.get(dut.avail)
+        assert not ctx.get(dut.avail) and not ctx.get(dut.written)
 
     _run(dut, bench)
 
@@ -196,5 +204,40 @@ def test_activate_avail_counts_rows_taken():
             await ctx.tick()
         ctx.set(dut.take, 0)
         assert taken == 3 and not ctx.get(dut.avail)
+
+    _run(dut, bench)
+
+
+def test_activate_takes_ahead_of_the_writes():
+    """The next layer's scan takes each row group as soon as ``avail`` shows it (AVAIL_LEAD
+    − 1 cycles before its write): ``written`` is low at those takes and high again only
+    once a write has come that nothing took; ``avail`` never shows a row group that is not
+    written AVAIL_LEAD − 1 cycles later."""
+    dut = ActivationArray(HW)
+    g = 3
+
+    async def bench(ctx):
+        ctx.set(dut.layer.g_hid, g)
+        ctx.set(dut.layer.n_hid, g * P - 1)
+        ctx.set(dut.layer.last_layer, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.run, 1)
+        takes, writes, seen_written = [], [], []
+        for cycle in range(30):
+            if ctx.get(dut.left) == 0:
+                ctx.set(dut.run, 0)
+            take = ctx.get(dut.avail)
+            ctx.set(dut.take, take)
+            if take:
+                takes.append(cycle)
+                seen_written.append(ctx.get(dut.written))
+            if ctx.get(dut.fwd):
+                writes.append(cycle)
+            await ctx.tick()
+        assert len(takes) == len(writes) == g
+        assert [w - t for t, w in zip(takes, writes, strict=True)] == [AVAIL_LEAD - 1] * g
+        assert seen_written == [0] * g and not ctx.get(dut.written)
 
     _run(dut, bench)

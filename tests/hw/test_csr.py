@@ -156,7 +156,8 @@ def test_layer_readback_random():
 
 def test_read_right_after_a_layer_register_write():
     """A read issued while a write to the read-back copy is still to land waits for it (one
-    cycle) and returns the new value; the write and the read overlap on the bus."""
+    cycle) and returns the new value two cycles after its handshake; the write and the read
+    overlap on the bus."""
     dut = RegisterBlock(2, config_value=0)
     addr = regmap.addr_of("THETA_H", 1)
 
@@ -179,8 +180,10 @@ def test_read_right_after_a_layer_register_write():
             assert not ctx.get(bus.arready)  # the copy's write lands this cycle
             await ctx.tick()
             assert ctx.get(bus.arready)
-            await ctx.tick()
+            await ctx.tick()  # the read's handshake: the copy is read in this cycle
             ctx.set(bus.arvalid, 0)
+            assert not ctx.get(bus.rvalid)
+            await ctx.tick()  # the read data is selected
             assert ctx.get(bus.rvalid) and ctx.get(bus.rdata) == value
             await ctx.tick()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from amaranth.sim import Simulator
 
 from edgedrnn import HardwareConfig
 from edgedrnn.hw.common import StateMap
 from edgedrnn.hw.pe import KIND_BIAS, KIND_HIDDEN, KIND_INPUT
-from edgedrnn.hw.pipeline import ENCODER_GROUP_FIFO_DEPTH, SCAN_LATENCY
+from edgedrnn.hw.pipeline import AVAIL_LEAD, ENCODER_GROUP_FIFO_DEPTH, SCAN_LATENCY
 from edgedrnn.hw.scan import Scan
 
 HW = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=8, max_hidden_size=8)
@@ -169,10 +172,12 @@ def test_scan_memories():
         ctx.set(dut.setup, 0)
         await ctx.tick()
         ctx.set(dut.scan_x, 1)
+        ctx.set(dut.written, 1)  # in the h memory: read, not forwarded
         values = []
         for cycle in range(12):
             ctx.set(dut.avail, cycle in (2, 5))
             if ctx.get(dut.elem.valid):
+                assert not ctx.get(dut.elem.payload.from_x)
                 values.append(list(ctx.get(dut.elem.payload.values)))
                 assert ctx.get(dut.elem.payload.mask) == (0b1111 if len(values) == 1 else 1)
             assert ctx.get(dut.take) == (cycle in (2, 5))
@@ -239,3 +244,120 @@ def test_scan_restarts_after_last_group_and_clear():
         assert bases == [n_in + k * P for k in (0, 0, 1, 2)]
 
     _run(dut, bench)
+
+
+HW_FWD = HardwareConfig(num_pe=4, bus_bits=64, max_layers=2, max_input_size=32, max_hidden_size=32)
+
+
+def _forward_case(n_in, seed):
+    """Run a layer > 0's input scan of ``n_in`` elements against a model of the activation
+    side (see test_scan_forwards_new_h); return each row group's cycles from take to write."""
+    hw = HW_FWD
+    rng = random.Random(seed)
+    credits = rng.choice([2, 3, ENCODER_GROUP_FIFO_DEPTH])
+    dut = Scan(hw, credits=credits)
+    sm = StateMap.of(hw)
+    g = -(-n_in // P)
+    hin = sm.gmax  # layer 1 reads layer 0's h, written at h word gmax + k
+    ones = (1 << P) - 1
+    mask_last = (1 << (n_in - (g - 1) * P)) - 1
+
+    def word():
+        return [rng.randrange(-(1 << 15), 1 << 15) for _ in range(P)]
+
+    new = [word() for _ in range(g)]
+    writes, at = [], AVAIL_LEAD + rng.randrange(4)
+    for _ in range(g):
+        writes.append(at)
+        at += 1 + (rng.randrange(4) if rng.random() < 0.4 else 0)
+    early = {w - AVAIL_LEAD for w in writes}
+    wr_at = {w: k for k, w in enumerate(writes)}
+    takes, seen = [], []
+
+    async def bench(ctx):
+        # stale words where the new h goes (the previous step's), padding lanes too
+        for k in range(g):
+            ctx.set(dut.h_we, ones)
+            ctx.set(dut.h_addr, hin + k)
+            ctx.set(dut.h_wdata, word())
+            await ctx.tick()
+        ctx.set(dut.h_we, 0)
+        _layer(ctx, dut, n_in, 4, layer0=0, ref_base=sm.refg, h_base=0, hin_base=hin)
+        ctx.set(dut.setup, 1)
+        await ctx.tick()
+        ctx.set(dut.setup, 0)
+        ctx.set(dut.scan_x, 1)
+        e_cnt = w_cnt = 0  # avail's count (early), the written count (below 1: ahead)
+        avail = written = 0
+        inflight = []
+        for cycle in range(writes[-1] + 12 * g + 20):
+            k = wr_at.get(cycle)
+            ctx.set(dut.fwd, k is not None)
+            if k is not None:
+                lanes = mask_last if k == g - 1 else ones
+                garbage = word()  # the lanes past the size are not written
+                data = [new[k][i] if lanes >> i & 1 else garbage[i] for i in range(P)]
+                ctx.set(dut.h_we, lanes)
+                ctx.set(dut.h_addr, hin + k)
+                ctx.set(dut.h_wdata, data)
+            else:
+                ctx.set(dut.h_we, 0)
+                ctx.set(dut.h_wdata, word())  # garbage while nothing is written
+            ctx.set(dut.avail, avail)
+            ctx.set(dut.written, written)
+            # an encoder that retires groups at random (0, 1 or 2 a cycle)
+            retire = min(len([t for t in inflight if t < cycle]), rng.choice([0, 0, 1, 2]))
+            del inflight[:retire]
+            ctx.set(dut.retired, retire)
+            if ctx.get(dut.elem.valid):
+                e = dut.elem.payload
+                vals = ctx.get(e.x) if ctx.get(e.from_x) else ctx.get(e.values)
+                seen.append(([int(vals[i]) for i in range(P)], ctx.get(e.mask)))
+                inflight.append(cycle)
+            take = ctx.get(dut.take)
+            done = take and ctx.get(dut.done)
+            if take:
+                takes.append(cycle)
+            e_cnt += (cycle in early) - take
+            w_cnt += (k is not None) - take
+            assert e_cnt >= 0 and w_cnt > -AVAIL_LEAD
+            avail, written = int(e_cnt > 0), int(w_cnt >= 1)
+            await ctx.tick()
+            if done:
+                ctx.set(dut.scan_x, 0)  # as the controller leaves SCAN_X
+
+    _run(dut, bench)
+    assert (len(takes), len(seen)) == (g, g), (takes, writes, len(seen), credits)
+    for k, (vals, mask) in enumerate(seen):
+        lanes = mask_last if k == g - 1 else ones
+        assert mask == lanes
+        assert [v for i, v in enumerate(vals) if lanes >> i & 1] == [
+            v for i, v in enumerate(new[k]) if lanes >> i & 1
+        ], k
+    return [w - t for t, w in zip(takes, writes, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("n_in", "seed"),
+    [(30, 1), (32, 2), (13, 3), (1, 4), (4, 5), (30, 6), (32, 7), (17, 8)],
+)
+def test_scan_forwards_new_h(n_in, seed):
+    """A layer > 0's input scan against the activation side's timing: row group k of the new
+    h is written (``h_we``, ``fwd``) in cycle W_k and counted in ``avail`` from W_k + 1 −
+    AVAIL_LEAD (``written`` from W_k + 1), the writes at random gaps; the scan issues up
+    to AVAIL_LEAD − 1 cycles before a write and the encoder sees exactly the word the h
+    memory holds after it (stale words there before), in order, with the lane mask of a
+    last row group whose lanes past the size are not written; an encoder that retires at
+    random (2, 3 or 8 credits) holds the scan on its credits."""
+    dists = _forward_case(n_in, seed)
+    assert max(dists) <= AVAIL_LEAD - 1
+
+
+def test_scan_forwarding_covers_every_stage():
+    """Across random cases each distance from a take to its write occurs: the word read
+    from the h memory (the write before the issue) and forwarded into S1, S2 and the
+    encoder's input (the write in the issue's cycle, one and two cycles after)."""
+    seen = set()
+    for seed in range(10, 22):
+        seen |= set(_forward_case(30, seed))
+    assert set(range(AVAIL_LEAD)) <= seen and min(seen) < 0, seen

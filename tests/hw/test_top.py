@@ -15,6 +15,7 @@ from amaranth.back import verilog
 from edgedrnn import HardwareConfig
 from edgedrnn.backends.reference import ReferenceModel
 from edgedrnn.hw import regmap
+from edgedrnn.hw.pipeline import CHECK_CYCLES
 from edgedrnn.hw.top import EdgeDRNN
 from programs import random_program
 from simulation import Stalls, simulate
@@ -134,6 +135,27 @@ def test_soft_reset_mid_step_then_reprogram():
 def test_bad_config_sets_error_and_does_not_start():
     hw, i, hs = CONFIGS[0]
     _plain(hw, i, hs, steps=2, seed=13, probe_bad_config=True)
+
+
+def test_soft_reset_during_the_bad_config_check_clears_error():
+    """Running with a bad configuration, the controller checks it again and again (CHECK,
+    ERROR, IDLE, CHECK, ...); a SOFT_RESET at any cycle of that loop leaves ERROR clear (a
+    check that fails after it does not set it again)."""
+    from edgedrnn.host.amaranth_sim import AmaranthTransport
+    from edgedrnn.host.driver import EdgeDRNNDriver
+
+    hw = CONFIGS[0][0]
+    with AmaranthTransport(hw) as link:
+        drv = EdgeDRNNDriver(link)
+        for wait in range(2 * (1 + CHECK_CYCLES) + 2):
+            drv.soft_reset()  # NUM_LAYERS = 0: a bad configuration
+            drv.start(reset_state=False)
+            link.run(20 + wait)
+            assert drv.status() & regmap.STATUS_ERROR
+            drv.soft_reset()
+            link.run(2 * (1 + CHECK_CYCLES))
+            status = drv.status()
+            assert not status & (regmap.STATUS_ERROR | regmap.STATUS_RUNNING), (wait, status)
 
 
 def test_wide_layer_activation_beside_the_next_layer_setup():

@@ -96,16 +96,16 @@ def test_dense_dram_bytes_equal_the_weight_image(num_pe, bus_bits):
 def test_rtl_step_without_columns_is_the_closed_form():
     # 2L-16H, 8 inputs, 8 PEs. Paced (the input after the hidden part), the hidden part, layer
     # 1 then layer 0: HIDDEN_START, ⌈H/P⌉ + SCAN_TAIL - 1 (layer 1, drained), the layer
-    # setup, ⌈H/P⌉ (layer 0's scan, then WAITX): 23 cycles. The input part (LATENCY):
+    # setup, ⌈H/P⌉ (layer 0's scan, then WAITX): 22 cycles. The input part (LATENCY):
     # INPUT_START + 1, ⌈I/P⌉ + SCAN_TAIL - 1 (layer 0's scan: one x_in beat), the layer
     # switch, ⌈H/P⌉ + SCAN_TAIL - 1 (layer 1's scan), then ACT_TO_OUT + ⌈H/P⌉ - 1 (h_out
-    # beats): 47 cycles; offered by the end of the hidden part, STEP_CYCLES = 23 + 47 - 1.
+    # beats): 39 cycles; offered by the end of the hidden part, STEP_CYCLES = 22 + 39 - 1.
     # In order (the input queued, back to back): HIDDEN_START, layer 0's hidden scan, WAITX,
     # its input part to ACT; the in-order switch (no avail wait for a hidden scan); layer 1's
     # hidden scan, XSETUP, its input scan waits for row group 0 of the new h, its part; the
-    # output: 55 cycles from the previous step's end. Back to back the step starts early, in
-    # the previous step's last ACT (ACT_TO_OUT - 1 + ⌈H/P⌉ = 13 cycles before that end):
-    # its first hidden issue HIDDEN_START after that, 6 cycles before the end: 42 cycles. The
+    # output: 47 cycles from the previous step's end. Back to back the step starts early, in
+    # the previous step's last ACT (ACT_TO_OUT - 1 + ⌈H/P⌉ = 11 cycles before that end):
+    # its first hidden issue HIDDEN_START after that, 4 cycles before the end: 36 cycles. The
     # in-order switch overlaps the layer setup with the activation's 2 issues: 3 cycles.
     # (measured on the RTL; tests/hw/test_timing.py checks such steps exactly)
     net = Network.stacked(8, 16, 2)
@@ -113,31 +113,31 @@ def test_rtl_step_without_columns_is_the_closed_form():
     zero = np.zeros((1, 2, 2))
     lo, hi = rtl.step_cycle_bounds(net, zero, hw, from_reset=False)
     expected = rtl.step_cycles(net, zero, hw, from_reset=False)
-    assert lo[0] == hi[0] == expected[0] == 42
+    assert lo[0] == hi[0] == expected[0] == 36
     lat_lo, lat_hi = rtl.step_latency_bounds(net, zero, hw, from_reset=False)
-    assert lat_lo[0] == lat_hi[0] == rtl.step_latency(net, zero, hw, from_reset=False)[0] == 47
+    assert lat_lo[0] == lat_hi[0] == rtl.step_latency(net, zero, hw, from_reset=False)[0] == 39
     switch = rtl.layer_switch(16, 8)
     tail = rtl.SCAN_TAIL - 1
     hidden = rtl.HIDDEN_START + (2 + tail) + LAYER_SETUP_CYCLES + 2
     latency = rtl.INPUT_START + 1 + (1 + tail) + switch + (2 + tail) + rtl.ACT_TO_OUT + 2 - 1
-    assert (hidden, latency) == (23, 47)
+    assert (hidden, latency) == (22, 39)
     io_switch = rtl.in_order_switch(16, 8)
     wait = rtl.ACT_TO_H + rtl.AVAIL_DELAY - (io_switch + 2 + rtl.INPUT_START)
     in_order = rtl.HIDDEN_START + 2 + rtl.INPUT_START + (1 + tail) + io_switch
     in_order += 2 + rtl.INPUT_START + wait + (2 + tail) + rtl.ACT_TO_OUT + 2 - 1
-    assert (io_switch, wait, in_order) == (3, 5, 55)
+    assert (io_switch, wait, in_order) == (3, 1, 47)
     # x_in offered after CHECK: the two parts; offered at the CHECK's decision: in order
-    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=500)[0] == 500 + 47 - 1
-    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=10)[0] == 23 - 10 + 47
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=500)[0] == 500 + 39 - 1
+    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=10)[0] == 22 - 10 + 39
     at = rtl.IN_ORDER_OFFER
-    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at + 1)[0] == 23 + 47 - 1
-    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at)[0] == 55
-    # offered while the previous step's last layer is in ACT (13 to 1 cycles before its
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at + 1)[0] == 22 + 39 - 1
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=at)[0] == 47
+    # offered while the previous step's last layer is in ACT (11 to 1 cycles before its
     # end): an early start, at the cycle of the offer
-    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=0)[0] == 55
-    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=-1)[0] == 54
-    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=-13)[0] == 42
-    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=-20)[0] == 42 + 20 + 1
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=0)[0] == 47
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=-1)[0] == 46
+    assert rtl.step_cycles(net, zero, hw, from_reset=False, offer=-11)[0] == 36
+    assert rtl.step_latency(net, zero, hw, from_reset=False, offer=-20)[0] == 36 + 20 + 1
     # one layer: never early
     one = Network.stacked(8, 16, 1)
     back = rtl.step_cycles(one, np.zeros((2, 1, 2)), hw, from_reset=True)
@@ -146,20 +146,21 @@ def test_rtl_step_without_columns_is_the_closed_form():
 
 def test_rtl_one_column_costs_its_pipeline():
     # one input column at x_0 of layer 0 (fetch-bound): ACT starts ISSUE_TO_AR + Lm + c - 1 +
-    # BEAT_TO_ACT cycles after the issue (latency: 64 cycles at Lm = 1, 67 at Lm = 4; in
-    # order, the column costs the same 17 cycles more than none: 59 and 62 with the early
+    # BEAT_TO_ACT cycles after the issue (latency: 54 cycles at Lm = 1, 57 at Lm = 4; in
+    # order, the column costs the same 15 cycles more than none: 51 and 54 with the early
     # start)
     net = Network.stacked(8, 16, 2)
     hw = edgedrnn.HardwareConfig(num_pe=8, bus_bits=64)
     one = np.array([[[1, 0], [0, 0]]])
     assert rtl.BEAT_TO_ACT == 7
-    for lm, measured in ((1, 64), (4, 67)):
+    assert rtl.ISSUE_TO_AR == 11
+    for lm, measured in ((1, 54), (4, 57)):
         lo, _ = rtl.step_latency_bounds(net, one, hw, from_reset=False, mem_latency=lm)
         assert lo[0] == measured
         lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm, offer=4)
-        assert lo[0] == 23 + measured - 1
+        assert lo[0] == 22 + measured - 1
         lo, _ = rtl.step_cycle_bounds(net, one, hw, from_reset=False, mem_latency=lm)
-        assert lo[0] == 42 + measured - 47  # back to back: early start
+        assert lo[0] == 36 + measured - 39  # back to back: early start
     assert rtl.column_cycles(hw, 16) == 6 and rtl.column_cycles(hw, 16, bias=True) == 8
 
 

@@ -108,7 +108,11 @@ def test_wide_steps_without_columns_are_exact(layers) -> None:
     back = edgedrnn.run(program, x, backend="rtl")
     paced = edgedrnn.run(program, x, backend="rtl", frame_cycles=1500)
     assert not back.nonzero[1:].any()
-    np.testing.assert_array_equal(back.cycles[1:], rtl.step_cycles(net, back.nonzero, hw)[1:])
+    # (the first step after the reset runs in order or ahead as its input comes before or
+    # after CHECK's decision, a matter of the host's STATUS polling after the reset's memory
+    # clear; the step after it starts early or not accordingly: from the third step on every
+    # step is back to back in order, as the model has them)
+    np.testing.assert_array_equal(back.cycles[2:], rtl.step_cycles(net, back.nonzero, hw)[2:])
     # (the first step's input comes during its hidden part, which starts at the reset)
     want = rtl.step_latency(net, paced.nonzero, hw)
     np.testing.assert_array_equal(paced.latency[1:], want[1:])

@@ -4,7 +4,7 @@ In ACT the issue (A0) reads a row group per cycle: its four accumulators of ever
 the PE array (``acc_addr``) and its previous h from the h memory (``h_addr``). The
 accumulators come out of the PE array's registers at A2 (PE_ACT_READ_LATENCY); h_prev comes
 from the scan's S2 register (SCAN_LATENCY), delayed to match if that is shorter; the units
-register both on entry (:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The
+take both (:class:`~edgedrnn.hw.activation.Activation`, ACT_LATENCY cycles). The
 last layer issues only while the output FIFO has an entry reserved for the row group
 (``room``, ``reserve``).
 
@@ -13,8 +13,11 @@ and last-layer flag (loaded with the layer in ``start``): the controller sets up
 layer (or step) while this layer issues, and the next layer may already be scanning while
 this layer's last row groups are still in the activation pipeline. A row group's new h goes to
 the h memory (the lanes that exist) and, for the last layer, to the output side. ``avail``
-counts the row groups written and not yet taken by the next layer's scan (not the last
-layer's, which nothing takes).
+counts the row groups not yet taken by the next layer's scan (not the last layer's, which
+nothing takes), each from AVAIL_LEAD cycles before a read of the h memory returns it (the
+issue's valid, delayed): the scan takes a row group it issues before that from the write
+data (``fwd``, ``h_wdata``), which ``written`` tells it (a second count, of the row groups
+written and not yet taken, negative while the scan is ahead of the writes).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..config import HardwareConfig
 from .activation import Activation
 from .common import StateMap, clog2, delay, layer_constants
 from .output import entry_layout
-from .pipeline import ACT_ISSUE_LATENCY, ACT_LATENCY, SCAN_LATENCY
+from .pipeline import ACT_ISSUE_LATENCY, ACT_LATENCY, AVAIL_LEAD, SCAN_LATENCY
 
 
 class ActivationArray(wiring.Component):
@@ -35,7 +38,8 @@ class ActivationArray(wiring.Component):
 
     Latency: a row group issued in cycle t (A0) has its new h on ``h_we``/``h_wdata`` and
     ``new_h`` in cycle t + ACT_ISSUE_LATENCY + ACT_LATENCY
-    (:mod:`edgedrnn.hw.pipeline`); ``avail`` counts it from the next cycle.
+    (:mod:`edgedrnn.hw.pipeline`); ``avail`` counts it from AVAIL_LEAD − 1 cycles before
+    that (``written`` from the cycle after).
 
     Parameters
     ----------
@@ -78,7 +82,14 @@ class ActivationArray(wiring.Component):
     take : In(1)
         The next layer's scan takes a row group of new h.
     avail : Out(1)
-        A row group of new h is written and not yet taken (a register).
+        A row group of new h is not yet taken and is written at the latest AVAIL_LEAD − 1
+        cycles from now (a register).
+    written : Out(1)
+        The row group the next ``take`` takes is in the h memory (a register); else it is
+        on ``h_wdata`` with ``fwd`` within AVAIL_LEAD − 1 cycles of the take.
+    fwd : Out(1)
+        ``h_wdata`` is a row group of new h for the next layer's scan (not the last
+        layer's), written this cycle.
     overflow : Out(1)
         An activation of a lane that exists saturated.
     idle : Out(1)
@@ -115,6 +126,8 @@ class ActivationArray(wiring.Component):
                 "new_h": Out(stream.Signature(entry_layout(P), always_ready=True)),
                 "take": In(1),
                 "avail": Out(1),
+                "written": Out(1),
+                "fwd": Out(1),
                 "overflow": Out(1),
                 "idle": Out(1),
             }
@@ -132,7 +145,12 @@ class ActivationArray(wiring.Component):
         acc_act_ptr = Signal.like(self.acc_addr)
         inflight = Signal(range(ACT_ISSUE_LATENCY + ACT_LATENCY + 1))
         act_issue = Signal()
-        issued = delay(m, act_issue, ACT_ISSUE_LATENCY, "act_v")
+        # the issue's valid, delayed to the units' input (A2) and on to the cycle it counts
+        # in ``avail`` (AVAIL_LEAD before a read of its h word would return it)
+        early = ACT_ISSUE_LATENCY + ACT_LATENCY - AVAIL_LEAD
+        assert early >= ACT_ISSUE_LATENCY, "avail counts from the units' pipeline"
+        act_v = delay(m, act_issue, early, "act_v")
+        issued, counting = act_v[:ACT_ISSUE_LATENCY], act_v[-1]
         assert ACT_ISSUE_LATENCY >= SCAN_LATENCY, "h_prev comes from the scan's S2 register"
         h_prev_line = delay(m, self.h_prev, ACT_ISSUE_LATENCY - SCAN_LATENCY, "h_prev")
         h_prev = h_prev_line[-1] if h_prev_line else self.h_prev
@@ -170,19 +188,32 @@ class ActivationArray(wiring.Component):
             self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
         ]
 
-        # row groups of new h the next layer's scan may read (layer > 0 waits for them);
-        # up/down counter: both neighbours computed from the register, the enables only select
+        # row groups of new h the next layer's scan may issue (layer > 0 waits for them),
+        # counted AVAIL_LEAD cycles before a read would return them (``counting``: the
+        # issue's valid, delayed); up/down counter: both neighbours computed from the
+        # register, the enables only select
         avail = Signal(16)
         avail_up, avail_dn = Signal.like(avail), Signal.like(avail)
         m.d.comb += [avail_up.eq(avail + 1), avail_dn.eq(avail - 1)]
         # (the last layer's new h is never taken: not counted, so that a step's layer 1
         # sees none before its layer 0's activation, which may start after its scan does)
         wr_last = Signal()
+        early_counted = counting & ~wr_last
+        with m.If(early_counted & ~self.take):
+            m.d.sync += [avail.eq(avail_up), self.avail.eq(1)]
+        with m.Elif(self.take & ~early_counted):
+            m.d.sync += [avail.eq(avail_dn), self.avail.eq(avail != 1)]
+        # row groups written and not yet taken: below 1 (down to 1 − AVAIL_LEAD) while the
+        # scan takes row groups ahead of their write; ``written``: at least 1 (a register)
+        wcount = Signal(range(-AVAIL_LEAD, self.map.gmax + 1))  # a layer's row groups at most
+        w_up, w_dn = Signal.like(wcount), Signal.like(wcount)
+        m.d.comb += [w_up.eq(wcount + 1), w_dn.eq(wcount - 1)]
         counted = o_valid & ~wr_last
         with m.If(counted & ~self.take):
-            m.d.sync += [avail.eq(avail_up), self.avail.eq(1)]
+            m.d.sync += [wcount.eq(w_up), self.written.eq(~wcount[-1])]
         with m.Elif(self.take & ~counted):
-            m.d.sync += [avail.eq(avail_dn), self.avail.eq(avail != 1)]
+            m.d.sync += [wcount.eq(w_dn), self.written.eq(self.written & (wcount != 1))]
+        m.d.comb += self.fwd.eq(counted)
 
         # the h writer, with its own copy of the layer constants
         wr_ptr = Signal.like(self.h_waddr)
@@ -217,6 +248,8 @@ class ActivationArray(wiring.Component):
                 ga_nz.eq(1),  # g_hid >= 1
                 avail.eq(0),
                 self.avail.eq(0),
+                wcount.eq(0),
+                self.written.eq(0),
                 h_act_ptr.eq(lay.h_base),
                 acc_act_ptr.eq(lay.acc_base),
                 wr_ptr.eq(lay.h_base),

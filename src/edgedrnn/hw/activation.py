@@ -32,14 +32,18 @@ Saturations are taken from the top bits (clipped iff bits 15.. are not all equal
 Pipeline (a row = the logic between two register stages; each has at most two carry
 chains in series and a few LUT levels, for ≥ 150 MHz on ECP5 speed 6)::
 
-    S0  register the inputs (they come straight out of block RAMs)
-    S1  x_r, x_u, x_q = RNE_7(M_r, M_u, M_ch) (18 bits); M_cx + 64; 3·h_prev
-    S2  SIG ROMs on x_r, x_u: R, U and lt_r, lt_u; q = sat16(x_q), 3q; clip flags
-    S3  R·q (digits); y' = M_cx + 64 − lt_r·8q; U·h_prev (digits); v = 16 − U + lt_u
-    S4  yy = 8·R·q + y' (= 8·r16·q + M_cx + 64); uh = U·h_prev − lt_u·h_prev
-    S5  z = yy >> 7 (+ tie fix): TANH ROM: C, 3C, thr, f; clip flag; b = RNE_4(uh)
-    S6  a' = v·C (digits); b' = b − (f < thr)·v
-    S7  h = sat16(a' + b') -> o_h, o_overflow, o_valid
+    S0  x_r, x_u, x_q = RNE_7(M_r, M_u, M_ch) (18 bits); M_cx + 64; 3·h_prev
+    S1  SIG ROMs on x_r, x_u: R, U and lt_r, lt_u; q = sat16(x_q), 3q; clip flags
+    S2  R·q (digits); y' = M_cx + 64 − lt_r·8q; U·h_prev (digits); v = 16 − U + lt_u
+    S3  yy = 8·R·q + y' (= 8·r16·q + M_cx + 64); uh = U·h_prev − lt_u·h_prev
+    S4  z = yy >> 7 (+ tie fix): TANH ROM: C, 3C, thr, f; clip flag; b = RNE_4(uh)
+    S5  a' = v·C (digits); b' = b − (f < thr)·v
+    S6  h = sat16(a' + b') -> o_h, o_overflow, o_valid
+
+S0 computes on the inputs as they come: they are registers (the PE array's bank output
+registers, :data:`~edgedrnn.hw.pipeline.PE_BANK_READ_STAGES`, which the ECP5 flow moves into
+the block RAMs' output registers, and the scan's S2 register), so the unit has no input
+register stage of its own.
 """
 
 from dataclasses import dataclass
@@ -239,118 +243,108 @@ class Activation(wiring.Component):
         def reg(shape, name):
             return Signal(shape, name=name, reset_less=True)
 
-        # S0 .. S6 hold a neuron (``valid``), S7 is the output register (``o_valid``)
-        assert ACT_LATENCY == 8, "the stages S0 to S7 below"
+        # S0 .. S5 hold a neuron (``valid``), S6 is the output register (``o_valid``)
+        assert ACT_LATENCY == 7, "the stages S0 to S6 below"
         valid = delay(m, self.i_valid, ACT_LATENCY - 1, "v")
 
-        # S0: input registers
-        mr0, mu0, mch0, mcx0 = (reg(signed(24), n) for n in ("mr0", "mu0", "mch0", "mcx0"))
-        hp0 = reg(signed(16), "hp0")
+        # S0: RNE_7 of M_r, M_u, M_ch (18 bits: not yet saturated); M_cx + 64; 3·h_prev,
+        # straight from the inputs (registers: the PE array's bank outputs, the scan's S2)
+        xr0, xu0, xq0 = (reg(signed(18), n) for n in ("xr0", "xu0", "xq0"))
+        cx0, hp0, hp3_0 = reg(signed(25), "cx0"), reg(signed(16), "hp0"), reg(signed(18), "hp3_0")
         m.d.sync += [
-            mr0.eq(self.m_r),
-            mu0.eq(self.m_u),
-            mch0.eq(self.m_ch),
-            mcx0.eq(self.m_cx),
+            xr0.eq(rne(self.m_r, 7)),
+            xu0.eq(rne(self.m_u, 7)),
+            xq0.eq(rne(self.m_ch, 7)),
+            cx0.eq(self.m_cx + 64),
             hp0.eq(self.h_prev),
+            hp3_0.eq(self.h_prev + (self.h_prev << 1)),
         ]
 
-        # S1: RNE_7 of M_r, M_u, M_ch (18 bits: not yet saturated); M_cx + 64; 3·h_prev
-        xr1, xu1, xq1 = (reg(signed(18), n) for n in ("xr1", "xu1", "xq1"))
+        # S1: SIG lookups (SIG(sat16(x)) = SIG of the unsaturated x); q = sat16(x_q), 3q
+        r1, u1 = reg(unsigned(5), "r1"), reg(unsigned(5), "u1")
+        ltr1, ltu1, ovf1 = reg(1, "ltr1"), reg(1, "ltu1"), reg(1, "ovf1")
+        q1, q3_1 = reg(signed(16), "q1"), reg(signed(18), "q3_1")
         cx1, hp1, hp3_1 = reg(signed(25), "cx1"), reg(signed(16), "hp1"), reg(signed(18), "hp3_1")
-        m.d.sync += [
-            xr1.eq(rne(mr0, 7)),
-            xu1.eq(rne(mu0, 7)),
-            xq1.eq(rne(mch0, 7)),
-            cx1.eq(mcx0 + 64),
-            hp1.eq(hp0),
-            hp3_1.eq(hp0 + (hp0 << 1)),
-        ]
-
-        # S2: SIG lookups (SIG(sat16(x)) = SIG of the unsaturated x); q = sat16(x_q), 3q
-        r2, u2 = reg(unsigned(5), "r2"), reg(unsigned(5), "u2")
-        ltr2, ltu2, ovf2 = reg(1, "ltr2"), reg(1, "ltu2"), reg(1, "ovf2")
-        q2, q3_2 = reg(signed(16), "q2"), reg(signed(18), "q3_2")
-        cx2, hp2, hp3_2 = reg(signed(25), "cx2"), reg(signed(16), "hp2"), reg(signed(18), "hp3_2")
         k_sig = sig_rom.k
-        rv, _, rthr, rwin = sig_r(m, xr1)
-        uv, _, uthr, uwin = sig_u(m, xu1)
-        sq, cq = sat16(xq1)
-        xq16 = xq1[:16].as_signed()
-        sq3 = Mux(cq, Mux(xq1[-1], 3 * fp.INT16_MIN, 3 * fp.INT16_MAX), xq16 + (xq16 << 1))
+        rv, _, rthr, rwin = sig_r(m, xr0)
+        uv, _, uthr, uwin = sig_u(m, xu0)
+        sq, cq = sat16(xq0)
+        xq16 = xq0[:16].as_signed()
+        sq3 = Mux(cq, Mux(xq0[-1], 3 * fp.INT16_MIN, 3 * fp.INT16_MAX), xq16 + (xq16 << 1))
         m.d.sync += [
-            r2.eq(rv),
-            u2.eq(uv),
-            ltr2.eq(rwin & (xr1[:k_sig] < rthr)),
-            ltu2.eq(uwin & (xu1[:k_sig] < uthr)),
-            ovf2.eq(~_all_same(xr1[15:]) | ~_all_same(xu1[15:]) | cq),
-            q2.eq(sq),
-            q3_2.eq(sq3),
-            cx2.eq(cx1),
-            hp2.eq(hp1),
-            hp3_2.eq(hp3_1),
+            r1.eq(rv),
+            u1.eq(uv),
+            ltr1.eq(rwin & (xr0[:k_sig] < rthr)),
+            ltu1.eq(uwin & (xu0[:k_sig] < uthr)),
+            ovf1.eq(~_all_same(xr0[15:]) | ~_all_same(xu0[15:]) | cq),
+            q1.eq(sq),
+            q3_1.eq(sq3),
+            cx1.eq(cx0),
+            hp1.eq(hp0),
+            hp3_1.eq(hp3_0),
         ]
-        # r16 = r2 - ltr2, u16 = u2 - ltu2 (never formed)
+        # r16 = r1 - ltr1, u16 = u1 - ltu1 (never formed)
 
-        # S3: R·q; y' = M_cx + 64 - lt_r·8q; U·h_prev; v = 16 - u16
-        rq3, uh3 = reg(signed(21), "rq3"), reg(signed(21), "uh3")
-        y3 = reg(signed(26), "y3")
-        v3, ltu3, hp3, ovf3 = (
-            reg(unsigned(5), "v3"),
-            reg(1, "ltu3"),
-            reg(signed(16), "hp3"),
-            reg(1, "ovf3"),
+        # S2: R·q; y' = M_cx + 64 - lt_r·8q; U·h_prev; v = 16 - u16
+        rq2, uh2 = reg(signed(21), "rq2"), reg(signed(21), "uh2")
+        y2 = reg(signed(26), "y2")
+        v2, ltu2, hp2, ovf2 = (
+            reg(unsigned(5), "v2"),
+            reg(1, "ltu2"),
+            reg(signed(16), "hp2"),
+            reg(1, "ovf2"),
         )
         m.d.sync += [
-            rq3.eq(digit_mul(q2, q3_2, r2)),
-            y3.eq(cx2 - Mux(ltr2, q2 << 3, 0)),
-            uh3.eq(digit_mul(hp2, hp3_2, u2)),
-            v3.eq(Cat(ltu2, Const(0, 3), Const(1, 1)) - u2),
-            ltu3.eq(ltu2),
-            hp3.eq(hp2),
+            rq2.eq(digit_mul(q1, q3_1, r1)),
+            y2.eq(cx1 - Mux(ltr1, q1 << 3, 0)),
+            uh2.eq(digit_mul(hp1, hp3_1, u1)),
+            v2.eq(Cat(ltu1, Const(0, 3), Const(1, 1)) - u1),
+            ltu2.eq(ltu1),
+            hp2.eq(hp1),
+            ovf2.eq(ovf1),
+        ]
+
+        # S3: yy = 8·r16·q + M_cx + 64; uh = u16·h_prev
+        yy3, uh3 = reg(signed(26), "yy3"), reg(signed(21), "uh3")
+        v3, ovf3 = reg(unsigned(5), "v3"), reg(1, "ovf3")
+        m.d.sync += [
+            yy3.eq((rq2 << 3) + y2),
+            uh3.eq(uh2 - Mux(ltu2, hp2, 0)),
+            v3.eq(v2),
             ovf3.eq(ovf2),
         ]
 
-        # S4: yy = 8·r16·q + M_cx + 64; uh = u16·h_prev
-        yy4, uh4 = reg(signed(26), "yy4"), reg(signed(21), "uh4")
-        v4, ovf4 = reg(unsigned(5), "v4"), reg(1, "ovf4")
-        m.d.sync += [
-            yy4.eq((rq3 << 3) + y3),
-            uh4.eq(uh3 - Mux(ltu3, hp3, 0)),
-            v4.eq(v3),
-            ovf4.eq(ovf3),
-        ]
-
-        # S5: z = RNE_7(8·r16·q + M_cx) = (yy >> 7) with bit 0 cleared on a tie; TANH(z)
+        # S4: z = RNE_7(8·r16·q + M_cx) = (yy >> 7) with bit 0 cleared on a tie; TANH(z)
         k_t = tanh_rom.k
-        z = yy4[7:].as_signed()  # before the tie fix (which changes bit 0 only)
-        tie = ~yy4[:7].any()
-        c5 = reg(tanh.vshape, "c5")
-        c3_5 = reg(tanh.v3shape, "c3_5")
-        thr5, f5 = reg(unsigned(k_t), "thr5"), reg(unsigned(k_t), "f5")
-        b5, v5, ovf5 = reg(signed(18), "b5"), reg(unsigned(5), "v5"), reg(1, "ovf5")
+        z = yy3[7:].as_signed()  # before the tie fix (which changes bit 0 only)
+        tie = ~yy3[:7].any()
+        c4 = reg(tanh.vshape, "c4")
+        c3_4 = reg(tanh.v3shape, "c3_4")
+        thr4, f4 = reg(unsigned(k_t), "thr4"), reg(unsigned(k_t), "f4")
+        b4, v4, ovf4 = reg(signed(18), "b4"), reg(unsigned(5), "v4"), reg(1, "ovf4")
         cv, cv3, cthr, cwin = tanh(m, z)
         m.d.sync += [
-            c5.eq(cv),
-            c3_5.eq(cv3),
-            thr5.eq(Mux(cwin, cthr, 0)),
-            f5.eq(Cat(z[0] & ~tie, z[1:k_t])),
-            b5.eq(rne(uh4, 4)),
-            v5.eq(v4),
-            ovf5.eq(ovf4 | ~_all_same(z[15:])),
+            c4.eq(cv),
+            c3_4.eq(cv3),
+            thr4.eq(Mux(cwin, cthr, 0)),
+            f4.eq(Cat(z[0] & ~tie, z[1:k_t])),
+            b4.eq(rne(uh3, 4)),
+            v4.eq(v3),
+            ovf4.eq(ovf3 | ~_all_same(z[15:])),
         ]
 
-        # S6: a' = v·C, b' = b - lt_c·v  (a' + b' = v·c16 + RNE_4(u16·h_prev))
-        a6, b6, ovf6 = reg(signed(11), "a6"), reg(signed(18), "b6"), reg(1, "ovf6")
+        # S5: a' = v·C, b' = b - lt_c·v  (a' + b' = v·c16 + RNE_4(u16·h_prev))
+        a5, b5, ovf5 = reg(signed(11), "a5"), reg(signed(18), "b5"), reg(1, "ovf5")
         m.d.sync += [
-            a6.eq(digit_mul(c5, c3_5, v5)),
-            b6.eq(Mux(f5 < thr5, b5 - v5, b5)),  # compare and subtract side by side
-            ovf6.eq(ovf5),
+            a5.eq(digit_mul(c4, c3_4, v4)),
+            b5.eq(Mux(f4 < thr4, b4 - v4, b4)),  # compare and subtract side by side
+            ovf5.eq(ovf4),
         ]
 
-        # S7: h = sat16(a' + b')
+        # S6: h = sat16(a' + b')
         t = Signal(signed(19))
-        m.d.comb += t.eq(a6 + b6)
+        m.d.comb += t.eq(a5 + b5)
         hs, ch = sat16(t)
-        v6 = valid[-1]
-        m.d.sync += [self.o_valid.eq(v6), self.o_h.eq(hs), self.o_overflow.eq(v6 & (ovf6 | ch))]
+        v5 = valid[-1]
+        m.d.sync += [self.o_valid.eq(v5), self.o_h.eq(hs), self.o_overflow.eq(v5 & (ovf5 | ch))]
         return m

@@ -51,7 +51,9 @@ a reset: at once), before ``x_in`` has a beat; the input part waits for ``x_in``
   (``act_run``, a register, until none is left; the activation side keeps its own copy of
   the layer): the next layer's LSTART follows at once, and the scan issues nothing while
   the activation does (they share the h memory's read port). The last layer waits in ACT
-  for its activation to drain, then DONE for the output.
+  for its activation to drain, then DONE for the output (the step ends from ACT when the
+  output's last beat is accepted in the cycle the drain is seen: the output register takes
+  the last row group as it comes out).
 * STEP_CYCLES counts from the previous step's end (for the first step after a reset: the
   cycle ``x_in`` is first valid) to the step's last ``h_out`` beat; LATENCY from the cycle
   the step's ``x_in`` is first valid to the same beat.
@@ -423,8 +425,20 @@ class Controller(wiring.Component):
         # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
         # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
         # docs/datapath.md §7); a tail's last beat latches nothing (the next step runs)
-        with m.If(regs.reset_state | (self.out_last & ~s.tail) | s.early):
-            for i in range(L):
+        # At a step's end and an early start the latch acts a cycle after the event, from a
+        # copy of the registers taken in the event's cycle (what it read there), so its
+        # 2·L·16 enables start at a flip-flop, not at the early start's terms; the Θ are
+        # first used at the next LSTART, after CHECK. RESET_STATE (a register of the
+        # register block) latches at once.
+        assert CHECK_CYCLES >= 1, "the delayed latch lands before the next LSTART"
+        th_event = Signal()
+        m.d.sync += th_event.eq(((self.out_last & ~s.tail) | s.early) & ~regs.soft_reset)
+        for i in range(L):
+            snap_x, snap_h = Signal(16, name=f"thx_snap{i}"), Signal(16, name=f"thh_snap{i}")
+            m.d.sync += [snap_x.eq(regs.theta_x[i][:16]), snap_h.eq(regs.theta_h[i][:16])]
+            with m.If(th_event):
+                m.d.sync += [s.thx[i].eq(snap_x), s.thh[i].eq(snap_h)]
+            with m.If(regs.reset_state):
                 m.d.sync += [
                     s.thx[i].eq(regs.theta_x[i][:16]),
                     s.thh[i].eq(regs.theta_h[i][:16]),
@@ -672,7 +686,9 @@ class Controller(wiring.Component):
                     m.d.sync += [s.ahead.eq(0), s.out_done.eq(0), s.inorder.eq(self.x_valid)]
                     m.next = "LSTART"
                 with m.Else():
-                    m.d.comb += regs.set_error.eq(1)
+                    # (not once a SOFT_RESET has come: it cleared ERROR, and IDLE goes on to
+                    # FLUSH)
+                    m.d.comb += regs.set_error.eq(~s.pend_soft & ~regs.soft_reset)
                     m.d.sync += [s.hid.eq(0), s.ahead.eq(1)]
                     m.next = "IDLE"
 
@@ -696,14 +712,8 @@ class Controller(wiring.Component):
                 self._enter_scan_x(m, s)
 
         with m.State("DONE"):
-            with m.If(self.out_empty & (s.out_done | (self.out_last & ~s.tail))):
-                # the step ends: the next step's hidden part starts at once
-                resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
-                with m.If(regs.running & ~resets):
-                    m.d.sync += [check_wait.eq(0), s.hid.eq(1)]
-                    m.next = "CHECK"
-                with m.Else():
-                    m.next = "IDLE"
+            with m.If(self._step_ends(s)):
+                self._end_step(m, s)
             self._abort_on_soft_reset(m, s)
 
     def _layer_states(self, m: Module, s: SimpleNamespace) -> None:
@@ -883,8 +893,28 @@ class Controller(wiring.Component):
                 m.d.sync += [s.check_wait.eq(0), s.hid.eq(1), s.tail.eq(1)]
                 m.next = "CHECK"
             with m.Elif(~s.act_pend & ~self.act_left & self.act_drained):
-                m.next = "DONE"
+                # (the output register takes the last row group as it comes out: its beat,
+                # the step's end, may be sent in the cycle the activation is seen drained)
+                with m.If(self._step_ends(s)):
+                    self._end_step(m, s)
+                with m.Else():
+                    m.next = "DONE"
             self._abort_on_soft_reset(m, s)
+
+    def _step_ends(self, s: SimpleNamespace):
+        """The step's final ``h_out`` beat is accepted (now, or before) and the output FIFO is
+        empty."""
+        return self.out_empty & (s.out_done | (self.out_last & ~s.tail))
+
+    def _end_step(self, m: Module, s: SimpleNamespace) -> None:
+        """The step ends: the next step's hidden part starts at once (CHECK), or IDLE."""
+        regs = self.regs
+        resets = s.pend_soft | regs.soft_reset | s.pend_reset_state | regs.reset_state
+        with m.If(regs.running & ~resets):
+            m.d.sync += [s.check_wait.eq(0), s.hid.eq(1)]
+            m.next = "CHECK"
+        with m.Else():
+            m.next = "IDLE"
 
     def _reset_states(self, m: Module, s: SimpleNamespace) -> None:
         """FLUSH, CLEAR: SOFT_RESET and RESET_STATE."""

@@ -5,7 +5,8 @@ core feeds it the read-only values and pulses (``set_overflow``, ``set_error``).
 out as one-cycle pulses. Writes honour ``wstrb``; a write to a read-only or unmapped address is
 ignored and a read of a write-only or unmapped address returns 0 (responses are always OKAY).
 One write and one read are served at a time (AW and W must both be valid; B and R are held
-until accepted).
+until accepted). Latency: BVALID the cycle after the write's handshake, RVALID two cycles
+after the read's (the read data is selected in its own cycle; see ``elaborate``).
 
 **Read-back of the layer registers.** The core takes the RW layer registers from flip-flops
 (all layers at once), but the host reads them back from a copy in a small memory
@@ -114,7 +115,9 @@ class LayerReadback(wiring.Component):
     r_addr : In
         The word read.
     r_data : Out(32)
-        Its value (0 while stale).
+        Its memory word.
+    r_stale : Out(1)
+        It is stale: it reads as 0 (the register block applies this, a cycle later).
     pending : Out(1)
         A write is registered and lands at the end of this cycle (a register).
     """
@@ -131,6 +134,7 @@ class LayerReadback(wiring.Component):
                 "stale_all": In(1),
                 "r_addr": In(abits),
                 "r_data": Out(32),
+                "r_stale": Out(1),
                 "pending": Out(1),
             }
         )
@@ -153,7 +157,8 @@ class LayerReadback(wiring.Component):
         ]
         m.d.comb += [
             rp.addr.eq(self.r_addr),
-            self.r_data.eq(Mux(stale.bit_select(self.r_addr, 1), 0, rp.data)),
+            self.r_data.eq(rp.data),
+            self.r_stale.eq(stale.bit_select(self.r_addr, 1)),
         ]
         with m.If(self.w_en):
             m.d.sync += stale.bit_select(self.w_addr, 1).eq(0)
@@ -276,39 +281,64 @@ class RegisterBlock(wiring.Component):
                 m.d.sync += getattr(self, r.name.lower()).eq(0)
 
         # ------------------------------------------------------------------- read
-        # no read while a write to the read-back copy is still to land
-        m.d.comb += [bus.arready.eq(~bus.rvalid & ~readback.pending), bus.rresp.eq(0)]
+        # Two stages. The handshake's cycle reads the three sources by the read address into
+        # registers: the read-back copy's word and stale flag (``rd_word``, ``rd_stale``), the
+        # RO layer registers' (``rd_ro``) and the other registers' (``rd_misc``), and which of
+        # them the address names (``rd_sel``, none: unmapped or write-only, read 0). The next
+        # cycle ORs the named one into the read data and raises RVALID, a few LUTs from
+        # flip-flops. No read while a write to the copy is still to land.
+        rd_busy = Signal()
+        rd_word, rd_ro, rd_misc = Signal(32), Signal(32), Signal(32)
+        rd_stale = Signal()
+        rd_sel = Signal(3)  # rd_word, rd_ro, rd_misc
+        m.d.comb += [
+            bus.arready.eq(~bus.rvalid & ~rd_busy & ~readback.pending),
+            bus.rresp.eq(0),
+        ]
         with m.If(bus.rvalid & bus.rready):
             m.d.sync += bus.rvalid.eq(0)
         with m.If(bus.arvalid & bus.arready):
-            m.d.sync += bus.rvalid.eq(1)
-            m.d.sync += bus.rdata.eq(0)
+            m.d.sync += [
+                rd_busy.eq(1),
+                rd_sel.eq(0),
+                rd_word.eq(readback.r_data),
+                rd_stale.eq(readback.r_stale),
+                rd_ro.eq(0),
+                rd_misc.eq(0),
+            ]
+            misc = {
+                "ID": regmap.ID_VALUE,
+                "VERSION": regmap.VERSION_VALUE,
+                "CONFIG": self.config_value,
+                "STATUS": Cat(self.busy, self.overflow, self.error, self.running),
+                "NUM_LAYERS": self.num_layers,
+                "WEIGHT_BASE": self.weight_base,
+                "STEP_CYCLES": self.step_cycles,
+                "STEP_COUNT": self.step_count,
+                "LATENCY": self.latency,
+            }
             with m.Switch(bus.araddr & ~3):
-                with m.Case(ga("ID")):
-                    m.d.sync += bus.rdata.eq(regmap.ID_VALUE)
-                with m.Case(ga("VERSION")):
-                    m.d.sync += bus.rdata.eq(regmap.VERSION_VALUE)
-                with m.Case(ga("CONFIG")):
-                    m.d.sync += bus.rdata.eq(self.config_value)
-                with m.Case(ga("STATUS")):
-                    m.d.sync += bus.rdata.eq(
-                        Cat(self.busy, self.overflow, self.error, self.running)
-                    )
-                with m.Case(ga("NUM_LAYERS")):
-                    m.d.sync += bus.rdata.eq(self.num_layers)
-                with m.Case(ga("WEIGHT_BASE")):
-                    m.d.sync += bus.rdata.eq(self.weight_base)
-                with m.Case(ga("STEP_CYCLES")):
-                    m.d.sync += bus.rdata.eq(self.step_cycles)
-                with m.Case(ga("STEP_COUNT")):
-                    m.d.sync += bus.rdata.eq(self.step_count)
-                with m.Case(ga("LATENCY")):
-                    m.d.sync += bus.rdata.eq(self.latency)
+                for name, value in misc.items():
+                    with m.Case(ga(name)):
+                        m.d.sync += [rd_misc.eq(value), rd_sel.eq(0b100)]
                 for layer in range(L):
                     for r in layer_rw:
                         with m.Case(r.address(layer)):
-                            m.d.sync += bus.rdata.eq(readback.r_data)
+                            m.d.sync += rd_sel.eq(0b001)
                     for r in layer_ro:
                         with m.Case(r.address(layer)):
-                            m.d.sync += bus.rdata.eq(getattr(self, r.name.lower())[layer])
+                            m.d.sync += [
+                                rd_ro.eq(getattr(self, r.name.lower())[layer]),
+                                rd_sel.eq(0b010),
+                            ]
+        with m.If(rd_busy):
+            m.d.sync += [
+                rd_busy.eq(0),
+                bus.rvalid.eq(1),
+                bus.rdata.eq(
+                    (rd_word & (rd_sel[0] & ~rd_stale).replicate(32))
+                    | (rd_ro & rd_sel[1].replicate(32))
+                    | (rd_misc & rd_sel[2].replicate(32))
+                ),
+            ]
         return m

@@ -32,12 +32,21 @@ SCAN_DATA_STAGES = 1
 SCAN_LATENCY = STATE_READ_LATENCY + SCAN_DATA_STAGES
 
 # ---------------------------------------------------------------- delta encoder (encoder.py)
-#: Register stages between the encoder's ``elem`` input and its group FIFO (E0 to E3).
-ENCODER_STAGES = 4
-#: Entries of the encoder's group FIFO (row groups with passed lanes).
-ENCODER_GROUP_FIFO_DEPTH = 8
-#: Cycles from a group FIFO write (E4) to its head being readable (a ``lib.fifo.SyncFIFO``).
-ENCODER_GROUP_FIFO_LATENCY = 1
+#: Register stages between the encoder's ``elem`` input and its group FIFO (E1 to E3: the
+#: input is the scan's S2 registers, no input register of its own).
+ENCODER_STAGES = 3
+#: Cycles from a group leaving the encoder (dropped in E4, or taken by the serializer) to its
+#: count on ``retired`` (a register: the count's adder is off the scan's credit path).
+ENCODER_RETIRE_DELAY = 1
+#: Entries of the encoder's group FIFO (row groups with passed lanes), the scan's credits: 8,
+#: and 2 more for each cycle the retirements (at most 2 a cycle) are reported late, so the
+#: scan is never held where a credit counted without the delay would have let it issue.
+ENCODER_GROUP_FIFO_DEPTH = 8 + 2 * ENCODER_RETIRE_DELAY
+#: Cycles a group spends in the group FIFO on its way from E4 to the serializer when the FIFO
+#: is empty: none, it goes past it (the serializer's hold register is loaded from E4 directly,
+#: the source a 2:1 multiplexer selected by a registered "FIFO empty" flag). Behind other
+#: groups it waits in the FIFO (a ``lib.fifo.SyncFIFO``: readable the cycle after its write).
+ENCODER_GROUP_FIFO_LATENCY = 0
 #: Register stages of the encoder's serializer (the head group's hold register).
 ENCODER_SERIALIZER_STAGES = 1
 #: Cycles from a group with a passed lane on ``elem`` to its first delta on ``out``.
@@ -50,9 +59,12 @@ DELTA_FIFO_DEPTH = 16
 DELTA_FIFO_SLACK = 2
 #: Entries of the command FIFO (Δ and kind of each fetched column, for the PE array).
 CMD_FIFO_DEPTH = 16
-#: Cycles from a delta FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``; the
-#: command FIFO is one too).
-DELTA_FIFO_LATENCY = 2
+#: Cycles from a delta FIFO write to its read side when the FIFO is empty (queues.py,
+#: ``BypassFIFO``: its output register is loaded from the input directly, the source a 2:1
+#: multiplexer selected by a registered "storage empty" flag).
+DELTA_FIFO_LATENCY = 1
+#: Cycles from a command FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``).
+CMD_FIFO_LATENCY = 2
 
 # ---------------------------------------------------------------- weight fetch (fetch.py)
 #: Cycles from a fetch request handshake to its first ``arvalid`` (S1, S2, S3, C).
@@ -83,11 +95,21 @@ PE_IDLE_LEAD = IDLE_STAGES + 1
 PE_LANDED_DELAY = PE_DRAIN - 2
 
 # ---------------------------------------------------------------- activation (activation.py)
-#: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S7).
-ACT_LATENCY = 8
+#: Cycles from an activation unit's ``i_valid`` to its ``o_valid`` (stages S0 to S6).
+ACT_LATENCY = 7
 #: Cycles from an activation issue (A0: read addresses) to the units' input (A2)
 #: (activate.py: the accumulators come from the PE array, h_prev from the h memory).
 ACT_ISSUE_LATENCY = PE_ACT_READ_LATENCY
+#: Cycles by which the next layer's scan may issue a row group of new h before a read of
+#: the h memory returns it (the cycle after its write, ``o_valid``): the activation side
+#: counts it in ``avail`` AVAIL_LEAD cycles early (from its issue's valid, delayed), and the
+#: scan takes the word forwarded from the write data where its read misses it (scan.py):
+#: into S1 (issued in the write's cycle), S2 (a cycle before) or onto the encoder's input
+#: (two cycles before; the last stage, SCAN_LATENCY after the issue). So the forwarding
+#: depth is AVAIL_LEAD stages, and AVAIL_LEAD at most SCAN_LATENCY + 1.
+AVAIL_LEAD = SCAN_LATENCY + 1
+assert 1 <= AVAIL_LEAD <= SCAN_LATENCY + 1, "the write must reach the group by elem"
+assert AVAIL_LEAD <= ACT_ISSUE_LATENCY + ACT_LATENCY, "counted after the activation issue"
 
 # ---------------------------------------------------------------- output side (output.py)
 #: Entries of the output FIFO (row groups of the last layer's new h): enough reservations
@@ -99,12 +121,20 @@ OUT_FIFO_SLACK = 2
 OUT_FIFO_LATENCY = 1
 #: Register stages of the output serializer (the head entry's register ``ob``).
 OUT_SERIALIZER_STAGES = 1
-#: Cycles from a row group of new h entering the output side to its first ``h_out`` beat.
-OUTPUT_LATENCY = OUT_FIFO_LATENCY + OUT_SERIALIZER_STAGES
+#: Cycles from a row group entering the output side to its pop into ``ob`` when the FIFO is
+#: empty and ``ob`` free or sending: 0, it bypasses the FIFO (output.py).
+OUT_POP_DELAY = 0
+#: Cycles from an entry's pop (into ``ob``, or dropped) to its release from the reservation
+#: count (a register: the count's adder is off the path from ``h_out.ready``).
+OUT_POP_COUNT_DELAY = 1
+#: Cycles from a row group entering the output side to its first ``h_out`` beat (the FIFO
+#: empty, ``ob`` free or sending: the bypass).
+OUTPUT_LATENCY = OUT_POP_DELAY + OUT_SERIALIZER_STAGES
 #: Cycles from an activation issue of the last layer to the cycle its reservation can be
-#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the FIFO, the pop into ``ob``,
-#: the registered ``room``.
-OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_FIFO_LATENCY + 1
+#: reused: the units' new h (ACT_ISSUE_LATENCY + ACT_LATENCY), the pop into ``ob``, its
+#: count (OUT_POP_COUNT_DELAY), the registered ``room`` (an entry that waits in the FIFO keeps
+#: its reservation until its pop).
+OUT_RESERVATION_LOOP = ACT_ISSUE_LATENCY + ACT_LATENCY + OUT_POP_DELAY + OUT_POP_COUNT_DELAY + 1
 # The last layer's activation issues a row group per cycle only if the reservations cover
 # the loop (else it runs at (DEPTH - SLACK) row groups per loop while h_out is ready).
 assert OUT_FIFO_DEPTH - OUT_FIFO_SLACK >= OUT_RESERVATION_LOOP, "output FIFO too shallow"

@@ -9,8 +9,8 @@ controller holds the phase:
   controller runs for every layer before the step's input arrives);
 * ``scan_x``: layer 0 takes ``x_in`` a row group per beat (NUM_PE elements, the lanes past
   the input size ignored) with its x̂ word; a layer l > 0 reads layer l-1's new h a row
-  group per cycle, each as soon as the activation side has written it (``avail``,
-  ``take``).
+  group per cycle, each as soon as the activation side counts it (``avail``, ``take``): up
+  to AVAIL_LEAD − 1 cycles before its h memory write (*Forwarding*).
 
 Pipeline (docs/rtl.md, *Delta encoder*)::
 
@@ -23,7 +23,18 @@ the cycle before issued: fewer than ``credits`` − 1 groups issued and not ``re
 that cycle's retirements, so at most ``credits`` are in flight). The memories' write ports take the
 encoder's reference update, the activation side's new h and CLEAR's zero words (CLEAR wins).
 No read ever needs a word written in the same cycle (the activation side reads h only in
-ACT, when nothing is scanned), so the memories carry ``no_rw_check``.
+ACT, when nothing is scanned; the scan's reads that miss a write take the forwarded word),
+so the memories carry ``no_rw_check``.
+
+Forwarding: a row group of new h taken (``take``) while not ``written`` is written in the
+cycle of its issue or up to AVAIL_LEAD − 1 (two) cycles later, the writes coming in the order
+of the takes. It goes to the encoder as ``from_x`` with the word in ``x``, which it picks
+up from the write data (``h_wdata`` with ``fwd``) at the stage it is in when its write
+comes: the oldest group still waiting gets the write (``pend`` per stage, registers). S1's
+``x`` loads the write data every cycle (layer 0: the ``x_in`` beat), S2's ``x`` the write
+data while S1's group waits, and a group that still waits on S2 takes it on ``elem``
+(``x`` = the write data: registers, one multiplexer, the encoder's E1 subtraction). The RAM
+read (S1) and its register (S2) are not touched. The x̂ word is read as before.
 """
 
 from __future__ import annotations
@@ -75,7 +86,13 @@ class Scan(wiring.Component):
     x_in : In(stream.Signature(ArrayLayout(signed(16), P)))
         Layer 0's inputs, a row group of NUM_PE elements per beat.
     avail : In(1)
-        A row group of the previous layer's new h is written and not yet taken.
+        A row group of the previous layer's new h is not yet taken and is written at the
+        latest AVAIL_LEAD − 1 cycles from now.
+    written : In(1)
+        The row group ``take`` takes is in the h memory; else it comes on ``h_wdata`` with
+        ``fwd`` (see *Forwarding* in the module docstring).
+    fwd : In(1)
+        ``h_wdata`` is a row group of new h for the scan (written this cycle).
     take : Out(1)
         A row group of the previous layer's h is issued.
     done : Out(1)
@@ -87,7 +104,7 @@ class Scan(wiring.Component):
     elem : Out(stream.Signature(group_layout(P)))
         Row groups for the encoder (``ready`` is not looked at: the credit covers it).
     retired : In(range(3))
-        Groups that left the encoder this cycle.
+        Groups that left the encoder (reported ENCODER_RETIRE_DELAY cycles late).
     ref_we, ref_addr, ref_new : In
         The encoder's reference write (lane mask, word, new references).
     act_sel, act_addr : In
@@ -121,6 +138,8 @@ class Scan(wiring.Component):
                 "scan_h": In(1),
                 "x_in": In(stream.Signature(word)),
                 "avail": In(1),
+                "written": In(1),
+                "fwd": In(1),
                 "take": Out(1),
                 "done": Out(1),
                 "step_start": Out(1),
@@ -181,9 +200,13 @@ class Scan(wiring.Component):
         # flow moves it into the RAMs' output registers (edgedrnn.synth.outreg)
         assert SCAN_DATA_STAGES == 1, "S2 is one register stage"
         s2 = Signal(group_layout(P), reset_less=True)  # data only, s2_valid qualifies it
+        # forwarding (module docstring): the oldest waiting group takes the write
+        s2_pend = Signal()  # S2's group waits for its word (its write is this cycle)
+        m.d.comb += s1.give0.eq(self.fwd & ~s1.pend & ~s2_pend)
+        m.d.sync += s2_pend.eq(s1.pend & ~(self.fwd & ~s2_pend))
         m.d.sync += [
             s2.values.eq(h_rd.data),
-            s2.x.eq(s1.x),
+            s2.x.eq(Mux(s1.pend, self.h_wdata, s1.x)),
             s2.from_x.eq(s1.from_x),
             s2.kind.eq(s1.kind),
             s2.mask.eq(s1.mask),
@@ -194,6 +217,7 @@ class Scan(wiring.Component):
         m.d.comb += [
             self.elem.valid.eq(s2_valid),
             self.elem.payload.eq(s2),
+            self.elem.payload.x.eq(Mux(s2_pend, self.h_wdata, s2.x)),
             self.h_data.eq(s2.values),
             self.idle.eq(~s1.issue & ~s1_valid & ~s2_valid),
         ]
@@ -228,7 +252,10 @@ class Scan(wiring.Component):
         h_ptr = Signal.like(h_rd.addr)  # next h word to read
         s1_kind, s1_mask, s1_base = Signal(2), Signal(P), Signal(16)
         s1_from_x = Signal()
-        s1_x = Signal(data.ArrayLayout(signed(16), P))  # layer 0: the x_in beat
+        # layer 0: the x_in beat; above: the h write data (a forwarded word, *Forwarding*)
+        s1_x = Signal(data.ArrayLayout(signed(16), P))
+        s1_pend = Signal()  # S1's group waits for its word of new h
+        give0 = Signal()  # this cycle's h write is for the group issued now (if it waits)
         s1_ref_addr = Signal.like(ref_rd.addr)
         issue = Signal()
 
@@ -270,7 +297,15 @@ class Scan(wiring.Component):
             inc = Signal(name=f"{name}_inc")  # j + 1 == g: after an issue
             same = Signal(name=f"{name}_same")  # j == g: j did not move
             zero = Signal(name=f"{name}_zero")  # 0 == g: after the restart
-            m.d.sync += [inc.eq(j + 1 == g), same.eq(j == g), zero.eq(g == 0)]
+            # g − 1 in a register (g holds from a cycle before the vector's first issue, and
+            # ``inc`` is first used the cycle after it), so ``inc`` is an equality, no adder
+            g_m1 = Signal(signed(len(g) + 1), name=f"{name}_m1")
+            m.d.sync += [
+                g_m1.eq(g - 1),
+                inc.eq(j == g_m1),
+                same.eq(j == g),
+                zero.eq(g == 0),
+            ]
             last = Signal(name=name)
             m.d.comb += last.eq(Mux(moved_issue, inc, Mux(moved_wrap, zero, same)))
             return last
@@ -294,10 +329,13 @@ class Scan(wiring.Component):
             # a row group of x_in per beat, with its x̂ word
             m.d.comb += [self.x_in.ready.eq(1), self.step_start.eq(j == 0)]
             row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p, from_x=1)
-            m.d.sync += s1_x.eq(self.x_in.payload)
+        # loaded every cycle (only an issued group's is used): no issue term in its path
+        m.d.sync += [s1_x.eq(Mux(lay.layer0, self.x_in.payload, self.h_wdata)), s1_pend.eq(0)]
         with m.If(self.scan_x & ~lay.layer0 & self.ready & self.avail):
+            # new h of the layer below: from the h memory, or forwarded (not yet written)
             m.d.comb += self.take.eq(1)
-            row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p)
+            row_group(KIND_INPUT, last_x, lay.mask_in_last, j << lg_p, from_x=~self.written)
+            m.d.sync += s1_pend.eq(~self.written & ~give0)
         with m.If(self.scan_h & self.ready):
             row_group(KIND_HIDDEN, last_h, lay.mask_hid_last, lay.n_in + (j << lg_p))
 
@@ -311,4 +349,6 @@ class Scan(wiring.Component):
             from_x=s1_from_x,
             x=s1_x,
             ref_addr=s1_ref_addr,
+            pend=s1_pend,
+            give0=give0,
         )

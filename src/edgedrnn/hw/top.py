@@ -177,6 +177,8 @@ class EdgeDRNN(wiring.Component):
             scan.ref_addr.eq(enc.ref_addr),
             scan.ref_new.eq(enc.ref_new),
             scan.avail.eq(act.avail),
+            scan.written.eq(act.written),
+            scan.fwd.eq(act.fwd),
             act.take.eq(scan.take),
             scan.act_sel.eq(ctrl.act_run),
             scan.act_addr.eq(act.h_addr),

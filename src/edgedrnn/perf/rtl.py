@@ -66,7 +66,7 @@ from .workload import Network, check_counts
 
 #: Cycles from a scan issue (S0: read addresses, or an ``x_in`` beat) to the encoder's input.
 SCAN_TO_ENCODER = pl.SCAN_LATENCY
-#: Cycles from the encoder's input to its first delta on ``out``: the register stages E0–E3,
+#: Cycles from the encoder's input to its first delta on ``out``: the register stages E1–E3,
 #: the group FIFO and the serializer's hold register.
 ENCODER_TO_DELTA = pl.ENCODER_LATENCY
 #: Cycles from the scan issue of a passed element to its column's first ``arvalid``: the scan,
@@ -76,7 +76,7 @@ ISSUE_TO_AR = SCAN_TO_ENCODER + ENCODER_TO_DELTA + pl.DELTA_FIFO_LATENCY + pl.FE
 #: detection's register stages, then the cycle in which DRAIN sees it and moves to ACT.
 IDLE_TO_ACT = pl.IDLE_STAGES + 1
 #: Cycles from the layer's last scan issue to ACT when nothing is passed on: the row group
-#: passes the scan and encoder register stages (S1, S2, E0–E3), the datapath is idle the
+#: passes the scan and encoder register stages (S1, S2, E1–E3), the datapath is idle the
 #: cycle after, then IDLE_TO_ACT.
 SCAN_TAIL = SCAN_TO_ENCODER + pl.ENCODER_STAGES + 1 + IDLE_TO_ACT
 #: Cycles from a layer's last weight beat to ACT: the PE array drains (its idle term, seen
@@ -88,9 +88,10 @@ ACT_TO_H = pl.ACT_ISSUE_LATENCY + pl.ACT_LATENCY
 #: layer, the wait in ACT) sees "no row group left", through the activation's register
 #: ``ga_nz`` (activate.py).
 ACT_DONE = 1
-#: Cycles from a row group's new h to the next layer's scan taking it: the scan sees it through
-#: the register ``avail_nz`` (row groups of new h available).
-AVAIL_DELAY = 1
+#: Cycles from a row group's new h (``o_valid``, its h memory write) to the next layer's scan
+#: taking it: the scan sees it through the register ``avail``, counted AVAIL_LEAD cycles
+#: early (the word forwarded where the scan's read misses its write), so this is negative.
+AVAIL_DELAY = 1 - pl.AVAIL_LEAD
 #: Cycles from the last layer's first activation issue to its first ``h_out`` beat: the
 #: activation, then the output FIFO and the serializer register ``ob``.
 ACT_TO_OUT = ACT_TO_H + pl.OUTPUT_LATENCY
