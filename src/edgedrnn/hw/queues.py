@@ -14,13 +14,13 @@ request and the command, so that the weight fetch and the PE array take each col
 constants from the copy of its own context (docs/rtl.md, *Column contexts*).
 """
 
-from amaranth import Cat, Elaboratable, Module, Mux, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .encoder import DELTA_LAYOUT
 from .fetch import REQ_LAYOUT
+from .fifo import BypassFIFO
 from .pe import CMD_LAYOUT, KIND_HIDDEN, KIND_INPUT
 from .pipeline import (
     CMD_FIFO_DEPTH,
@@ -29,76 +29,6 @@ from .pipeline import (
     DELTA_FIFO_LATENCY,
     DELTA_FIFO_SLACK,
 )
-
-
-class BypassFIFO(Elaboratable):
-    """A synchronous FIFO with an output register that an empty FIFO's input goes straight to.
-
-    The interface of ``lib.fifo.SyncFIFOBuffered`` (``w_data``, ``w_en``, ``w_rdy``,
-    ``r_data``, ``r_rdy``, ``r_en``, ``level``; ``depth`` entries, the output register one of
-    them), with its latency 1 instead of 2 when the FIFO is empty: an entry written in cycle t
-    is on ``r_data`` in cycle t + 1 (:data:`~edgedrnn.hw.pipeline.DELTA_FIFO_LATENCY`). The
-    output register is loaded, when it is empty or read, from the storage's head (a memory
-    with an asynchronous read port, as distributed RAM) or, when the storage is empty, from
-    the input; the source is a 2:1 multiplexer selected by the register ``s_empty`` ("the
-    storage holds nothing"), so the order is the order of the writes. ``r_data`` and
-    ``r_rdy`` are registers.
-    """
-
-    def __init__(self, *, width: int, depth: int) -> None:
-        assert depth >= 2, "the output register and at least one storage entry"
-        self.width, self.depth = width, depth
-        self.w_data = Signal(width)
-        self.w_en = Signal()
-        self.w_rdy = Signal()
-        self.r_data = Signal(width)
-        self.r_en = Signal()
-        self.r_rdy = Signal()
-        self.level = Signal(range(depth + 1))
-
-    def elaborate(self, platform) -> Module:
-        m = Module()
-        inner = self.depth - 1
-        m.submodules.storage = storage = Memory(shape=self.width, depth=inner, init=[])
-        w_port = storage.write_port()
-        r_port = storage.read_port(domain="comb")
-        produce = Signal(range(inner))
-        consume = Signal(range(inner))
-        s_level = Signal(range(inner + 1))
-        s_empty = Signal(init=1)  # s_level == 0, a register
-
-        do_write = Signal()
-        free = Signal()  # the output register takes an entry this cycle if one is there
-        s_write, s_read = Signal(), Signal()
-        m.d.comb += [
-            self.w_rdy.eq(s_level != inner),
-            do_write.eq(self.w_en & self.w_rdy),
-            free.eq(~self.r_rdy | self.r_en),
-            s_read.eq(free & ~s_empty),
-            s_write.eq(do_write & ~(free & s_empty)),  # else it goes past the storage
-            w_port.addr.eq(produce),
-            w_port.data.eq(self.w_data),
-            w_port.en.eq(s_write),
-            r_port.addr.eq(consume),
-            self.level.eq(s_level + self.r_rdy),
-        ]
-        with m.If(s_write):
-            m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
-        with m.If(s_read):
-            m.d.sync += consume.eq(Mux(consume == inner - 1, 0, consume + 1))
-        with m.If(s_write & ~s_read):
-            m.d.sync += [s_level.eq(s_level + 1), s_empty.eq(0)]
-        with m.If(s_read & ~s_write):
-            m.d.sync += [s_level.eq(s_level - 1), s_empty.eq(s_level == 1)]
-
-        with m.If(free & (~s_empty | do_write)):
-            m.d.sync += [
-                self.r_data.eq(Mux(s_empty, self.w_data, r_port.data)),
-                self.r_rdy.eq(1),
-            ]
-        with m.Elif(self.r_en):
-            m.d.sync += self.r_rdy.eq(0)
-        return m
 
 
 class ColumnQueues(wiring.Component):
