@@ -265,8 +265,9 @@ class Controller(wiring.Component):
         exit until ``act_left`` falls).
     act_left, act_drained : In(1)
         Row groups are left to issue; nothing is issued or in the activation pipeline.
-    left_next : In(1)
-        ``act_left`` of the next cycle (the activation's ``left_next``: the hold register).
+    read_after_next : In(1)
+        The activation may read a row group's accumulators the cycle after next (its
+        ``read_after_next``): the hold register's next value.
     flush, clear : Out(1)
         The output side discards (FLUSH, CLEAR); drops its reservations (end of CLEAR).
     out_empty, out_last : In(1)
@@ -305,7 +306,7 @@ class Controller(wiring.Component):
                 "act_start": Out(1),
                 "act_run": Out(1),
                 "act_left": In(1),
-                "left_next": In(1),
+                "read_after_next": In(1),
                 "act_drained": In(1),
                 "flush": Out(1),
                 "clear": Out(1),
@@ -551,11 +552,12 @@ class Controller(wiring.Component):
         with m.If(s.flip):
             m.d.sync += ctx.eq(~ctx)
         # the PE array is held the cycle before each accumulator read of the activation: the
-        # start from the count, then every cycle of the ACT flag with a row group left; a
-        # register, from the next values (the count's start with or without SOFT_RESET)
+        # start from the count, then while the activation may read the cycle after next
+        # (``read_after_next``); a register, from the next values (the count's start with or
+        # without SOFT_RESET)
         act_on_n = act_start | (s.act_on & self.act_left)
         hold = Signal()
-        m.d.sync += hold.eq((act_pend_n & old_zero_n) | (act_on_n & self.left_next))
+        m.d.sync += hold.eq((act_pend_n & old_zero_n) | (act_on_n & self.read_after_next))
         # no activation issues, is in its pipeline, or starts (a register: the activation's
         # issue, behind the output side's room, is not on the path to the next start)
         s.act_free = Signal()
