@@ -422,34 +422,11 @@ class Controller(wiring.Component):
             m.d.sync += s.cyc.eq(s.cyc + 1)
         s.pend_reset_state, s.pend_soft = Signal(), Signal()
         self._contexts(m, s)
-        # Θ of the next step is latched when the step before ends (its last h_out beat), at
-        # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
-        # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
-        # docs/datapath.md §7); a tail's last beat latches nothing (the next step runs)
-        # At a step's end and an early start the latch acts a cycle after the event, from a
-        # copy of the registers taken in the event's cycle (what it read there), so its
-        # 2·L·16 enables start at a flip-flop, not at the early start's terms; the Θ are
-        # first used at the next LSTART, after CHECK. RESET_STATE (a register of the
-        # register block) latches at once.
-        assert CHECK_CYCLES >= 1, "the delayed latch lands before the next LSTART"
-        th_event = Signal()
-        m.d.sync += th_event.eq(((self.out_last & ~s.tail) | s.early) & ~regs.soft_reset)
-        for i in range(L):
-            snap_x, snap_h = Signal(16, name=f"thx_snap{i}"), Signal(16, name=f"thh_snap{i}")
-            m.d.sync += [snap_x.eq(regs.theta_x[i][:16]), snap_h.eq(regs.theta_h[i][:16])]
-            with m.If(th_event):
-                m.d.sync += [s.thx[i].eq(snap_x), s.thh[i].eq(snap_h)]
-            with m.If(regs.reset_state):
-                m.d.sync += [
-                    s.thx[i].eq(regs.theta_x[i][:16]),
-                    s.thh[i].eq(regs.theta_h[i][:16]),
-                ]
+        self._thresholds(m, s)
         with m.If(regs.reset_state):
             m.d.sync += s.pend_reset_state.eq(1)
         with m.If(regs.soft_reset):
             m.d.sync += s.pend_soft.eq(1)
-            for i in range(L):
-                m.d.sync += [s.thx[i].eq(0), s.thh[i].eq(0)]
         with m.If(self.sent_x):
             m.d.sync += s.cnt_x.eq(s.cnt_x + 1)
         with m.If(self.sent_h):
@@ -502,6 +479,35 @@ class Controller(wiring.Component):
         clr = delay(m, Cat(s.clr_en, s.clr_addr), CLEAR_WRITE_DELAY, "clr")[-1]
         m.d.comb += [self.clr_en.eq(clr[0]), self.clr_addr.eq(clr[1:])]
         return s
+
+    def _thresholds(self, m: Module, s: SimpleNamespace) -> None:
+        """The Θ latch: ``s.thx``/``s.thh``, every layer's thresholds of the step in flight."""
+        regs, L = self.regs, self.hw.max_layers
+        # Θ of the next step is latched when the step before ends (its last h_out beat), at
+        # RESET_STATE (the first step), or when the step starts early (its x_in is offered,
+        # so its Θ is written: the host writes a step's Θ before it offers the step's x_in,
+        # docs/datapath.md §7); a tail's last beat latches nothing (the next step runs)
+        # At a step's end and an early start the latch acts a cycle after the event, from a
+        # copy of the registers taken in the event's cycle (what it read there), so its
+        # 2·L·16 enables start at a flip-flop, not at the early start's terms; the Θ are
+        # first used at the next LSTART, after CHECK. RESET_STATE (a register of the
+        # register block) latches at once.
+        assert CHECK_CYCLES >= 1, "the delayed latch lands before the next LSTART"
+        th_event = Signal()
+        m.d.sync += th_event.eq(((self.out_last & ~s.tail) | s.early) & ~regs.soft_reset)
+        for i in range(L):
+            snap_x, snap_h = Signal(16, name=f"thx_snap{i}"), Signal(16, name=f"thh_snap{i}")
+            m.d.sync += [snap_x.eq(regs.theta_x[i][:16]), snap_h.eq(regs.theta_h[i][:16])]
+            with m.If(th_event):
+                m.d.sync += [s.thx[i].eq(snap_x), s.thh[i].eq(snap_h)]
+            with m.If(regs.reset_state):
+                m.d.sync += [
+                    s.thx[i].eq(regs.theta_x[i][:16]),
+                    s.thh[i].eq(regs.theta_h[i][:16]),
+                ]
+        with m.If(regs.soft_reset):
+            for i in range(L):
+                m.d.sync += [s.thx[i].eq(0), s.thh[i].eq(0)]
 
     def _contexts(self, m: Module, s: SimpleNamespace) -> None:
         """Column contexts: the layer registers of each context, the count of columns in
