@@ -356,6 +356,11 @@ class Controller(wiring.Component):
         regs = self.regs
         s = SimpleNamespace()
         s.layer = Signal(range(max(L, 2)))
+        # NUM_LAYERS == i + 1, registered: the top layer's choice in CHECK and the last-layer
+        # flag compare no 32-bit register (a write is seen a cycle later; CHECK looks at them
+        # CHECK_CYCLES after it starts, and a step's layers after that)
+        s.top_is = Signal(L)
+        m.d.sync += s.top_is.eq(Cat(*[regs.num_layers == i + 1 for i in range(L)]))
         s.thx = [Signal(16, name=f"thx{i}") for i in range(L)]  # Θ of the step
         s.thh = [Signal(16, name=f"thh{i}") for i in range(L)]
         s.bias_sent = Signal(L)
@@ -622,7 +627,7 @@ class Controller(wiring.Component):
         """Point the layer registers' word bases at the last used layer (NUM_LAYERS − 1)."""
         lay, sm = self.layer, self.map
         for i in range(self.hw.max_layers):
-            with m.If(self.regs.num_layers == i + 1):
+            with m.If(s.top_is[i]):
                 m.d.sync += [
                     s.layer.eq(i),
                     lay.layer0.eq(i == 0),
@@ -764,7 +769,7 @@ class Controller(wiring.Component):
                 lay.stride.eq(regs.column_stride[s.layer]),
                 lay.theta_x.eq(Array(s.thx)[s.layer]),
                 lay.theta_h.eq(Array(s.thh)[s.layer]),
-                lay.last_layer.eq(s.layer == regs.num_layers - 1),
+                lay.last_layer.eq(s.top_is.bit_select(s.layer, 1)),
                 s.cnt_x.eq(0),
                 s.cnt_h.eq(0),
             ]
