@@ -604,11 +604,11 @@ def test_controller_column_contexts():
         await cycle()
         ctx.set(dut.landed, 0)
         assert ctx.get(dut.act_start) and ctx.get(dut.hold)
-        ctx.set(dut.left_next, 1)  # the activation loads its row groups
+        ctx.set(dut.read_after_next, 1)  # two row groups: a read the cycle after next
         await cycle()
         ctx.set(dut.act_left, 1)
         assert ctx.get(dut.act_run) and ctx.get(dut.hold)
-        ctx.set(dut.left_next, 0)  # it issues its last one now
+        ctx.set(dut.read_after_next, 0)  # the second read is next cycle's, the last
         await cycle()
         ctx.set(dut.act_left, 0)
         assert ctx.get(dut.act_run) and not ctx.get(dut.hold)

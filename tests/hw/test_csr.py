@@ -155,8 +155,8 @@ def test_layer_readback_random():
 
 
 def test_read_right_after_a_layer_register_write():
-    """A read issued while a write to the read-back copy is still to land waits for it (one
-    cycle) and returns the new value two cycles after its handshake; the write and the read
+    """A read issued while a write to the read-back copy is still to land waits for it (two
+    cycles) and returns the new value two cycles after its handshake; the write and the read
     overlap on the bus."""
     dut = RegisterBlock(2, config_value=0)
     addr = regmap.addr_of("THETA_H", 1)
@@ -177,7 +177,9 @@ def test_read_right_after_a_layer_register_write():
             ctx.set(bus.awvalid, 0)
             ctx.set(bus.wvalid, 0)
             ctx.set(bus.arvalid, 1)
-            assert not ctx.get(bus.arready)  # the copy's write lands this cycle
+            assert not ctx.get(bus.arready)  # the copy's write is in its first register
+            await ctx.tick()
+            assert not ctx.get(bus.arready)  # in its second: it lands this cycle
             await ctx.tick()
             assert ctx.get(bus.arready)
             await ctx.tick()  # the read's handshake: the copy is read in this cycle

@@ -58,12 +58,17 @@ class ActivationArray(wiring.Component):
         ``room``): the controller's ACT flag, from ``start`` until no row group is left.
     room : In(1)
         The output side has room for another row group.
+    room2 : In(1)
+        The output side has room for two more (``room`` holds next cycle).
     reserve : Out(1)
         A row group of the last layer is issued.
     left : Out(1)
         Row groups of the layer are still to issue (a register).
     left_next : Out(1)
         ``left`` of the next cycle (its register's input).
+    read_after_next : Out(1)
+        A row group may be issued (its accumulators read) the cycle after next: the
+        controller's hold of the PE array for the next cycle.
     drained : Out(1)
         No row group is issued now or in the activation pipeline.
     acc_addr : Out(range(depth + 1))
@@ -109,9 +114,11 @@ class ActivationArray(wiring.Component):
                 "start": In(1),
                 "run": In(1),
                 "room": In(1),
+                "room2": In(1),
                 "reserve": Out(1),
                 "left": Out(1),
                 "left_next": Out(1),
+                "read_after_next": Out(1),
                 "drained": Out(1),
                 "acc_addr": Out(range(sm.h_depth + 1)),
                 "acc_r": In(acc),
@@ -141,6 +148,7 @@ class ActivationArray(wiring.Component):
         # A0: issue a row group; A1, A2: the reads come back
         ga = Signal(16)  # row groups still to issue
         ga_nz = Signal()  # ga != 0, kept in a register (it gates the issue enable)
+        ga_ge2, ga_ge3 = Signal(), Signal()  # ga >= 2, ga >= 3 (registers)
         h_act_ptr = Signal.like(self.h_addr)
         acc_act_ptr = Signal.like(self.acc_addr)
         inflight = Signal(range(ACT_ISSUE_LATENCY + ACT_LATENCY + 1))
@@ -161,6 +169,8 @@ class ActivationArray(wiring.Component):
             m.d.sync += [
                 ga.eq(ga - 1),
                 ga_nz.eq(ga != 1),
+                ga_ge2.eq(ga_ge3),
+                ga_ge3.eq(ga[2:] != 0),
                 h_act_ptr.eq(h_act_ptr + 1),
                 acc_act_ptr.eq(acc_act_ptr + 1),
             ]
@@ -184,6 +194,21 @@ class ActivationArray(wiring.Component):
             self.reserve.eq(act_issue & iss_last),
             self.left.eq(ga_nz),
             self.left_next.eq(self.start | (ga_nz & ~(act_issue & (ga == 1)))),
+        ]
+        # another issue after the next cycle's: two or more row groups left after this
+        # cycle's issue, or one and the next cycle's issue not certain (the last layer
+        # without ``room2``); at ``start`` from the layer's row groups
+        two_left, one_left = Signal(), Signal()
+        m.d.comb += [
+            two_left.eq(ga_ge3 | (ga_ge2 & ~act_issue)),
+            one_left.eq(Mux(act_issue, ga_ge2 & ~ga_ge3, ga_nz & ~ga_ge2)),
+            self.read_after_next.eq(
+                Mux(
+                    self.start,
+                    (lay.g_hid[1:] != 0) | (lay.last_layer & ~self.room2),
+                    two_left | (one_left & iss_last & ~self.room2),
+                )
+            ),
             self.drained.eq((inflight == 0) & ~act_issue),
             self.idle.eq((inflight == 0) & ~act_issue & ~Cat(*issued).any()),
         ]
@@ -246,6 +271,8 @@ class ActivationArray(wiring.Component):
             m.d.sync += [
                 ga.eq(lay.g_hid),
                 ga_nz.eq(1),  # g_hid >= 1
+                ga_ge2.eq(lay.g_hid[1:] != 0),
+                ga_ge3.eq(lay.g_hid > 2),
                 avail.eq(0),
                 self.avail.eq(0),
                 wcount.eq(0),

@@ -265,8 +265,9 @@ class Controller(wiring.Component):
         exit until ``act_left`` falls).
     act_left, act_drained : In(1)
         Row groups are left to issue; nothing is issued or in the activation pipeline.
-    left_next : In(1)
-        ``act_left`` of the next cycle (the activation's ``left_next``: the hold register).
+    read_after_next : In(1)
+        The activation may read a row group's accumulators the cycle after next (its
+        ``read_after_next``): the hold register's next value.
     flush, clear : Out(1)
         The output side discards (FLUSH, CLEAR); drops its reservations (end of CLEAR).
     out_empty, out_last : In(1)
@@ -305,7 +306,7 @@ class Controller(wiring.Component):
                 "act_start": Out(1),
                 "act_run": Out(1),
                 "act_left": In(1),
-                "left_next": In(1),
+                "read_after_next": In(1),
                 "act_drained": In(1),
                 "flush": Out(1),
                 "clear": Out(1),
@@ -355,6 +356,11 @@ class Controller(wiring.Component):
         regs = self.regs
         s = SimpleNamespace()
         s.layer = Signal(range(max(L, 2)))
+        # NUM_LAYERS == i + 1, registered: the top layer's choice in CHECK and the last-layer
+        # flag compare no 32-bit register (a write is seen a cycle later; CHECK looks at them
+        # CHECK_CYCLES after it starts, and a step's layers after that)
+        s.top_is = Signal(L)
+        m.d.sync += s.top_is.eq(Cat(*[regs.num_layers == i + 1 for i in range(L)]))
         s.thx = [Signal(16, name=f"thx{i}") for i in range(L)]  # Θ of the step
         s.thh = [Signal(16, name=f"thh{i}") for i in range(L)]
         s.bias_sent = Signal(L)
@@ -557,11 +563,12 @@ class Controller(wiring.Component):
         with m.If(s.flip):
             m.d.sync += ctx.eq(~ctx)
         # the PE array is held the cycle before each accumulator read of the activation: the
-        # start from the count, then every cycle of the ACT flag with a row group left; a
-        # register, from the next values (the count's start with or without SOFT_RESET)
+        # start from the count, then while the activation may read the cycle after next
+        # (``read_after_next``); a register, from the next values (the count's start with or
+        # without SOFT_RESET)
         act_on_n = act_start | (s.act_on & self.act_left)
         hold = Signal()
-        m.d.sync += hold.eq((act_pend_n & old_zero_n) | (act_on_n & self.left_next))
+        m.d.sync += hold.eq((act_pend_n & old_zero_n) | (act_on_n & self.read_after_next))
         # no activation issues, is in its pipeline, or starts (a register: the activation's
         # issue, behind the output side's room, is not on the path to the next start)
         s.act_free = Signal()
@@ -620,7 +627,7 @@ class Controller(wiring.Component):
         """Point the layer registers' word bases at the last used layer (NUM_LAYERS − 1)."""
         lay, sm = self.layer, self.map
         for i in range(self.hw.max_layers):
-            with m.If(self.regs.num_layers == i + 1):
+            with m.If(s.top_is[i]):
                 m.d.sync += [
                     s.layer.eq(i),
                     lay.layer0.eq(i == 0),
@@ -762,7 +769,7 @@ class Controller(wiring.Component):
                 lay.stride.eq(regs.column_stride[s.layer]),
                 lay.theta_x.eq(Array(s.thx)[s.layer]),
                 lay.theta_h.eq(Array(s.thh)[s.layer]),
-                lay.last_layer.eq(s.layer == regs.num_layers - 1),
+                lay.last_layer.eq(s.top_is.bit_select(s.layer, 1)),
                 s.cnt_x.eq(0),
                 s.cnt_h.eq(0),
             ]

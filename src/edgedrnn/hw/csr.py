@@ -92,9 +92,10 @@ class LayerReadback(wiring.Component):
 
     Word ``(layer << word_bits) | offset // 4`` holds layer ``layer``'s register at
     ``offset``. Latency: a read is combinational (the memory's read port is asynchronous,
-    distributed RAM on an FPGA); a write is registered and lands at the end of the next
-    cycle (``pending`` meanwhile: the register block takes no read then), so the memory's
-    write port is driven from flip-flops only.
+    distributed RAM on an FPGA); a write goes through two registers and lands at the end
+    of the cycle after next (``pending`` meanwhile: the register block takes no read then),
+    so the memory's write port is driven from flip-flops only and the stale flags' select
+    has a cycle of its own.
 
     Parameters
     ----------
@@ -119,7 +120,7 @@ class LayerReadback(wiring.Component):
     r_stale : Out(1)
         It is stale: it reads as 0 (the register block applies this, a cycle later).
     pending : Out(1)
-        A write is registered and lands at the end of this cycle (a register).
+        A write is in one of the two registers, still to land (from registers).
     """
 
     def __init__(self, max_layers: int, word_bits: int) -> None:
@@ -145,23 +146,35 @@ class LayerReadback(wiring.Component):
         wp = mem.write_port(granularity=8)
         rp = mem.read_port(domain="comb")
         stale = Signal(self.depth)
-        # the write, registered: a stale word is written whole, its unstrobed bytes 0
-        fresh = Signal()
-        mask = byte_mask(self.w_strb)
-        m.d.comb += fresh.eq(~stale.bit_select(self.w_addr, 1))
+        # the write in two stages: the write registered (w1), then a stale word's whole write
+        # (its unstrobed bytes 0) registered from its stale flag, which the second stage
+        # clears, so the 64 flags' select has a cycle of its own
+        w1_en, w1_addr = Signal(), Signal.like(self.w_addr)
+        w1_data, w1_strb = Signal(32), Signal(4)
         m.d.sync += [
-            self.pending.eq(self.w_en),
-            wp.addr.eq(self.w_addr),
-            wp.data.eq(Mux(fresh, self.w_data, self.w_data & mask)),
-            wp.en.eq(Mux(self.w_en, Mux(fresh, self.w_strb, 0b1111), 0)),
+            w1_en.eq(self.w_en),
+            w1_addr.eq(self.w_addr),
+            w1_data.eq(self.w_data),
+            w1_strb.eq(self.w_strb),
+        ]
+        fresh = Signal()
+        mask = byte_mask(w1_strb)
+        m.d.comb += [
+            fresh.eq(~stale.bit_select(w1_addr, 1)),
+            self.pending.eq(w1_en | wp.en.any()),
+        ]
+        m.d.sync += [
+            wp.addr.eq(w1_addr),
+            wp.data.eq(Mux(fresh, w1_data, w1_data & mask)),
+            wp.en.eq(Mux(w1_en, Mux(fresh, w1_strb, 0b1111), 0)),
         ]
         m.d.comb += [
             rp.addr.eq(self.r_addr),
             self.r_data.eq(rp.data),
             self.r_stale.eq(stale.bit_select(self.r_addr, 1)),
         ]
-        with m.If(self.w_en):
-            m.d.sync += stale.bit_select(self.w_addr, 1).eq(0)
+        with m.If(w1_en):
+            m.d.sync += stale.bit_select(w1_addr, 1).eq(0)
         with m.If(self.stale_all):
             m.d.sync += stale.eq(-1)
         return m

@@ -79,6 +79,9 @@ class Output(wiring.Component):
         A row group of the last layer is issued to the activation units: one entry reserved.
     room : Out(1)
         Another entry may be reserved (a register).
+    room2 : Out(1)
+        Two more entries may be reserved (a register): ``room`` is high next cycle whatever
+        is reserved in this one.
     flush : In(1)
         Discard: from FLUSH_DELAY cycles later ``h_out`` is invalid, entries are dropped and
         the FIFO is drained.
@@ -99,6 +102,7 @@ class Output(wiring.Component):
                 "entry": In(stream.Signature(entry_layout(lanes), always_ready=True)),
                 "reserve": In(1),
                 "room": Out(1),
+                "room2": Out(1),
                 "flush": In(1),
                 "clear": In(1),
                 "empty": Out(1),
@@ -184,7 +188,12 @@ class Output(wiring.Component):
         resv = Signal(range(OUT_FIFO_DEPTH + 1))
         resv_next = Signal.like(resv)
         m.d.comb += resv_next.eq(resv + self.reserve - popped)
-        m.d.sync += [resv.eq(resv_next), self.room.eq(resv_next < OUT_FIFO_DEPTH - OUT_FIFO_SLACK)]
+        limit = OUT_FIFO_DEPTH - OUT_FIFO_SLACK
+        m.d.sync += [
+            resv.eq(resv_next),
+            self.room.eq(resv_next < limit),
+            self.room2.eq(resv_next < limit - 1),
+        ]
         with m.If(self.clear):
-            m.d.sync += [resv.eq(0), self.room.eq(1)]
+            m.d.sync += [resv.eq(0), self.room.eq(1), self.room2.eq(1)]
         return m

@@ -159,7 +159,7 @@ class EdgeDRNN(wiring.Component):
             act.start.eq(ctrl.act_start),
             act.run.eq(ctrl.act_run),
             ctrl.act_left.eq(act.left),
-            ctrl.left_next.eq(act.left_next),
+            ctrl.read_after_next.eq(act.read_after_next),
             ctrl.act_drained.eq(act.drained),
             out.flush.eq(ctrl.flush),
             out.clear.eq(ctrl.clear),
@@ -192,6 +192,7 @@ class EdgeDRNN(wiring.Component):
             act.acc_cx.eq(pe.act_cx),
             act.acc_ch.eq(pe.act_ch),
             act.room.eq(out.room),
+            act.room2.eq(out.room2),
             out.reserve.eq(act.reserve),
         ]
         return m

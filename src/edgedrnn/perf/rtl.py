@@ -366,7 +366,7 @@ def _in_order(
     # cycle) and activation (first issue), its weight stream's end and its PE hold
     act_prev = float(EARLY_OFFER - g_last)
     flip_prev, busy_prev = act_prev, -np.inf
-    hold_prev = (act_prev, act_prev + g_last)
+    hold_prev = (act_prev, act_prev + g_last - 1)
     out = np.zeros(T)
     for t in range(T):
         bias_t = bias[t] > 0
@@ -425,7 +425,7 @@ def _in_order(
             flip = max(flip, free)
             free = -np.inf
             act = max(flip, busy - 1 + BEAT_TO_ACT)
-            hold = (act - 1 if act > flip else act, act + g - 1)
+            hold = (act - 1 if act > flip else act, act + g - 2)
             win = (act, g)
             if li < L - 1:
                 lo = flip + pl.LAYER_SETUP_CYCLES
