@@ -64,8 +64,6 @@ class ActivationArray(wiring.Component):
         A row group of the last layer is issued.
     left : Out(1)
         Row groups of the layer are still to issue (a register).
-    left_next : Out(1)
-        ``left`` of the next cycle (its register's input).
     read_after_next : Out(1)
         A row group may be issued (its accumulators read) the cycle after next: the
         controller's hold of the PE array for the next cycle.
@@ -117,7 +115,6 @@ class ActivationArray(wiring.Component):
                 "room2": In(1),
                 "reserve": Out(1),
                 "left": Out(1),
-                "left_next": Out(1),
                 "read_after_next": Out(1),
                 "drained": Out(1),
                 "acc_addr": Out(range(sm.h_depth + 1)),
@@ -193,7 +190,6 @@ class ActivationArray(wiring.Component):
         m.d.comb += [
             self.reserve.eq(act_issue & iss_last),
             self.left.eq(ga_nz),
-            self.left_next.eq(self.start | (ga_nz & ~(act_issue & (ga == 1)))),
         ]
         # another issue after the next cycle's: two or more row groups left after this
         # cycle's issue, or one and the next cycle's issue not certain (the last layer
