@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import deque
 
 from amaranth.sim import Simulator
@@ -239,5 +240,46 @@ def test_activate_takes_ahead_of_the_writes():
         assert len(takes) == len(writes) == g
         assert [w - t for t, w in zip(takes, writes, strict=True)] == [AVAIL_LEAD - 1] * g
         assert seen_written == [0] * g and not ctx.get(dut.written)
+
+    _run(dut, bench)
+
+
+def test_activate_read_after_next_covers_every_read():
+    """``read_after_next`` (the controller's hold of the PE array for the next cycle) is high
+    in every cycle t whose t + 2 issues a row group (reads the accumulators), from ``start``
+    on; and, where the next issue is certain (not the last layer, or ``room2``), only then:
+    the hold is g(H) cycles, not one more. Random row-group counts and output room, ``room2``
+    high only where ``room`` follows the cycle after, as the output side's registers are."""
+    rng = random.Random(5)
+    dut = ActivationArray(HW)
+
+    async def bench(ctx):
+        for trial in range(40):
+            g = rng.randint(1, 3)
+            last = rng.random() < 0.5
+            tight = rng.random() < 0.5  # room and room2 always high
+            cycles = 12
+            room = [tight or rng.random() < 0.6 for _ in range(cycles + 1)]
+            room2 = [tight or (room[t + 1] and rng.random() < 0.7) for t in range(cycles)]
+            ctx.set(dut.layer.g_hid, g)
+            ctx.set(dut.layer.last_layer, last)
+            issue, ran = [], []
+            for t in range(cycles):
+                ctx.set(dut.start, t == 0)
+                ctx.set(dut.run, t > 0)
+                ctx.set(dut.room, room[t])
+                ctx.set(dut.room2, room2[t])
+                left = ctx.get(dut.left)
+                issue.append(t > 0 and left and (room[t] or not last))
+                ran.append(ctx.get(dut.read_after_next))
+                await ctx.tick()
+            assert sum(issue) <= g
+            for t in range(cycles - 2):
+                if issue[t + 2]:
+                    assert ran[t], (trial, g, last, t)
+                elif tight or not last:
+                    assert not ran[t], (trial, g, last, t)
+            ctx.set(dut.run, 0)
+            await ctx.tick()
 
     _run(dut, bench)
