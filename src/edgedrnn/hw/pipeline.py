@@ -45,7 +45,8 @@ ENCODER_GROUP_FIFO_DEPTH = 8 + 2 * ENCODER_RETIRE_DELAY
 #: Cycles a group spends in the group FIFO on its way from E4 to the serializer when the FIFO
 #: is empty: none, it goes past it (the serializer's hold register is loaded from E4 directly,
 #: the source a 2:1 multiplexer selected by a registered "FIFO empty" flag). Behind other
-#: groups it waits in the FIFO (a ``lib.fifo.SyncFIFO``: readable the cycle after its write).
+#: groups it waits in the FIFO (a ``FlagFIFO``, hw/fifo.py: readable the cycle after its
+#: write).
 ENCODER_GROUP_FIFO_LATENCY = 0
 #: Register stages of the encoder's serializer (the head group's hold register).
 ENCODER_SERIALIZER_STAGES = 1
@@ -59,8 +60,8 @@ DELTA_FIFO_DEPTH = 16
 DELTA_FIFO_SLACK = 2
 #: Entries of the command FIFO (Δ and kind of each fetched column, for the PE array).
 CMD_FIFO_DEPTH = 16
-#: Cycles from a delta FIFO write to its read side when the FIFO is empty (queues.py,
-#: ``BypassFIFO``: its output register is loaded from the input directly, the source a 2:1
+#: Cycles from a delta FIFO write to its read side when the FIFO is empty (a ``BypassFIFO``,
+#: hw/fifo.py: its output register is loaded from the input directly, the source a 2:1
 #: multiplexer selected by a registered "storage empty" flag).
 DELTA_FIFO_LATENCY = 1
 #: Cycles from a command FIFO write to its read side (a ``lib.fifo.SyncFIFOBuffered``).
@@ -117,7 +118,7 @@ assert AVAIL_LEAD <= ACT_ISSUE_LATENCY + ACT_LATENCY, "counted after the activat
 OUT_FIFO_DEPTH = 16
 #: Output FIFO entries kept free: the activation issue's "room" flag is a register.
 OUT_FIFO_SLACK = 2
-#: Cycles from an output FIFO write to its head being readable (a ``lib.fifo.SyncFIFO``).
+#: Cycles from an output FIFO write to its head being readable (a ``FlagFIFO``, hw/fifo.py).
 OUT_FIFO_LATENCY = 1
 #: Register stages of the output serializer (the head entry's register ``ob``).
 OUT_SERIALIZER_STAGES = 1
